@@ -1,0 +1,43 @@
+// Builds the package: CommonJS + declarations with tsc, then thin ESM wrappers that
+// re-export the CommonJS build by name. One copy of the code serves `import` and
+// `require`, so there is no dual-package hazard (one FlagManager class, one state).
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
+
+const entries = [
+  { name: 'index', cjs: './index.js', types: '../cjs/index' },
+  { name: 'openfeature', cjs: './openfeature/index.js', types: '../cjs/openfeature/index' },
+];
+mkdirSync(join(root, 'dist/esm'), { recursive: true });
+for (const entry of entries) {
+  const cjsPath = join(root, 'dist/cjs', entry.cjs);
+  let names;
+  try {
+    names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(cjsPath)) continue;
+    throw err;
+  }
+  const rel = `../cjs/${entry.cjs.slice(2)}`;
+  writeFileSync(
+    join(root, 'dist/esm', `${entry.name}.mjs`),
+    `import cjs from '${rel}';\nexport const { ${names.join(', ')} } = cjs;\nexport default cjs;\n`,
+  );
+  writeFileSync(join(root, 'dist/esm', `${entry.name}.d.mts`), `export * from '${entry.types}.js';\n`);
+}
+try {
+  chmodSync(join(root, 'dist/cjs/cli/main.js'), 0o755);
+} catch {
+  // the CLI is optional while it is being built
+}

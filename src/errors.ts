@@ -1,0 +1,115 @@
+/**
+ * Error classes of the SDK. Each has a stable `code`, a `name`, and keeps the error it wraps
+ * as `cause`. Programmer mistakes (bad options) throw; runtime trouble is reported through
+ * the manager's `error` event and the logger, never as an unhandled rejection.
+ */
+
+export type TailslideErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_RULESET'
+  | 'AUTHORIZATION'
+  | 'CONNECTION'
+  | 'TIMEOUT'
+  | 'CLOSED'
+  | 'SIGNALS';
+
+export class TailslideError extends Error {
+  override name = 'TailslideError';
+  readonly code: TailslideErrorCode;
+
+  constructor(code: TailslideErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A constructor option (or CLI flag) has a wrong value. Names the option and the value. */
+export class InvalidOptionError extends TailslideError {
+  override name = 'InvalidOptionError';
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expected: string) {
+    super('INVALID_OPTION', `Invalid option "${option}": ${describeValue(value)} (expected ${expected})`);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** One thing wrong with a ruleset: where it is and what is wrong. */
+export interface RulesetIssue {
+  /** Index of the flag in the array, when the problem is inside a flag. */
+  readonly index?: number;
+  /** The flag's title, when it has a usable one. */
+  readonly title?: string;
+  /** The wire field (snake_case), when one field is at fault. */
+  readonly field?: string;
+  readonly message: string;
+}
+
+/** A ruleset (a NATS message, a bootstrap file, a CLI file) failed validation. */
+export class InvalidRulesetError extends TailslideError {
+  override name = 'InvalidRulesetError';
+  readonly issues: readonly RulesetIssue[];
+  /** Where the ruleset came from: a subject and sequence, a file path, "bootstrap". */
+  readonly origin: string;
+
+  constructor(origin: string, issues: readonly RulesetIssue[]) {
+    super('INVALID_RULESET', `Invalid ruleset from ${origin}: ${issues.map(formatIssue).join('; ')}`);
+    this.origin = origin;
+    this.issues = issues;
+  }
+}
+
+/** The NATS server refused our credentials: retrying the same ones cannot help. */
+export class AuthorizationError extends TailslideError {
+  override name = 'AuthorizationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('AUTHORIZATION', message, options);
+  }
+}
+
+/** A connection could not be made or was lost (NATS, Redis, TLS). */
+export class ConnectionError extends TailslideError {
+  override name = 'ConnectionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONNECTION', message, options);
+  }
+}
+
+export function isTailslideError(value: unknown): value is TailslideError {
+  return value instanceof TailslideError;
+}
+export function isInvalidOptionError(value: unknown): value is InvalidOptionError {
+  return value instanceof InvalidOptionError;
+}
+export function isInvalidRulesetError(value: unknown): value is InvalidRulesetError {
+  return value instanceof InvalidRulesetError;
+}
+export function isAuthorizationError(value: unknown): value is AuthorizationError {
+  return value instanceof AuthorizationError;
+}
+
+export function formatIssue(issue: RulesetIssue): string {
+  const where: string[] = [];
+  if (issue.index !== undefined) where.push(`flag #${issue.index}`);
+  if (issue.title !== undefined) where.push(JSON.stringify(issue.title));
+  if (issue.field !== undefined) where.push(`field "${issue.field}"`);
+  return where.length > 0 ? `${where.join(' ')}: ${issue.message}` : issue.message;
+}
+
+/** A short, safe rendering of any value for an error message. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'function') return 'a function';
+  return `an object`;
+}
+
+/** Turns anything thrown into an Error, for `cause` and logging. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(typeof value === 'string' ? value : describeValue(value));
+}

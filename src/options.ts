@@ -1,0 +1,323 @@
+import type { NatsConnection, TlsOptions } from 'nats';
+import type { Redis } from 'ioredis';
+import { InvalidOptionError, describeValue } from './errors';
+import { defaultLogger, safeLogger, type Logger } from './logger';
+import type { WireFlag } from './ruleset/types';
+
+export const DEFAULT_NATS_STREAM = 'flags_ruleset';
+export const DEFAULT_INIT_TIMEOUT_MS = 15_000;
+export const DEFAULT_REDIS_HOST = 'localhost';
+export const DEFAULT_REDIS_PORT = 6379;
+export const DEFAULT_SIGNAL_FLUSH_INTERVAL_MS = 1_000;
+export const DEFAULT_SIGNAL_BATCH_SIZE = 1_000;
+export const DEFAULT_SIGNAL_BUFFER_LIMIT = 100_000;
+export const DEFAULT_SIGNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS = 5_000;
+export const DEFAULT_RECONNECT_WAIT_MS = 1_000;
+
+export type HashingMode = 'murmur3' | 'tailslide-md5';
+export type SignalBackendOption = 'auto' | 'timeseries' | 'native' | 'off';
+
+/** Options of `new FlagManager(options)`. The first seven are Tailslide's own. */
+export interface FlagManagerOptions {
+  /** NATS server URL, or several (`nats://host:4222`). Required unless `offline` or `natsConnection`. */
+  natsServer?: string | readonly string[];
+  /** JetStream stream holding the rulesets. Default `flags_ruleset`. */
+  natsStream?: string;
+  /** The app whose flags this manager serves: a number or a numeric string. */
+  appId: number | string;
+  /** NATS token (Tailslide calls it the SDK key). */
+  sdkKey?: string;
+  /** Default user context of evaluations that pass none. */
+  userContext?: string;
+  /** Redis host for signals. A URL such as `http://localhost` is accepted with a warning. */
+  redisHost?: string;
+  /** Redis port for signals. Default 6379. */
+  redisPort?: number;
+
+  /** Redis URL (`redis://` / `rediss://`, with password and db); wins over host/port. */
+  redisUrl?: string;
+  /** An ioredis client of yours; the SDK uses it and never closes it. */
+  redisClient?: Redis;
+  /** NATS user and password. */
+  natsUser?: string;
+  natsPassword?: string;
+  /** NATS NKey seed (`SU…`), for NKey authentication. */
+  natsNkeySeed?: string;
+  /** Path to a NATS credentials file (JWT + NKey seed). */
+  natsCredsFile?: string;
+  /** TLS options for NATS (`caFile`, `certFile`, `keyFile`, …); `true` requires TLS with defaults. */
+  natsTls?: TlsOptions | true;
+  /** A NATS connection of yours; the SDK uses it and never closes it. */
+  natsConnection?: NatsConnection;
+  /** How long `initialize()` waits for the first ruleset. Default 15000. */
+  initTimeoutMs?: number;
+  /** Wait between NATS reconnect attempts (jittered). Default 1000. */
+  reconnectWaitMs?: number;
+  /** No NATS connection: serve `bootstrap` (and test-data updates). */
+  offline?: boolean;
+  /** A ruleset in the wire format, or a path to a JSON file holding one. Required when offline. */
+  bootstrap?: readonly WireFlag[] | readonly unknown[] | string;
+  /** Rollout hashing. Default `murmur3`; `tailslide-md5` matches Tailslide's Python and Ruby SDKs. */
+  hashing?: HashingMode;
+  /** Where the SDK writes what it has to say. Default: warnings and errors to stderr. */
+  logger?: Logger;
+
+  /** Signal backend. `auto` (default) uses TimeSeries when the module is there, native otherwise. */
+  signalBackend?: SignalBackendOption;
+  /** How often buffered signals are written. Default 1000 ms. */
+  signalFlushIntervalMs?: number;
+  /** A batch is written early when this many events are buffered. Default 1000. */
+  signalBatchSize?: number;
+  /** Events kept while Redis is unreachable; past it the oldest are dropped. Default 100000. */
+  signalBufferLimit?: number;
+  /** Retention of signal series. Default 7 days. */
+  signalRetentionMs?: number;
+  /** How long `disconnect()` waits to flush pending signals. Default 5000 ms. */
+  signalFlushTimeoutMs?: number;
+}
+
+export interface ResolvedNatsOptions {
+  readonly servers: readonly string[];
+  readonly stream: string;
+  readonly token: string | undefined;
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly nkeySeed: string | undefined;
+  readonly credsFile: string | undefined;
+  readonly tls: TlsOptions | undefined;
+  readonly connection: NatsConnection | undefined;
+  readonly reconnectWaitMs: number;
+}
+
+export interface ResolvedRedisOptions {
+  /** Exactly one of `client` and `url`/`host` is used: an injected client wins. */
+  readonly client: Redis | undefined;
+  readonly url: string | undefined;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ResolvedSignalOptions {
+  readonly backend: SignalBackendOption;
+  readonly flushIntervalMs: number;
+  readonly batchSize: number;
+  readonly bufferLimit: number;
+  readonly retentionMs: number;
+  readonly flushTimeoutMs: number;
+  readonly redis: ResolvedRedisOptions;
+}
+
+export interface ResolvedOptions {
+  readonly appId: number;
+  readonly userContext: string;
+  readonly initTimeoutMs: number;
+  readonly hashing: HashingMode;
+  readonly logger: Logger;
+  readonly offline: boolean;
+  readonly bootstrap: readonly unknown[] | string | undefined;
+  /** Undefined when offline. */
+  readonly nats: ResolvedNatsOptions | undefined;
+  readonly signals: ResolvedSignalOptions;
+  /** Things worth a warning that are not errors (e.g. `redisHost` given as a URL). */
+  readonly warnings: readonly string[];
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'natsServer', 'natsStream', 'appId', 'sdkKey', 'userContext', 'redisHost', 'redisPort', 'redisUrl',
+  'redisClient', 'natsUser', 'natsPassword', 'natsNkeySeed', 'natsCredsFile', 'natsTls', 'natsConnection',
+  'initTimeoutMs', 'reconnectWaitMs', 'offline', 'bootstrap', 'hashing', 'logger', 'signalBackend',
+  'signalFlushIntervalMs', 'signalBatchSize', 'signalBufferLimit', 'signalRetentionMs', 'signalFlushTimeoutMs',
+]);
+
+/** Validates options once, at the constructor. Throws `InvalidOptionError` naming the option and value. */
+export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidOptionError('options', input, 'an object');
+  }
+  const options = input as FlagManagerOptions & Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key) && options[key] !== undefined) {
+      throw new InvalidOptionError(key, options[key], `no such option; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
+    }
+  }
+  const warnings: string[] = [];
+  const logger = options.logger === undefined ? defaultLogger : safeLogger(checkLogger(options.logger));
+  const appId = parseAppId(options.appId);
+  const offline = optionalBoolean('offline', options.offline) ?? false;
+  const userContext = optionalString('userContext', options.userContext) ?? '';
+  const initTimeoutMs = optionalInteger('initTimeoutMs', options.initTimeoutMs, 0) ?? DEFAULT_INIT_TIMEOUT_MS;
+  const hashing = optionalEnum('hashing', options.hashing, ['murmur3', 'tailslide-md5'] as const) ?? 'murmur3';
+
+  let bootstrap: readonly unknown[] | string | undefined;
+  if (options.bootstrap !== undefined) {
+    if (typeof options.bootstrap === 'string') {
+      if (options.bootstrap.trim() === '') throw new InvalidOptionError('bootstrap', options.bootstrap, 'a file path or an array of flags');
+      bootstrap = options.bootstrap;
+    } else if (Array.isArray(options.bootstrap)) {
+      bootstrap = options.bootstrap as readonly unknown[];
+    } else {
+      throw new InvalidOptionError('bootstrap', options.bootstrap, 'an array of flags in the wire format, or a path to a JSON file');
+    }
+  }
+  if (offline && bootstrap === undefined) {
+    throw new InvalidOptionError('bootstrap', undefined, 'a ruleset (array or JSON file path) when "offline" is true');
+  }
+
+  const nats = offline ? undefined : resolveNats(options);
+  const signals = resolveSignals(options, warnings);
+  return { appId, userContext, initTimeoutMs, hashing, logger, offline, bootstrap, nats, signals, warnings };
+}
+
+function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
+  const connection = options.natsConnection;
+  if (connection !== undefined && (typeof connection !== 'object' || connection === null || typeof connection.jetstream !== 'function')) {
+    throw new InvalidOptionError('natsConnection', connection, 'a NatsConnection from the "nats" package');
+  }
+  let servers: string[] = [];
+  if (options.natsServer !== undefined) {
+    const list = typeof options.natsServer === 'string' ? [options.natsServer] : options.natsServer;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new InvalidOptionError('natsServer', options.natsServer, 'a NATS URL or a non-empty array of them');
+    }
+    servers = list.map((server, index) => {
+      if (typeof server !== 'string' || !isNatsUrl(server)) {
+        throw new InvalidOptionError(`natsServer[${index}]`, server, 'a URL such as "nats://localhost:4222" or "host:port"');
+      }
+      return server.trim();
+    });
+  } else if (connection === undefined) {
+    throw new InvalidOptionError('natsServer', undefined, 'a NATS URL (or "natsConnection", or "offline: true")');
+  }
+  const stream = optionalString('natsStream', options.natsStream) ?? DEFAULT_NATS_STREAM;
+  if (!/^[^\s.*>/\\]+$/.test(stream)) {
+    throw new InvalidOptionError('natsStream', stream, 'a stream name without spaces, ".", "*", ">", "/" or "\\"');
+  }
+  let tls: TlsOptions | undefined;
+  if (options.natsTls === true) tls = {};
+  else if (options.natsTls !== undefined) {
+    if (typeof options.natsTls !== 'object' || options.natsTls === null) {
+      throw new InvalidOptionError('natsTls', options.natsTls, 'true or an object of TLS options (caFile, certFile, keyFile)');
+    }
+    tls = options.natsTls;
+  }
+  const user = optionalString('natsUser', options.natsUser);
+  const password = optionalString('natsPassword', options.natsPassword);
+  if (password !== undefined && user === undefined) {
+    throw new InvalidOptionError('natsUser', undefined, 'a user name when "natsPassword" is set');
+  }
+  const nkeySeed = optionalString('natsNkeySeed', options.natsNkeySeed);
+  if (nkeySeed !== undefined && !/^S[A-Z2-7]{50,}$/.test(nkeySeed)) {
+    throw new InvalidOptionError('natsNkeySeed', '(hidden)', 'an NKey seed starting with "S"');
+  }
+  return {
+    servers,
+    stream,
+    token: optionalString('sdkKey', options.sdkKey),
+    user,
+    password,
+    nkeySeed,
+    credsFile: optionalString('natsCredsFile', options.natsCredsFile),
+    tls,
+    connection,
+    reconnectWaitMs: optionalInteger('reconnectWaitMs', options.reconnectWaitMs, 1) ?? DEFAULT_RECONNECT_WAIT_MS,
+  };
+}
+
+function resolveSignals(options: FlagManagerOptions, warnings: string[]): ResolvedSignalOptions {
+  const client = options.redisClient;
+  if (client !== undefined && (typeof client !== 'object' || client === null || typeof client.pipeline !== 'function')) {
+    throw new InvalidOptionError('redisClient', client, 'an ioredis client');
+  }
+  const url = optionalString('redisUrl', options.redisUrl);
+  if (url !== undefined && !/^rediss?:\/\//i.test(url)) {
+    throw new InvalidOptionError('redisUrl', url, 'a URL starting with redis:// or rediss://');
+  }
+  let host = optionalString('redisHost', options.redisHost) ?? DEFAULT_REDIS_HOST;
+  const schemeMatch = /^([a-z][a-z0-9+.-]*):\/\/([^/:]+)(?::(\d+))?\/?$/i.exec(host);
+  let portFromHost: number | undefined;
+  if (schemeMatch) {
+    const bare = schemeMatch[2] ?? host;
+    warnings.push(`redisHost ${describeValue(host)} is a URL; using host "${bare}" (pass a bare host name, or redisUrl)`);
+    host = bare;
+    if (schemeMatch[3] !== undefined) portFromHost = Number(schemeMatch[3]);
+  } else if (host.trim() === '' || /[\s/]/.test(host)) {
+    throw new InvalidOptionError('redisHost', host, 'a host name or IP address');
+  }
+  const port = optionalPort('redisPort', options.redisPort) ?? portFromHost ?? DEFAULT_REDIS_PORT;
+  const backend =
+    optionalEnum('signalBackend', options.signalBackend, ['auto', 'timeseries', 'native', 'off'] as const) ?? 'auto';
+  return {
+    backend,
+    flushIntervalMs: optionalInteger('signalFlushIntervalMs', options.signalFlushIntervalMs, 1) ?? DEFAULT_SIGNAL_FLUSH_INTERVAL_MS,
+    batchSize: optionalInteger('signalBatchSize', options.signalBatchSize, 1) ?? DEFAULT_SIGNAL_BATCH_SIZE,
+    bufferLimit: optionalInteger('signalBufferLimit', options.signalBufferLimit, 1) ?? DEFAULT_SIGNAL_BUFFER_LIMIT,
+    retentionMs: optionalInteger('signalRetentionMs', options.signalRetentionMs, 0) ?? DEFAULT_SIGNAL_RETENTION_MS,
+    flushTimeoutMs: optionalInteger('signalFlushTimeoutMs', options.signalFlushTimeoutMs, 0) ?? DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS,
+    redis: { client, url, host, port },
+  };
+}
+
+/** `appId` as a positive safe integer; accepts a number or a numeric string. */
+export function parseAppId(value: unknown, option = 'appId'): number {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidOptionError(option, value, 'a non-negative integer or a numeric string such as "1"');
+  }
+  return n;
+}
+
+function isNatsUrl(value: string): boolean {
+  const trimmed = value.trim();
+  if (trimmed === '') return false;
+  if (/^(nats|tls|ws|wss):\/\//i.test(trimmed)) return true;
+  return /^[A-Za-z0-9.\-_[\]:]+(:\d+)?$/.test(trimmed);
+}
+
+function checkLogger(logger: unknown): Logger {
+  const l = logger as Partial<Record<keyof Logger, unknown>> | null;
+  if (typeof l !== 'object' || l === null) throw new InvalidOptionError('logger', logger, 'an object with debug, info, warn and error methods');
+  for (const method of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof l[method] !== 'function') {
+      throw new InvalidOptionError(`logger.${method}`, l[method], 'a function');
+    }
+  }
+  return logger as Logger;
+}
+
+function optionalString(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidOptionError(option, value, 'a string');
+  return value;
+}
+
+function optionalBoolean(option: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'true or false');
+  return value;
+}
+
+function optionalInteger(option: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidOptionError(option, value, `an integer ≥ ${min}`);
+  }
+  return value;
+}
+
+function optionalPort(option: string, value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (n === undefined) return undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new InvalidOptionError(option, value, 'a port number from 1 to 65535');
+  }
+  return n;
+}
+
+function optionalEnum<T extends string>(option: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidOptionError(option, value, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
+  }
+  return value as T;
+}

@@ -1,0 +1,57 @@
+/** Circuit states as Tower and the breaker write them. */
+export type CircuitStatus = 'open' | 'close' | 'recovery';
+export type RecoveryProfile = 'linear' | 'exponential';
+
+/** A flag exactly as it travels in JetStream (snake_case). See shared/spec/wire-format.md §1. */
+export interface WireFlag {
+  id: number;
+  app_id: number;
+  title: string;
+  description: string;
+  is_active: boolean;
+  rollout_percentage: number;
+  white_listed_users: string;
+  error_threshold_percentage: number;
+  circuit_status: CircuitStatus;
+  is_recoverable: boolean;
+  circuit_recovery_percentage: number;
+  circuit_recovery_delay: number;
+  circuit_initial_recovery_percentage: number;
+  circuit_recovery_rate: number;
+  circuit_recovery_increment_percentage: number;
+  circuit_recovery_profile: RecoveryProfile;
+  webhooks: string;
+  created_at: string;
+  updated_at: string;
+  /** Unknown extra fields are allowed and kept. */
+  [extra: string]: unknown;
+}
+
+/** A validated flag, camelCase. What `manager.getFlags()` returns (frozen). */
+export interface Flag {
+  readonly id: number;
+  readonly appId: number;
+  readonly title: string;
+  readonly description: string;
+  readonly isActive: boolean;
+  readonly rolloutPercentage: number;
+  /** Whitelisted user contexts, split, trimmed, empty entries dropped. */
+  readonly whiteListedUsers: readonly string[];
+  readonly errorThresholdPercentage: number;
+  readonly circuitStatus: CircuitStatus;
+  readonly isRecoverable: boolean;
+  readonly circuitRecoveryPercentage: number;
+  readonly circuitRecoveryDelay: number;
+  readonly circuitInitialRecoveryPercentage: number;
+  readonly circuitRecoveryRate: number;
+  readonly circuitRecoveryIncrementPercentage: number;
+  readonly circuitRecoveryProfile: RecoveryProfile;
+  readonly webhooks: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Wire fields this SDK does not know, kept verbatim (snake_case keys). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** A validated ruleset of one app, in the order it arrived. */
+export type Ruleset = readonly Flag[];

@@ -1,0 +1,32 @@
+/** Outcome of a guarded operation. */
+export type SignalStatus = 'success' | 'failure';
+/** Which side of a flag a user got, for custom metrics. */
+export type Variant = 'on' | 'off';
+
+/** Counters of the signal pipeline, readable at any time (`manager.signalStats()`). */
+export interface SignalStats {
+  /** Which backend is in use now: decided at connect time when `signalBackend` is 'auto'. */
+  readonly backend: 'timeseries' | 'native' | 'off' | 'pending';
+  /** Events (each emit, each trackMetric call) written to Redis and acknowledged. */
+  readonly written: number;
+  /** Events accepted and not yet written. */
+  readonly pending: number;
+  /** Events dropped because the buffer was full during an outage (oldest first). */
+  readonly dropped: number;
+}
+
+/**
+ * The manager's handle on the signal pipeline. Recording is synchronous, O(1), never throws and
+ * never waits on the network; writing happens in batches in the background.
+ */
+export interface SignalSink {
+  /** Starts the connection and backend detection. Resolves promptly; never rejects. */
+  start(): Promise<void>;
+  record(flagId: number, appId: number, status: SignalStatus, atMs: number): void;
+  recordMetric(flagId: number, appId: number, eventName: string, variant: Variant, value: number, atMs: number): void;
+  stats(): SignalStats;
+  /** Writes what is pending now; resolves when written or when `timeoutMs` passes. Never rejects. */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Flushes (bounded by the flush timeout), then closes the Redis client if the SDK opened it. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+import type { TailslideError } from '../errors';
+
+/** Where a ruleset message came from. Sequences only grow within one source. */
+export interface MessageMeta {
+  /** JetStream stream sequence (or a counter for offline/test sources). */
+  readonly sequence: number;
+  /** NATS subject, e.g. `apps.1.update.manual`; `bootstrap` or `test-data` offline. */
+  readonly subject: string;
+}
+
+/**
+ * What a flag source reports to the manager. The source does transport only: the manager
+ * validates payloads, orders them by sequence and keeps the last good ruleset.
+ * None of these may throw back into the source (the manager guarantees it).
+ */
+export interface SourceSink {
+  /** A ruleset payload: the raw message bytes (JSON text) or an already-parsed value. */
+  ruleset(payload: Uint8Array | string | unknown, meta: MessageMeta): void;
+  /**
+   * The source re-reads from the start (new consumer, server restart that lost the stream):
+   * the manager then accepts any sequence again, not only newer ones.
+   */
+  resetSequence(): void;
+  /** Connection state changes. `stale`: lost, retrying; `connected`: (re)established. */
+  connection(state: 'connected' | 'stale', detail?: { readonly reason?: string; readonly error?: unknown }): void;
+  /**
+   * The source is waiting for something outside its control (stream missing, app subjects
+   * not in the stream yet, no ruleset published yet). Called again whenever the reason changes;
+   * the manager logs each distinct reason once.
+   */
+  waiting(reason: string): void;
+  /** Trouble the source recovers from by itself (logged and emitted as `error`). */
+  error(error: TailslideError): void;
+  /** Trouble retrying cannot fix (authorization refused): the source has stopped. */
+  fatal(error: TailslideError): void;
+}
+
+/** A supplier of rulesets: JetStream, a bootstrap file, test data. */
+export interface FlagSource {
+  /**
+   * Starts work and resolves promptly, without waiting for a connection: every outcome
+   * (rulesets, connection states, fatal errors such as refused credentials) arrives through
+   * the sink. Never rejects.
+   */
+  start(sink: SourceSink): Promise<void>;
+  /** Stops work and releases what the source opened. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,188 @@
+/**
+ * Real servers for tests: `nats-server` (JetStream) and `redis-server` started from PATH on free
+ * ports with temp dirs, restartable on the same port and store (for outage and restart tests).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port, or rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+abstract class ServerProcess {
+  protected child: ChildProcess | undefined;
+  readonly dir: string;
+  port = 0;
+  private output = '';
+
+  constructor(prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+  }
+
+  protected abstract command(): { bin: string; args: string[] };
+
+  /** Starts the server (on a new free port the first time, the same port after). */
+  async start(): Promise<this> {
+    if (this.child) return this;
+    if (this.port === 0) this.port = await freePort();
+    const { bin, args } = this.command();
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => this.capture(d));
+    child.stderr?.on('data', (d: Buffer) => this.capture(d));
+    const spawnError = new Promise<never>((_, reject) => {
+      child.once('error', (err) => reject(new Error(`could not start ${bin}: ${err.message}`)));
+      child.once('exit', (code) => reject(new Error(`${bin} exited with ${code} at start:\n${this.output}`)));
+    });
+    spawnError.catch(() => undefined);
+    this.child = child;
+    await Promise.race([waitForPort(this.port), spawnError]);
+    return this;
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the server hard, as a crash would. */
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Stops the server and removes its temp dir. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  private capture(data: Buffer): void {
+    this.output += data.toString();
+    if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
+  }
+}
+
+export interface NatsServerOptions {
+  /** Require this token. */
+  token?: string;
+  /** Require this user and password. */
+  user?: string;
+  password?: string;
+  /** Extra lines for the config file (e.g. a `tls { … }` block). */
+  extraConfig?: string;
+  /** Max message size in bytes (server default 1 MB). */
+  maxPayload?: number;
+}
+
+/** A `nats-server -js` of the test's own, with a temp JetStream store that survives restarts. */
+export class NatsServer extends ServerProcess {
+  constructor(private readonly options: NatsServerOptions = {}) {
+    super('tailslide-nats-');
+  }
+
+  static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
+    return new NatsServer(options).start();
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  protected command(): { bin: string; args: string[] } {
+    const lines = [
+      `listen: "127.0.0.1:${this.port}"`,
+      `jetstream { store_dir: ${JSON.stringify(join(this.dir, 'js'))} }`,
+    ];
+    if (this.options.token !== undefined) lines.push(`authorization { token: ${JSON.stringify(this.options.token)} }`);
+    if (this.options.user !== undefined) {
+      lines.push(
+        `authorization { user: ${JSON.stringify(this.options.user)}, password: ${JSON.stringify(this.options.password ?? '')} }`,
+      );
+    }
+    if (this.options.maxPayload !== undefined) lines.push(`max_payload: ${this.options.maxPayload}`);
+    if (this.options.extraConfig) lines.push(this.options.extraConfig);
+    const conf = join(this.dir, 'nats.conf');
+    writeFileSync(conf, `${lines.join('\n')}\n`);
+    return { bin: 'nats-server', args: ['-c', conf] };
+  }
+}
+
+/** A `redis-server` of the test's own that keeps nothing on disk. */
+export class RedisServer extends ServerProcess {
+  constructor(private readonly extraArgs: string[] = []) {
+    super('tailslide-redis-');
+  }
+
+  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+    return new RedisServer(extraArgs).start();
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  protected command(): { bin: string; args: string[] } {
+    return {
+      bin: 'redis-server',
+      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs],
+    };
+  }
+}
