@@ -6,6 +6,12 @@ export interface MessageMeta {
   readonly sequence: number;
   /** NATS subject, e.g. `apps.1.update.manual`; `bootstrap` or `test-data` offline. */
   readonly subject: string;
+  /**
+   * Messages of this app still queued behind this one (JetStream's `info.pending`), when known.
+   * The manager declares itself ready only once the initial batch is drained (pending 0), so the
+   * newest of the app's subjects is in place before `initialize()` resolves.
+   */
+  readonly pending?: number;
 }
 
 /**
