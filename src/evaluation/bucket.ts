@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+import { murmur3 } from './murmur3';
+
+/** Number of rollout buckets: 0.001 % steps. */
+export const BUCKETS = 100_000;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** `floor(murmur3(utf8(title + ":" + user)) × 100000 / 2^32)`, in [0, 99999] (rollout.md). */
+export function bucket(title: string, userContext: string): number {
+  return bucketOfKey(`${title}:${userContext}`);
+}
+
+/** The bucket of a precomputed hash key (`title:user`). */
+export function bucketOfKey(key: string): number {
+  return Math.floor((murmur3(key) * BUCKETS) / TWO_POW_32);
+}
+
+/**
+ * Tailslide's Python/Ruby bucketing: MD5 of the user context as a 128-bit unsigned integer,
+ * mod 100 (computed exactly, byte by byte; not through a float).
+ */
+export function legacyBucket(userContext: string): number {
+  const digest = createHash('md5').update(userContext, 'utf8').digest();
+  let remainder = 0;
+  for (const byte of digest) remainder = (remainder * 256 + byte) % 100;
+  return remainder;
+}

@@ -1,0 +1,268 @@
+import { InvalidRulesetError, describeValue, type RulesetIssue } from '../errors';
+import type { CircuitStatus, Flag, RecoveryProfile, WireFlag } from './types';
+
+/** Values an admin server fills in for fields a message leaves out. */
+export const WIRE_DEFAULTS = {
+  description: '',
+  white_listed_users: '',
+  error_threshold_percentage: 0,
+  circuit_status: 'close',
+  is_recoverable: false,
+  circuit_recovery_percentage: 100,
+  circuit_recovery_delay: 0,
+  circuit_initial_recovery_percentage: 0,
+  circuit_recovery_rate: 0,
+  circuit_recovery_increment_percentage: 0,
+  circuit_recovery_profile: 'linear',
+  webhooks: '',
+  created_at: '',
+  updated_at: '',
+} as const satisfies Partial<WireFlag>;
+
+const CIRCUIT_STATUSES: readonly CircuitStatus[] = ['open', 'close', 'recovery'];
+const RECOVERY_PROFILES: readonly RecoveryProfile[] = ['linear', 'exponential'];
+
+const KNOWN_FIELDS = new Set<string>([
+  'id', 'app_id', 'title', 'description', 'is_active', 'rollout_percentage', 'white_listed_users',
+  'error_threshold_percentage', 'circuit_status', 'is_recoverable', 'circuit_recovery_percentage',
+  'circuit_recovery_delay', 'circuit_initial_recovery_percentage', 'circuit_recovery_rate',
+  'circuit_recovery_increment_percentage', 'circuit_recovery_profile', 'webhooks', 'created_at', 'updated_at',
+]);
+
+export type ParseResult =
+  | { readonly ok: true; readonly flags: readonly Flag[] }
+  | { readonly ok: false; readonly error: InvalidRulesetError };
+
+export interface ParseOptions {
+  /** The app the ruleset belongs to: flags without `app_id` get it; a different `app_id` is an error. */
+  readonly appId?: number;
+}
+
+/** Most issues listed in one error; the rest are counted. */
+const MAX_ISSUES = 20;
+
+/**
+ * Decodes a message payload (bytes or text of JSON, or an already-parsed value) and validates it.
+ * `origin` names where it came from in errors (`apps.1.update.manual #42`, a file path, …).
+ */
+export function parseRulesetPayload(payload: unknown, origin: string, options: ParseOptions = {}): ParseResult {
+  let value: unknown = payload;
+  if (payload instanceof Uint8Array || typeof payload === 'string') {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      const size = typeof payload === 'string' ? payload.length : payload.byteLength;
+      return fail(origin, [{ message: `not JSON (${size} bytes): ${(err as Error).message}` }]);
+    }
+  }
+  return parseRuleset(value, origin, options);
+}
+
+/**
+ * Validates a ruleset (a bare JSON array of snake_case flags, as in wire-format.md) and converts it
+ * to frozen camelCase flags. Every problem is reported with the flag (index and title) and field.
+ * Unknown extra fields are kept in `extra`.
+ */
+export function parseRuleset(value: unknown, origin: string, options: ParseOptions = {}): ParseResult {
+  if (!Array.isArray(value)) {
+    return fail(origin, [{ message: `expected a JSON array of flags, got ${describeValue(value)}` }]);
+  }
+  const issues: RulesetIssue[] = [];
+  const flags: Flag[] = [];
+  const titles = new Map<string, number>();
+  const ids = new Map<number, number>();
+  value.forEach((item: unknown, index) => {
+    const flag = parseFlag(item, index, options, issues);
+    if (!flag) return;
+    const sameTitle = titles.get(flag.title);
+    if (sameTitle !== undefined) {
+      issues.push({ index, title: flag.title, field: 'title', message: `duplicate title (also flag #${sameTitle})` });
+      return;
+    }
+    const sameId = ids.get(flag.id);
+    if (sameId !== undefined) {
+      issues.push({ index, title: flag.title, field: 'id', message: `duplicate id ${flag.id} (also flag #${sameId})` });
+      return;
+    }
+    titles.set(flag.title, index);
+    ids.set(flag.id, index);
+    flags.push(flag);
+  });
+  if (issues.length > 0) return fail(origin, issues);
+  return { ok: true, flags };
+}
+
+/** Converts a flag back to the wire format (snake_case), keeping unknown fields. */
+export function toWire(flag: Flag): WireFlag {
+  return {
+    ...flag.extra,
+    id: flag.id,
+    app_id: flag.appId,
+    title: flag.title,
+    description: flag.description,
+    is_active: flag.isActive,
+    rollout_percentage: flag.rolloutPercentage,
+    white_listed_users: flag.whiteListedUsers.join(','),
+    error_threshold_percentage: flag.errorThresholdPercentage,
+    circuit_status: flag.circuitStatus,
+    is_recoverable: flag.isRecoverable,
+    circuit_recovery_percentage: flag.circuitRecoveryPercentage,
+    circuit_recovery_delay: flag.circuitRecoveryDelay,
+    circuit_initial_recovery_percentage: flag.circuitInitialRecoveryPercentage,
+    circuit_recovery_rate: flag.circuitRecoveryRate,
+    circuit_recovery_increment_percentage: flag.circuitRecoveryIncrementPercentage,
+    circuit_recovery_profile: flag.circuitRecoveryProfile,
+    webhooks: flag.webhooks,
+    created_at: flag.createdAt,
+    updated_at: flag.updatedAt,
+  };
+}
+
+/** Splits `white_listed_users`: on commas, entries trimmed, empty entries dropped. */
+export function splitWhitelist(value: string): string[] {
+  const users: string[] = [];
+  for (const part of value.split(',')) {
+    const user = part.trim();
+    if (user !== '') users.push(user);
+  }
+  return users;
+}
+
+function fail(origin: string, issues: RulesetIssue[]): ParseResult {
+  const shown = issues.slice(0, MAX_ISSUES);
+  if (issues.length > MAX_ISSUES) shown.push({ message: `and ${issues.length - MAX_ISSUES} more problems` });
+  return { ok: false, error: new InvalidRulesetError(origin, shown) };
+}
+
+/** Reads the fields of one flag, pushing an issue for each bad one; undefined when any is bad. */
+function parseFlag(item: unknown, index: number, options: ParseOptions, issues: RulesetIssue[]): Flag | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    issues.push({ index, message: `expected a flag object, got ${describeValue(item)}` });
+    return undefined;
+  }
+  const raw = item as Record<string, unknown>;
+  const before = issues.length;
+  const title = typeof raw.title === 'string' && raw.title.trim() !== '' ? raw.title : undefined;
+  if (title === undefined) {
+    issues.push({ index, field: 'title', message: `must be a non-empty string, got ${describeValue(raw.title)}` });
+  }
+  const at = (field: string, message: string): void => {
+    issues.push(title === undefined ? { index, field, message } : { index, title, field, message });
+  };
+  const read = new FieldReader(raw, at);
+
+  const id = read.integer('id', { required: true, min: 0 });
+  let appId = read.integer('app_id', { min: 0 });
+  if (appId === undefined) appId = options.appId ?? 0;
+  else if (options.appId !== undefined && appId !== options.appId) {
+    at('app_id', `is ${appId}, but this ruleset belongs to app ${options.appId}`);
+  }
+  const isActive = read.boolean('is_active', { required: true });
+  const rollout = read.percentage('rollout_percentage', { required: true });
+  const whitelist = read.string('white_listed_users') ?? WIRE_DEFAULTS.white_listed_users;
+
+  const flag: Flag = {
+    id: id ?? 0,
+    appId,
+    title: title ?? '',
+    description: read.string('description') ?? WIRE_DEFAULTS.description,
+    isActive: isActive ?? false,
+    rolloutPercentage: rollout ?? 0,
+    whiteListedUsers: Object.freeze(splitWhitelist(whitelist)),
+    errorThresholdPercentage: read.percentage('error_threshold_percentage') ?? WIRE_DEFAULTS.error_threshold_percentage,
+    circuitStatus: read.oneOf('circuit_status', CIRCUIT_STATUSES) ?? WIRE_DEFAULTS.circuit_status,
+    isRecoverable: read.boolean('is_recoverable') ?? WIRE_DEFAULTS.is_recoverable,
+    circuitRecoveryPercentage: read.percentage('circuit_recovery_percentage') ?? WIRE_DEFAULTS.circuit_recovery_percentage,
+    circuitRecoveryDelay: read.integer('circuit_recovery_delay', { min: 0 }) ?? WIRE_DEFAULTS.circuit_recovery_delay,
+    circuitInitialRecoveryPercentage:
+      read.percentage('circuit_initial_recovery_percentage') ?? WIRE_DEFAULTS.circuit_initial_recovery_percentage,
+    circuitRecoveryRate: read.integer('circuit_recovery_rate', { min: 0 }) ?? WIRE_DEFAULTS.circuit_recovery_rate,
+    circuitRecoveryIncrementPercentage:
+      read.percentage('circuit_recovery_increment_percentage') ?? WIRE_DEFAULTS.circuit_recovery_increment_percentage,
+    circuitRecoveryProfile: read.oneOf('circuit_recovery_profile', RECOVERY_PROFILES) ?? WIRE_DEFAULTS.circuit_recovery_profile,
+    webhooks: read.string('webhooks') ?? WIRE_DEFAULTS.webhooks,
+    createdAt: read.string('created_at') ?? WIRE_DEFAULTS.created_at,
+    updatedAt: read.string('updated_at') ?? WIRE_DEFAULTS.updated_at,
+    extra: Object.freeze(extraFields(raw)),
+  };
+  return issues.length === before ? Object.freeze(flag) : undefined;
+}
+
+function extraFields(raw: Record<string, unknown>): Record<string, unknown> {
+  const extra: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_FIELDS.has(key)) extra[key] = raw[key];
+  }
+  return extra;
+}
+
+/**
+ * Reads typed fields of one raw flag. Optional fields may be absent or null (then the default
+ * applies); a present value of the wrong type or range is an issue. No coercion: "50" is not 50.
+ */
+class FieldReader {
+  constructor(
+    private readonly raw: Record<string, unknown>,
+    private readonly report: (field: string, message: string) => void,
+  ) {}
+
+  private present(field: string, required: boolean): unknown {
+    const value = this.raw[field];
+    if (value === undefined || value === null) {
+      if (required) this.report(field, value === null ? 'is required, got null' : 'is required');
+      return undefined;
+    }
+    return value;
+  }
+
+  integer(field: string, { required = false, min = 0 }: { required?: boolean; min?: number }): number | undefined {
+    const value = this.present(field, required);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+      this.report(field, `must be an integer ≥ ${min}, got ${describeValue(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  percentage(field: string, { required = false }: { required?: boolean } = {}): number | undefined {
+    const value = this.present(field, required);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
+      this.report(field, `must be a number from 0 to 100, got ${describeValue(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  boolean(field: string, { required = false }: { required?: boolean } = {}): boolean | undefined {
+    const value = this.present(field, required);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'boolean') {
+      this.report(field, `must be true or false, got ${describeValue(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  string(field: string): string | undefined {
+    const value = this.present(field, false);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') {
+      this.report(field, `must be a string, got ${describeValue(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(field: string, allowed: readonly T[]): T | undefined {
+    const value = this.present(field, false);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      this.report(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${describeValue(value)}`);
+      return undefined;
+    }
+    return value as T;
+  }
+}
