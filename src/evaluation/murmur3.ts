@@ -27,26 +27,15 @@ export function murmur3(input: string, seed = 0): number {
     if ((c0 | c1 | c2 | c3) > 0x7f) return murmur3Utf8Slow(input, seed);
     h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
-  let tail = 0;
-  switch (length & 3) {
-    case 3: {
-      const c = input.charCodeAt(i + 2);
+  const rest = length & 3;
+  if (rest > 0) {
+    let tail = 0;
+    for (let j = rest - 1; j >= 0; j--) {
+      const c = input.charCodeAt(i + j);
       if (c > 0x7f) return murmur3Utf8Slow(input, seed);
-      tail ^= c << 16;
+      tail |= c << (8 * j);
     }
-    // falls through
-    case 2: {
-      const c = input.charCodeAt(i + 1);
-      if (c > 0x7f) return murmur3Utf8Slow(input, seed);
-      tail ^= c << 8;
-    }
-    // falls through
-    case 1: {
-      const c = input.charCodeAt(i);
-      if (c > 0x7f) return murmur3Utf8Slow(input, seed);
-      tail ^= c;
-      h ^= mixK(tail);
-    }
+    h ^= mixK(tail);
   }
   return finalize(h, length);
 }
@@ -59,17 +48,11 @@ export function murmur3Bytes(bytes: Uint8Array, seed = 0, length = bytes.length)
   for (; i < blockEnd; i += 4) {
     h = mixBlock(h, (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
   }
-  let tail = 0;
-  switch (length & 3) {
-    case 3:
-      tail ^= (bytes[i + 2] as number) << 16;
-    // falls through
-    case 2:
-      tail ^= (bytes[i + 1] as number) << 8;
-    // falls through
-    case 1:
-      tail ^= bytes[i] as number;
-      h ^= mixK(tail);
+  const rest = length & 3;
+  if (rest > 0) {
+    let tail = 0;
+    for (let j = rest - 1; j >= 0; j--) tail |= (bytes[i + j] as number) << (8 * j);
+    h ^= mixK(tail);
   }
   return finalize(h, length);
 }
