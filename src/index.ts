@@ -1,0 +1,39 @@
+/**
+ * tailslide: a server-side feature-flag SDK for Node.js.
+ * Flags come from NATS JetStream (or a bootstrap file), are evaluated locally, and success/failure
+ * signals go to Redis. This is the package's one public entry; everything else is internal.
+ */
+export { FlagManager } from './manager';
+export type { FlagManagerEvents, ManagerState, UpdateEvent } from './manager';
+export { Toggler } from './toggler';
+export type { EvaluationDetail } from './toggler';
+export type { EvaluationReason } from './evaluation/evaluator';
+export { bucket, legacyBucket } from './evaluation/bucket';
+export { murmur3 } from './evaluation/murmur3';
+export type { FlagManagerOptions, HashingMode, SignalBackendOption } from './options';
+export {
+  DEFAULT_INIT_TIMEOUT_MS,
+  DEFAULT_NATS_STREAM,
+  DEFAULT_SIGNAL_BATCH_SIZE,
+  DEFAULT_SIGNAL_BUFFER_LIMIT,
+  DEFAULT_SIGNAL_FLUSH_INTERVAL_MS,
+  DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS,
+  DEFAULT_SIGNAL_RETENTION_MS,
+} from './options';
+export type { Flag, WireFlag, Ruleset, CircuitStatus, RecoveryProfile } from './ruleset/types';
+export { parseRuleset, toWire } from './ruleset/parse';
+export type { ParseResult } from './ruleset/parse';
+export type { Logger } from './logger';
+export type { SignalStats, SignalStatus, Variant } from './signals/types';
+export {
+  AuthorizationError,
+  ConnectionError,
+  InvalidOptionError,
+  InvalidRulesetError,
+  TailslideError,
+  isAuthorizationError,
+  isInvalidOptionError,
+  isInvalidRulesetError,
+  isTailslideError,
+} from './errors';
+export type { RulesetIssue, TailslideErrorCode } from './errors';
