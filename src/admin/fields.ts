@@ -1,0 +1,108 @@
+/** The flag fields an admin may set, their defaults for a new flag, and the typed patches. */
+import type { CircuitStatus, RecoveryProfile, WireFlag } from '../ruleset/types';
+
+/** Every wire field a user may set on a flag (all but `id`, `app_id` and the timestamps). */
+export interface EditableFlagFields {
+  title: string;
+  description: string;
+  is_active: boolean;
+  rollout_percentage: number;
+  white_listed_users: string;
+  error_threshold_percentage: number;
+  circuit_status: CircuitStatus;
+  is_recoverable: boolean;
+  circuit_recovery_percentage: number;
+  circuit_recovery_delay: number;
+  circuit_initial_recovery_percentage: number;
+  circuit_recovery_rate: number;
+  circuit_recovery_increment_percentage: number;
+  circuit_recovery_profile: RecoveryProfile;
+  webhooks: string;
+}
+
+/** Changes to a flag: any editable fields. */
+export type FlagPatch = Partial<EditableFlagFields>;
+
+/** A new flag: a title, and any editable fields that should differ from the defaults. */
+export type NewFlagInput = Pick<EditableFlagFields, 'title'> & Partial<Omit<EditableFlagFields, 'title'>>;
+
+/** The circuit-breaker fields of a flag. */
+export type CircuitPatch = Partial<
+  Pick<
+    EditableFlagFields,
+    | 'error_threshold_percentage'
+    | 'circuit_status'
+    | 'is_recoverable'
+    | 'circuit_recovery_percentage'
+    | 'circuit_recovery_delay'
+    | 'circuit_initial_recovery_percentage'
+    | 'circuit_recovery_rate'
+    | 'circuit_recovery_increment_percentage'
+    | 'circuit_recovery_profile'
+  >
+>;
+
+export const EDITABLE_FIELDS: readonly (keyof EditableFlagFields)[] = [
+  'title', 'description', 'is_active', 'rollout_percentage', 'white_listed_users', 'error_threshold_percentage',
+  'circuit_status', 'is_recoverable', 'circuit_recovery_percentage', 'circuit_recovery_delay',
+  'circuit_initial_recovery_percentage', 'circuit_recovery_rate', 'circuit_recovery_increment_percentage',
+  'circuit_recovery_profile', 'webhooks',
+];
+
+export const CIRCUIT_FIELDS: readonly (keyof CircuitPatch)[] = [
+  'error_threshold_percentage', 'circuit_status', 'is_recoverable', 'circuit_recovery_percentage',
+  'circuit_recovery_delay', 'circuit_initial_recovery_percentage', 'circuit_recovery_rate',
+  'circuit_recovery_increment_percentage', 'circuit_recovery_profile',
+];
+
+/** Fields the admin library sets itself and a patch may not touch. */
+export const MANAGED_FIELDS: readonly string[] = ['id', 'app_id', 'created_at', 'updated_at'];
+
+/** Wire fields in the order of wire-format.md, for stable output (diffs, printing). */
+export const WIRE_FIELD_ORDER: readonly string[] = [
+  'id', 'app_id', 'title', ...EDITABLE_FIELDS.slice(1), 'created_at', 'updated_at',
+];
+
+/** Wait after a trip before recovery starts, for new flags: one minute. */
+export const DEFAULT_CIRCUIT_RECOVERY_DELAY_MS = 60_000;
+/** Time between recovery steps, for new flags: one minute. */
+export const DEFAULT_CIRCUIT_RECOVERY_RATE_MS = 60_000;
+/** First recovery step, for new flags. */
+export const DEFAULT_CIRCUIT_INITIAL_RECOVERY_PERCENTAGE = 10;
+/** Recovery step size, for new flags. */
+export const DEFAULT_CIRCUIT_RECOVERY_INCREMENT_PERCENTAGE = 10;
+
+/**
+ * What a new flag gets for every field it is not given, as an admin server would fill it: off,
+ * rolled out to nobody, no whitelist, circuit closed and breaking disabled (threshold 0). The
+ * recovery fields only matter once a threshold and `is_recoverable` are set; they default to a
+ * gentle linear ramp (start at 10 % one minute after a trip, +10 % every minute).
+ */
+export const NEW_FLAG_DEFAULTS: Readonly<Omit<EditableFlagFields, 'title'>> = Object.freeze({
+  description: '',
+  is_active: false,
+  rollout_percentage: 0,
+  white_listed_users: '',
+  error_threshold_percentage: 0,
+  circuit_status: 'close',
+  is_recoverable: false,
+  circuit_recovery_percentage: 100,
+  circuit_recovery_delay: DEFAULT_CIRCUIT_RECOVERY_DELAY_MS,
+  circuit_initial_recovery_percentage: DEFAULT_CIRCUIT_INITIAL_RECOVERY_PERCENTAGE,
+  circuit_recovery_rate: DEFAULT_CIRCUIT_RECOVERY_RATE_MS,
+  circuit_recovery_increment_percentage: DEFAULT_CIRCUIT_RECOVERY_INCREMENT_PERCENTAGE,
+  circuit_recovery_profile: 'linear',
+  webhooks: '',
+});
+
+/** A complete wire flag from defaults, the given fields, an id and timestamps. */
+export function newWireFlag(appId: number, id: number, input: NewFlagInput, nowIso: string): WireFlag {
+  return {
+    id,
+    app_id: appId,
+    ...NEW_FLAG_DEFAULTS,
+    ...input,
+    created_at: nowIso,
+    updated_at: nowIso,
+  };
+}
