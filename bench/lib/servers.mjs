@@ -1,0 +1,152 @@
+// Real servers for the benchmarks (the JS twin of test/support/servers.ts): `nats-server -js` and
+// `redis-server` from PATH, on free loopback ports, with temp dirs removed at stop. Every server
+// started is registered and stopped on exit, SIGINT and SIGTERM too.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const running = new Set();
+
+function killAllSync() {
+  for (const server of running) {
+    try {
+      server.child?.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(server.dir, { recursive: true, force: true });
+  }
+  running.clear();
+}
+process.once('exit', killAllSync);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killAllSync();
+    process.exit(130);
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+class ServerProcess {
+  constructor(prefix) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+    this.port = 0;
+    this.child = undefined;
+    this.output = '';
+  }
+
+  async start() {
+    this.port = await freePort();
+    const { bin, args } = this.command();
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const capture = (d) => {
+      this.output += d.toString();
+      if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
+    };
+    child.stdout.on('data', capture);
+    child.stderr.on('data', capture);
+    const failed = new Promise((_, reject) => {
+      child.once('error', (err) => reject(new Error(`could not start ${bin}: ${err.message}`)));
+      child.once('exit', (code) => reject(new Error(`${bin} exited with ${code} at start:\n${this.output}`)));
+    });
+    failed.catch(() => undefined);
+    this.child = child;
+    running.add(this);
+    await Promise.race([waitForPort(this.port), failed]);
+    return this;
+  }
+
+  /** SIGTERM (SIGKILL after 5 s), wait for the exit, remove the temp dir. */
+  async stop() {
+    const child = this.child;
+    this.child = undefined;
+    running.delete(this);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class NatsServer extends ServerProcess {
+  /** `maxPayload`: bytes; a 10,000-flag ruleset is ~5 MB, above the server's 1 MB default. */
+  constructor({ maxPayload } = {}) {
+    super('tailslide-bench-nats-');
+    this.maxPayload = maxPayload;
+  }
+
+  static start(options) {
+    return new NatsServer(options).start();
+  }
+
+  get url() {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  command() {
+    const lines = [`listen: "127.0.0.1:${this.port}"`, `jetstream { store_dir: ${JSON.stringify(join(this.dir, 'js'))} }`];
+    if (this.maxPayload !== undefined) lines.push(`max_payload: ${this.maxPayload}`);
+    const conf = join(this.dir, 'nats.conf');
+    writeFileSync(conf, `${lines.join('\n')}\n`);
+    return { bin: 'nats-server', args: ['-c', conf] };
+  }
+}
+
+export class RedisServer extends ServerProcess {
+  constructor() {
+    super('tailslide-bench-redis-');
+  }
+
+  static start() {
+    return new RedisServer().start();
+  }
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  command() {
+    return {
+      bin: 'redis-server',
+      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+    };
+  }
+}
