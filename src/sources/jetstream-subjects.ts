@@ -1,0 +1,58 @@
+/**
+ * Subject arithmetic of the ruleset stream (wire-format.md §1), pure and unit-tested.
+ *
+ * An app publishes on exactly two subjects, `apps.<appId>.update.manual` and
+ * `apps.<appId>.update.circuit`. Tower's stream lists them literally, added one by one as apps
+ * get flags; a stream made by our own tooling captures every app with `apps.*.update.*`.
+ */
+
+/** The two subjects an app publishes on, manual first. */
+export function appRulesetSubjects(appId: number): readonly [string, string] {
+  return [`apps.${appId}.update.manual`, `apps.${appId}.update.circuit`];
+}
+
+/**
+ * The filter of the app's consumer: `apps.<appId>.update.*`, not `apps.<appId>.>`.
+ *
+ * A NATS 2.9 server accepts a filter only when it lies inside one stream subject or contains one
+ * (checked on nats-server 2.9.10): `apps.7.>` is refused by a stream of `apps.*.update.*`
+ * ("consumer filter subject is not a valid subset of the interest subjects"), while
+ * `apps.7.update.*` is accepted by that stream, by Tower's literal subjects, by `apps.>` and `>`.
+ * It selects the same messages, since an app publishes only on its two subjects.
+ */
+export function appFilterSubject(appId: number): string {
+  return `apps.${appId}.update.*`;
+}
+
+/**
+ * Whether a subject pattern (which may hold `*`, one token, and a final `>`, one or more tokens)
+ * matches a literal subject, with NATS semantics.
+ */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === '>' && i === p.length - 1) return s.length > i && s.slice(i).every((t) => t !== '');
+    const literal = s[i];
+    if (literal === undefined || literal === '') return false;
+    if (token !== '*' && token !== literal) return false;
+  }
+  return p.length === s.length;
+}
+
+/**
+ * Whether a stream with these subjects can hold any of the app's ruleset messages: one of its
+ * subjects (literal or wildcard) matches `apps.<appId>.update.manual` or `…circuit`.
+ */
+export function streamCoversApp(subjects: readonly string[], appId: number): boolean {
+  const wanted = appRulesetSubjects(appId);
+  return subjects.some((pattern) => wanted.some((subject) => subjectMatches(pattern, subject)));
+}
+
+/** The stream's subjects for a message: the first few, then how many more. */
+export function describeSubjects(subjects: readonly string[], max = 5): string {
+  if (subjects.length === 0) return 'no subjects';
+  const shown = subjects.slice(0, max).join(', ');
+  return subjects.length > max ? `${shown} and ${subjects.length - max} more` : shown;
+}
