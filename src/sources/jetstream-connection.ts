@@ -1,0 +1,219 @@
+/**
+ * The NATS connection of the JetStream source: opens one (or adopts the injected one), watches
+ * its status, reports connection states to the sink, and tells the source when JetStream is
+ * usable. Closes only a connection it opened.
+ */
+import {
+  connect,
+  DebugEvents,
+  Events,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  type Status,
+} from 'nats';
+import { ConnectionError, isTailslideError, toError, type TailslideError } from '../errors';
+import type { Logger } from '../logger';
+import { natsConnectionOptions } from '../nats/connect';
+import type { ResolvedNatsOptions } from '../options';
+import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from './jetstream-errors';
+import { jittered, Pause } from './jetstream-timing';
+import type { SourceSink } from './types';
+
+/** Timeout of each JetStream API request. */
+export const JS_API_TIMEOUT_MS = 5_000;
+
+/** A usable connection and its JetStream handles. */
+export interface JetStreamLink {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly js: JetStreamClient;
+}
+
+export interface ConnectionHandlers {
+  /** The link is usable: first connect, a replacement connection, or back after a reconnect. */
+  up(link: JetStreamLink): void;
+  /** The link dropped (the client reconnects by itself) or closed (a new one may follow). */
+  down(): void;
+  /** Retrying cannot help (credentials refused, TLS misconfigured): the source must stop. */
+  fatal(error: TailslideError): void;
+}
+
+export class SourceConnection {
+  private link: JetStreamLink | undefined;
+  private online = false;
+  private stopped = false;
+  private statusIterator: AsyncIterable<Status> | undefined;
+  private readonly pause = new Pause();
+
+  constructor(
+    private readonly nats: ResolvedNatsOptions,
+    private readonly logger: Logger,
+    private readonly sink: SourceSink,
+    private readonly handlers: ConnectionHandlers,
+  ) {}
+
+  /** The link while connected; undefined while disconnected or closed. */
+  get current(): JetStreamLink | undefined {
+    return this.online ? this.link : undefined;
+  }
+
+  start(): void {
+    void this.run().catch((err: unknown) => this.handlers.fatal(new ConnectionError(`NATS connection failed: ${errorMessage(err)}`, { cause: err })));
+  }
+
+  /** Stops all work; closes the connection if we opened it (awaited by close(), not by fatal). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.pause.cancel();
+    const link = this.link;
+    this.link = undefined;
+    this.online = false;
+    stopIterator(this.statusIterator);
+    this.statusIterator = undefined;
+    if (link === undefined || this.nats.connection !== undefined) return;
+    try {
+      await link.nc.close();
+    } catch (err) {
+      this.logger.debug(`closing NATS: ${errorMessage(err)}`);
+    }
+  }
+
+  private async run(): Promise<void> {
+    const nc = this.nats.connection ?? (await this.connectOwned());
+    if (nc === undefined || this.stopped) return;
+    if (nc.isClosed()) {
+      this.handlers.fatal(new ConnectionError('the NATS connection given as natsConnection is closed'));
+      return;
+    }
+    const link: JetStreamLink = {
+      nc,
+      jsm: await nc.jetstreamManager({ checkAPI: false, timeout: JS_API_TIMEOUT_MS }),
+      js: nc.jetstream({ timeout: JS_API_TIMEOUT_MS }),
+    };
+    if (this.stopped) return;
+    this.link = link;
+    this.online = true;
+    this.watch(nc);
+    this.logger.debug(`connected to NATS ${nc.getServer()}`);
+    this.sink.connection('connected');
+    this.handlers.up(link);
+  }
+
+  /**
+   * Opens a connection of our own. Not with `waitOnFirstConnect`: checked on nats 2.29.3, it
+   * retries every failure of the first connect in silence (refused credentials aside), so a TLS
+   * misconfiguration would hang forever. Each attempt here tries every server once and says why
+   * it failed; once connected, the client's own reconnect policy (forever) takes over.
+   */
+  private async connectOwned(): Promise<NatsConnection | undefined> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        const nc = await connect({ ...natsConnectionOptions(this.nats), waitOnFirstConnect: false });
+        if (!this.stopped) return nc;
+        await nc.close().catch(() => undefined);
+        return undefined;
+      } catch (err) {
+        if (this.stopped) return undefined;
+        const server = describeServers(this.nats);
+        if (isTailslideError(err)) return this.giveUp(err);
+        if (isAuthError(err)) return this.giveUp(authorizationError(this.nats, server, err));
+        if (isTlsError(err)) return this.giveUp(tlsError(this.nats, server, err));
+        attempt += 1;
+        const reason = `cannot connect to NATS ${server}: ${errorMessage(err)}`;
+        if (attempt === 1) {
+          this.sink.connection('stale', { reason, error: err });
+          this.sink.error(new ConnectionError(`${reason}; retrying`, { cause: err }));
+        } else {
+          this.logger.debug(`${reason} (attempt ${attempt})`);
+        }
+        await this.pause.wait(jittered(this.nats.reconnectWaitMs));
+      }
+    }
+    return undefined;
+  }
+
+  private giveUp(error: TailslideError): undefined {
+    this.handlers.fatal(error);
+    return undefined;
+  }
+
+  private watch(nc: NatsConnection): void {
+    const statuses = nc.status();
+    this.statusIterator = statuses;
+    void (async () => {
+      for await (const status of statuses) {
+        if (this.stopped || this.link?.nc !== nc) return;
+        this.onStatus(status);
+      }
+    })().catch((err: unknown) => this.logger.debug(`NATS status watch ended: ${errorMessage(err)}`));
+    nc.closed()
+      .then(
+        (err) => this.onClosed(nc, err),
+        (err: unknown) => this.onClosed(nc, toError(err)),
+      )
+      .catch((err: unknown) => this.logger.error(`JetStream source: ${errorMessage(err)}`));
+  }
+
+  private onStatus(status: Status): void {
+    const data = String(status.data);
+    switch (status.type) {
+      case Events.Disconnect:
+        this.online = false;
+        this.sink.connection('stale', { reason: `disconnected from NATS ${data}` });
+        this.handlers.down();
+        return;
+      case Events.Reconnect:
+        this.online = true;
+        this.logger.debug(`reconnected to NATS ${data}`);
+        this.sink.connection('connected');
+        if (this.link !== undefined) this.handlers.up(this.link);
+        return;
+      case DebugEvents.Reconnecting:
+        this.logger.debug(`reconnecting to NATS ${data}`);
+        return;
+      case Events.Error:
+      case Events.LDM:
+        this.logger.debug(`NATS ${status.type}: ${data}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The client closed the connection by itself. With reconnects forever, that is a server that
+   * started refusing our credentials (the client gives up after two refusals in a row).
+   */
+  private onClosed(nc: NatsConnection, err: void | Error): void {
+    if (this.stopped || this.link?.nc !== nc) return;
+    this.link = undefined;
+    this.online = false;
+    stopIterator(this.statusIterator);
+    this.statusIterator = undefined;
+    this.handlers.down();
+    const server = nc.getServer() || describeServers(this.nats);
+    if (isAuthError(err)) {
+      this.handlers.fatal(authorizationError(this.nats, server, err));
+      return;
+    }
+    const why = err ? `: ${errorMessage(err)}` : '';
+    if (this.nats.connection !== undefined) {
+      this.stopped = true;
+      this.sink.connection('stale', { reason: `the NATS connection given as natsConnection was closed${why}`, error: err });
+      return;
+    }
+    this.sink.connection('stale', { reason: `NATS connection to ${server} closed${why}`, error: err });
+    this.sink.error(new ConnectionError(`NATS connection to ${server} closed${why}; connecting again`, { cause: err }));
+    this.start();
+  }
+}
+
+/** Ends a `nats` status iterator (typed as a plain AsyncIterable, it has `stop()`). */
+function stopIterator(iterator: unknown): void {
+  if (typeof iterator === 'object' && iterator !== null && 'stop' in iterator && typeof iterator.stop === 'function') {
+    iterator.stop();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * One ephemeral consumer of an app's ruleset subjects, and its end.
+ *
+ * Why not the `nats` ordered consumer (`js.consumers.get(stream, { filterSubjects })`)? Checked on
+ * nats 2.29.3 and nats-server 2.9.10: when its filter matches no stream subject, `consume()`
+ * neither resolves nor reports anything (it retries the create in silence); its internal reset
+ * recreates the consumer from the last stream sequence it saw plus one, so after a stream is
+ * deleted and recreated (sequences restart at 1) it misses the new messages; and a reset in
+ * progress keeps retrying on its own timers after the connection is closed.
+ *
+ * So this module creates a plain ephemeral consumer itself (no acks, one delivery, memory
+ * storage, `LastPerSubject` on `apps.<appId>.update.*`) and consumes it with
+ * `abort_on_missing_resource`: every way the consumer can disappear (deleted by someone, lost
+ * with a server restart, deleted with its stream) ends the consume, and the owner reacts by
+ * creating a new one, again from `LastPerSubject`, so the newest ruleset is always re-read.
+ */
+import {
+  AckPolicy,
+  ConsumerDebugEvents,
+  ConsumerEvents,
+  DeliverPolicy,
+  nanos,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from 'nats';
+import type { Logger } from '../logger';
+import { appFilterSubject } from './jetstream-subjects';
+import { errorMessage } from './jetstream-errors';
+
+/** Pull requests expire after this; the server's idle heartbeat is half of it. */
+export const PULL_EXPIRES_MS = 10_000;
+/** The server deletes a consumer nobody pulls from for this long (we died without deleting it). */
+export const CONSUMER_INACTIVE_THRESHOLD_MS = 60_000;
+const PULL_BATCH = 64;
+
+export interface AppConsumerHandlers {
+  /** A message, in stream-sequence order. */
+  message(msg: JsMsg): void;
+  /**
+   * The consumer ended or went wrong by itself: a new one is needed. Called at most once, never
+   * after `stop()`.
+   */
+  ended(consumer: AppConsumer, reason: string, error: unknown): void;
+}
+
+export interface AppConsumerTarget {
+  readonly jsm: JetStreamManager;
+  readonly js: JetStreamClient;
+  readonly stream: string;
+  readonly appId: number;
+  readonly logger: Logger;
+}
+
+export class AppConsumer {
+  private stopped = false;
+  private deliverySequence = 0;
+  private messages: ConsumerMessages | undefined;
+
+  private constructor(
+    private readonly target: AppConsumerTarget,
+    /** The server-assigned consumer name. */
+    readonly name: string,
+    /** Messages the consumer had to deliver when created (0: the app has published nothing yet). */
+    readonly initialPending: number,
+    private readonly handlers: AppConsumerHandlers,
+  ) {}
+
+  /** Creates the consumer on the server and starts consuming it. Rejects with the `nats` error. */
+  static async start(target: AppConsumerTarget, handlers: AppConsumerHandlers): Promise<AppConsumer> {
+    const info = await target.jsm.consumers.add(target.stream, {
+      description: `tailslide-node: rulesets of app ${target.appId}`,
+      filter_subject: appFilterSubject(target.appId),
+      deliver_policy: DeliverPolicy.LastPerSubject,
+      ack_policy: AckPolicy.None,
+      max_deliver: 1,
+      mem_storage: true,
+      num_replicas: 1,
+      inactive_threshold: nanos(CONSUMER_INACTIVE_THRESHOLD_MS),
+    });
+    const consumer = new AppConsumer(target, info.name, info.num_pending, handlers);
+    try {
+      await consumer.consume();
+    } catch (err) {
+      consumer.stop();
+      await consumer.delete();
+      throw err;
+    }
+    return consumer;
+  }
+
+  private async consume(): Promise<void> {
+    const pull = await this.target.js.consumers.get(this.target.stream, this.name);
+    if (this.stopped) return;
+    const messages = await pull.consume({
+      max_messages: PULL_BATCH,
+      expires: PULL_EXPIRES_MS,
+      abort_on_missing_resource: true,
+      callback: (msg) => this.onMessage(msg),
+    });
+    this.messages = messages;
+    messages
+      .closed()
+      .then(
+        (err) => this.end(err ? `consumer ${this.name} ended: ${errorMessage(err)}` : `consumer ${this.name} ended`, err),
+        (err: unknown) => this.end(`consumer ${this.name} failed: ${errorMessage(err)}`, err),
+      )
+      .catch((err: unknown) => this.target.logger.error(`consumer ${this.name}: ${errorMessage(err)}`));
+    void this.watch(messages).catch((err: unknown) => {
+      this.target.logger.debug(`consumer ${this.name}: status watch ended: ${errorMessage(err)}`);
+    });
+  }
+
+  /** The consumer's own reports: missed heartbeats mean the server stopped talking to it. */
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    for await (const status of await messages.status()) {
+      if (this.stopped) return;
+      if (status.type === ConsumerDebugEvents.Next || status.type === ConsumerDebugEvents.Discard) continue; // routine pulls
+      this.target.logger.debug(`consumer ${this.name}: ${status.type} ${JSON.stringify(status.data)}`);
+      if (status.type === ConsumerEvents.HeartbeatsMissed) {
+        this.end(`consumer ${this.name} missed ${String(status.data)} heartbeats`, undefined);
+        return;
+      }
+    }
+  }
+
+  private onMessage(msg: JsMsg): void {
+    if (this.stopped) return;
+    const expected = this.deliverySequence + 1;
+    this.deliverySequence = msg.info.deliverySequence;
+    this.handlers.message(msg);
+    // A gap means a message was lost on the way (no acks, one delivery): what it held may be
+    // newer than anything after it on its subject, so read the last of each subject again.
+    if (msg.info.deliverySequence !== expected && !this.stopped) {
+      this.end(`consumer ${this.name} skipped from delivery ${expected - 1} to ${msg.info.deliverySequence}`, undefined);
+    }
+  }
+
+  private end(reason: string, error: unknown): void {
+    if (this.stopped) return;
+    this.stop();
+    this.handlers.ended(this, reason, error);
+  }
+
+  /** False once stopped or ended. */
+  get active(): boolean {
+    return !this.stopped;
+  }
+
+  /** Stops consuming. Idempotent; no handler is called afterwards. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.messages?.stop();
+  }
+
+  /** Deletes the consumer on the server, best effort (it expires by itself otherwise). */
+  async delete(): Promise<void> {
+    try {
+      await this.target.jsm.consumers.delete(this.target.stream, this.name);
+    } catch (err) {
+      this.target.logger.debug(`could not delete consumer ${this.name}: ${errorMessage(err)}`);
+    }
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Rulesets from NATS JetStream (wire-format.md §1).
+ *
+ * One ephemeral consumer on `apps.<appId>.update.*` delivers the last message of each of the
+ * app's subjects, then every new one, in stream-sequence order: no gap between "read the
+ * current ruleset" and "subscribe". It is replaced, again from `LastPerSubject`, whenever it may
+ * have missed something: after every (re)connect, when it ends (deleted, lost in a server
+ * restart, its stream deleted) and on a delivery gap. Before each creation the stream is
+ * checked: missing, without the app's subjects, or recreated (then `resetSequence()`).
+ */
+import type { JsMsg, StreamInfo } from 'nats';
+import { ConnectionError, type TailslideError } from '../errors';
+import type { Logger } from '../logger';
+import type { ResolvedNatsOptions } from '../options';
+import { SourceConnection, type JetStreamLink } from './jetstream-connection';
+import { AppConsumer } from './jetstream-consumer';
+import { JS_FILTER_NOT_SUBSET, apiErrorCode, errorMessage, isStreamNotFound } from './jetstream-errors';
+import { appFilterSubject, describeSubjects, streamCoversApp } from './jetstream-subjects';
+import { boundedWait, retryDelay, RetryTimer } from './jetstream-timing';
+import type { FlagSource, SourceSink } from './types';
+
+/** A consumer that ends sooner than this after its creation counts as a failed attempt. */
+const SHORT_LIVED_CONSUMER_MS = 2_000;
+/** close() waits at most this long for a sync in flight, and for the server to delete our consumer. */
+const CLOSE_STEP_TIMEOUT_MS = 1_000;
+
+export interface JetStreamSourceOptions {
+  readonly nats: ResolvedNatsOptions;
+  readonly appId: number;
+  readonly logger: Logger;
+}
+
+export class JetStreamSource implements FlagSource {
+  private readonly nats: ResolvedNatsOptions;
+  private readonly appId: number;
+  private readonly logger: Logger;
+  private sink: SourceSink | undefined;
+  private connection: SourceConnection | undefined;
+  /** Set by close() and by a fatal error: no more work of any kind. */
+  private halted = false;
+  private closePromise: Promise<void> | undefined;
+  private consumer: AppConsumer | undefined;
+  private consumerStartedAt = 0;
+  /** Consumers stopped while offline: deleted on the server once connected again. */
+  private orphans: AppConsumer[] = [];
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private readonly retry = new RetryTimer();
+  /** Failed or waiting attempts in a row: the back-off step. */
+  private failures = 0;
+  private lastWaiting: string | undefined;
+  private lastError: string | undefined;
+  /** `created` of the stream read last, and the highest sequence delivered from it. */
+  private streamCreated: string | undefined;
+  private lastSequence = 0;
+
+  /** Inert: nothing happens before start(). */
+  constructor(options: JetStreamSourceOptions) {
+    this.nats = options.nats;
+    this.appId = options.appId;
+    this.logger = options.logger;
+  }
+
+  /** Starts connecting and resolves at once; every outcome goes to the sink. Never rejects. */
+  async start(sink: SourceSink): Promise<void> {
+    if (this.sink !== undefined || this.halted) return;
+    this.sink = sink;
+    this.connection = new SourceConnection(this.nats, this.logger, sink, {
+      up: () => this.requestSync('connected'),
+      down: () => void this.stopConsumer(),
+      fatal: (error) => this.fail(error),
+    });
+    this.connection.start();
+  }
+
+  /**
+   * Stops the consumer (deleting it on the server), clears every timer and closes the NATS
+   * connection if the source opened it; an injected one is left open. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  private get link(): JetStreamLink | undefined {
+    return this.halted ? undefined : this.connection?.current;
+  }
+
+  /** Replaces the consumer (checking the stream first), now or as soon as the current sync ends. */
+  private requestSync(why: string): void {
+    if (this.link === undefined) return;
+    this.retry.clear();
+    if (this.syncing !== undefined) {
+      this.syncAgain = true;
+      return;
+    }
+    this.logger.debug(`syncing app ${this.appId} from stream "${this.nats.stream}": ${why}`);
+    this.syncing = this.syncLoop().catch((err: unknown) => this.syncFailed('internal error while syncing', err));
+  }
+
+  private async syncLoop(): Promise<void> {
+    try {
+      do {
+        this.syncAgain = false;
+        await this.syncOnce();
+      } while (this.syncAgain && !this.halted);
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  private async syncOnce(): Promise<void> {
+    const link = this.link;
+    if (link === undefined) return; // offline: the reconnect syncs again
+    void this.stopConsumer();
+    for (const orphan of this.orphans.splice(0)) void orphan.delete();
+    const stream = this.nats.stream;
+    const server = link.nc.getServer();
+    const outdated = (): boolean => this.syncAgain || this.link !== link;
+
+    let info: StreamInfo;
+    try {
+      info = await link.jsm.streams.info(stream);
+    } catch (err) {
+      if (outdated()) return;
+      if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
+      return this.syncFailed(`could not read stream "${stream}" on ${server}`, err);
+    }
+    if (outdated()) return;
+    const subjects = info.config.subjects ?? [];
+    if (!streamCoversApp(subjects, this.appId)) {
+      return this.waitFor(
+        `stream "${stream}" has no subjects for app ${this.appId} yet (it has ${describeSubjects(subjects)}); ` +
+          `waiting for apps.${this.appId}.update.manual or apps.${this.appId}.update.circuit to be added`,
+      );
+    }
+    this.checkStreamIdentity(info);
+
+    let consumer: AppConsumer;
+    try {
+      consumer = await AppConsumer.start(
+        { jsm: link.jsm, js: link.js, stream, appId: this.appId, logger: this.logger },
+        { message: (msg) => this.onMessage(msg), ended: (ended, reason, error) => this.onConsumerEnded(ended, reason, error) },
+      );
+    } catch (err) {
+      if (outdated()) return;
+      if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
+      if (apiErrorCode(err) === JS_FILTER_NOT_SUBSET) {
+        return this.waitFor(
+          `stream "${stream}" on ${server} does not accept a consumer filtered on "${appFilterSubject(this.appId)}" ` +
+            `(its subjects: ${describeSubjects(subjects)}; this server needs the filter inside one stream subject or containing one)`,
+        );
+      }
+      return this.syncFailed(`could not create a consumer on stream "${stream}" on ${server}`, err);
+    }
+    if (outdated()) {
+      consumer.stop();
+      await consumer.delete();
+      return;
+    }
+    if (!consumer.active) {
+      // Ended before we took it (deleted at once, say): its end was not ours to handle yet.
+      void consumer.delete();
+      this.failures += 1;
+      return this.scheduleSync(retryDelay(this.failures), `consumer ${consumer.name} ended at once`);
+    }
+    this.consumer = consumer;
+    this.consumerStartedAt = Date.now();
+    this.lastError = undefined;
+    this.logger.debug(`consumer ${consumer.name} on "${stream}": ${consumer.initialPending} messages to read first`);
+    if (consumer.initialPending === 0) {
+      this.reportWaiting(`no ruleset published yet for app ${this.appId} on stream "${stream}" (${server})`);
+    }
+  }
+
+  /**
+   * Same name, another stream: deleted and made again (its `created` changed, or its last
+   * sequence is behind what we delivered), so its sequences restarted at 1.
+   */
+  private checkStreamIdentity(info: StreamInfo): void {
+    const recreated = this.streamCreated !== undefined && (info.created !== this.streamCreated || info.state.last_seq < this.lastSequence);
+    this.streamCreated = info.created;
+    if (!recreated) return;
+    this.logger.info(`stream "${info.config.name}" was recreated (created ${info.created}); reading it from the start`);
+    this.lastSequence = 0;
+    this.sink?.resetSequence();
+  }
+
+  private onMessage(msg: JsMsg): void {
+    if (this.halted) return;
+    this.failures = 0;
+    this.lastWaiting = undefined;
+    if (msg.seq > this.lastSequence) this.lastSequence = msg.seq;
+    this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending: msg.info.pending });
+  }
+
+  private onConsumerEnded(consumer: AppConsumer, reason: string, error: unknown): void {
+    if (this.halted || this.consumer !== consumer) return;
+    this.consumer = undefined;
+    this.logger.debug(reason);
+    if (this.link === undefined) {
+      this.orphans.push(consumer); // the connection went: the reconnect syncs again
+      return;
+    }
+    if (error !== undefined) this.sink?.error(new ConnectionError(`${reason}; creating a new consumer`, { cause: error }));
+    void consumer.delete();
+    if (Date.now() - this.consumerStartedAt < SHORT_LIVED_CONSUMER_MS) {
+      this.failures += 1;
+      this.scheduleSync(retryDelay(this.failures), reason);
+    } else {
+      this.failures = 0;
+      this.requestSync(reason);
+    }
+  }
+
+  private waitFor(reason: string): void {
+    this.reportWaiting(reason);
+    this.failures += 1;
+    this.scheduleSync(retryDelay(this.failures), reason);
+  }
+
+  private reportWaiting(reason: string): void {
+    this.logger.debug(`waiting: ${reason}`);
+    if (reason === this.lastWaiting) return;
+    this.lastWaiting = reason;
+    this.sink?.waiting(reason);
+  }
+
+  /** A failed request. The first of a streak is likely a blip (JetStream restarting): debug only. */
+  private syncFailed(what: string, err: unknown): void {
+    this.failures += 1;
+    const message = `${what}: ${errorMessage(err)}`;
+    if (this.failures >= 2 && message !== this.lastError) {
+      this.lastError = message;
+      this.sink?.error(new ConnectionError(`${message}; retrying`, { cause: err }));
+    } else {
+      this.logger.debug(message);
+    }
+    this.scheduleSync(retryDelay(this.failures), what);
+  }
+
+  private scheduleSync(delayMs: number, why: string): void {
+    if (this.halted) return;
+    this.retry.set(delayMs, () => this.requestSync(`retry after: ${why}`));
+  }
+
+  /** Stops the current consumer; deletes it on the server now if connected, else once back. */
+  private stopConsumer(): Promise<void> {
+    const consumer = this.consumer;
+    if (consumer === undefined) return Promise.resolve();
+    this.consumer = undefined;
+    consumer.stop();
+    if (this.connection?.current !== undefined) return consumer.delete();
+    if (!this.halted) this.orphans.push(consumer);
+    return Promise.resolve();
+  }
+
+  /** Reports a fatal error once and stops all work (closing the connection we opened). */
+  private fail(error: TailslideError): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.retry.clear();
+    void this.stopConsumer();
+    void this.connection?.stop();
+    this.sink?.fatal(error);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.halted = true;
+    this.retry.clear();
+    // A sync in flight sees `halted` after its current request and removes what it created.
+    if (this.syncing !== undefined) await boundedWait(this.syncing, CLOSE_STEP_TIMEOUT_MS);
+    await boundedWait(this.stopConsumer(), CLOSE_STEP_TIMEOUT_MS);
+    await this.connection?.stop();
+  }
+}
