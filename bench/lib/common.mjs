@@ -137,16 +137,24 @@ export function wireFlag(id, overrides = {}) {
   };
 }
 
-/** A ruleset of `n` flags: a mix of rollouts, some off, some with small whitelists. */
+/**
+ * A ruleset of `n` flags as an admin server would publish it: a mix of rollouts, a fifth off, a
+ * fifth with a small whitelist, every flag with its own timestamps (identical strings would be
+ * deduplicated by V8 and make the ruleset look smaller in memory than a real one).
+ */
 export function wireRuleset(n, seed = 7) {
   const rand = prng(seed);
   const users = uuids(8, seed + 1);
+  const epoch = Date.UTC(2024, 0, 1);
   const flags = new Array(n);
   for (let i = 0; i < n; i++) {
+    const created = epoch + Math.floor(rand() * 3e10);
     flags[i] = wireFlag(i + 1, {
       is_active: rand() < 0.8,
       rollout_percentage: Math.round(rand() * 1000) / 10,
       white_listed_users: rand() < 0.2 ? users.slice(0, 1 + Math.floor(rand() * 8)).join(',') : '',
+      created_at: new Date(created).toISOString(),
+      updated_at: new Date(created + Math.floor(rand() * 1e9)).toISOString(),
     });
   }
   return flags;

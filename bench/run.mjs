@@ -1,0 +1,254 @@
+// Runs every benchmark, each in its own child process (`node --expose-gc bench/<x>.mjs …`, so JIT
+// state and heap do not leak between rows), prints one markdown table, and writes
+// bench/results.json and bench/RESULTS.md.
+//   npm run bench                     build, then everything (~2 min)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup)
+//   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BENCH_DIR, ROOT, args, machine, machineLine } from './lib/common.mjs';
+
+const opts = args();
+const only = typeof opts.only === 'string' ? new Set(opts.only.split(',')) : undefined;
+const quick = Boolean(opts.quick);
+const want = (name) => !only || only.has(name);
+
+/** Runs one benchmark process; resolves with the results it reported. */
+function runChild(script, scriptArgs, { nodeFlags = [], timeoutMs = 180_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const argv = ['--expose-gc', ...nodeFlags, join(BENCH_DIR, script), ...scriptArgs];
+    process.stderr.write(`> node ${argv.map((a) => a.replace(`${ROOT}/`, '')).join(' ')}\n`);
+    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const results = [];
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      let nl;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (line.startsWith('@@RESULT ')) results.push(JSON.parse(line.slice(9)));
+        else if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
+      }
+    });
+    // SIGTERM first: the child's handlers stop the servers it started
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0 && results.length > 0) resolve(results);
+      else reject(new Error(`${script} ${scriptArgs.join(' ')} failed (${signal ?? `exit ${code}`})`));
+    });
+  });
+}
+
+function cpuPressure() {
+  try {
+    const line = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0];
+    return Number(/avg10=([\d.]+)/.exec(line)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmtNs = (ns) => `${ns.toFixed(0)} ns`;
+const fmtMs = (ms) => (ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`);
+const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+const fmtOps = (ops) => (ops >= 1e6 ? `${(ops / 1e6).toFixed(1)} M/s` : `${(ops / 1e3).toFixed(0)} k/s`);
+const mark = (ok) => (ok === undefined ? '' : ok ? '✅' : '❌');
+
+const dist = process.env.TAILSLIDE_DIST ? resolve(process.env.TAILSLIDE_DIST) : join(ROOT, 'dist/cjs');
+if (!existsSync(join(dist, 'index.js'))) {
+  process.stderr.write(`no build at ${dist}: run \`npm run bench\` (it builds first)\n`);
+  process.exit(1);
+}
+
+const m = machine();
+const startedAt = new Date();
+const conditions = { loadavgStart: loadavg(), cpuPressureStart: cpuPressure() };
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+} catch {
+  // not a git checkout
+}
+
+const raw = {};
+const rows = [];
+const failures = [];
+async function step(name, fn) {
+  if (!want(name)) return;
+  try {
+    await fn();
+  } catch (err) {
+    failures.push(`${name}: ${err.message}`);
+    process.stderr.write(`! ${name}: ${err.message}\n`);
+  }
+}
+
+await step('eval', async () => {
+  const samples = quick ? '500' : '5000';
+  raw.eval = {};
+  for (const c of ['off', 'whitelist', 'rollout', 'rollout-wl-miss']) {
+    [raw.eval[c]] = await runChild('eval.mjs', ['--case', c, '--samples', samples]);
+  }
+  const row = (what, r, target, ok) =>
+    rows.push({
+      what,
+      how: `toggler.isFlagActive(user), ${fmtInt(r.users)} users cycled, ${fmtInt(r.calls)} calls in batches of 1,000`,
+      result: `${fmtOps(r.opsPerSec)}; p50 ${fmtNs(r.nsPerCall.p50)}, p99 ${fmtNs(r.nsPerCall.p99)} per call (mean ${fmtNs(1e9 / r.opsPerSec)})`,
+      target,
+      met: mark(ok),
+    });
+  const e = raw.eval;
+  row('evaluation: flag off', e.off, '', undefined);
+  row('evaluation: whitelisted user (whitelist of 1,000)', e.whitelist, '', undefined);
+  const rollout = e.rollout;
+  row(
+    `evaluation: 37.5 % rollout (${(rollout.trueShare * 100).toFixed(1)} % on)`,
+    rollout,
+    '≤ 200 ns per evaluation',
+    1e9 / rollout.opsPerSec <= 200 && rollout.nsPerCall.p50 <= 200,
+  );
+  row('evaluation: 37.5 % rollout, user not in a whitelist of 1,000', e['rollout-wl-miss'], '', undefined);
+});
+
+await step('alloc', async () => {
+  raw.alloc = {};
+  for (const c of ['off', 'whitelist', 'rollout']) {
+    [raw.alloc[c]] = await runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], {
+      nodeFlags: ['--max-semi-space-size=64'],
+    });
+  }
+  const a = raw.alloc;
+  const inputBytes = 32 + 16 + Math.ceil(a.rollout.hashInputChars / 8) * 8; // ConsString + flat SeqOneByteString
+  rows.push({
+    what: 'allocation per evaluation',
+    how: `young-generation growth over ${fmtInt(a.rollout.calls)} evaluations (GC-free chunks of 100k); GCs counted on a free run`,
+    result:
+      `rollout ${a.rollout.bytesPerCall.toFixed(1)} B/op (the ${a.rollout.hashInputChars}-char hash input \`title:user\`: ` +
+      `ConsString 32 B + flattened copy ${inputBytes - 32} B = ${inputBytes} B), ${a.rollout.gcsDuringFreeRun.minor} scavenges per ${fmtInt(a.rollout.calls)} calls; ` +
+      `off ${Math.max(0, a.off.bytesPerCall).toFixed(1)} B/op, whitelisted ${Math.max(0, a.whitelist.bytesPerCall).toFixed(1)} B/op, 0 GCs`,
+    target: 'nothing beyond the hash input',
+    met: mark(a.rollout.bytesPerCall <= inputBytes + 1 && a.off.bytesPerCall < 1 && a.whitelist.bytesPerCall < 1),
+  });
+});
+
+await step('peer', async () => {
+  [raw.peer] = await runChild('peer.mjs', quick ? ['--samples', '200', '--rounds', '3'] : []);
+  const p = raw.peer;
+  rows.push({
+    what: `evaluation vs ${p.peer}`,
+    how: `same process, ${p.rounds} interleaved rounds; unleash \`isEnabled\` with flexibleRollout 37.5 %, stickiness userId, bootstrapped, no network, metrics off`,
+    result: `ours ${fmtNs(p.ours.nsPerCall.p50)} vs ${fmtNs(p.theirs.nsPerCall.p50)} p50 (${fmtOps(p.ours.opsPerSec)} vs ${fmtOps(p.theirs.opsPerSec)}): **${p.ratioP50.toFixed(1)}× faster** (${p.ratioOps.toFixed(1)}× by ops/s)`,
+    target: '≥ 3× faster',
+    met: mark(p.ratioP50 >= 3 && p.ratioOps >= 3),
+  });
+});
+
+await step('propagation', async () => {
+  [raw.propagation] = await runChild('propagation.mjs', quick ? ['--changes', '200'] : []);
+  const p = raw.propagation;
+  rows.push({
+    what: 'propagation',
+    how: `${fmtInt(p.changes)} changes of a ${p.flags}-flag ruleset (${(p.payloadBytes / 1024).toFixed(0)} KB), publish to JetStream (${p.storage} store) → \`update\` event`,
+    result:
+      `p50 ${fmtMs(p.ms.p50)}, p99 ${fmtMs(p.ms.p99)}, max ${fmtMs(p.ms.max)}. ` +
+      `Of it: JetStream alone (bare consumer) p50 ${fmtMs(p.floorMs.p50)}, p99 ${fmtMs(p.floorMs.p99)}; SDK's work p50 ${fmtMs(p.sdkWorkMs.p50)}, p99 ${fmtMs(p.sdkWorkMs.p99)}`,
+    target: 'p99 ≤ 5 ms',
+    met: mark(p.ms.p99 <= 5),
+  });
+});
+
+await step('signals', async () => {
+  [raw.signals] = await runChild('signals.mjs', quick ? ['--seconds', '2'] : []);
+  const s = raw.signals;
+  rows.push({
+    what: 'signals',
+    how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into redis-server (${s.backend} backend), then flush and read back with SignalReader`,
+    result: `${fmtInt(s.emitsPerSec)} emits/s (${fmtInt(s.emitted)} emits, ${fmtNs(s.nsPerEmit)} each in the caller); in Redis ${fmtInt(s.inRedis)}, lost ${s.lost}, dropped ${s.stats.dropped}`,
+    target: '≥ 200,000 emits/s, zero lost',
+    met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
+  });
+});
+
+await step('startup', async () => {
+  const repeats = quick ? 1 : 3;
+  raw.startup = {};
+  for (const mode of ['jetstream', 'offline']) {
+    for (const flags of [1_000, 10_000]) {
+      const runs = [];
+      for (let r = 0; r < repeats; r++) runs.push(...(await runChild('startup.mjs', ['--mode', mode, '--flags', String(flags)])));
+      raw.startup[`${mode}-${flags}`] = {
+        runs,
+        initMs: median(runs.map((x) => x.initMs)),
+        heapBytesPerFlag: median(runs.map((x) => x.heapBytesPerFlag)),
+        heapGrowthBytes: median(runs.map((x) => x.heapGrowthBytes)),
+        payloadBytes: runs[0].payloadBytes,
+      };
+    }
+  }
+  for (const mode of ['jetstream', 'offline']) {
+    for (const flags of [1_000, 10_000]) {
+      const s = raw.startup[`${mode}-${flags}`];
+      const small = raw.startup[`${mode}-1000`];
+      const marginal = flags === 10_000 ? ` (marginal ${fmtInt((s.heapGrowthBytes - small.heapGrowthBytes) / 9_000)} B/flag)` : '';
+      rows.push({
+        what: `start-up: ${fmtInt(flags)} flags, ${mode === 'jetstream' ? 'from JetStream' : 'offline bootstrap file'}`,
+        how: `fresh process; ${(s.payloadBytes / 1e6).toFixed(1)} MB ruleset; \`initialize()\` time and heap retained (gc before/after), median of ${repeats}`,
+        result: `${fmtMs(s.initMs)}; heap +${(s.heapGrowthBytes / 1e6).toFixed(1)} MB = ${fmtInt(s.heapBytesPerFlag)} B/flag${marginal}`,
+        target: flags === 10_000 && mode === 'jetstream' ? '≤ 200 ms, ≤ 1 KB/flag' : '',
+        met: flags === 10_000 && mode === 'jetstream' ? mark(s.initMs <= 200 && s.heapBytesPerFlag <= 1024) : '',
+      });
+    }
+  }
+});
+
+conditions.loadavgEnd = loadavg();
+conditions.cpuPressureEnd = cpuPressure();
+const durationS = (Date.now() - startedAt.getTime()) / 1000;
+
+const escape = (s) => String(s).replace(/\|/g, '\\|');
+const table = [
+  '| what | how | result | target | met |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${escape(r.what)} | ${escape(r.how)} | ${escape(r.result)} | ${escape(r.target)} | ${r.met} |`),
+].join('\n');
+const conditionsLine =
+  `load average ${conditions.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
+  `${conditions.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end` +
+  (conditions.cpuPressureStart !== undefined ? `; CPU pressure (some, avg10) ${conditions.cpuPressureStart}% → ${conditions.cpuPressureEnd}%` : '');
+
+const header = `Machine: ${machineLine(m)}. Commit ${commit}, ${startedAt.toISOString()}, ${durationS.toFixed(0)} s; ${conditionsLine}. Nothing pinned.`;
+process.stdout.write(`\n${header}\n\n${table}\n`);
+if (failures.length > 0) process.stdout.write(`\nFailed: ${failures.join('; ')}\n`);
+
+if (!quick && !only) {
+  const json = { machine: m, commit, startedAt: startedAt.toISOString(), durationS, command: 'npm run bench', conditions, rows, failures, raw };
+  writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
+  const md = [
+    '# Benchmark results',
+    '',
+    `Measured with \`npm run bench\` (bench/run.mjs; each row in its own \`node --expose-gc\` process, real`,
+    'nats-server and redis-server started by the bench on loopback).',
+    '',
+    `**Machine:** ${machineLine(m)}.`,
+    '',
+    `Commit ${commit}, ${startedAt.toISOString()}; ${conditionsLine}. Nothing pinned; targets are for one core.`,
+    '',
+    table,
+    '',
+    'Per-call times of sub-microsecond calls are from batches of 1,000 calls timed with `process.hrtime.bigint()`;',
+    'p50/p99 are over batches (a p99 batch is one a GC pause or an interrupt landed in).',
+    '',
+  ].join('\n');
+  writeFileSync(join(BENCH_DIR, 'RESULTS.md'), md);
+  process.stderr.write(`wrote bench/results.json and bench/RESULTS.md\n`);
+}
+process.exitCode = failures.length > 0 ? 1 : 0;
