@@ -121,22 +121,29 @@ await step('eval', async () => {
 
 await step('alloc', async () => {
   raw.alloc = {};
-  for (const c of ['off', 'whitelist', 'rollout']) {
-    [raw.alloc[c]] = await runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], {
-      nodeFlags: ['--max-semi-space-size=64'],
-    });
-  }
+  const allocRun = (c) =>
+    runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], { nodeFlags: ['--max-semi-space-size=64'] });
+  for (const c of ['off', 'whitelist']) [raw.alloc[c]] = await allocRun(c);
+  // the rollout case in several processes: what it allocates depends on a JIT inlining decision
+  raw.alloc.rolloutRuns = [];
+  for (let r = 0; r < (quick ? 1 : 3); r++) raw.alloc.rolloutRuns.push(...(await allocRun('rollout')));
   const a = raw.alloc;
-  const inputBytes = 32 + 16 + Math.ceil(a.rollout.hashInputChars / 8) * 8; // ConsString + flat SeqOneByteString
+  const runs = a.rolloutRuns;
+  const chars = runs[0].hashInputChars;
+  const inputBytes = 32 + 16 + Math.ceil(chars / 8) * 8; // ConsString + flat SeqOneByteString
+  const perRun = runs.map((r) => r.bytesPerCall.toFixed(1)).join(' / ');
+  const worst = Math.max(...runs.map((r) => r.bytesPerCall));
+  const excess = worst - inputBytes;
   rows.push({
     what: 'allocation per evaluation',
-    how: `young-generation growth over ${fmtInt(a.rollout.calls)} evaluations (GC-free chunks of 100k); GCs counted on a free run`,
+    how: `young-generation growth over ${fmtInt(runs[0].calls)} evaluations per process (GC-free chunks of 100k), ${runs.length} processes; GCs counted on a free run`,
     result:
-      `rollout ${a.rollout.bytesPerCall.toFixed(1)} B/op (the ${a.rollout.hashInputChars}-char hash input \`title:user\`: ` +
-      `ConsString 32 B + flattened copy ${inputBytes - 32} B = ${inputBytes} B), ${a.rollout.gcsDuringFreeRun.minor} scavenges per ${fmtInt(a.rollout.calls)} calls; ` +
-      `off ${Math.max(0, a.off.bytesPerCall).toFixed(1)} B/op, whitelisted ${Math.max(0, a.whitelist.bytesPerCall).toFixed(1)} B/op, 0 GCs`,
+      `rollout ${perRun} B/op; the ${chars}-char hash input \`title:user\` is ${inputBytes} B (ConsString 32 B + flattened copy ${inputBytes - 32} B)` +
+      (excess > 1 ? `; the extra ${excess.toFixed(0)} B/op is the uint32 hash boxed as a HeapNumber when TurboFan does not inline murmur3 (bench/alt)` : '') +
+      `; ${runs[0].gcsDuringFreeRun.minor} scavenges per ${fmtInt(runs[0].calls)} calls. ` +
+      `Off ${Math.max(0, a.off.bytesPerCall).toFixed(1)} B/op, whitelisted ${Math.max(0, a.whitelist.bytesPerCall).toFixed(1)} B/op, 0 GCs`,
     target: 'nothing beyond the hash input',
-    met: mark(a.rollout.bytesPerCall <= inputBytes + 1 && a.off.bytesPerCall < 1 && a.whitelist.bytesPerCall < 1),
+    met: mark(worst <= inputBytes + 1 && a.off.bytesPerCall < 1 && a.whitelist.bytesPerCall < 1),
   });
 });
 
@@ -153,18 +160,24 @@ await step('peer', async () => {
 });
 
 await step('propagation', async () => {
-  [raw.propagation] = await runChild('propagation.mjs', quick ? ['--changes', '200'] : []);
-  const p = raw.propagation;
+  raw.propagation = {};
+  for (const flags of [10, 100]) {
+    [raw.propagation[flags]] = await runChild('propagation.mjs', ['--flags', String(flags), ...(quick ? ['--changes', '200'] : [])]);
+  }
+  for (const p of Object.values(raw.propagation)) propagationRow(p);
+});
+
+function propagationRow(p) {
   rows.push({
-    what: 'propagation',
-    how: `${fmtInt(p.changes)} changes of a ${p.flags}-flag ruleset (${(p.payloadBytes / 1024).toFixed(0)} KB), publish to JetStream (${p.storage} store) → \`update\` event`,
+    what: `propagation, ${p.flags}-flag ruleset`,
+    how: `${fmtInt(p.changes)} changes, each the whole ruleset (${(p.payloadBytes / 1024).toFixed(0)} KB), publish to JetStream (${p.storage} store) → \`update\` event`,
     result:
       `p50 ${fmtMs(p.ms.p50)}, p99 ${fmtMs(p.ms.p99)}, max ${fmtMs(p.ms.max)}. ` +
       `Of it: JetStream alone (bare consumer) p50 ${fmtMs(p.floorMs.p50)}, p99 ${fmtMs(p.floorMs.p99)}; SDK's work p50 ${fmtMs(p.sdkWorkMs.p50)}, p99 ${fmtMs(p.sdkWorkMs.p99)}`,
     target: 'p99 ≤ 5 ms',
     met: mark(p.ms.p99 <= 5),
   });
-});
+}
 
 await step('signals', async () => {
   [raw.signals] = await runChild('signals.mjs', quick ? ['--seconds', '2'] : []);

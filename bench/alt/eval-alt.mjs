@@ -11,7 +11,7 @@
 //                    (split() yields SlicedStrings, slower to compare in Set.has)
 import { args, flat, loadInternal, loadTailslide, log, report, uuids, wireFlag } from '../lib/common.mjs';
 import { BATCH, bytesPerCall, countGcs, timeBatches } from '../lib/timing.mjs';
-import { murmur3Prefixed, prefixState } from './murmur-prefixed.mjs';
+import { bucketPrefixed, prefixState } from './murmur-prefixed.mjs';
 
 const opts = args();
 const IMPL = opts.impl ?? 'shipped';
@@ -36,7 +36,6 @@ const shippedCompiled = compileFlag(parsed.flags[0]);
 const users = CASE === 'whitelist' ? whitelist : population;
 
 const BUCKETS = 100_000;
-const TWO_POW_32 = 0x1_0000_0000;
 
 /** The shipped `decide`, with the hash resumed from the flag's prefix state (murmur3 mode only). */
 function decidePrefixed(compiled, userContext) {
@@ -46,8 +45,7 @@ function decidePrefixed(compiled, userContext) {
   if (threshold >= BUCKETS) return 'FULL_ROLLOUT';
   if (threshold <= 0) return 'ROLLOUT_OUT';
   if (userContext === '') return 'NO_USER_CONTEXT';
-  const bucket = Math.floor((murmur3Prefixed(compiled.prefixState, userContext) * BUCKETS) / TWO_POW_32);
-  return bucket < threshold ? 'ROLLOUT_IN' : 'ROLLOUT_OUT';
+  return bucketPrefixed(compiled.prefixState, userContext) < threshold ? 'ROLLOUT_IN' : 'ROLLOUT_OUT';
 }
 
 let compiled;

@@ -39,6 +39,7 @@ console.log('| case | implementation | p50 per call | p99 per call | bytes/op |'
 console.log('|---|---|---|---|---|');
 console.log(rows.join('\n'));
 console.log('\n(median of 3 processes each)\n');
+console.log(node('alt/memory-per-flag.mjs', []).trim());
 for (const flags of ['100', '10000']) {
   console.log(node('alt/flag-store-diff.mjs', ['--flags', flags, ...(flags === '10000' ? ['--rounds', '40'] : [])]).trim());
 }
