@@ -19,6 +19,7 @@ import {
   CIRCUIT_FIELDS,
   EDITABLE_FIELDS,
   MANAGED_FIELDS,
+  NEW_FLAG_DEFAULTS,
   newWireFlag,
   type CircuitPatch,
   type FlagPatch,
@@ -112,15 +113,18 @@ export function deleteFlagEdit(ref: FlagRef): RulesetEdit {
 }
 
 /**
- * Replaces the whole ruleset with `value` (e.g. a file's content). It is validated as the SDK
- * validates messages; `app_id` may be left out; empty timestamps are set to now; an id already
- * used by another app is refused.
+ * Replaces the whole ruleset with `value` (e.g. a file's content). Fields a flag leaves out get the
+ * same defaults `createFlag` gives (except `id`, `title`, `is_active` and `rollout_percentage`,
+ * which stay required), then it is validated as the SDK validates messages. `app_id` may be left
+ * out. A missing `created_at` keeps the current flag's of the same id (or is now), a missing
+ * `updated_at` is now. An id already used by another app is refused.
  */
 export function replaceRulesetEdit(value: unknown, origin: string): RulesetEdit {
-  return (_current, ctx) => {
-    const flags = validateRuleset(value, origin, ctx.appId).map((flag) => ({
+  return (current, ctx) => {
+    const createdAt = new Map((current ?? []).map((flag) => [flag.id, flag.created_at]));
+    const flags = validateRuleset(withNewFlagDefaults(value), origin, ctx.appId).map((flag) => ({
       ...flag,
-      created_at: flag.created_at === '' ? ctx.nowIso : flag.created_at,
+      created_at: flag.created_at === '' ? (createdAt.get(flag.id) ?? ctx.nowIso) : flag.created_at,
       updated_at: flag.updated_at === '' ? ctx.nowIso : flag.updated_at,
     }));
     for (const flag of flags) {
@@ -131,6 +135,26 @@ export function replaceRulesetEdit(value: unknown, origin: string): RulesetEdit 
     }
     return { flags, changed: true };
   };
+}
+
+/** Fields whose absence in a published file is an error rather than a default. */
+const REQUIRED_IN_FILE = new Set(['is_active', 'rollout_percentage']);
+
+/**
+ * A ruleset with `NEW_FLAG_DEFAULTS` filled into every flag object for the fields it leaves out
+ * (absent or null). Anything that is not an array of objects is returned as is, for the validator
+ * to report.
+ */
+export function withNewFlagDefaults(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((item: unknown) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+    const flag: Record<string, unknown> = { ...item };
+    for (const [field, fallback] of Object.entries(NEW_FLAG_DEFAULTS)) {
+      if (!REQUIRED_IN_FILE.has(field) && (flag[field] === undefined || flag[field] === null)) flag[field] = fallback;
+    }
+    return flag;
+  });
 }
 
 /** Validates a ruleset for app `appId` and returns it in the wire format; throws `InvalidRulesetError`. */
@@ -158,7 +182,7 @@ function modifyFlag(ref: FlagRef, patchOf: PatchFn): RulesetEdit {
     const next: WireFlag = { ...flag, ...patch };
     if (deepEqual(next, flag)) return { flags, changed: false, flag };
     next.updated_at = ctx.nowIso;
-    checkFlag(ctx.appId, next);
+    checkFlag(ctx.appId, next, flag.title);
     const out = flags.slice();
     out[index] = next;
     return { flags: out, changed: true, flag: next };
@@ -199,13 +223,16 @@ function cleanPatch(appId: number, flag: string, patch: object, allowed: readonl
   return out;
 }
 
-/** Validates one flag as the SDK would; the first problem becomes an `InvalidFlagValueError`. */
-function checkFlag(appId: number, flag: WireFlag): void {
+/**
+ * Validates one flag as the SDK would; the first problem becomes an `InvalidFlagValueError` naming
+ * the flag by `name` (its title before the edit, so a bad new title does not hide which flag it is).
+ */
+function checkFlag(appId: number, flag: WireFlag, name: string = flag.title): void {
   const parsed = parseRuleset([flag], `flag ${describeFlagRef(flag.title)}`, { appId });
   if (parsed.ok) return;
   const issue = parsed.error.issues[0];
   const field = issue?.field ?? '(flag)';
-  throw new InvalidFlagValueError(appId, flag.title, field, flag[field], issue?.message ?? parsed.error.message);
+  throw new InvalidFlagValueError(appId, name, field, flag[field], issue?.message ?? parsed.error.message);
 }
 
 function checkUsers(appId: number, flag: string, users: readonly string[]): string[] {

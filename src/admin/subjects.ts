@@ -16,9 +16,14 @@ export function appSubjects(appId: number): [string, string] {
   return [manualSubject(appId), circuitSubject(appId)];
 }
 
-/** Filter of everything an app publishes. */
+/**
+ * Consumer filter of everything an app publishes: `apps.<appId>.update.*`, not `apps.<appId>.>`.
+ * A 2.9 server accepts a filter only inside one stream subject or containing one: `apps.7.>` is
+ * refused by a stream of `apps.*.update.*` ("consumer filter subject is not a valid subset of the
+ * interest subjects"), `apps.7.update.*` is accepted by it and by Tower's literal subjects alike.
+ */
 export function appFilter(appId: number): string {
-  return `apps.${appId}.>`;
+  return `apps.${appId}.update.*`;
 }
 
 /** The app id of `apps.<appId>.update.<kind>`, or undefined for any other subject. */

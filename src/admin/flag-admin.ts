@@ -1,0 +1,285 @@
+/**
+ * `FlagAdmin`: create, change and inspect flags without an admin server. The stream is the source
+ * of truth: the newest message across `apps.<appId>.update.manual` and `.circuit` is the app's
+ * whole ruleset, and every edit publishes a whole new one on the manual subject (see writer.ts for
+ * how concurrent edits are kept from overwriting each other).
+ */
+import { connect, NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { AuthorizationError, ConnectionError } from '../errors';
+import type { Logger } from '../logger';
+import { natsConnectionOptions } from '../nats/connect';
+import { parseAppId } from '../options';
+import type { WireFlag } from '../ruleset/types';
+import {
+  addWhitelistedUsersEdit,
+  createFlagEdit,
+  deleteFlagEdit,
+  findFlag,
+  removeWhitelistedUsersEdit,
+  replaceRulesetEdit,
+  setActiveEdit,
+  setCircuitEdit,
+  setRolloutEdit,
+  updateFlagEdit,
+  validateRuleset,
+  withNewFlagDefaults,
+  type RulesetEdit,
+} from './edits';
+import { AdminClosedError, StreamNotFoundError, UnknownAppError, type FlagRef } from './errors';
+import type { CircuitPatch, FlagPatch, NewFlagInput } from './fields';
+import { ADMIN_CONNECTION_NAME, resolveAdminOptions, type FlagAdminOptions, type ResolvedAdminOptions } from './options';
+import { decodeRuleset, readAppMessages } from './read';
+import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
+import { ALL_APPS_SUBJECTS, appIdOfSubject } from './subjects';
+import { watchRuleset, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
+import { applyEdit, type EditOutcome, type WriteOptions, type WriterContext } from './writer';
+
+/** An app's current ruleset as read from the stream. */
+export interface RulesetSnapshot {
+  readonly appId: number;
+  readonly flags: readonly WireFlag[];
+  /** Stream sequence and subject of the message holding it (the newer of manual and circuit). */
+  readonly sequence: number;
+  readonly subject: string;
+  /** When it was published. */
+  readonly time: Date;
+}
+
+interface Connected {
+  readonly nc: NatsConnection;
+  readonly owned: boolean;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly writer: WriterContext;
+}
+
+export class FlagAdmin {
+  private readonly options: ResolvedAdminOptions;
+  private readonly logger: Logger;
+  private connected: Connected | undefined;
+  private connecting: Promise<Connected> | undefined;
+  private closed = false;
+  private readonly watches = new Set<StopWatch>();
+
+  /** Inert: validates options (throws `InvalidOptionError`) and opens nothing. */
+  constructor(options: FlagAdminOptions) {
+    this.options = resolveAdminOptions(options);
+    this.logger = this.options.logger;
+  }
+
+  /** The ruleset stream's name. */
+  get stream(): string {
+    return this.options.nats.stream;
+  }
+
+  /**
+   * Connects (or adopts the given connection) and checks that JetStream answers. Fails within
+   * `connectTimeoutMs` with `ConnectionError`, or `AuthorizationError` when credentials are refused.
+   */
+  async connect(): Promise<void> {
+    if (this.closed) throw new AdminClosedError('closed');
+    this.connecting ??= this.open();
+    try {
+      this.connected = await this.connecting;
+    } catch (err) {
+      this.connecting = undefined;
+      throw err;
+    }
+  }
+
+  /** Stops every watch and closes the connection if this admin opened it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const connecting = this.connecting;
+    await Promise.all([...this.watches].map((stop) => stop()));
+    this.watches.clear();
+    const connected = this.connected ?? (await connecting?.catch(() => undefined));
+    this.connected = undefined;
+    if (connected?.owned && !connected.nc.isClosed()) await connected.nc.close();
+  }
+
+  /**
+   * Creates the stream if missing (subjects `apps.*.update.*`, file storage, full history), or, on a
+   * stream with literal subjects (as Tower creates it), adds the two subjects of `appId` if missing.
+   */
+  async ensureStream(options: { appId?: number | string } = {}): Promise<EnsureStreamResult> {
+    const { jsm } = this.ready();
+    const appId = options.appId === undefined ? undefined : parseAppId(options.appId);
+    return ensureStream(jsm, this.stream, appId, this.logger);
+  }
+
+  /** Apps that have at least one ruleset message in the stream, ascending. */
+  async listApps(): Promise<number[]> {
+    const { jsm } = this.ready();
+    const info = await streamInfo(jsm, this.stream, ALL_APPS_SUBJECTS);
+    if (info === undefined) throw new StreamNotFoundError(this.stream);
+    const ids = new Set<number>();
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const id = appIdOfSubject(subject);
+      if (id !== undefined) ids.add(id);
+    }
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  /**
+   * The app's current ruleset: the newest message across its manual and circuit subjects, or
+   * undefined when it has none. Throws `InvalidRulesetError` (naming subject and sequence) when
+   * that message is not a valid ruleset, and `StreamNotFoundError` when there is no stream.
+   */
+  async readRuleset(appId: number | string): Promise<RulesetSnapshot | undefined> {
+    const { jsm } = this.ready();
+    const id = parseAppId(appId);
+    const { newest } = await readAppMessages(jsm, this.stream, id);
+    if (newest === undefined) return undefined;
+    return { appId: id, flags: decodeRuleset(newest, id), sequence: newest.sequence, subject: newest.subject, time: newest.time };
+  }
+
+  /** One flag of the app's current ruleset, by title or id. */
+  async getFlag(appId: number | string, flag: FlagRef): Promise<WireFlag> {
+    const id = parseAppId(appId);
+    const snapshot = await this.readRuleset(id);
+    if (snapshot === undefined) throw new UnknownAppError(id, this.stream);
+    return snapshot.flags[findFlag(snapshot.flags, flag, id)] as WireFlag;
+  }
+
+  /**
+   * Adds a flag: every field not given gets its default (see NEW_FLAG_DEFAULTS), the id is one above
+   * the highest id ever handed out in the stream, `created_at`/`updated_at` are now. The app's
+   * first flag creates the app (and adds its subjects to a Tower-style stream).
+   */
+  createFlag(appId: number | string, input: NewFlagInput): Promise<EditOutcome> {
+    const title = typeof input === 'object' && input !== null ? input.title : undefined;
+    return this.edit(appId, createFlagEdit(input), { what: `create flag ${JSON.stringify(title)}`, allApps: true });
+  }
+
+  /** Changes any editable fields of a flag. */
+  updateFlag(appId: number | string, flag: FlagRef, patch: FlagPatch): Promise<EditOutcome> {
+    return this.edit(appId, updateFlagEdit(flag, patch), { what: `update flag ${describe(flag)}` });
+  }
+
+  deleteFlag(appId: number | string, flag: FlagRef): Promise<EditOutcome> {
+    return this.edit(appId, deleteFlagEdit(flag), { what: `delete flag ${describe(flag)}` });
+  }
+
+  /** Turns a flag on (`true`) or off. */
+  setActive(appId: number | string, flag: FlagRef, active: boolean): Promise<EditOutcome> {
+    return this.edit(appId, setActiveEdit(flag, active), { what: `turn ${active ? 'on' : 'off'} flag ${describe(flag)}` });
+  }
+
+  setRollout(appId: number | string, flag: FlagRef, percentage: number): Promise<EditOutcome> {
+    return this.edit(appId, setRolloutEdit(flag, percentage), { what: `set the rollout of flag ${describe(flag)}` });
+  }
+
+  addWhitelistedUsers(appId: number | string, flag: FlagRef, users: string | readonly string[]): Promise<EditOutcome> {
+    const list = typeof users === 'string' ? [users] : users;
+    return this.edit(appId, addWhitelistedUsersEdit(flag, list), { what: `whitelist users on flag ${describe(flag)}` });
+  }
+
+  removeWhitelistedUsers(appId: number | string, flag: FlagRef, users: string | readonly string[]): Promise<EditOutcome> {
+    const list = typeof users === 'string' ? [users] : users;
+    return this.edit(appId, removeWhitelistedUsersEdit(flag, list), { what: `remove whitelisted users from flag ${describe(flag)}` });
+  }
+
+  /** Sets circuit-breaker fields (threshold, status, recovery settings). */
+  setCircuit(appId: number | string, flag: FlagRef, patch: CircuitPatch): Promise<EditOutcome> {
+    return this.edit(appId, setCircuitEdit(flag, patch), { what: `set the circuit of flag ${describe(flag)}` });
+  }
+
+  /**
+   * Replaces the app's whole ruleset with `flags` (e.g. a parsed JSON file). Each flag needs `id`,
+   * `title`, `is_active` and `rollout_percentage`; other fields left out get createFlag's defaults.
+   * It is validated before anything is sent, as the SDK validates messages: `InvalidRulesetError`
+   * lists each problem with the flag's index, title and field. A missing `created_at` keeps the
+   * current flag's (same id) or is now, a missing `updated_at` is now; ids of other apps are refused.
+   */
+  async publishRuleset(appId: number | string, flags: unknown, options: { origin?: string } = {}): Promise<EditOutcome> {
+    const id = parseAppId(appId);
+    const origin = options.origin ?? `the ruleset for app ${id}`;
+    validateRuleset(withNewFlagDefaults(flags), origin, id);
+    return this.edit(id, replaceRulesetEdit(flags, origin), { what: `publish ${origin}`, allApps: true, replace: true });
+  }
+
+  /**
+   * Follows the app's ruleset: first the current one (`initial: true`), then every new message,
+   * each with a diff against the previous valid ruleset. Returns a function that stops the watch.
+   */
+  watch(appId: number | string, onUpdate: (update: RulesetUpdate) => void, options: WatchOptions = {}): StopWatch {
+    const { js, jsm } = this.ready();
+    const stop = watchRuleset(js, jsm, this.stream, parseAppId(appId), onUpdate, options, this.logger);
+    const tracked: StopWatch = async () => {
+      this.watches.delete(tracked);
+      await stop();
+    };
+    this.watches.add(tracked);
+    return tracked;
+  }
+
+  private async edit(appId: number | string, edit: RulesetEdit, options: WriteOptions): Promise<EditOutcome> {
+    const { writer } = this.ready();
+    const outcome = await applyEdit(writer, parseAppId(appId), edit, options);
+    if (outcome.published) this.logger.info(`app ${outcome.appId}: ${options.what}: published ${outcome.subject} #${outcome.sequence ?? '?'}`);
+    return outcome;
+  }
+
+  private ready(): Connected {
+    if (this.closed) throw new AdminClosedError('closed');
+    if (this.connected === undefined) throw new AdminClosedError('not connected');
+    return this.connected;
+  }
+
+  private async open(): Promise<Connected> {
+    const { nats } = this.options;
+    let nc: NatsConnection;
+    let owned = false;
+    if (nats.connection !== undefined) {
+      nc = nats.connection;
+    } else {
+      try {
+        nc = await connect({
+          ...natsConnectionOptions(nats, ADMIN_CONNECTION_NAME),
+          waitOnFirstConnect: false,
+          timeout: this.options.connectTimeoutMs,
+        });
+      } catch (err) {
+        throw connectError(err, nats.servers);
+      }
+      owned = true;
+    }
+    let jsm: JetStreamManager;
+    try {
+      jsm = await nc.jetstreamManager();
+    } catch (err) {
+      if (owned) await nc.close().catch(() => undefined);
+      throw new ConnectionError(`JetStream does not answer on ${nats.servers.join(', ') || 'the given connection'} (is the server started with JetStream?): ${(err as Error).message}`, { cause: err });
+    }
+    const js = nc.jetstream();
+    const writer: WriterContext = {
+      js,
+      jsm,
+      stream: nats.stream,
+      logger: this.logger,
+      now: this.options.now,
+      maxAttempts: this.options.maxAttempts,
+      retryBaseMs: this.options.retryBaseMs,
+      retryMaxMs: this.options.retryMaxMs,
+    };
+    if (this.closed) {
+      if (owned) await nc.close();
+      throw new AdminClosedError('closed');
+    }
+    return { nc, owned, js, jsm, writer };
+  }
+}
+
+function describe(flag: FlagRef): string {
+  return typeof flag === 'number' ? `#${flag}` : JSON.stringify(flag);
+}
+
+function connectError(err: unknown, servers: readonly string[]): Error {
+  const where = servers.join(', ');
+  if (err instanceof NatsError && (err.isAuthError() || err.code === 'AUTHORIZATION_VIOLATION')) {
+    return new AuthorizationError(`NATS at ${where} refused the credentials: ${err.message}`, { cause: err });
+  }
+  return new ConnectionError(`Could not connect to NATS at ${where}: ${(err as Error).message}`, { cause: err });
+}

@@ -1,0 +1,147 @@
+/**
+ * The read-modify-write loop behind every flag edit, guarded against concurrent writers.
+ *
+ * Each attempt notes the stream's last sequence, reads the app's current ruleset (the newest of
+ * its manual and circuit subjects), applies the edit and publishes the whole new ruleset on the
+ * manual subject with `Nats-Expected-Last-Sequence` set to the noted sequence. If anything at all
+ * was published to the stream in between (another admin's edit, a circuit change by the breaker,
+ * another app's edit) the server refuses it, and the edit is re-applied to a fresh read after a
+ * short jittered wait, up to `maxAttempts` times.
+ *
+ * The guard is stream-wide rather than per subject on purpose: the current ruleset is the newest
+ * message across TWO subjects, and a per-subject guard on the manual subject would let a circuit
+ * message that lands between our read and our write be silently overwritten. It also makes id
+ * allocation safe across apps (no two creates anywhere can hand out the same id). The cost is an
+ * occasional retry when another app's subject is written at the same moment.
+ */
+import { headers, type JetStreamClient, type JetStreamManager, type PubAck } from 'nats';
+import { InvalidRulesetError } from '../errors';
+import type { Logger } from '../logger';
+import type { WireFlag } from '../ruleset/types';
+import { validateRuleset, type EditContext, type RulesetEdit } from './edits';
+import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
+import { HIGH_WATER_HEADER, JS_ERR, apiErrorCode, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
+import { ensureStream, streamInfo } from './stream';
+import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from './subjects';
+
+export interface WriterContext {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+}
+
+export interface WriteOptions {
+  /** What the edit does, for logs and errors: `create flag "x"`. */
+  readonly what: string;
+  /** Read every app's last messages: needed to hand out new ids and to check ids across apps. */
+  readonly allApps?: boolean;
+  /** The edit replaces the ruleset whole: the current one may be invalid (then it is passed as undefined). */
+  readonly replace?: boolean;
+}
+
+/** What an edit did. */
+export interface EditOutcome {
+  readonly appId: number;
+  /** False when the edit changed nothing: then nothing was published. */
+  readonly published: boolean;
+  /** Subject and sequence of the published message (or of the current ruleset when unchanged). */
+  readonly subject: string;
+  readonly sequence: number | undefined;
+  /** The app's whole ruleset after the edit. */
+  readonly flags: readonly WireFlag[];
+  /** The flag created, changed or deleted, when the edit is about one flag. */
+  readonly flag: WireFlag | undefined;
+  /** How many times the edit was applied (more than 1 when other writers got in first). */
+  readonly attempts: number;
+}
+
+export async function applyEdit(ctx: WriterContext, appId: number, edit: RulesetEdit, options: WriteOptions): Promise<EditOutcome> {
+  const subject = manualSubject(appId);
+  for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
+    const info = await streamInfo(ctx.jsm, ctx.stream, options.allApps ? ALL_APPS_SUBJECTS : undefined);
+    if (info === undefined) throw new StreamNotFoundError(ctx.stream);
+    const guard = info.state.last_seq;
+    const app = await readAppMessages(ctx.jsm, ctx.stream, appId);
+    const current = app.newest === undefined ? undefined : options.replace ? decodeOrUndefined(app.newest, appId) : decodeRuleset(app.newest, appId);
+    const scan = options.allApps ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {})) : undefined;
+
+    let highWater = scan?.maxId ?? 0;
+    for (const message of [app.manual, app.circuit]) {
+      if (message === undefined) continue;
+      highWater = Math.max(highWater, message.highWater ?? 0, ...lenientIds(message.data));
+    }
+    const otherAppIds = new Map<number, number>();
+    for (const [id, owner] of scan?.owners ?? []) if (owner !== appId) otherAppIds.set(id, owner);
+    const editContext: EditContext = {
+      appId,
+      stream: ctx.stream,
+      nowIso: ctx.now().toISOString(),
+      otherAppIds,
+      allocateId: () => {
+        if (scan === undefined) throw new Error(`internal: ${options.what} allocates an id without reading all apps`);
+        highWater += 1;
+        return highWater;
+      },
+    };
+
+    const result = edit(current, editContext);
+    if (!result.changed) {
+      return {
+        appId, published: false, subject: app.newest?.subject ?? subject, sequence: app.newest?.sequence,
+        flags: result.flags, flag: result.flag, attempts: attempt,
+      };
+    }
+    // The whole ruleset must be one the SDK accepts (unique titles and ids, every field in range).
+    validateRuleset(result.flags, `app ${appId} after ${options.what}`, appId);
+    for (const flag of result.flags) highWater = Math.max(highWater, flag.id);
+
+    if (!streamCovers(info.config.subjects ?? [], subject)) {
+      // A Tower-style stream that does not list this app yet (its first flag): add its subjects,
+      // as Tower does. Updating the config does not move the stream's last sequence.
+      await ensureStream(ctx.jsm, ctx.stream, appId, ctx.logger);
+    }
+
+    const h = headers();
+    h.set(HIGH_WATER_HEADER, String(highWater));
+    let ack: PubAck;
+    try {
+      ack = await ctx.js.publish(subject, JSON.stringify(result.flags), { expect: { lastSequence: guard }, headers: h });
+    } catch (err) {
+      const code = apiErrorCode(err);
+      if (code !== JS_ERR.WRONG_LAST_SEQUENCE) {
+        throw new StreamRequestError(`${options.what} in app ${appId} (publish on ${subject}; the edit may not have been applied)`, err, code);
+      }
+      ctx.logger.debug(`${options.what} in app ${appId}: the stream moved past #${guard} (attempt ${attempt}); re-reading`);
+      if (attempt < ctx.maxAttempts) await sleep(backoffMs(attempt, ctx.retryBaseMs, ctx.retryMaxMs));
+      continue;
+    }
+    ctx.logger.debug(`${options.what} in app ${appId}: published ${subject} #${ack.seq}`);
+    return { appId, published: true, subject, sequence: ack.seq, flags: result.flags, flag: result.flag, attempts: attempt };
+  }
+  throw new EditConflictError(appId, ctx.maxAttempts, options.what);
+}
+
+/** A replaced ruleset is read only for what it can tell (creation times): an invalid one is ignored. */
+function decodeOrUndefined(stored: StoredRuleset, appId: number): WireFlag[] | undefined {
+  try {
+    return decodeRuleset(stored, appId);
+  } catch (err) {
+    if (err instanceof InvalidRulesetError) return undefined;
+    throw err;
+  }
+}
+
+/** Full jitter: a random wait up to base·2^(attempt−1), capped, never below `base`/2. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
+  return Math.round(baseMs / 2 + random() * Math.max(0, ceiling - baseMs / 2));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
