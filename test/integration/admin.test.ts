@@ -1,0 +1,644 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { connect, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import {
+  AdminClosedError,
+  DuplicateTitleError,
+  FlagAdmin,
+  HIGH_WATER_HEADER,
+  InvalidFlagValueError,
+  NEW_FLAG_DEFAULTS,
+  StreamNotFoundError,
+  UnknownAppError,
+  UnknownFlagError,
+  type FlagAdminOptions,
+  type RulesetUpdate,
+} from '../../src/admin';
+import { AuthorizationError, ConnectionError, InvalidRulesetError } from '../../src/errors';
+import { silentLogger } from '../../src/logger';
+import type { WireFlag } from '../../src/ruleset/types';
+import { NatsServer, freePort } from '../support/servers';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+
+let server: NatsServer;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+const admins: FlagAdmin[] = [];
+let streamCounter = 0;
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  nc = await connect({ servers: server.url });
+  jsm = await nc.jetstreamManager();
+});
+
+afterEach(async () => {
+  await Promise.all(admins.splice(0).map((admin) => admin.close()));
+  // Streams capturing `apps.*` subjects cannot coexist on one server: each test removes its own.
+  for (const name of await jsm.streams.names().next()) await jsm.streams.delete(name);
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.dispose();
+});
+
+/** A stream name of the test's own. */
+function newStream(): string {
+  streamCounter += 1;
+  return `admin_${streamCounter}`;
+}
+
+async function openAdmin(stream: string, options: Partial<FlagAdminOptions> = {}): Promise<FlagAdmin> {
+  const admin = new FlagAdmin({ nats: { servers: server.url, stream }, logger: silentLogger, ...options });
+  admins.push(admin);
+  await admin.connect();
+  return admin;
+}
+
+/** A stream as Tower creates it: literal subjects of the given apps. */
+async function towerStream(stream: string, appIds: number[]): Promise<void> {
+  await jsm.streams.add({
+    name: stream,
+    subjects: appIds.flatMap((id) => [`apps.${id}.update.manual`, `apps.${id}.update.circuit`]),
+    storage: StorageType.File,
+  });
+}
+
+async function publishRaw(subject: string, payload: unknown): Promise<number> {
+  const ack = await nc.jetstream().publish(subject, typeof payload === 'string' ? payload : JSON.stringify(payload));
+  return ack.seq;
+}
+
+async function lastRaw(stream: string, subject: string): Promise<{ seq: number; flags: WireFlag[]; highWater: string }> {
+  const msg = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return { seq: msg.seq, flags: msg.json<WireFlag[]>(), highWater: msg.header.get(HIGH_WATER_HEADER) };
+}
+
+async function lastSeq(stream: string): Promise<number> {
+  return (await jsm.streams.info(stream)).state.last_seq;
+}
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A clock the test moves by hand. */
+function manualClock(start = '2026-03-01T10:00:00.000Z'): { now: () => Date; set(iso: string): void } {
+  let current = new Date(start);
+  return { now: () => new Date(current), set: (iso) => (current = new Date(iso)) };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('ensureStream', () => {
+  it('creates a wildcard stream with file storage and full history on an empty server, then leaves it alone', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    const created = await admin.ensureStream();
+    expect(created).toMatchObject({ stream, action: 'created', subjects: ['apps.*.update.*'] });
+    const info = await jsm.streams.info(stream);
+    expect(info.config).toMatchObject({ subjects: ['apps.*.update.*'], storage: StorageType.File, max_msgs_per_subject: -1, max_age: 0 });
+    expect(await admin.ensureStream()).toMatchObject({ action: 'unchanged', added: [] });
+    expect(await admin.ensureStream({ appId: 42 })).toMatchObject({ action: 'unchanged', added: [] });
+  });
+
+  it('adds an app’s two literal subjects to a Tower-style stream, once', async () => {
+    const stream = newStream();
+    await towerStream(stream, [1]);
+    const admin = await openAdmin(stream);
+    expect(await admin.ensureStream({ appId: 1 })).toMatchObject({ action: 'unchanged' });
+    const updated = await admin.ensureStream({ appId: '2' });
+    expect(updated).toMatchObject({ action: 'updated', added: ['apps.2.update.manual', 'apps.2.update.circuit'] });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual([
+      'apps.1.update.manual', 'apps.1.update.circuit', 'apps.2.update.manual', 'apps.2.update.circuit',
+    ]);
+    expect(await admin.ensureStream({ appId: 2 })).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('reports stream settings that lose rulesets', async () => {
+    const stream = newStream();
+    await jsm.streams.add({ name: stream, subjects: [`apps.*.update.*`], max_age: 3600 * 1e9, storage: StorageType.File });
+    const admin = await openAdmin(stream);
+    const result = await admin.ensureStream();
+    expect(result.action).toBe('unchanged');
+    expect(result.warnings.join('\n')).toMatch(/older than 3600 s/);
+  });
+});
+
+describe('flag edits', () => {
+  it('createFlag publishes the whole ruleset with ids, defaults and timestamps filled', async () => {
+    const stream = newStream();
+    const clock = manualClock();
+    const admin = await openAdmin(stream, { now: clock.now });
+    await admin.ensureStream();
+    const first = await admin.createFlag(1, { title: 'checkout' });
+    expect(first).toMatchObject({ appId: 1, published: true, subject: 'apps.1.update.manual', attempts: 1 });
+    expect(first.flag).toEqual({
+      id: 1, app_id: 1, title: 'checkout', ...NEW_FLAG_DEFAULTS,
+      created_at: '2026-03-01T10:00:00.000Z', updated_at: '2026-03-01T10:00:00.000Z',
+    });
+    clock.set('2026-03-01T11:00:00.000Z');
+    const second = await admin.createFlag(1, { title: 'search', is_active: true, rollout_percentage: 25.5, white_listed_users: 'u1, u2' });
+    expect(second.flag).toMatchObject({ id: 2, is_active: true, rollout_percentage: 25.5, white_listed_users: 'u1,u2' });
+
+    const raw = await lastRaw(stream, 'apps.1.update.manual');
+    expect(raw.seq).toBe(second.sequence);
+    expect(raw.flags.map((f) => f.title)).toEqual(['checkout', 'search']);
+    expect(raw.flags[0]).toEqual(first.flag);
+    expect(raw.highWater).toBe('2');
+    expect(await admin.readRuleset(1)).toMatchObject({ appId: 1, sequence: second.sequence, subject: 'apps.1.update.manual', flags: raw.flags });
+  });
+
+  it('hands out ids unique across apps and never reuses the id of a deleted flag', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    expect((await admin.createFlag(1, { title: 'a' })).flag?.id).toBe(1);
+    expect((await admin.createFlag(2, { title: 'a' })).flag?.id).toBe(2);
+    expect((await admin.createFlag(1, { title: 'b' })).flag?.id).toBe(3);
+    await admin.deleteFlag(1, 'b');
+    // A flag Tower published in another app, with its own id.
+    await publishRaw('apps.9.update.manual', [{ ...(await admin.getFlag(2, 'a')), id: 40, app_id: 9, title: 'tower' }]);
+    expect((await admin.createFlag(3, { title: 'c' })).flag?.id).toBe(41);
+    await admin.deleteFlag(3, 'c');
+    expect((await admin.createFlag(1, { title: 'd' })).flag?.id).toBe(42);
+    expect(await admin.listApps()).toEqual([1, 2, 3, 9]);
+  });
+
+  it('every edit re-publishes the whole ruleset, sets updated_at and keeps created_at', async () => {
+    const stream = newStream();
+    const clock = manualClock('2026-03-01T10:00:00.000Z');
+    const admin = await openAdmin(stream, { now: clock.now });
+    await admin.ensureStream();
+    await admin.createFlag(5, { title: 'other' });
+    const created = await admin.createFlag(5, { title: 'flag' });
+    const id = created.flag?.id ?? -1;
+
+    const steps: Array<[string, () => Promise<unknown>, Partial<WireFlag>]> = [
+      ['toggle on', () => admin.setActive(5, 'flag', true), { is_active: true }],
+      ['rollout', () => admin.setRollout(5, id, 42.5), { rollout_percentage: 42.5 }],
+      ['whitelist add', () => admin.addWhitelistedUsers(5, 'flag', ['alice', 'bob']), { white_listed_users: 'alice,bob' }],
+      ['whitelist add again', () => admin.addWhitelistedUsers(5, 'flag', ['bob', 'carol']), { white_listed_users: 'alice,bob,carol' }],
+      ['whitelist remove', () => admin.removeWhitelistedUsers(5, 'flag', 'alice'), { white_listed_users: 'bob,carol' }],
+      ['circuit', () => admin.setCircuit(5, 'flag', { error_threshold_percentage: 30, is_recoverable: true, circuit_recovery_profile: 'exponential' }),
+        { error_threshold_percentage: 30, is_recoverable: true, circuit_recovery_profile: 'exponential' }],
+      ['update', () => admin.updateFlag(5, 'flag', { title: 'renamed', description: 'new', webhooks: 'https://hooks.example/x' }),
+        { title: 'renamed', description: 'new', webhooks: 'https://hooks.example/x' }],
+      ['toggle off', () => admin.setActive(5, 'renamed', false), { is_active: false }],
+    ];
+    let expected: WireFlag = created.flag as WireFlag;
+    for (const [index, [label, step, change]] of steps.entries()) {
+      const at = `2026-03-01T10:0${index + 1}:00.000Z`;
+      clock.set(at);
+      const before = await lastSeq(stream);
+      await step();
+      expected = { ...expected, ...change, updated_at: at };
+      const raw = await lastRaw(stream, 'apps.5.update.manual');
+      expect({ label, seq: raw.seq }).toEqual({ label, seq: before + 1 });
+      expect(raw.flags).toHaveLength(2);
+      expect(raw.flags[0]?.title).toBe('other');
+      expect({ label, flag: raw.flags[1] }).toEqual({ label, flag: expected });
+      expect(raw.flags[1]?.created_at).toBe('2026-03-01T10:00:00.000Z');
+    }
+
+    const seq = await lastSeq(stream);
+    const noop = await admin.setActive(5, 'renamed', false);
+    expect(noop).toMatchObject({ published: false, sequence: seq });
+    expect(await admin.removeWhitelistedUsers(5, 'renamed', 'nobody')).toMatchObject({ published: false });
+    expect(await lastSeq(stream)).toBe(seq);
+
+    const deleted = await admin.deleteFlag(5, 'renamed');
+    expect(deleted.flag?.id).toBe(id);
+    expect((await lastRaw(stream, 'apps.5.update.manual')).flags.map((f) => f.title)).toEqual(['other']);
+  });
+
+  it('edits apply on top of the newest message across manual and circuit subjects', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await admin.createFlag(3, { title: 'f', is_active: true, error_threshold_percentage: 10 });
+    const tripped = { ...(await admin.getFlag(3, 'f')), circuit_status: 'open', is_active: false };
+    const circuitSeq = await publishRaw('apps.3.update.circuit', [tripped]);
+    expect(await admin.readRuleset(3)).toMatchObject({ subject: 'apps.3.update.circuit', sequence: circuitSeq });
+    await admin.setRollout(3, 'f', 60);
+    const raw = await lastRaw(stream, 'apps.3.update.manual');
+    expect(raw.flags[0]).toMatchObject({ circuit_status: 'open', is_active: false, rollout_percentage: 60 });
+  });
+
+  it('adds the subjects of a new app to a Tower-style stream when creating its first flag', async () => {
+    const stream = newStream();
+    await towerStream(stream, [1]);
+    const admin = await openAdmin(stream);
+    await admin.createFlag(1, { title: 'existing app' });
+    await admin.createFlag(8, { title: 'new app' });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(expect.arrayContaining(['apps.8.update.manual', 'apps.8.update.circuit']));
+    expect((await lastRaw(stream, 'apps.8.update.manual')).flags.map((f) => f.title)).toEqual(['new app']);
+  });
+});
+
+describe('edit errors', () => {
+  let stream: string;
+  let admin: FlagAdmin;
+
+  beforeEach(async () => {
+    stream = newStream();
+    admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await admin.createFlag(1, { title: 'alpha' });
+    await admin.createFlag(1, { title: 'beta' });
+  });
+
+  it('names the unknown app', async () => {
+    const err = await rejection(admin.setActive(77, 'alpha', true));
+    expect(err).toBeInstanceOf(UnknownAppError);
+    expect(err).toMatchObject({ appId: 77, code: 'INVALID_OPTION' });
+    expect((err as Error).message).toMatch(/App 77 has no ruleset in stream/);
+    await expect(admin.getFlag(77, 'alpha')).rejects.toBeInstanceOf(UnknownAppError);
+    expect(await admin.readRuleset(77)).toBeUndefined();
+  });
+
+  it('names the unknown flag and lists the app’s flags', async () => {
+    const err = await rejection(admin.setRollout(1, 'gamma', 10));
+    expect(err).toBeInstanceOf(UnknownFlagError);
+    expect((err as Error).message).toBe('App 1 has no flag "gamma" (its flags: "alpha", "beta")');
+    expect(await rejection(admin.deleteFlag(1, 999))).toBeInstanceOf(UnknownFlagError);
+  });
+
+  it('refuses duplicate titles on create and on rename', async () => {
+    const created = await rejection(admin.createFlag(1, { title: 'alpha' }));
+    expect(created).toBeInstanceOf(DuplicateTitleError);
+    expect(created).toMatchObject({ title: 'alpha', existingId: 1 });
+    expect(await rejection(admin.updateFlag(1, 'beta', { title: 'alpha' }))).toBeInstanceOf(DuplicateTitleError);
+  });
+
+  it.each<[string, (a: FlagAdmin) => Promise<unknown>, string, unknown, RegExp]>([
+    ['rollout above 100', (a) => a.setRollout(1, 'alpha', 250), 'rollout_percentage', 250, /must be a number from 0 to 100, got 250/],
+    ['negative rollout', (a) => a.setRollout(1, 'alpha', -1), 'rollout_percentage', -1, /from 0 to 100/],
+    ['rollout as a string', (a) => a.updateFlag(1, 'alpha', { rollout_percentage: '50' as unknown as number }), 'rollout_percentage', '50', /got "50"/],
+    ['threshold above 100', (a) => a.setCircuit(1, 'alpha', { error_threshold_percentage: 101 }), 'error_threshold_percentage', 101, /from 0 to 100/],
+    ['unknown circuit status', (a) => a.setCircuit(1, 'alpha', { circuit_status: 'broken' as 'open' }), 'circuit_status', 'broken', /one of "open", "close", "recovery"/],
+    ['fractional delay', (a) => a.setCircuit(1, 'alpha', { circuit_recovery_delay: 1.5 }), 'circuit_recovery_delay', 1.5, /integer/],
+    ['empty title', (a) => a.updateFlag(1, 'alpha', { title: ' ' }), 'title', ' ', /non-empty string/],
+    ['user with a comma', (a) => a.addWhitelistedUsers(1, 'alpha', ['a,b']), 'white_listed_users', 'a,b', /without commas or spaces/],
+    ['unknown field', (a) => a.updateFlag(1, 'alpha', { rollout: 5 } as never), 'rollout', 5, /is not a field that can be set here/],
+    ['managed field', (a) => a.updateFlag(1, 'alpha', { id: 5 } as never), 'id', 5, /cannot be changed/],
+    ['non-circuit field via setCircuit', (a) => a.setCircuit(1, 'alpha', { is_active: true } as never), 'is_active', true, /not a field/],
+    ['active as a string', (a) => a.setActive(1, 'alpha', 'yes' as unknown as boolean), 'is_active', 'yes', /true or false/],
+  ])('names flag, field and value: %s', async (_label, act, field, value, problem) => {
+    const before = await lastSeq(stream);
+    const err = await rejection(act(admin));
+    expect(err).toBeInstanceOf(InvalidFlagValueError);
+    expect(err).toMatchObject({ appId: 1, flag: 'alpha', field, value, code: 'INVALID_OPTION' });
+    expect((err as Error).message).toContain(`Flag "alpha" of app 1: field "${field}"`);
+    expect((err as Error).message).toMatch(problem);
+    expect(await lastSeq(stream)).toBe(before);
+  });
+
+  it('refuses to edit on top of an invalid current ruleset, naming subject and sequence', async () => {
+    const seq = await publishRaw('apps.1.update.manual', [{ id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 }]);
+    const err = await rejection(admin.setActive(1, 'alpha', true));
+    expect(err).toBeInstanceOf(InvalidRulesetError);
+    expect((err as Error).message).toContain(`apps.1.update.manual #${seq}`);
+    expect((err as Error).message).toContain('field "is_active"');
+    await expect(admin.readRuleset(1)).rejects.toBeInstanceOf(InvalidRulesetError);
+  });
+
+  it('says when the stream does not exist, and when the admin is not connected', async () => {
+    const other = await openAdmin(newStream());
+    await expect(other.createFlag(1, { title: 'x' })).rejects.toBeInstanceOf(StreamNotFoundError);
+    await expect(other.readRuleset(1)).rejects.toBeInstanceOf(StreamNotFoundError);
+    const idle = new FlagAdmin({ nats: { servers: server.url }, logger: silentLogger });
+    expect(() => idle.watch(1, () => undefined)).toThrow(AdminClosedError);
+    await expect(idle.readRuleset(1)).rejects.toThrow(/not connected: call connect\(\) first/);
+    await idle.close();
+    await expect(idle.connect()).rejects.toBeInstanceOf(AdminClosedError);
+  });
+});
+
+describe('publishRuleset', () => {
+  const good = (appId: number): Array<Record<string, unknown>> => [
+    { id: 100, app_id: appId, title: 'one', is_active: true, rollout_percentage: 50, custom: { keep: true } },
+    { id: 101, title: 'two', is_active: false, rollout_percentage: 0, created_at: '2025-01-01T00:00:00.000Z' },
+  ];
+
+  it('validates and publishes a whole ruleset, filling createFlag defaults and timestamps, keeping extras', async () => {
+    const stream = newStream();
+    const clock = manualClock('2026-04-01T00:00:00.000Z');
+    const admin = await openAdmin(stream, { now: clock.now });
+    await admin.ensureStream();
+    const outcome = await admin.publishRuleset(4, good(4), { origin: 'flags.json' });
+    expect(outcome.published).toBe(true);
+    const raw = await lastRaw(stream, 'apps.4.update.manual');
+    expect(raw.flags).toHaveLength(2);
+    // Fields left out get the same defaults as createFlag gives.
+    expect(raw.flags[0]).toEqual({
+      ...NEW_FLAG_DEFAULTS, id: 100, app_id: 4, title: 'one', is_active: true, rollout_percentage: 50, custom: { keep: true },
+      created_at: '2026-04-01T00:00:00.000Z', updated_at: '2026-04-01T00:00:00.000Z',
+    });
+    expect(raw.flags[1]).toMatchObject({ id: 101, app_id: 4, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2026-04-01T00:00:00.000Z' });
+    expect(raw.highWater).toBe('101');
+    // New ids continue above the published ones.
+    expect((await admin.createFlag(5, { title: 'next' })).flag?.id).toBe(102);
+    // Re-publishing without timestamps keeps each flag's creation time.
+    clock.set('2026-04-02T00:00:00.000Z');
+    await admin.publishRuleset(4, [{ id: 100, title: 'one', is_active: false, rollout_percentage: 50 }]);
+    expect((await admin.getFlag(4, 100))).toMatchObject({ created_at: '2026-04-01T00:00:00.000Z', updated_at: '2026-04-02T00:00:00.000Z' });
+  });
+
+  it('rejects a bad file naming each flag (index and title) and field, and publishes nothing', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    const before = await lastSeq(stream);
+    const bad = [
+      { id: 1, title: 'ok', is_active: true, rollout_percentage: 10 },
+      { id: 2, title: 'too much', is_active: true, rollout_percentage: 250 },
+      { id: 3, title: 'ok', is_active: true, rollout_percentage: 1 },
+      { id: 4, title: 'wrong app', app_id: 9, is_active: true, rollout_percentage: 1 },
+    ];
+    const err = await rejection(admin.publishRuleset(4, bad, { origin: 'flags.json' }));
+    expect(err).toBeInstanceOf(InvalidRulesetError);
+    const issues = (err as InvalidRulesetError).issues;
+    expect(issues).toEqual(expect.arrayContaining([
+      expect.objectContaining({ index: 1, title: 'too much', field: 'rollout_percentage' }),
+      expect.objectContaining({ index: 2, title: 'ok', field: 'title' }),
+      expect.objectContaining({ index: 3, title: 'wrong app', field: 'app_id' }),
+    ]));
+    expect((err as Error).message).toMatch(/^Invalid ruleset from flags\.json: /);
+    await expect(admin.publishRuleset(4, { not: 'an array' })).rejects.toThrow(/expected a JSON array of flags/);
+    expect(await lastSeq(stream)).toBe(before);
+  });
+
+  it('refuses an id that another app’s flag already has', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await admin.publishRuleset(1, good(1));
+    const err = await rejection(admin.publishRuleset(2, [{ id: 101, title: 'clash', is_active: true, rollout_percentage: 0 }]));
+    expect(err).toBeInstanceOf(InvalidFlagValueError);
+    expect(err).toMatchObject({ flag: 'clash', field: 'id', value: 101 });
+    expect((err as Error).message).toMatch(/already used by a flag of app 1/);
+    // Re-publishing an app's own ids is fine.
+    await expect(admin.publishRuleset(1, good(1))).resolves.toMatchObject({ published: true });
+  });
+
+  it('replaces an invalid current ruleset', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await publishRaw('apps.6.update.manual', 'not json');
+    await admin.publishRuleset(6, good(6));
+    expect((await admin.readRuleset(6))?.flags.map((f) => f.title)).toEqual(['one', 'two']);
+  });
+});
+
+describe('concurrent editors', () => {
+  it('lose nothing: N concurrent whitelist additions from two connections all land', async () => {
+    const stream = newStream();
+    const a = await openAdmin(stream, { maxAttempts: 500 });
+    const b = await openAdmin(stream, { maxAttempts: 500 });
+    await a.ensureStream();
+    await a.createFlag(1, { title: 'shared' });
+    const n = 40;
+    const outcomes = await Promise.all(
+      Array.from({ length: n }, (_, i) => (i % 2 === 0 ? a : b).addWhitelistedUsers(1, 'shared', `user_${i}`)),
+    );
+    expect(outcomes.every((o) => o.published)).toBe(true);
+    expect(outcomes.some((o) => o.attempts > 1)).toBe(true);
+    const users = (await a.getFlag(1, 'shared')).white_listed_users.split(',');
+    expect(users.sort()).toEqual(Array.from({ length: n }, (_, i) => `user_${i}`).sort());
+  });
+
+  it('hand out distinct ids to concurrent creates in different apps', async () => {
+    const stream = newStream();
+    const a = await openAdmin(stream, { maxAttempts: 500 });
+    const b = await openAdmin(stream, { maxAttempts: 500 });
+    await a.ensureStream();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).createFlag(1 + (i % 4), { title: `flag ${i}` })),
+    );
+    const ids = outcomes.map((o) => o.flag?.id);
+    expect(new Set(ids).size).toBe(20);
+    expect([...ids].sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('re-applies an edit when a circuit message lands between its read and its write', async () => {
+    const stream = newStream();
+    const own = await connect({ servers: server.url });
+    try {
+      let inject: (() => void) | undefined;
+      const admin = await openAdmin(stream, {
+        nats: own,
+        stream,
+        // The clock is read after the ruleset is read and before the publish: a good place to
+        // slip in a circuit message (sent first on the same connection, so the server sees it first).
+        now: () => {
+          inject?.();
+          inject = undefined;
+          return new Date();
+        },
+      });
+      await admin.ensureStream();
+      await admin.createFlag(2, { title: 'f', is_active: true, error_threshold_percentage: 20 });
+      const tripped = { ...(await admin.getFlag(2, 'f')), circuit_status: 'open', is_active: false };
+      let circuitPublish: Promise<unknown> | undefined;
+      inject = () => {
+        circuitPublish = own.jetstream().publish('apps.2.update.circuit', JSON.stringify([tripped]));
+      };
+      const outcome = await admin.addWhitelistedUsers(2, 'f', 'vip');
+      await circuitPublish;
+      expect(outcome.attempts).toBe(2);
+      const current = await admin.readRuleset(2);
+      expect(current?.subject).toBe('apps.2.update.manual');
+      expect(current?.flags[0]).toMatchObject({ circuit_status: 'open', is_active: false, white_listed_users: 'vip' });
+    } finally {
+      await own.close();
+    }
+  });
+
+  describe('in separate OS processes', () => {
+    let outDir: string;
+
+    beforeAll(async () => {
+      // Compile the admin library (and what it imports) for plain `node` children.
+      outDir = mkdtempSync(join(tmpdir(), 'tailslide-admin-build-'));
+      await run(process.execPath, [
+        require.resolve('typescript/bin/tsc'), '--outDir', outDir, '--rootDir', ROOT, '--module', 'commonjs', '--target', 'ES2022',
+        '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--strict', join(ROOT, 'src/admin/index.ts'),
+      ]);
+    }, 120_000);
+
+    afterAll(() => {
+      if (outDir) rmSync(outDir, { recursive: true, force: true });
+    });
+
+    it('lose nothing either', async () => {
+      const stream = newStream();
+      const admin = await openAdmin(stream);
+      await admin.ensureStream();
+      await admin.createFlag(3, { title: 'multi' });
+      const perProcess = 15;
+      const editor = (prefix: string): Promise<{ stdout: string }> =>
+        run(process.execPath, [
+          join(ROOT, 'test/support/admin-editor.js'), join(outDir, 'src/admin/index.js'), server.url, stream, '3', 'multi', prefix, String(perProcess),
+        ], { env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') }, timeout: 60_000 });
+      const results = await Promise.all([editor('p1_'), editor('p2_')]);
+      for (const { stdout } of results) expect(JSON.parse(stdout)).toMatchObject({ attempts: expect.any(Number) });
+      const users = (await admin.getFlag(3, 'multi')).white_listed_users.split(',').sort();
+      const expected = ['p1_', 'p2_'].flatMap((p) => Array.from({ length: perProcess }, (_, i) => `${p}${i}`)).sort();
+      expect(users).toEqual(expected);
+    }, 90_000);
+  });
+});
+
+describe('watch', () => {
+  it('reports the current ruleset, then each new one with a diff, until stopped', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await admin.createFlag(1, { title: 'a' });
+    await admin.createFlag(1, { title: 'b' });
+    // The older subject's last message comes first in the initial batch but is not reported.
+    const circuitSeq = await publishRaw('apps.1.update.circuit', (await admin.readRuleset(1))?.flags);
+    const updates: RulesetUpdate[] = [];
+    const stop = admin.watch(1, (u) => updates.push(u), { diff: { ignoreFields: ['updated_at'] } });
+
+    await waitFor('the initial ruleset', () => updates.length >= 1);
+    expect(updates[0]).toMatchObject({ initial: true, sequence: circuitSeq, subject: 'apps.1.update.circuit' });
+    expect(updates[0]?.diff.added.map((f) => f.title)).toEqual(['a', 'b']);
+
+    await admin.setRollout(1, 'a', 30);
+    await waitFor('the rollout change', () => updates.length >= 2);
+    expect(updates[1]).toMatchObject({ initial: false, subject: 'apps.1.update.manual' });
+    expect(updates[1]?.diff.changed).toEqual([
+      expect.objectContaining({ title: 'a', fields: [{ field: 'rollout_percentage', before: 0, after: 30 }] }),
+    ]);
+
+    await admin.createFlag(1, { title: 'c' });
+    await waitFor('the new flag', () => updates.length >= 3);
+    expect(updates[2]?.diff.added.map((f) => f.title)).toEqual(['c']);
+
+    const badSeq = await publishRaw('apps.1.update.circuit', [{ id: 1, title: 'a', is_active: true, rollout_percentage: 500 }]);
+    await waitFor('the invalid message', () => updates.length >= 4);
+    expect(updates[3]).toMatchObject({ sequence: badSeq, flags: undefined });
+    expect(updates[3]?.error).toBeInstanceOf(InvalidRulesetError);
+    expect(updates[3]?.error?.message).toContain('field "rollout_percentage"');
+
+    const b = updates[0]?.diff.added[1];
+    await admin.publishRuleset(1, [{ id: 2, title: 'b', is_active: true, rollout_percentage: 0, created_at: b?.created_at }]);
+    await waitFor('the replacement', () => updates.length >= 5);
+    // Diffed against the last VALID ruleset (a, b, c), not the invalid message.
+    expect(updates[4]?.diff.removed.map((f) => f.title)).toEqual(['a', 'c']);
+    expect(updates[4]?.diff.changed.map((c) => c.fields.map((f) => f.field))).toEqual([['is_active']]);
+
+    await stop();
+    await stop();
+    await admin.setActive(1, 'b', false);
+    // A second watch sees that change: had the stopped one still been running, it would have too.
+    const later: RulesetUpdate[] = [];
+    const stopLater = admin.watch(1, (u) => later.push(u));
+    await waitFor('a second watch', () => later.length >= 1);
+    expect(updates).toHaveLength(5);
+    await stopLater();
+  });
+
+  it('waits for a Tower-style stream to list the app, then follows it', async () => {
+    const stream = newStream();
+    await towerStream(stream, [1]);
+    const admin = await openAdmin(stream);
+    const reasons: string[] = [];
+    const updates: RulesetUpdate[] = [];
+    const stop = admin.watch(5, (u) => updates.push(u), { onWaiting: (r) => reasons.push(r), retryMs: 50 });
+    await waitFor('a waiting reason', () => reasons.length >= 1);
+    expect(reasons[0]).toMatch(/does not list the subjects of app 5/);
+    await admin.createFlag(5, { title: 'late' });
+    await waitFor('the first ruleset', () => updates.length >= 1);
+    expect(updates[0]?.diff.added.map((f) => f.title)).toEqual(['late']);
+    expect(reasons).toHaveLength(1);
+    await stop();
+  });
+
+  it('is stopped by close(), even on a connection the admin does not own', async () => {
+    const stream = newStream();
+    const own = await connect({ servers: server.url });
+    try {
+      const admin = await openAdmin(stream, { nats: own, stream });
+      await admin.ensureStream();
+      await admin.createFlag(1, { title: 'before close' });
+      const updates: RulesetUpdate[] = [];
+      admin.watch(1, (u) => updates.push(u), { retryMs: 50 });
+      await waitFor('the initial ruleset', () => updates.length >= 1);
+      await admin.close();
+      expect(own.isClosed()).toBe(false);
+
+      const other = await openAdmin(stream);
+      await other.createFlag(1, { title: 'after close' });
+      const seen: RulesetUpdate[] = [];
+      const stop = other.watch(1, (u) => seen.push(u));
+      await waitFor('the other watch', () => seen.length >= 1);
+      expect(seen[0]?.flags?.map((f) => f.title)).toEqual(['before close', 'after close']);
+      expect(updates).toHaveLength(1);
+      await stop();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('connections', () => {
+  it('fails fast with ConnectionError when nothing listens', async () => {
+    const port = await freePort();
+    const admin = new FlagAdmin({ nats: { servers: `nats://127.0.0.1:${port}` }, logger: silentLogger, connectTimeoutMs: 2_000 });
+    const started = Date.now();
+    await expect(admin.connect()).rejects.toBeInstanceOf(ConnectionError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await admin.close();
+  });
+
+  it('reports refused credentials as AuthorizationError, and connects with the right token', async () => {
+    const secured = await NatsServer.start({ token: 's3cret' });
+    try {
+      const wrong = new FlagAdmin({ nats: { servers: secured.url, token: 'nope' }, logger: silentLogger });
+      await expect(wrong.connect()).rejects.toBeInstanceOf(AuthorizationError);
+      await wrong.close();
+      const right = await openAdmin('tok', { nats: { servers: secured.url, token: 's3cret', stream: 'tok' } });
+      await expect(right.ensureStream()).resolves.toMatchObject({ action: 'created' });
+      await right.close();
+    } finally {
+      await secured.dispose();
+    }
+  });
+
+  it('never closes a connection it was given', async () => {
+    const own = await connect({ servers: server.url });
+    const admin = new FlagAdmin({ nats: own, stream: newStream(), logger: silentLogger });
+    await admin.connect();
+    await admin.close();
+    expect(own.isClosed()).toBe(false);
+    await own.close();
+  });
+
+  it('validates options at the constructor, naming the option', () => {
+    expect(() => new FlagAdmin({ nats: {} })).toThrow(/Invalid option "nats.servers"/);
+    expect(() => new FlagAdmin({ nats: { servers: server.url, stream: 'a.b' } })).toThrow(/Invalid option "stream"/);
+    expect(() => new FlagAdmin({ nats: { servers: server.url }, maxAttempts: 0 })).toThrow(/Invalid option "maxAttempts"/);
+    expect(() => new FlagAdmin({ nats: { servers: server.url, password: 'x' } })).toThrow(/Invalid option "nats.user"/);
+  });
+});
