@@ -1,0 +1,448 @@
+/**
+ * The Redis signal sink: `record()` folds events into the buffer (synchronous, O(1), no I/O, never
+ * throws); a background loop writes them in MULTI/EXEC batches every `flushIntervalMs`, early when
+ * `batchSize` events wait, and on `flush()`/`close()`. One flush at a time.
+ *
+ * While Redis is unreachable events wait in the buffer (bounded in events, oldest dropped and
+ * counted); a failed write puts its events back. One warning per outage, one info line when Redis is
+ * back. Invariant, at any time: accepted events = written + pending + dropped.
+ */
+import type { Logger } from '../logger';
+import type { ResolvedSignalOptions } from '../options';
+import { SignalBuffer, type BufferEntry, type Series } from './buffer';
+import type { PlannedCommand, WriteBackend } from './backend';
+import { probeTimeSeries } from './detect';
+import { eventToken } from './keys';
+import { NativeBackend } from './native-backend';
+import { openSignalConnection, type SignalConnection } from './redis-connection';
+import { describeError, isPermanentReplyError, isTransientReplyError } from './redis-errors';
+import { TimeSeriesBackend } from './timeseries-backend';
+import type { SignalSink, SignalStats, SignalStatus, Variant } from './types';
+
+/** Most folded samples sent in one MULTI/EXEC. */
+export const MAX_ENTRIES_PER_WRITE = 1_000;
+/** Distinct series and event names remembered for fast recording before the caches start over. */
+const CACHE_LIMIT = 10_000;
+/** Distinct bad inputs warned about, at most. */
+const WARN_LIMIT = 100;
+
+export class RedisSignalSink implements SignalSink {
+  private readonly buffer: SignalBuffer;
+  private readonly off: boolean;
+  private connection: SignalConnection | undefined;
+  private backend: WriteBackend | undefined;
+  private backendState: SignalStats['backend'];
+  /** `backend: 'timeseries'` was forced and the server has no module: events are dropped. */
+  private moduleMissing = false;
+  private announced = false;
+
+  private started = false;
+  /** No new events accepted (close() called). */
+  private closed = false;
+  /** close() is past its flush: whatever still fails is dropped, not given back. */
+  private final = false;
+  private closing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
+  private earlyFlushScheduled = false;
+
+  private written = 0;
+  private inFlight = 0;
+  /** Events dropped outside the buffer (module missing). */
+  private droppedOutside = 0;
+  private outage: { readonly sinceMs: number; readonly droppedBefore: number } | undefined;
+
+  private readonly seriesCache = new Map<string, Series>();
+  private readonly tokenCache = new Map<string, string | null>();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly options: ResolvedSignalOptions,
+    private readonly logger: Logger,
+  ) {
+    this.buffer = new SignalBuffer(options.bufferLimit);
+    this.off = options.backend === 'off';
+    this.backendState = this.off ? 'off' : options.backend === 'auto' ? 'pending' : options.backend;
+  }
+
+  async start(): Promise<void> {
+    if (this.off || this.started || this.closed) return;
+    this.started = true;
+    try {
+      const connection = openSignalConnection(this.options.redis, (error) => this.onClientError(error));
+      this.connection = connection;
+      connection.on('ready', () => this.onReady());
+      this.timer = setInterval(() => this.requestFlush(), this.options.flushIntervalMs);
+      this.timer.unref();
+      connection.connect();
+      if (connection.ready) this.requestFlush();
+    } catch (error) {
+      this.logger.error(`Signals: could not set up the Redis client (${describeError(error)}); signals will not be written`);
+    }
+  }
+
+  record(flagId: number, appId: number, status: SignalStatus, atMs: number): void {
+    if (this.off || this.closed) return;
+    try {
+      if (!isId(flagId) || !isId(appId) || (status !== 'success' && status !== 'failure')) {
+        this.warnOnce(`signal:${String(flagId)}:${String(appId)}:${String(status)}`, `Signals: ignored an event with flag id ${String(flagId)}, app id ${String(appId)}, status ${String(status)}`);
+        return;
+      }
+      if (this.moduleMissing) {
+        this.droppedOutside += 1;
+        return;
+      }
+      const id = `s:${flagId}:${appId}:${status}`;
+      let series = this.seriesCache.get(id);
+      if (series === undefined) series = this.cacheSeries(id, { kind: 'signal', flagId, appId, status });
+      this.buffer.add(series, id, timestamp(atMs));
+      this.maybeFlushEarly();
+    } catch (error) {
+      this.warnOnce('record-failed', `Signals: recording failed (${describeError(error)})`);
+    }
+  }
+
+  recordMetric(flagId: number, appId: number, eventName: string, variant: Variant, value: number, atMs: number): void {
+    if (this.off || this.closed) return;
+    try {
+      if (!isId(flagId) || !isId(appId) || (variant !== 'on' && variant !== 'off')) {
+        this.warnOnce(`metric:${String(flagId)}:${String(appId)}:${String(variant)}`, `Signals: ignored a metric with flag id ${String(flagId)}, app id ${String(appId)}, variant ${String(variant)}`);
+        return;
+      }
+      const token = this.token(eventName);
+      if (token === undefined) {
+        this.warnOnce(`event:${String(eventName)}`, `Signals: ignored a metric with an invalid event name ${JSON.stringify(String(eventName)).slice(0, 100)} (expected a non-blank string of at most 200 characters)`);
+        return;
+      }
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        this.warnOnce(`value:${token}`, `Signals: ignored a metric "${token}" with a value that is not a finite number (${String(value)})`);
+        return;
+      }
+      if (this.moduleMissing) {
+        this.droppedOutside += 1;
+        return;
+      }
+      const id = `m:${flagId}:${appId}:${variant}:${token}`;
+      let series = this.seriesCache.get(id);
+      if (series === undefined) series = this.cacheSeries(id, { kind: 'metric', flagId, appId, event: token, variant });
+      this.buffer.add(series, id, timestamp(atMs), 1, value);
+      this.maybeFlushEarly();
+    } catch (error) {
+      this.warnOnce('record-failed', `Signals: recording failed (${describeError(error)})`);
+    }
+  }
+
+  stats(): SignalStats {
+    return {
+      backend: this.backendState,
+      written: this.written,
+      pending: this.buffer.pending + this.inFlight,
+      dropped: this.buffer.dropped + this.droppedOutside,
+    };
+  }
+
+  async flush(timeoutMs: number = this.options.flushTimeoutMs): Promise<void> {
+    if (this.off || !this.started || this.final) return;
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    try {
+      const connection = this.connection;
+      if (connection && !connection.ready && !this.outage) await connection.waitReady(Math.max(0, deadline - Date.now()));
+      await withTimeout(this.runFlush(), Math.max(0, deadline - Date.now()));
+    } catch {
+      // flush never rejects; trouble was logged where it happened
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.off) return;
+    try {
+      if (this.started) await this.flush(this.options.flushTimeoutMs);
+      this.final = true;
+      const left = this.buffer.pending;
+      if (left > 0) {
+        this.buffer.dropAll();
+        this.logger.warn(`Signals: ${left} events were not written before close (Redis unreachable or flush timed out); dropped`);
+      }
+      await this.connection?.close();
+    } catch (error) {
+      this.logger.error(`Signals: closing failed (${describeError(error)})`);
+    }
+  }
+
+  // --- writing -------------------------------------------------------------------------------
+
+  private maybeFlushEarly(): void {
+    if (!this.started || this.outage || this.earlyFlushScheduled || this.buffer.pending < this.options.batchSize) return;
+    this.earlyFlushScheduled = true;
+    setImmediate(() => {
+      this.earlyFlushScheduled = false;
+      this.requestFlush();
+    }).unref();
+  }
+
+  private requestFlush(): void {
+    void this.runFlush();
+  }
+
+  /** Runs the write loop, or asks the running one to go round again. Never rejects. */
+  private runFlush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.flushAgain = false;
+          await this.drain();
+        } while (this.flushAgain && !this.outage && !this.final);
+      } catch (error) {
+        this.logger.error(`Signals: writing failed unexpectedly (${describeError(error)})`);
+      } finally {
+        this.flushing = undefined;
+      }
+    };
+    this.flushing = run();
+    return this.flushing;
+  }
+
+  /** Writes the entries held when it starts, in batches; stops at the first failure. */
+  private async drain(): Promise<void> {
+    // Decide the backend as soon as we are connected, so stats() and the log say which it is.
+    const first = this.connection;
+    if (first?.ready && !this.backend && !this.moduleMissing) await this.ensureBackend(first);
+    let budget = this.buffer.size;
+    while (budget > 0 && this.buffer.size > 0 && !this.final) {
+      const connection = this.connection;
+      if (!connection) return;
+      if (!connection.ready) {
+        this.notReady(connection);
+        return;
+      }
+      const backend = this.moduleMissing ? undefined : await this.ensureBackend(connection);
+      if (this.moduleMissing) {
+        this.buffer.dropAll();
+        return;
+      }
+      if (!backend) return;
+      const batch = this.buffer.take(Math.min(MAX_ENTRIES_PER_WRITE, budget));
+      budget -= batch.length;
+      if (!(await this.write(connection, backend, batch))) return;
+    }
+  }
+
+  /** Sends one batch. Returns false when writing should stop for now (the batch was given back). */
+  private async write(connection: SignalConnection, backend: WriteBackend, batch: BufferEntry[]): Promise<boolean> {
+    let commands: PlannedCommand[];
+    try {
+      commands = backend.plan(batch, Date.now());
+    } catch (error) {
+      const n = this.buffer.discard(batch);
+      this.logger.error(`Signals: could not build the write of ${n} events (${describeError(error)}); dropped`);
+      return true;
+    }
+    const events = countEvents(batch);
+    this.inFlight += events;
+    let results: Array<[Error | null, unknown]> | null;
+    try {
+      const tx = connection.client.multi();
+      for (const command of commands) tx.call(command.name, ...command.args);
+      results = await tx.exec();
+    } catch (error) {
+      this.inFlight -= events;
+      if (isPermanentReplyError(error)) {
+        this.buffer.discard(batch);
+        this.warnOnce(`refused:${describeError(error)}`, `Signals: Redis refused a batch of ${events} events (${describeError(error)}); dropped`);
+        return true;
+      }
+      this.giveBack(batch);
+      this.enterOutage(describeError(error));
+      return false;
+    }
+    this.inFlight -= events;
+    if (results === null) {
+      this.giveBack(batch);
+      return false;
+    }
+    return this.settle(batch, commands, results);
+  }
+
+  /** Maps per-command replies back to entries: written, dropped (refused) or given back (transient). */
+  private settle(batch: BufferEntry[], commands: PlannedCommand[], results: Array<[Error | null, unknown]>): boolean {
+    const failures = new Map<number, Error>();
+    results.forEach(([error], index) => {
+      if (!error) return;
+      const owner = commands[index]?.owner ?? -1;
+      if (owner >= 0) {
+        if (!failures.has(owner)) failures.set(owner, error);
+      } else {
+        this.warnOnce(`housekeeping:${error.message}`, `Signals: a housekeeping command failed (${error.message}); events were written`);
+      }
+    });
+    const retry: BufferEntry[] = [];
+    const refused: BufferEntry[] = [];
+    batch.forEach((entry, index) => {
+      const error = failures.get(index);
+      if (!error) this.written += entry.count;
+      else if (isTransientReplyError(error)) retry.push(entry);
+      else {
+        refused.push(entry);
+        this.warnOnce(`refused:${error.message}`, `Signals: Redis refused a write (${error.message}); its events are dropped`);
+      }
+    });
+    if (refused.length > 0) this.buffer.discard(refused);
+    if (retry.length > 0) {
+      this.giveBack(retry);
+      const first = failures.get(batch.indexOf(retry[0] as BufferEntry));
+      this.enterOutage(first ? first.message : 'Redis busy');
+      return false;
+    }
+    this.exitOutage();
+    return true;
+  }
+
+  private giveBack(batch: BufferEntry[]): void {
+    if (this.final) this.buffer.discard(batch);
+    else this.buffer.requeue(batch);
+  }
+
+  /** The backend to write with, deciding it (TimeSeries probe) on first use. */
+  private async ensureBackend(connection: SignalConnection): Promise<WriteBackend | undefined> {
+    if (this.backend) return this.backend;
+    const mode = this.options.backend;
+    if (mode === 'native') return this.useBackend(new NativeBackend(this.options.retentionMs), `signalBackend is "native"`);
+    const probe = await probeTimeSeries(connection.client);
+    if (probe.outcome === 'unknown') {
+      this.enterOutage(probe.detail);
+      return undefined;
+    }
+    if (probe.outcome === 'present') {
+      this.moduleMissing = false;
+      return this.useBackend(new TimeSeriesBackend(this.options.retentionMs), 'the server has the TimeSeries module');
+    }
+    if (mode === 'auto') {
+      return this.useBackend(new NativeBackend(this.options.retentionMs), `the server has no TimeSeries module: ${probe.detail}`);
+    }
+    this.moduleMissing = true;
+    this.logger.error(
+        `Signals: signalBackend is "timeseries" but the Redis server has no TimeSeries module (${probe.detail}); ` +
+        'signal events are dropped. Use signalBackend "auto" or "native", or a server with the module (Redis 8, Redis Stack).',
+    );
+    return undefined;
+  }
+
+  private useBackend(backend: WriteBackend, why: string): WriteBackend {
+    this.backend = backend;
+    this.backendState = backend.name;
+    if (!this.announced) {
+      this.announced = true;
+      const what = backend.name === 'timeseries' ? 'Redis TimeSeries (TS.ADD, Tailslide wire format)' : 'the native Redis backend (hashes)';
+      this.logger.info(`Signals: writing to ${what}; ${why}`);
+    }
+    return backend;
+  }
+
+  // --- connection state ----------------------------------------------------------------------
+
+  private onReady(): void {
+    if (this.closed && this.final) return;
+    // Forced TimeSeries without the module: accept events again and ask the (maybe new) server.
+    if (this.moduleMissing) this.moduleMissing = false;
+    this.exitOutage();
+    this.requestFlush();
+  }
+
+  private onClientError(error: Error): void {
+    if (!this.final) this.enterOutage(describeError(error));
+  }
+
+  private notReady(connection: SignalConnection): void {
+    const status = connection.status;
+    if (status === 'wait') connection.connect();
+    else if (status === 'reconnecting' || status === 'close' || status === 'end') this.enterOutage(`connection ${status}`);
+  }
+
+  private enterOutage(reason: string): void {
+    if (this.outage || this.final) return;
+    this.outage = { sinceMs: Date.now(), droppedBefore: this.stats().dropped };
+    this.logger.warn(
+      `Signals: Redis unreachable (${reason}); buffering up to ${this.options.bufferLimit} events, dropping the oldest beyond that`,
+    );
+  }
+
+  private exitOutage(): void {
+    const outage = this.outage;
+    if (!outage) return;
+    this.outage = undefined;
+    const seconds = ((Date.now() - outage.sinceMs) / 1000).toFixed(1);
+    const dropped = this.stats().dropped - outage.droppedBefore;
+    this.logger.info(
+      `Signals: Redis reachable again after ${seconds} s; writing ${this.buffer.pending} buffered events` +
+        (dropped > 0 ? ` (${dropped} dropped during the outage)` : ''),
+    );
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  private token(eventName: string): string | undefined {
+    if (typeof eventName !== 'string') return undefined;
+    const cached = this.tokenCache.get(eventName);
+    if (cached !== undefined) return cached ?? undefined;
+    const token = eventToken(eventName);
+    if (this.tokenCache.size >= CACHE_LIMIT) this.tokenCache.clear();
+    this.tokenCache.set(eventName, token ?? null);
+    return token;
+  }
+
+  private cacheSeries(id: string, series: Series): Series {
+    if (this.seriesCache.size >= CACHE_LIMIT) this.seriesCache.clear();
+    this.seriesCache.set(id, series);
+    return series;
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key) || this.warned.size >= WARN_LIMIT) return;
+    this.warned.add(key);
+    this.logger.warn(message);
+  }
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A usable sample time: the given ms when it is one, now otherwise. */
+function timestamp(atMs: number): number {
+  return typeof atMs === 'number' && Number.isFinite(atMs) && atMs >= 0 ? Math.floor(atMs) : Date.now();
+}
+
+function countEvents(batch: readonly BufferEntry[]): number {
+  let n = 0;
+  for (const entry of batch) n += entry.count;
+  return n;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. Never rejects. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      promise.catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+        timer.unref();
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
