@@ -1,0 +1,228 @@
+/**
+ * Reading signals back: what a dashboard charts and what a circuit breaker decides on.
+ *
+ * `new SignalReader(options)` is inert; the first query connects (own client: fails fast while
+ * Redis is down) and, with backend 'auto', asks the server whether it has the TimeSeries module.
+ * Queries reject with a `ConnectionError` when Redis cannot be reached and a `TailslideError`
+ * (code 'SIGNALS') when Redis refuses a query; arguments are checked first (`InvalidOptionError`).
+ */
+import type { Redis } from 'ioredis';
+import { ConnectionError, InvalidOptionError, TailslideError } from '../errors';
+import { silentLogger, safeLogger, type Logger } from '../logger';
+import { DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT, type ResolvedRedisOptions } from '../options';
+import { probeTimeSeries } from './detect';
+import { eventToken } from './keys';
+import { NativeReader } from './native-reader';
+import { bucketOf, type MetricTotals, type ReadBackend, type StatusTotals } from './read-backend';
+import { CONNECT_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
+import { describeError, isReplyError } from './redis-errors';
+import { TimeSeriesReader } from './timeseries-reader';
+
+/** Most buckets one `flagSeries()` call returns. */
+export const MAX_SERIES_BUCKETS = 100_000;
+
+export interface SignalReaderOptions {
+  /** `redis://` or `rediss://` URL; wins over host/port. */
+  redisUrl?: string;
+  /** Default `localhost`. */
+  redisHost?: string;
+  /** Default 6379. */
+  redisPort?: number;
+  /** An ioredis client of yours: used, never closed. */
+  redisClient?: Redis;
+  /** Where the signals are: 'auto' (default) asks the server for the TimeSeries module. */
+  backend?: 'auto' | 'timeseries' | 'native';
+  logger?: Logger;
+}
+
+/** A time window, both ends included, in ms since the epoch. */
+export interface SignalWindow {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface SeriesWindow extends SignalWindow {
+  /** Bucket width; buckets start at multiples of it since the epoch (as TS.MRANGE aligns them). */
+  readonly bucketMs: number;
+}
+
+export interface FlagCounts {
+  readonly success: number;
+  readonly failure: number;
+  readonly total: number;
+  /** failure / total; 0 when total is 0. */
+  readonly errorRate: number;
+}
+
+export interface FlagBucket {
+  readonly startMs: number;
+  readonly success: number;
+  readonly failure: number;
+}
+
+export interface AppFlagCounts extends FlagCounts {
+  readonly flagId: number;
+}
+
+export interface MetricStats {
+  readonly count: number;
+  readonly sum: number;
+  /** sum / count; 0 when count is 0. */
+  readonly mean: number;
+}
+
+/** A custom metric compared between users who had the flag ('on') and who did not ('off'). */
+export interface MetricSummary {
+  readonly on: MetricStats;
+  readonly off: MetricStats;
+}
+
+export class SignalReader {
+  private readonly redis: ResolvedRedisOptions;
+  private readonly mode: 'auto' | 'timeseries' | 'native';
+  private readonly logger: Logger;
+  private connection: SignalConnection | undefined;
+  private backend: ReadBackend | undefined;
+  private closed = false;
+
+  constructor(options: SignalReaderOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+    const { redisUrl, redisHost, redisPort, redisClient, backend, logger } = options;
+    if (redisClient !== undefined && (typeof redisClient !== 'object' || redisClient === null || typeof redisClient.pipeline !== 'function')) {
+      throw new InvalidOptionError('redisClient', redisClient, 'an ioredis client');
+    }
+    if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !/^rediss?:\/\//i.test(redisUrl))) {
+      throw new InvalidOptionError('redisUrl', redisUrl, 'a URL starting with redis:// or rediss://');
+    }
+    if (redisHost !== undefined && (typeof redisHost !== 'string' || redisHost.trim() === '' || /[\s/]/.test(redisHost))) {
+      throw new InvalidOptionError('redisHost', redisHost, 'a host name or IP address');
+    }
+    if (redisPort !== undefined && (typeof redisPort !== 'number' || !Number.isInteger(redisPort) || redisPort < 1 || redisPort > 65535)) {
+      throw new InvalidOptionError('redisPort', redisPort, 'a port number from 1 to 65535');
+    }
+    if (backend !== undefined && backend !== 'auto' && backend !== 'timeseries' && backend !== 'native') {
+      throw new InvalidOptionError('backend', backend, 'one of "auto", "timeseries", "native"');
+    }
+    this.redis = { client: redisClient, url: redisUrl, host: redisHost ?? DEFAULT_REDIS_HOST, port: redisPort ?? DEFAULT_REDIS_PORT };
+    this.mode = backend ?? 'auto';
+    this.logger = logger === undefined ? silentLogger : safeLogger(logger);
+  }
+
+  /** Success and failure counts of a flag in the window. */
+  async flagCounts(flagId: number, window: SignalWindow): Promise<FlagCounts> {
+    checkId('flagId', flagId);
+    checkWindow(window);
+    const backend = await this.ready();
+    return counts(await this.query(() => backend.flagTotals(flagId, window)));
+  }
+
+  /** Success and failure counts per bucket, every bucket of the window present (zeros included). */
+  async flagSeries(flagId: number, window: SeriesWindow): Promise<FlagBucket[]> {
+    checkId('flagId', flagId);
+    checkWindow(window);
+    const { bucketMs } = window;
+    if (typeof bucketMs !== 'number' || !Number.isSafeInteger(bucketMs) || bucketMs < 1) {
+      throw new InvalidOptionError('window.bucketMs', bucketMs, 'an integer ≥ 1');
+    }
+    const first = bucketOf(window.fromMs, bucketMs);
+    const n = Math.floor((window.toMs - first) / bucketMs) + 1;
+    if (n > MAX_SERIES_BUCKETS) {
+      throw new InvalidOptionError('window.bucketMs', bucketMs, `a width giving at most ${MAX_SERIES_BUCKETS} buckets (this window needs ${n})`);
+    }
+    const backend = await this.ready();
+    const sparse = await this.query(() => backend.flagBuckets(flagId, window, bucketMs));
+    const out: FlagBucket[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const startMs = first + i * bucketMs;
+      const totals = sparse.get(startMs);
+      out.push({ startMs, success: totals?.success ?? 0, failure: totals?.failure ?? 0 });
+    }
+    return out;
+  }
+
+  /** Counts of every flag of the app that has signals within the retention (what a breaker reads). */
+  async appCounts(appId: number, window: SignalWindow): Promise<AppFlagCounts[]> {
+    checkId('appId', appId);
+    checkWindow(window);
+    const backend = await this.ready();
+    const totals = await this.query(() => backend.appTotals(appId, window));
+    return [...totals.entries()].sort(([a], [b]) => a - b).map(([flagId, t]) => ({ flagId, ...counts(t) }));
+  }
+
+  /** Count, sum and mean of a custom metric for users with the flag on and off. */
+  async metricSummary(flagId: number, eventName: string, window: SignalWindow): Promise<MetricSummary> {
+    checkId('flagId', flagId);
+    const token = eventToken(eventName);
+    if (token === undefined) throw new InvalidOptionError('eventName', eventName, 'a non-blank string of at most 200 characters');
+    checkWindow(window);
+    const backend = await this.ready();
+    const totals = await this.query(() => backend.metricTotals(flagId, token, window));
+    return { on: stats(totals.on), off: stats(totals.off) };
+  }
+
+  /** Closes the Redis client if the reader created it. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const connection = this.connection;
+    this.connection = undefined;
+    this.backend = undefined;
+    await connection?.close();
+  }
+
+  private async ready(): Promise<ReadBackend> {
+    if (this.closed) throw new TailslideError('CLOSED', 'SignalReader is closed');
+    if (!this.connection) {
+      this.connection = openSignalConnection(this.redis, (error) => this.logger.debug(`SignalReader: Redis ${error.message}`));
+    }
+    const connection = this.connection;
+    connection.connect();
+    if (!(await connection.waitReady(CONNECT_TIMEOUT_MS))) {
+      throw new ConnectionError(`SignalReader: Redis is not reachable (connection ${connection.status})`);
+    }
+    if (this.backend) return this.backend;
+    if (this.mode === 'native') return (this.backend = new NativeReader(connection.client));
+    if (this.mode === 'timeseries') return (this.backend = new TimeSeriesReader(connection.client));
+    const probe = await probeTimeSeries(connection.client);
+    if (probe.outcome === 'unknown') throw new ConnectionError(`SignalReader: could not ask Redis for the TimeSeries module (${probe.detail})`);
+    this.backend = probe.outcome === 'present' ? new TimeSeriesReader(connection.client) : new NativeReader(connection.client);
+    this.logger.info(`SignalReader: reading the ${this.backend.name} backend`);
+    return this.backend;
+  }
+
+  private async query<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (isReplyError(error) || /error when executing command/.test(describeError(error))) {
+        throw new TailslideError('SIGNALS', `SignalReader: Redis refused the query (${describeError(error)})`, { cause: error });
+      }
+      throw new ConnectionError(`SignalReader: query failed (${describeError(error)})`, { cause: error });
+    }
+  }
+}
+
+function counts(totals: StatusTotals): FlagCounts {
+  const total = totals.success + totals.failure;
+  return { success: totals.success, failure: totals.failure, total, errorRate: total === 0 ? 0 : totals.failure / total };
+}
+
+function stats(totals: MetricTotals): MetricStats {
+  return { count: totals.count, sum: totals.sum, mean: totals.count === 0 ? 0 : totals.sum / totals.count };
+}
+
+function checkId(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(name, value, 'a non-negative integer');
+  }
+}
+
+function checkWindow(window: SignalWindow): void {
+  if (typeof window !== 'object' || window === null) throw new InvalidOptionError('window', window, 'an object { fromMs, toMs }');
+  const { fromMs, toMs } = window;
+  if (typeof fromMs !== 'number' || !Number.isSafeInteger(fromMs) || fromMs < 0) {
+    throw new InvalidOptionError('window.fromMs', fromMs, 'an integer ≥ 0 (ms since the epoch)');
+  }
+  if (typeof toMs !== 'number' || !Number.isSafeInteger(toMs) || toMs < fromMs) {
+    throw new InvalidOptionError('window.toMs', toMs, `an integer ≥ window.fromMs (${fromMs})`);
+  }
+}
