@@ -14,11 +14,11 @@ import {
   type EventDetails,
   type Logger as OpenFeatureLogger,
 } from '@openfeature/server-sdk';
-import { Redis } from 'ioredis';
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { FlagManager, InvalidOptionError, type FlagManagerOptions } from '../../src/index';
 import { TailslideProvider } from '../../src/openfeature/index';
 import { booleanResolution } from '../../src/openfeature/resolution';
+import { SignalReader } from '../../src/signals';
 import { NatsServer, RedisServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 
@@ -472,36 +472,22 @@ describe('over a real nats-server', () => {
 
   describe('track', () => {
     let redis: RedisServer;
-    let reader: Redis;
+    let reader: SignalReader;
 
     beforeAll(async () => {
       redis = await RedisServer.start();
-      reader = new Redis(redis.port, '127.0.0.1', { lazyConnect: true });
-      await reader.connect();
+      reader = new SignalReader({ redisUrl: redis.url, backend: 'native' });
     });
 
     afterAll(async () => {
-      await reader?.quit();
+      await reader?.close();
       await redis?.dispose();
     });
-
-    /** Count and value sum of a metric of one flag and variant, over every native block. */
-    async function metric(flagId: number, event: string, variant: 'on' | 'off'): Promise<{ count: number; sum: number }> {
-      const keys = await reader.keys(`tailslide:metric:{${flagId}}:${event}:${variant}:*`);
-      let count = 0;
-      let sum = 0;
-      for (const key of keys) {
-        for (const [field, value] of Object.entries(await reader.hgetall(key))) {
-          if (field.startsWith('c:')) count += Number(value);
-          if (field.startsWith('s:')) sum += Number(value);
-        }
-      }
-      return { count, sum };
-    }
 
     test('track records a metric against trackingEventDetails.flagKey, with the user variant', async () => {
       const app = nextApp++;
       const flagId = app * 10 + 1;
+      const started = Date.now();
       await publish(app, ruleset(app));
       const logger = new RecordingLogger();
       const provider = new TailslideProvider(natsOptions(app, server.url, { signalBackend: 'native', redisUrl: redis.url, logger }));
@@ -519,8 +505,8 @@ describe('over a real nats-server', () => {
       client.track('   ', { targetingKey: U1 }, { flagKey: 'App 1 Flag 1' });
 
       await provider.manager.flushSignals(5_000);
-      expect(await metric(flagId, 'checkout', 'on')).toEqual({ count: 2, sum: 43.5 });
-      expect(await metric(flagId, 'checkout', 'off')).toEqual({ count: 1, sum: 3 });
+      const summary = await reader.metricSummary(flagId, 'checkout', { fromMs: started - 60_000, toMs: Date.now() + 60_000 });
+      expect(summary).toEqual({ on: { count: 2, sum: 43.5, mean: 21.75 }, off: { count: 1, sum: 3, mean: 3 } });
       expect(logger.matching('warn', /track\("checkout"\) ignored: trackingEventDetails.flagKey must name the flag/)).toHaveLength(1);
       expect(logger.matching('warn', /not recorded for "no such flag": flag "no such flag" is not in the ruleset/)).toHaveLength(1);
       expect(logger.matching('warn', /trackingEventDetails.value must be a finite number/)).toHaveLength(1);
