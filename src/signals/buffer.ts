@@ -2,9 +2,12 @@
  * The in-memory buffer of the signal pipeline: pure, no I/O, no timers.
  *
  * Events are folded per (series, millisecond): a burst of 10,000 emits of one flag within one ms is
- * one entry whose count is 10,000. Entries are kept oldest first in a linked list (with a map for
- * folding), so that the bound can drop the OLDEST events and a failed write can put its entries back
- * in front. The bound counts EVENTS, not entries; every event accepted is, at any time, exactly one of
+ * one entry whose count is 10,000. An event folds into the newest entry of its series when that
+ * entry has the same millisecond (events arrive in time order, so that is where folding happens;
+ * an out-of-order event just makes one more entry, and the sums stay right). Series are compared
+ * by identity: the caller reuses one `Series` object per series. Entries are kept oldest first in
+ * a linked list, so that the bound can drop the OLDEST events and a failed write can put its
+ * entries back in front. The bound counts EVENTS, not entries; every event accepted is, at any time, exactly one of
  * pending, taken (in flight, owned by the caller) or dropped.
  */
 import type { SignalStatus, Variant } from './types';
@@ -29,7 +32,6 @@ export type Series = SignalSeries | MetricSeries;
 
 /** Events of one series folded into one millisecond. */
 export interface BufferEntry {
-  readonly foldKey: string;
   readonly series: Series;
   readonly atMs: number;
   /** How many events. */
@@ -41,13 +43,15 @@ export interface BufferEntry {
 interface Node extends BufferEntry {
   prev: Node | undefined;
   next: Node | undefined;
+  /** Still held (not taken or dropped). */
+  live: boolean;
 }
 
 export class SignalBuffer {
   private head: Node | undefined;
   private tail: Node | undefined;
-  /** Newest entry of each fold key; only new events fold, so only the newest one matters. */
-  private readonly byKey = new Map<string, Node>();
+  /** Newest entry of each series: new events fold into it when their millisecond matches. */
+  private readonly newest = new Map<Series, Node>();
   private events = 0;
   private entries = 0;
   private droppedEvents = 0;
@@ -74,22 +78,20 @@ export class SignalBuffer {
 
   /**
    * Adds `count` events of `series` at `atMs` with a value sum of `sum`, folding them into the
-   * newest entry of the same series and millisecond. `seriesId` must identify `series` uniquely.
-   * O(1) (amortized: dropping old entries is paid once per entry). Returns how many events the
-   * bound dropped.
+   * newest entry of the series when it has the same millisecond. O(1) (amortized: dropping old
+   * entries is paid once per entry). Returns how many events the bound dropped.
    */
-  add(series: Series, seriesId: string, atMs: number, count = 1, sum: number = count): number {
-    const foldKey = `${seriesId}|${atMs}`;
-    const node = this.byKey.get(foldKey);
-    if (node) {
+  add(series: Series, atMs: number, count = 1, sum: number = count): number {
+    const node = this.newest.get(series);
+    if (node !== undefined && node.live && node.atMs === atMs) {
       node.count += count;
       node.sum += sum;
     } else {
-      const created: Node = { foldKey, series, atMs, count, sum, prev: this.tail, next: undefined };
+      const created: Node = { series, atMs, count, sum, prev: this.tail, next: undefined, live: true };
       if (this.tail) this.tail.next = created;
       else this.head = created;
       this.tail = created;
-      this.byKey.set(foldKey, created);
+      this.newest.set(series, created);
       this.entries += 1;
     }
     this.events += count;
@@ -105,7 +107,7 @@ export class SignalBuffer {
     while (this.head && out.length < maxEntries) {
       const node = this.head;
       this.unlink(node);
-      out.push({ foldKey: node.foldKey, series: node.series, atMs: node.atMs, count: node.count, sum: node.sum });
+      out.push({ series: node.series, atMs: node.atMs, count: node.count, sum: node.sum });
     }
     return out;
   }
@@ -118,11 +120,10 @@ export class SignalBuffer {
     for (let i = taken.length - 1; i >= 0; i -= 1) {
       const entry = taken[i];
       if (entry === undefined || entry.count <= 0) continue;
-      const node: Node = { ...entry, prev: undefined, next: this.head };
+      const node: Node = { series: entry.series, atMs: entry.atMs, count: entry.count, sum: entry.sum, prev: undefined, next: this.head, live: true };
       if (this.head) this.head.prev = node;
       else this.tail = node;
       this.head = node;
-      if (!this.byKey.has(node.foldKey)) this.byKey.set(node.foldKey, node);
       this.entries += 1;
       this.events += node.count;
     }
@@ -141,9 +142,9 @@ export class SignalBuffer {
   dropAll(): number {
     const n = this.events;
     this.droppedEvents += n;
+    this.newest.clear();
     this.head = undefined;
     this.tail = undefined;
-    this.byKey.clear();
     this.events = 0;
     this.entries = 0;
     return n;
@@ -177,7 +178,8 @@ export class SignalBuffer {
     else this.tail = node.prev;
     node.prev = undefined;
     node.next = undefined;
-    if (this.byKey.get(node.foldKey) === node) this.byKey.delete(node.foldKey);
+    node.live = false;
+    if (this.newest.get(node.series) === node) this.newest.delete(node.series);
     this.entries -= 1;
     this.events -= node.count;
   }

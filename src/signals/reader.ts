@@ -18,6 +18,8 @@ import { CONNECT_TIMEOUT_MS, openSignalConnection, type SignalConnection } from 
 import { describeError, isReplyError } from './redis-errors';
 import { TimeSeriesReader } from './timeseries-reader';
 
+const CONNECTION_TROUBLE = /Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|ECONN|ETIMEDOUT|EPIPE/;
+
 /** Most buckets one `flagSeries()` call returns. */
 export const MAX_SERIES_BUCKETS = 100_000;
 
@@ -193,10 +195,12 @@ export class SignalReader {
     try {
       return await run();
     } catch (error) {
-      if (isReplyError(error) || /error when executing command/.test(describeError(error))) {
-        throw new TailslideError('SIGNALS', `SignalReader: Redis refused the query (${describeError(error)})`, { cause: error });
-      }
-      throw new ConnectionError(`SignalReader: query failed (${describeError(error)})`, { cause: error });
+      const message = describeError(error);
+      // redis-time-series-ts rethrows every failure as a plain Error naming the command, so its
+      // connection failures are told apart by their ioredis message.
+      const refused = isReplyError(error) || (/error when executing command/.test(message) && !CONNECTION_TROUBLE.test(message));
+      if (refused) throw new TailslideError('SIGNALS', `SignalReader: Redis refused the query (${message})`, { cause: error });
+      throw new ConnectionError(`SignalReader: query failed (${message})`, { cause: error });
     }
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../logger';
 import type { ResolvedSignalOptions } from '../options';
-import { SignalBuffer, type BufferEntry, type Series } from './buffer';
+import { SignalBuffer, type BufferEntry, type MetricSeries, type SignalSeries } from './buffer';
 import type { PlannedCommand, WriteBackend } from './backend';
 import { probeTimeSeries } from './detect';
 import { eventToken } from './keys';
@@ -53,7 +53,8 @@ export class RedisSignalSink implements SignalSink {
   private droppedOutside = 0;
   private outage: { readonly sinceMs: number; readonly droppedBefore: number } | undefined;
 
-  private readonly seriesCache = new Map<string, Series>();
+  private readonly signalCache = new Map<number, Record<SignalStatus, SignalSeries>>();
+  private readonly metricCache = new Map<string, MetricSeries>();
   private readonly tokenCache = new Map<string, string | null>();
   private readonly warned = new Set<string>();
 
@@ -93,10 +94,7 @@ export class RedisSignalSink implements SignalSink {
         this.droppedOutside += 1;
         return;
       }
-      const id = `s:${flagId}:${appId}:${status}`;
-      let series = this.seriesCache.get(id);
-      if (series === undefined) series = this.cacheSeries(id, { kind: 'signal', flagId, appId, status });
-      this.buffer.add(series, id, timestamp(atMs));
+      this.buffer.add(this.signalSeries(flagId, appId, status), timestamp(atMs));
       this.maybeFlushEarly();
     } catch (error) {
       this.warnOnce('record-failed', `Signals: recording failed (${describeError(error)})`);
@@ -123,10 +121,14 @@ export class RedisSignalSink implements SignalSink {
         this.droppedOutside += 1;
         return;
       }
-      const id = `m:${flagId}:${appId}:${variant}:${token}`;
-      let series = this.seriesCache.get(id);
-      if (series === undefined) series = this.cacheSeries(id, { kind: 'metric', flagId, appId, event: token, variant });
-      this.buffer.add(series, id, timestamp(atMs), 1, value);
+      const id = `${flagId}:${appId}:${variant}:${token}`;
+      let series = this.metricCache.get(id);
+      if (series === undefined) {
+        series = { kind: 'metric', flagId, appId, event: token, variant };
+        if (this.metricCache.size >= CACHE_LIMIT) this.metricCache.clear();
+        this.metricCache.set(id, series);
+      }
+      this.buffer.add(series, timestamp(atMs), 1, value);
       this.maybeFlushEarly();
     } catch (error) {
       this.warnOnce('record-failed', `Signals: recording failed (${describeError(error)})`);
@@ -403,10 +405,18 @@ export class RedisSignalSink implements SignalSink {
     return token;
   }
 
-  private cacheSeries(id: string, series: Series): Series {
-    if (this.seriesCache.size >= CACHE_LIMIT) this.seriesCache.clear();
-    this.seriesCache.set(id, series);
-    return series;
+  /** One `Series` object per flag and status (the buffer folds by identity), found without strings. */
+  private signalSeries(flagId: number, appId: number, status: SignalStatus): SignalSeries {
+    let pair = this.signalCache.get(flagId);
+    if (pair === undefined || pair.success.appId !== appId) {
+      pair = {
+        success: { kind: 'signal', flagId, appId, status: 'success' },
+        failure: { kind: 'signal', flagId, appId, status: 'failure' },
+      };
+      if (this.signalCache.size >= CACHE_LIMIT) this.signalCache.clear();
+      this.signalCache.set(flagId, pair);
+    }
+    return pair[status];
   }
 
   private warnOnce(key: string, message: string): void {

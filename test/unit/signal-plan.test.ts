@@ -4,14 +4,12 @@ import { NativeBackend } from '../../src/signals/native-backend';
 import { TimeSeriesBackend } from '../../src/signals/timeseries-backend';
 
 const signal = (atMs: number, count: number, status: 'success' | 'failure' = 'success'): BufferEntry => ({
-  foldKey: '',
   series: { kind: 'signal', flagId: 42, appId: 7, status },
   atMs,
   count,
   sum: count,
 });
 const metric = (atMs: number, count: number, sum: number): BufferEntry => ({
-  foldKey: '',
   series: { kind: 'metric', flagId: 42, appId: 7, event: 'checkout', variant: 'on' },
   atMs,
   count,
