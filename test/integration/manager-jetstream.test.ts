@@ -205,7 +205,7 @@ test('init timeout against a server that never gets the app: false, NOT_READY, k
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(m.initialized).toBe(false);
     expect(m.newToggler({ flagName: 'anything' }).evaluate(U1).reason).toBe('NOT_READY');
-    expect(logger.matching('warn', /stream "flags_ruleset" does not exist/)).toHaveLength(1);
+    expect(logger.matching('warn', /^waiting: stream "flags_ruleset" does not exist/)).toHaveLength(1);
     expect(await m.waitForInitialization(200)).toBe(false);
   } finally {
     await empty.dispose();
