@@ -10,7 +10,7 @@ type Listener<Args extends unknown[]> = (...args: Args) => void;
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   private readonly listeners = new Map<keyof Events, Array<Listener<never[]>>>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly listenerLogger: Logger) {}
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
     const list = this.listeners.get(event) ?? [];
@@ -52,7 +52,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
       try {
         (listener as unknown as Listener<Events[K]>)(...args);
       } catch (err) {
-        this.logger.error(`a listener of "${String(event)}" threw: ${err instanceof Error ? err.message : String(err)}`);
+        this.listenerLogger.error(`a listener of "${String(event)}" threw: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     return true;

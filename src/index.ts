@@ -25,6 +25,17 @@ export { parseRuleset, toWire } from './ruleset/parse';
 export type { ParseResult } from './ruleset/parse';
 export type { Logger } from './logger';
 export type { SignalStats, SignalStatus, Variant } from './signals/types';
+export { SignalReader } from './signals/reader';
+export type {
+  AppFlagCounts,
+  FlagBucket,
+  FlagCounts,
+  MetricStats,
+  MetricSummary,
+  SeriesWindow,
+  SignalReaderOptions,
+  SignalWindow,
+} from './signals/reader';
 export {
   AuthorizationError,
   ConnectionError,

@@ -2,6 +2,7 @@ import { TypedEmitter } from './emitter';
 import { InvalidOptionError, TailslideError, describeValue, toError } from './errors';
 import type { CompiledFlag } from './evaluation/evaluator';
 import { FlagStore } from './flag-store';
+import type { Logger } from './logger';
 import { resolveOptions, type FlagManagerOptions, type ResolvedOptions } from './options';
 import { parseRuleset, parseRulesetPayload } from './ruleset/parse';
 import type { Flag, Ruleset } from './ruleset/types';
@@ -61,7 +62,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private currentState: ManagerState = 'idle';
   private lastSequence: number | undefined;
   private connectionLost = false;
-  private waitingFor: string | undefined;
+  private waitReason: string | undefined;
   private readonly reportedWaits = new Set<string>();
   private readonly warnedUnknown = new Set<string>();
   private initPromise: Promise<void> | undefined;
@@ -94,6 +95,16 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   get state(): ManagerState {
     return this.currentState;
+  }
+
+  /** What the manager is waiting for while not ready (stream missing, no ruleset yet, …), if anything. */
+  get waitingFor(): string | undefined {
+    return this.waitReason;
+  }
+
+  /** The logger the manager writes to (yours, or the default), for code that wraps the manager. */
+  get logger(): Logger {
+    return this.options.logger;
   }
 
   /**
@@ -201,7 +212,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     const outcome = await withTimeout(this.initOutcome, initTimeoutMs);
     if (outcome === undefined) {
       logger.warn(
-        `not ready after ${initTimeoutMs} ms (initTimeoutMs): ${this.waitingFor ?? 'no ruleset received yet'}. ` +
+        `not ready after ${initTimeoutMs} ms (initTimeoutMs): ${this.waitReason ?? 'no ruleset received yet'}. ` +
           'Flags evaluate to false (reason NOT_READY) until the first ruleset arrives; still trying.',
       );
       return;
@@ -277,7 +288,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private markReadyIfDrained(meta: MessageMeta): void {
     if (this.currentState !== 'initializing' || !this.store.hasRuleset || (meta.pending ?? 0) > 0) return;
     this.currentState = this.connectionLost ? 'stale' : 'ready';
-    this.waitingFor = undefined;
+    this.waitReason = undefined;
     this.options.logger.info(`ready: ${this.store.all().length} flags of app ${this.options.appId}`);
     this.settleInit?.({ kind: 'ready' });
     this.emit('ready');
@@ -301,7 +312,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   }
 
   private onWaiting(reason: string): void {
-    this.waitingFor = reason;
+    this.waitReason = reason;
     if (this.reportedWaits.has(reason)) return;
     this.reportedWaits.add(reason);
     this.options.logger.warn(`waiting: ${reason}`);

@@ -16,7 +16,7 @@ import {
   type TrackingEventDetails,
 } from '@openfeature/server-sdk';
 import { InvalidOptionError, toError } from '../errors';
-import { defaultLogger, safeLogger, type Logger } from '../logger';
+import { safeLogger, type Logger } from '../logger';
 import { FlagManager, type ManagerState } from '../manager';
 import type { FlagManagerOptions } from '../options';
 import type { EvaluationDetail } from '../toggler';
@@ -67,11 +67,11 @@ export class TailslideProvider implements Provider {
       }
       this.manager = options.manager;
       this.ownsManager = false;
-      this.logger = options.logger === undefined ? defaultLogger : safeLogger(checkLogger(options.logger));
+      this.logger = options.logger === undefined ? this.manager.logger : safeLogger(checkLogger(options.logger));
     } else {
       this.manager = new FlagManager(options);
       this.ownsManager = true;
-      this.logger = options.logger === undefined ? defaultLogger : safeLogger(options.logger);
+      this.logger = this.manager.logger;
     }
     this.bridge = new ManagerEventBridge(this.manager, this.events, this.logger);
   }
@@ -194,7 +194,8 @@ export class TailslideProvider implements Provider {
       return new ProviderFatalError(`tailslide: the FlagManager of app ${appId} failed and stopped trying (see its "failed" event)`);
     }
     return new ProviderNotReadyError(
-      `tailslide: no ruleset of app ${appId} arrived within initTimeoutMs. Flags resolve to their default value ` +
+      `tailslide: no ruleset of app ${appId} arrived within initTimeoutMs` +
+        `${this.manager.waitingFor === undefined ? '' : ` (waiting: ${this.manager.waitingFor})`}. Flags resolve to their default value ` +
         '(error PROVIDER_NOT_READY) meanwhile; the manager keeps trying and PROVIDER_READY is emitted when the first ruleset arrives',
     );
   }
