@@ -30,7 +30,7 @@ import type { CircuitPatch, FlagPatch, NewFlagInput } from './fields';
 import { ADMIN_CONNECTION_NAME, resolveAdminOptions, type FlagAdminOptions, type ResolvedAdminOptions } from './options';
 import { decodeRuleset, readAppMessages } from './read';
 import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
-import { ALL_APPS_SUBJECTS, appIdOfSubject } from './subjects';
+import { ALL_APPS_SUBJECTS, appIdOfSubject } from '../nats/subjects';
 import { watchRuleset, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 import { applyEdit, type EditOutcome, type WriteOptions, type WriterContext } from './writer';
 

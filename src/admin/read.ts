@@ -3,7 +3,7 @@ import { NatsError, type JetStreamManager, type StoredMsg } from 'nats';
 import type { WireFlag } from '../ruleset/types';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import { StreamNotFoundError, StreamRequestError } from './errors';
-import { appIdOfSubject, appSubjects } from './subjects';
+import { appIdOfSubject, appSubjects } from '../nats/subjects';
 
 /**
  * Header this library puts on every ruleset it publishes: the highest flag id it knows to have been

@@ -3,7 +3,7 @@ import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, typ
 import type { Logger } from '../logger';
 import { StreamRequestError } from './errors';
 import { JS_ERR, apiErrorCode } from './read';
-import { ALL_APPS_SUBJECTS, appSubjects, streamCovers } from './subjects';
+import { ALL_APPS_SUBJECTS, appSubjects, streamCovers } from '../nats/subjects';
 
 export interface EnsureStreamResult {
   readonly stream: string;

@@ -10,7 +10,7 @@ import type { WireFlag } from '../ruleset/types';
 import { diffRulesets, type DiffOptions, type RulesetDiff } from './diff';
 import { StreamNotFoundError } from './errors';
 import { streamInfo } from './stream';
-import { appFilter, appSubjects, streamCovers } from './subjects';
+import { appFilter, appSubjects, streamCovers } from '../nats/subjects';
 
 /** One new ruleset of the watched app. */
 export interface RulesetUpdate {

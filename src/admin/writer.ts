@@ -22,7 +22,7 @@ import { validateRuleset, type EditContext, type RulesetEdit } from './edits';
 import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
 import { HIGH_WATER_HEADER, JS_ERR, apiErrorCode, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
 import { ensureStream, streamInfo } from './stream';
-import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from './subjects';
+import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from '../nats/subjects';
 
 export interface WriterContext {
   readonly js: JetStreamClient;

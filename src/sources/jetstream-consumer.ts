@@ -26,7 +26,7 @@ import {
   type JsMsg,
 } from 'nats';
 import type { Logger } from '../logger';
-import { appFilterSubject } from './jetstream-subjects';
+import { appFilter } from '../nats/subjects';
 import { errorMessage } from './jetstream-errors';
 
 /** Pull requests expire after this; the server's idle heartbeat is half of it. */
@@ -71,7 +71,7 @@ export class AppConsumer {
   static async start(target: AppConsumerTarget, handlers: AppConsumerHandlers): Promise<AppConsumer> {
     const info = await target.jsm.consumers.add(target.stream, {
       description: `tailslide-node: rulesets of app ${target.appId}`,
-      filter_subject: appFilterSubject(target.appId),
+      filter_subject: appFilter(target.appId),
       deliver_policy: DeliverPolicy.LastPerSubject,
       ack_policy: AckPolicy.None,
       max_deliver: 1,

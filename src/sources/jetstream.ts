@@ -15,7 +15,7 @@ import type { ResolvedNatsOptions } from '../options';
 import { SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_FILTER_NOT_SUBSET, apiErrorCode, errorMessage, isStreamNotFound } from './jetstream-errors';
-import { appFilterSubject, describeSubjects, streamCoversApp } from './jetstream-subjects';
+import { appFilter, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { boundedWait, retryDelay, RetryTimer } from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';
 
@@ -147,7 +147,7 @@ export class JetStreamSource implements FlagSource {
       if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
       if (apiErrorCode(err) === JS_FILTER_NOT_SUBSET) {
         return this.waitFor(
-          `stream "${stream}" on ${server} does not accept a consumer filtered on "${appFilterSubject(this.appId)}" ` +
+          `stream "${stream}" on ${server} does not accept a consumer filtered on "${appFilter(this.appId)}" ` +
             `(its subjects: ${describeSubjects(subjects)}; this server needs the filter inside one stream subject or containing one)`,
         );
       }

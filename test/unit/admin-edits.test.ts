@@ -9,7 +9,7 @@ import {
 } from '../../src/admin/edits';
 import { InvalidFlagValueError, UnknownAppError } from '../../src/admin/errors';
 import { NEW_FLAG_DEFAULTS, newWireFlag } from '../../src/admin/fields';
-import { appFilter, appIdOfSubject, subjectCovers } from '../../src/admin/subjects';
+import { appFilter, appIdOfSubject, subjectMatches } from '../../src/nats/subjects';
 import { backoffMs } from '../../src/admin/writer';
 
 const NOW = '2026-05-01T00:00:00.000Z';
@@ -82,7 +82,7 @@ describe('subjects', () => {
     ['>', 'apps.7.update.circuit', true],
     ['apps.7.>', 'apps.7', false],
   ])('%s covers %s: %s', (pattern, subject, expected) => {
-    expect(subjectCovers(pattern, subject)).toBe(expected);
+    expect(subjectMatches(pattern, subject)).toBe(expected);
   });
 
   it('reads app ids from subjects and filters on the app’s two subjects', () => {

@@ -1,10 +1,10 @@
 import {
-  appFilterSubject,
-  appRulesetSubjects,
+  appFilter,
+  appSubjects,
   describeSubjects,
   streamCoversApp,
   subjectMatches,
-} from '../../src/sources/jetstream-subjects';
+} from '../../src/nats/subjects';
 
 describe('subjectMatches (NATS wildcards)', () => {
   test.each([
@@ -66,10 +66,10 @@ describe('streamCoversApp', () => {
 
 describe('app subjects', () => {
   test('the two subjects of an app and its consumer filter', () => {
-    expect(appRulesetSubjects(7)).toEqual(['apps.7.update.manual', 'apps.7.update.circuit']);
-    expect(appFilterSubject(7)).toBe('apps.7.update.*');
-    for (const subject of appRulesetSubjects(7)) expect(subjectMatches(appFilterSubject(7), subject)).toBe(true);
-    expect(subjectMatches(appFilterSubject(7), 'apps.70.update.manual')).toBe(false);
+    expect(appSubjects(7)).toEqual(['apps.7.update.manual', 'apps.7.update.circuit']);
+    expect(appFilter(7)).toBe('apps.7.update.*');
+    for (const subject of appSubjects(7)) expect(subjectMatches(appFilter(7), subject)).toBe(true);
+    expect(subjectMatches(appFilter(7), 'apps.70.update.manual')).toBe(false);
   });
 
   test('describeSubjects keeps messages short', () => {

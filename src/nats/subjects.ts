@@ -1,18 +1,29 @@
 /**
- * Subject arithmetic of the ruleset stream (wire-format.md §1), pure and unit-tested.
+ * Subjects of the ruleset stream (wire-format.md §1) and NATS subject matching, pure and unit-tested.
  *
  * An app publishes on exactly two subjects, `apps.<appId>.update.manual` and
  * `apps.<appId>.update.circuit`. Tower's stream lists them literally, added one by one as apps
  * get flags; a stream made by our own tooling captures every app with `apps.*.update.*`.
  */
 
+/** What a stream created by this project's tooling captures: every app's two subjects. */
+export const ALL_APPS_SUBJECTS = 'apps.*.update.*';
+
+export function manualSubject(appId: number): string {
+  return `apps.${appId}.update.manual`;
+}
+
+export function circuitSubject(appId: number): string {
+  return `apps.${appId}.update.circuit`;
+}
+
 /** The two subjects an app publishes on, manual first. */
-export function appRulesetSubjects(appId: number): readonly [string, string] {
-  return [`apps.${appId}.update.manual`, `apps.${appId}.update.circuit`];
+export function appSubjects(appId: number): readonly [string, string] {
+  return [manualSubject(appId), circuitSubject(appId)];
 }
 
 /**
- * The filter of the app's consumer: `apps.<appId>.update.*`, not `apps.<appId>.>`.
+ * The consumer filter of an app: `apps.<appId>.update.*`, not `apps.<appId>.>`.
  *
  * A NATS 2.9 server accepts a filter only when it lies inside one stream subject or contains one
  * (checked on nats-server 2.9.10): `apps.7.>` is refused by a stream of `apps.*.update.*`
@@ -20,8 +31,16 @@ export function appRulesetSubjects(appId: number): readonly [string, string] {
  * `apps.7.update.*` is accepted by that stream, by Tower's literal subjects, by `apps.>` and `>`.
  * It selects the same messages, since an app publishes only on its two subjects.
  */
-export function appFilterSubject(appId: number): string {
+export function appFilter(appId: number): string {
   return `apps.${appId}.update.*`;
+}
+
+/** The app id of `apps.<appId>.update.<kind>`, or undefined for any other subject. */
+export function appIdOfSubject(subject: string): number | undefined {
+  const match = /^apps\.(\d+)\.update\.(manual|circuit)$/.exec(subject);
+  if (!match || match[1] === undefined) return undefined;
+  const id = Number(match[1]);
+  return Number.isSafeInteger(id) ? id : undefined;
 }
 
 /**
@@ -41,13 +60,14 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   return p.length === s.length;
 }
 
-/**
- * Whether a stream with these subjects can hold any of the app's ruleset messages: one of its
- * subjects (literal or wildcard) matches `apps.<appId>.update.manual` or `…circuit`.
- */
-export function streamCoversApp(subjects: readonly string[], appId: number): boolean {
-  const wanted = appRulesetSubjects(appId);
-  return subjects.some((pattern) => wanted.some((subject) => subjectMatches(pattern, subject)));
+/** Whether any of the stream's subjects captures `subject`. */
+export function streamCovers(streamSubjects: readonly string[], subject: string): boolean {
+  return streamSubjects.some((pattern) => subjectMatches(pattern, subject));
+}
+
+/** Whether a stream with these subjects can hold any of the app's ruleset messages. */
+export function streamCoversApp(streamSubjects: readonly string[], appId: number): boolean {
+  return appSubjects(appId).some((subject) => streamCovers(streamSubjects, subject));
 }
 
 /** The stream's subjects for a message: the first few, then how many more. */
