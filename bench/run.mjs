@@ -75,6 +75,9 @@ const conditions = { loadavgStart: loadavg(), cpuPressureStart: cpuPressure() };
 let commit = 'unknown';
 try {
   commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  // the build is of the working tree: say so when src differs from the commit
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  if (dirty !== '') commit += ' + uncommitted changes in src/';
 } catch {
   // not a git checkout
 }
