@@ -7,6 +7,8 @@
 export type TailslideErrorCode =
   | 'INVALID_OPTION'
   | 'INVALID_RULESET'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'AUTHORIZATION'
   | 'CONNECTION'
   | 'TIMEOUT'

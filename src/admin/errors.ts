@@ -19,7 +19,7 @@ export class StreamNotFoundError extends TailslideError {
 
   constructor(stream: string, options?: { cause?: unknown }) {
     super(
-      'INVALID_OPTION',
+      'NOT_FOUND',
       `Stream "${stream}" does not exist on the NATS server; create it first (FlagAdmin.ensureStream(), CLI: tailslide stream init)`,
       options,
     );
@@ -35,7 +35,7 @@ export class UnknownAppError extends TailslideError {
 
   constructor(appId: number, stream: string) {
     super(
-      'INVALID_OPTION',
+      'NOT_FOUND',
       `App ${appId} has no ruleset in stream "${stream}" (no message on apps.${appId}.update.manual or apps.${appId}.update.circuit); create a flag first`,
     );
     this.appId = appId;
@@ -51,7 +51,7 @@ export class UnknownFlagError extends TailslideError {
 
   constructor(appId: number, flag: FlagRef, knownTitles: readonly string[]) {
     const known = knownTitles.length === 0 ? 'it has no flags' : `its flags: ${knownTitles.map((t) => JSON.stringify(t)).join(', ')}`;
-    super('INVALID_OPTION', `App ${appId} has no flag ${describeFlagRef(flag)} (${known})`);
+    super('NOT_FOUND', `App ${appId} has no flag ${describeFlagRef(flag)} (${known})`);
     this.appId = appId;
     this.flag = flag;
   }
@@ -66,7 +66,7 @@ export class DuplicateTitleError extends TailslideError {
   readonly existingId: number;
 
   constructor(appId: number, title: string, existingId: number) {
-    super('INVALID_OPTION', `App ${appId} already has a flag titled ${JSON.stringify(title)} (id ${existingId})`);
+    super('CONFLICT', `App ${appId} already has a flag titled ${JSON.stringify(title)} (id ${existingId})`);
     this.appId = appId;
     this.title = title;
     this.existingId = existingId;
@@ -101,7 +101,7 @@ export class EditConflictError extends TailslideError {
 
   constructor(appId: number, attempts: number, what: string, options?: { cause?: unknown }) {
     super(
-      'TIMEOUT',
+      'CONFLICT',
       `Could not ${what} in app ${appId}: the stream changed under each of ${attempts} attempts (other writers); try again`,
       options,
     );

@@ -268,7 +268,7 @@ describe('edit errors', () => {
   it('names the unknown app', async () => {
     const err = await rejection(admin.setActive(77, 'alpha', true));
     expect(err).toBeInstanceOf(UnknownAppError);
-    expect(err).toMatchObject({ appId: 77, code: 'INVALID_OPTION' });
+    expect(err).toMatchObject({ appId: 77, code: 'NOT_FOUND' });
     expect((err as Error).message).toMatch(/App 77 has no ruleset in stream/);
     await expect(admin.getFlag(77, 'alpha')).rejects.toBeInstanceOf(UnknownAppError);
     expect(await admin.readRuleset(77)).toBeUndefined();
