@@ -9,20 +9,18 @@
  */
 import type { Logger } from '../logger';
 import type { ResolvedSignalOptions } from '../options';
-import { SignalBuffer, type BufferEntry, type MetricSeries, type SignalSeries } from './buffer';
+import { SignalBuffer, type BufferEntry } from './buffer';
 import type { PlannedCommand, WriteBackend } from './backend';
-import { probeTimeSeries } from './detect';
-import { eventToken } from './keys';
-import { NativeBackend } from './native-backend';
+import { settleWithin } from './async';
+import { BackendChoice } from './backend-choice';
+import { OutageLog } from './outage-log';
 import { openSignalConnection, type SignalConnection } from './redis-connection';
 import { describeError, isPermanentReplyError, isTransientReplyError } from './redis-errors';
-import { TimeSeriesBackend } from './timeseries-backend';
+import { SeriesRegistry } from './series-registry';
 import type { SignalSink, SignalStats, SignalStatus, Variant } from './types';
 
 /** Most folded samples sent in one MULTI/EXEC. */
 export const MAX_ENTRIES_PER_WRITE = 1_000;
-/** Distinct series and event names remembered for fast recording before the caches start over. */
-const CACHE_LIMIT = 10_000;
 /** Distinct bad inputs warned about, at most. */
 const WARN_LIMIT = 100;
 
@@ -30,11 +28,7 @@ export class RedisSignalSink implements SignalSink {
   private readonly buffer: SignalBuffer;
   private readonly off: boolean;
   private connection: SignalConnection | undefined;
-  private backend: WriteBackend | undefined;
-  private backendState: SignalStats['backend'];
-  /** `backend: 'timeseries'` was forced and the server has no module: events are dropped. */
-  private moduleMissing = false;
-  private announced = false;
+  private readonly choice: BackendChoice | undefined;
 
   private started = false;
   /** No new events accepted (close() called). */
@@ -51,11 +45,8 @@ export class RedisSignalSink implements SignalSink {
   private inFlight = 0;
   /** Events dropped outside the buffer (module missing). */
   private droppedOutside = 0;
-  private outage: { readonly sinceMs: number; readonly droppedBefore: number } | undefined;
-
-  private readonly signalCache = new Map<number, Record<SignalStatus, SignalSeries>>();
-  private readonly metricCache = new Map<string, MetricSeries>();
-  private readonly tokenCache = new Map<string, string | null>();
+  private readonly outage: OutageLog;
+  private readonly series = new SeriesRegistry();
   private readonly warned = new Set<string>();
 
   constructor(
@@ -63,8 +54,9 @@ export class RedisSignalSink implements SignalSink {
     private readonly logger: Logger,
   ) {
     this.buffer = new SignalBuffer(options.bufferLimit);
+    this.outage = new OutageLog(logger, options.bufferLimit);
     this.off = options.backend === 'off';
-    this.backendState = this.off ? 'off' : options.backend === 'auto' ? 'pending' : options.backend;
+    this.choice = options.backend === 'off' ? undefined : new BackendChoice(options.backend, options.retentionMs, logger);
   }
 
   async start(): Promise<void> {
@@ -90,11 +82,11 @@ export class RedisSignalSink implements SignalSink {
         this.warnOnce(`signal:${String(flagId)}:${String(appId)}:${String(status)}`, `Signals: ignored an event with flag id ${String(flagId)}, app id ${String(appId)}, status ${String(status)}`);
         return;
       }
-      if (this.moduleMissing) {
+      if (this.choice?.missing) {
         this.droppedOutside += 1;
         return;
       }
-      this.buffer.add(this.signalSeries(flagId, appId, status), timestamp(atMs));
+      this.buffer.add(this.series.signal(flagId, appId, status), timestamp(atMs));
       this.maybeFlushEarly();
     } catch (error) {
       this.warnOnce('record-failed', `Signals: recording failed (${describeError(error)})`);
@@ -108,7 +100,7 @@ export class RedisSignalSink implements SignalSink {
         this.warnOnce(`metric:${String(flagId)}:${String(appId)}:${String(variant)}`, `Signals: ignored a metric with flag id ${String(flagId)}, app id ${String(appId)}, variant ${String(variant)}`);
         return;
       }
-      const token = this.token(eventName);
+      const token = this.series.token(eventName);
       if (token === undefined) {
         this.warnOnce(`event:${String(eventName)}`, `Signals: ignored a metric with an invalid event name ${JSON.stringify(String(eventName)).slice(0, 100)} (expected a non-blank string of at most 200 characters)`);
         return;
@@ -117,18 +109,11 @@ export class RedisSignalSink implements SignalSink {
         this.warnOnce(`value:${token}`, `Signals: ignored a metric "${token}" with a value that is not a finite number (${String(value)})`);
         return;
       }
-      if (this.moduleMissing) {
+      if (this.choice?.missing) {
         this.droppedOutside += 1;
         return;
       }
-      const id = `${flagId}:${appId}:${variant}:${token}`;
-      let series = this.metricCache.get(id);
-      if (series === undefined) {
-        series = { kind: 'metric', flagId, appId, event: token, variant };
-        if (this.metricCache.size >= CACHE_LIMIT) this.metricCache.clear();
-        this.metricCache.set(id, series);
-      }
-      this.buffer.add(series, timestamp(atMs), 1, value);
+      this.buffer.add(this.series.metric(flagId, appId, token, variant), timestamp(atMs), 1, value);
       this.maybeFlushEarly();
     } catch (error) {
       this.warnOnce('record-failed', `Signals: recording failed (${describeError(error)})`);
@@ -137,7 +122,7 @@ export class RedisSignalSink implements SignalSink {
 
   stats(): SignalStats {
     return {
-      backend: this.backendState,
+      backend: this.choice?.name ?? 'off',
       written: this.written,
       pending: this.buffer.pending + this.inFlight,
       dropped: this.buffer.dropped + this.droppedOutside,
@@ -149,8 +134,8 @@ export class RedisSignalSink implements SignalSink {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     try {
       const connection = this.connection;
-      if (connection && !connection.ready && !this.outage) await connection.waitReady(Math.max(0, deadline - Date.now()));
-      await withTimeout(this.runFlush(), Math.max(0, deadline - Date.now()));
+      if (connection && !connection.ready && !this.outage.active) await connection.waitReady(Math.max(0, deadline - Date.now()));
+      await settleWithin(this.runFlush(), Math.max(0, deadline - Date.now()));
     } catch {
       // flush never rejects; trouble was logged where it happened
     }
@@ -183,7 +168,7 @@ export class RedisSignalSink implements SignalSink {
   // --- writing -------------------------------------------------------------------------------
 
   private maybeFlushEarly(): void {
-    if (!this.started || this.outage || this.earlyFlushScheduled || this.buffer.pending < this.options.batchSize) return;
+    if (!this.started || this.outage.active || this.earlyFlushScheduled || this.buffer.pending < this.options.batchSize) return;
     this.earlyFlushScheduled = true;
     setImmediate(() => {
       this.earlyFlushScheduled = false;
@@ -206,7 +191,7 @@ export class RedisSignalSink implements SignalSink {
         do {
           this.flushAgain = false;
           await this.drain();
-        } while (this.flushAgain && !this.outage && !this.final);
+        } while (this.flushAgain && !this.outage.active && !this.final);
       } catch (error) {
         this.logger.error(`Signals: writing failed unexpectedly (${describeError(error)})`);
       } finally {
@@ -221,7 +206,7 @@ export class RedisSignalSink implements SignalSink {
   private async drain(): Promise<void> {
     // Decide the backend as soon as we are connected, so stats() and the log say which it is.
     const first = this.connection;
-    if (first?.ready && !this.backend && !this.moduleMissing) await this.ensureBackend(first);
+    if (first?.ready && this.choice && !this.choice.decided) await this.ensureBackend(first);
     let budget = this.buffer.size;
     while (budget > 0 && this.buffer.size > 0 && !this.final) {
       const connection = this.connection;
@@ -230,8 +215,8 @@ export class RedisSignalSink implements SignalSink {
         this.notReady(connection);
         return;
       }
-      const backend = this.moduleMissing ? undefined : await this.ensureBackend(connection);
-      if (this.moduleMissing) {
+      const backend = await this.ensureBackend(connection);
+      if (this.choice?.missing) {
         this.buffer.dropAll();
         return;
       }
@@ -317,40 +302,14 @@ export class RedisSignalSink implements SignalSink {
     else this.buffer.requeue(batch);
   }
 
-  /** The backend to write with, deciding it (TimeSeries probe) on first use. */
+  /** The backend to write with, deciding it on first use; undefined when writing must wait or stop. */
   private async ensureBackend(connection: SignalConnection): Promise<WriteBackend | undefined> {
-    if (this.backend) return this.backend;
-    const mode = this.options.backend;
-    if (mode === 'native') return this.useBackend(new NativeBackend(this.options.retentionMs), `signalBackend is "native"`);
-    const probe = await probeTimeSeries(connection.client);
-    if (probe.outcome === 'unknown') {
-      this.enterOutage(probe.detail);
-      return undefined;
-    }
-    if (probe.outcome === 'present') {
-      this.moduleMissing = false;
-      return this.useBackend(new TimeSeriesBackend(this.options.retentionMs), 'the server has the TimeSeries module');
-    }
-    if (mode === 'auto') {
-      return this.useBackend(new NativeBackend(this.options.retentionMs), `the server has no TimeSeries module: ${probe.detail}`);
-    }
-    this.moduleMissing = true;
-    this.logger.error(
-        `Signals: signalBackend is "timeseries" but the Redis server has no TimeSeries module (${probe.detail}); ` +
-        'signal events are dropped. Use signalBackend "auto" or "native", or a server with the module (Redis 8, Redis Stack).',
-    );
+    const choice = this.choice;
+    if (!choice || choice.missing) return undefined;
+    const decision = await choice.decide(connection.client);
+    if (decision.outcome === 'ready') return decision.backend;
+    if (decision.outcome === 'unknown') this.enterOutage(decision.detail);
     return undefined;
-  }
-
-  private useBackend(backend: WriteBackend, why: string): WriteBackend {
-    this.backend = backend;
-    this.backendState = backend.name;
-    if (!this.announced) {
-      this.announced = true;
-      const what = backend.name === 'timeseries' ? 'Redis TimeSeries (TS.ADD, Tailslide wire format)' : 'the native Redis backend (hashes)';
-      this.logger.info(`Signals: writing to ${what}; ${why}`);
-    }
-    return backend;
   }
 
   // --- connection state ----------------------------------------------------------------------
@@ -358,7 +317,7 @@ export class RedisSignalSink implements SignalSink {
   private onReady(): void {
     if (this.closed && this.final) return;
     // Forced TimeSeries without the module: accept events again and ask the (maybe new) server.
-    if (this.moduleMissing) this.moduleMissing = false;
+    this.choice?.reconnected();
     this.exitOutage();
     this.requestFlush();
   }
@@ -374,50 +333,14 @@ export class RedisSignalSink implements SignalSink {
   }
 
   private enterOutage(reason: string): void {
-    if (this.outage || this.final) return;
-    this.outage = { sinceMs: Date.now(), droppedBefore: this.stats().dropped };
-    this.logger.warn(
-      `Signals: Redis unreachable (${reason}); buffering up to ${this.options.bufferLimit} events, dropping the oldest beyond that`,
-    );
+    if (!this.final) this.outage.enter(reason, this.stats().dropped);
   }
 
   private exitOutage(): void {
-    const outage = this.outage;
-    if (!outage) return;
-    this.outage = undefined;
-    const seconds = ((Date.now() - outage.sinceMs) / 1000).toFixed(1);
-    const dropped = this.stats().dropped - outage.droppedBefore;
-    this.logger.info(
-      `Signals: Redis reachable again after ${seconds} s; writing ${this.buffer.pending} buffered events` +
-        (dropped > 0 ? ` (${dropped} dropped during the outage)` : ''),
-    );
+    this.outage.exit(this.buffer.pending, this.stats().dropped);
   }
 
   // --- helpers -------------------------------------------------------------------------------
-
-  private token(eventName: string): string | undefined {
-    if (typeof eventName !== 'string') return undefined;
-    const cached = this.tokenCache.get(eventName);
-    if (cached !== undefined) return cached ?? undefined;
-    const token = eventToken(eventName);
-    if (this.tokenCache.size >= CACHE_LIMIT) this.tokenCache.clear();
-    this.tokenCache.set(eventName, token ?? null);
-    return token;
-  }
-
-  /** One `Series` object per flag and status (the buffer folds by identity), found without strings. */
-  private signalSeries(flagId: number, appId: number, status: SignalStatus): SignalSeries {
-    let pair = this.signalCache.get(flagId);
-    if (pair === undefined || pair.success.appId !== appId) {
-      pair = {
-        success: { kind: 'signal', flagId, appId, status: 'success' },
-        failure: { kind: 'signal', flagId, appId, status: 'failure' },
-      };
-      if (this.signalCache.size >= CACHE_LIMIT) this.signalCache.clear();
-      this.signalCache.set(flagId, pair);
-    }
-    return pair[status];
-  }
 
   private warnOnce(key: string, message: string): void {
     if (this.warned.has(key) || this.warned.size >= WARN_LIMIT) return;
@@ -439,20 +362,4 @@ function countEvents(batch: readonly BufferEntry[]): number {
   let n = 0;
   for (const entry of batch) n += entry.count;
   return n;
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first. Never rejects. */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      promise.catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, ms);
-        timer.unref();
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
