@@ -1,5 +1,4 @@
 import { compileFlag, type CompiledFlag } from './evaluation/evaluator';
-import { toWire } from './ruleset/parse';
 import type { Flag, Ruleset } from './ruleset/types';
 
 /**
@@ -10,7 +9,6 @@ export class FlagStore {
   private byTitle: ReadonlyMap<string, CompiledFlag> = new Map();
   private ruleset: Ruleset = Object.freeze([]);
   private loaded = false;
-  private readonly fingerprints = new WeakMap<Flag, string>();
 
   /** Whether any ruleset has been loaded. */
   get hasRuleset(): boolean {
@@ -37,7 +35,7 @@ export class FlagStore {
     } else {
       for (const [title, compiled] of next) {
         const before = previous.get(title);
-        if (!before || this.fingerprint(before.flag) !== this.fingerprint(compiled.flag)) changed.push(title);
+        if (!before || !sameFlag(before.flag, compiled.flag)) changed.push(title);
       }
       for (const title of previous.keys()) if (!next.has(title)) changed.push(title);
     }
@@ -46,13 +44,24 @@ export class FlagStore {
     this.loaded = true;
     return changed;
   }
+}
 
-  private fingerprint(flag: Flag): string {
-    let value = this.fingerprints.get(flag);
-    if (value === undefined) {
-      value = JSON.stringify(toWire(flag));
-      this.fingerprints.set(flag, value);
-    }
-    return value;
-  }
+/** Every field of a flag compared with `===` (the whitelist and unknown fields are compared apart). */
+const SCALAR_FIELDS = [
+  'id', 'appId', 'title', 'description', 'isActive', 'rolloutPercentage', 'errorThresholdPercentage',
+  'circuitStatus', 'isRecoverable', 'circuitRecoveryPercentage', 'circuitRecoveryDelay',
+  'circuitInitialRecoveryPercentage', 'circuitRecoveryRate', 'circuitRecoveryIncrementPercentage',
+  'circuitRecoveryProfile', 'webhooks', 'createdAt', 'updatedAt',
+] as const satisfies readonly Exclude<keyof Flag, 'whiteListedUsers' | 'extra'>[];
+
+/** Whether two validated flags are the same in every wire field. Allocates nothing in the common case. */
+export function sameFlag(a: Flag, b: Flag): boolean {
+  for (const field of SCALAR_FIELDS) if (a[field] !== b[field]) return false;
+  const wa = a.whiteListedUsers;
+  const wb = b.whiteListedUsers;
+  if (wa.length !== wb.length) return false;
+  for (let i = 0; i < wa.length; i++) if (wa[i] !== wb[i]) return false;
+  const extraA = Object.keys(a.extra).length;
+  if (extraA === 0 && Object.keys(b.extra).length === 0) return true;
+  return JSON.stringify(a.extra) === JSON.stringify(b.extra);
 }

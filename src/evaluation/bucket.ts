@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { murmur3 } from './murmur3';
+import { hashAfter, murmur3, type PrefixState } from './murmur3';
 
 /** Number of rollout buckets: 0.001 % steps. */
 export const BUCKETS = 100_000;
@@ -7,12 +7,12 @@ const TWO_POW_32 = 0x1_0000_0000;
 
 /** `floor(murmur3(utf8(title + ":" + user)) × 100000 / 2^32)`, in [0, 99999] (rollout.md). */
 export function bucket(title: string, userContext: string): number {
-  return bucketOfKey(`${title}:${userContext}`);
+  return Math.floor((murmur3(`${title}:${userContext}`) * BUCKETS) / TWO_POW_32);
 }
 
-/** The bucket of a precomputed hash key (`title:user`). */
-export function bucketOfKey(key: string): number {
-  return Math.floor((murmur3(key) * BUCKETS) / TWO_POW_32);
+/** The same bucket on the hot path: `state` is `prefixState(title + ":")`, hashed once per flag. */
+export function bucketAfter(state: PrefixState, userContext: string): number {
+  return Math.floor(((hashAfter(state, userContext) >>> 0) * BUCKETS) / TWO_POW_32);
 }
 
 /**

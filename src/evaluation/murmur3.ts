@@ -1,10 +1,17 @@
 /**
- * MurmurHash3 x86_32 over the UTF-8 bytes of a JavaScript string.
+ * MurmurHash3 x86_32 over the UTF-8 bytes of a JavaScript string, resumable after a fixed prefix.
  *
- * Hand-written on purpose: the murmur packages on npm either hash UTF-16 code units or drop
- * high bytes (they disagree with other languages on non-ASCII input), or need the caller to
- * allocate a Buffer per call. This one hashes ASCII strings straight from their char codes with
- * no allocation, and encodes other strings into a reused scratch buffer.
+ * Hand-written on purpose: the murmur packages on npm either hash UTF-16 code units or drop high
+ * bytes (they disagree with other languages on non-ASCII input), or need a Buffer per call.
+ *
+ * Rollout hashes `utf8(title + ":" + user)`. The hash is streaming, so the state after the flag's
+ * `title:` prefix is computed once per flag (`prefixState`) and each evaluation hashes only the
+ * user's characters, straight from their char codes: no string concatenation, no allocation for
+ * ASCII user contexts (others are encoded into a reused scratch buffer).
+ *
+ * Internal functions return the hash as a SIGNED int32 on purpose: a uint32 ≥ 2^31 is not a small
+ * integer in V8, and returning one from a call that is not inlined allocates a HeapNumber. The
+ * unsigned value is taken where it is used (bench/alt/PROPOSALS.md has the measurements).
  */
 
 const C1 = 0xcc9e2d51;
@@ -13,56 +20,100 @@ const C2 = 0x1b873593;
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
 
-/** MurmurHash3_x86_32(utf8(input), seed) as an unsigned 32-bit integer. */
-export function murmur3(input: string, seed = 0): number {
+/** The murmur state after the UTF-8 bytes of a prefix (seed 0). */
+export interface PrefixState {
+  /** Running hash over the prefix's whole 4-byte blocks. */
+  readonly h: number;
+  /** The 0–3 bytes left over, little-endian, completed by the next bytes. */
+  readonly carry: number;
+  readonly carryLength: number;
+  readonly byteLength: number;
+  readonly bytes: Uint8Array;
+}
+
+const EMPTY: PrefixState = { h: 0, carry: 0, carryLength: 0, byteLength: 0, bytes: new Uint8Array(0) };
+
+/** MurmurHash3_x86_32(utf8(input), seed 0) as an unsigned 32-bit integer. */
+export function murmur3(input: string): number {
+  return hashAfter(EMPTY, input) >>> 0;
+}
+
+/** Hashes a prefix once, for `hashAfter`. */
+export function prefixState(prefix: string): PrefixState {
+  const bytes = encoder.encode(prefix);
+  const blockEnd = bytes.length & ~3;
+  let h = 0;
+  for (let i = 0; i < blockEnd; i += 4) h = mixBlock(h, readBlock(bytes, i));
+  let carry = 0;
+  const carryLength = bytes.length - blockEnd;
+  for (let j = 0; j < carryLength; j++) carry |= (bytes[blockEnd + j] as number) << (8 * j);
+  return { h, carry, carryLength, byteLength: bytes.length, bytes };
+}
+
+/**
+ * MurmurHash3_x86_32(utf8(prefix + input), 0) as a signed int32 (`>>> 0` for the unsigned value),
+ * where `state = prefixState(prefix)`.
+ */
+export function hashAfter(state: PrefixState, input: string): number {
   const length = input.length;
-  const blockEnd = length & ~3;
-  let h = seed | 0;
+  let h = state.h;
+  let k = state.carry;
+  let filled = state.carryLength;
   let i = 0;
+  if (filled !== 0) {
+    // Complete the prefix's partial block with the input's first characters.
+    while (filled < 4 && i < length) {
+      const c = input.charCodeAt(i++);
+      if (c > 0x7f) return hashBytesAfter(state, input);
+      k |= c << (8 * filled);
+      filled++;
+    }
+    if (filled < 4) return finalize(h ^ mixK(k), state.byteLength + length);
+    h = mixBlock(h, k);
+    k = 0;
+  }
+  const blockEnd = i + ((length - i) & ~3);
   for (; i < blockEnd; i += 4) {
     const c0 = input.charCodeAt(i);
     const c1 = input.charCodeAt(i + 1);
     const c2 = input.charCodeAt(i + 2);
     const c3 = input.charCodeAt(i + 3);
-    if ((c0 | c1 | c2 | c3) > 0x7f) return murmur3Utf8Slow(input, seed);
+    if ((c0 | c1 | c2 | c3) > 0x7f) return hashBytesAfter(state, input);
     h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
-  const rest = length & 3;
-  if (rest > 0) {
-    let tail = 0;
-    for (let j = rest - 1; j >= 0; j--) {
-      const c = input.charCodeAt(i + j);
-      if (c > 0x7f) return murmur3Utf8Slow(input, seed);
-      tail |= c << (8 * j);
+  if (i < length) {
+    for (let j = 0; i < length; i++, j++) {
+      const c = input.charCodeAt(i);
+      if (c > 0x7f) return hashBytesAfter(state, input);
+      k |= c << (8 * j);
     }
-    h ^= mixK(tail);
+    h ^= mixK(k);
   }
-  return finalize(h, length);
+  return finalize(h, state.byteLength + length);
 }
 
-/** MurmurHash3_x86_32 of `length` bytes of `bytes`. */
-export function murmur3Bytes(bytes: Uint8Array, seed = 0, length = bytes.length): number {
-  const blockEnd = length & ~3;
-  let h = seed | 0;
-  let i = 0;
-  for (; i < blockEnd; i += 4) {
-    h = mixBlock(h, (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
-  }
-  const rest = length & 3;
-  if (rest > 0) {
-    let tail = 0;
-    for (let j = rest - 1; j >= 0; j--) tail |= (bytes[i + j] as number) << (8 * j);
-    h ^= mixK(tail);
-  }
-  return finalize(h, length);
-}
-
-function murmur3Utf8Slow(input: string, seed: number): number {
+/** Non-ASCII input: the prefix's bytes and the input's UTF-8 into the scratch buffer, hashed whole. */
+function hashBytesAfter(state: PrefixState, input: string): number {
   // A UTF-16 code unit becomes at most 3 UTF-8 bytes (a surrogate pair, 2 units, becomes 4).
-  const needed = input.length * 3;
+  const needed = state.byteLength + input.length * 3;
   if (scratch.length < needed) scratch = new Uint8Array(Math.max(needed, scratch.length * 2));
-  const { written } = encoder.encodeInto(input, scratch);
-  return murmur3Bytes(scratch, seed, written);
+  scratch.set(state.bytes, 0);
+  const { written } = encoder.encodeInto(input, scratch.subarray(state.byteLength));
+  const length = state.byteLength + written;
+  const blockEnd = length & ~3;
+  let h = 0;
+  let i = 0;
+  for (; i < blockEnd; i += 4) h = mixBlock(h, readBlock(scratch, i));
+  if (i < length) {
+    let tail = 0;
+    for (let j = 0; i < length; i++, j++) tail |= (scratch[i] as number) << (8 * j);
+    h ^= mixK(tail);
+  }
+  return finalize(h, length);
+}
+
+function readBlock(bytes: Uint8Array, i: number): number {
+  return (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
 }
 
 function mixK(k: number): number {
@@ -84,5 +135,5 @@ function finalize(h: number, length: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }

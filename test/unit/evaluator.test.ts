@@ -1,6 +1,6 @@
 import { bucket, legacyBucket } from '../../src/evaluation/bucket';
 import { compileFlag, decide, isOnReason, type EvaluationReason } from '../../src/evaluation/evaluator';
-import { murmur3 } from '../../src/evaluation/murmur3';
+import { hashAfter, murmur3, prefixState } from '../../src/evaluation/murmur3';
 import { parseRuleset } from '../../src/ruleset/parse';
 import type { Flag } from '../../src/ruleset/types';
 import type { HashingMode } from '../../src/options';
@@ -32,6 +32,21 @@ describe('MurmurHash3 x86_32 over UTF-8 (rollout.md golden vectors)', () => {
   ])('%s / %s → h %d, bucket %d', (title, user, h, expectedBucket) => {
     expect(murmur3(`${title}:${user}`)).toBe(h);
     expect(bucket(title, user)).toBe(expectedBucket);
+  });
+
+  test('resuming after a hashed prefix equals hashing the whole string (every prefix length mod 4)', () => {
+    const alphabet = ['a', 'Z', '0', '-', ':', 'é', 'ñ', '用', '😀', ' '];
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const randomString = (max: number): string => Array.from({ length: random(max) }, () => alphabet[random(alphabet.length)]).join('');
+    for (let i = 0; i < 5_000; i++) {
+      const prefix = `${randomString(9)}:`;
+      const user = i % 3 === 0 ? randomString(12) : `user-${random(1_000_000)}`;
+      expect([prefix, user, hashAfter(prefixState(prefix), user) >>> 0]).toEqual([prefix, user, murmur3(prefix + user)]);
+    }
   });
 
   test('sanity value for "hello"', () => {
