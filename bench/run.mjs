@@ -262,7 +262,6 @@ if (!quick && !only) {
     '',
     'Per-call times of sub-microsecond calls are from batches of 1,000 calls timed with `process.hrtime.bigint()`;',
     'p50/p99 are over batches (a p99 batch is one a GC pause or an interrupt landed in).',
-    'Measured changes that would make the core faster or smaller: bench/alt/PROPOSALS.md.',
     '',
   ].join('\n');
   writeFileSync(join(BENCH_DIR, 'RESULTS.md'), md);
