@@ -1,6 +1,6 @@
 /**
  * Names of everything the signal pipeline stores in Redis, for both backends, in one place.
- * See docs/signals.md for the design.
+ * See the README, section "Signals" for the design.
  */
 import type { SignalStatus, Variant } from './types';
 
