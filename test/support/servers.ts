@@ -130,20 +130,40 @@ export interface NatsServerOptions {
   extraConfig?: string;
   /** Max message size in bytes (server default 1 MB). */
   maxPayload?: number;
+  /**
+   * Serve the monitoring endpoint (`/varz`, `/connz`) on this port; 0 picks a free one. The port
+   * is kept across restarts (see `monitorUrl`).
+   */
+  monitorPort?: number;
 }
 
 /** A `nats-server -js` of the test's own, with a temp JetStream store that survives restarts. */
 export class NatsServer extends ServerProcess {
+  /** Port of the monitoring endpoint (0 when the `monitorPort` option is not set). */
+  monitorPort: number;
+
   constructor(private readonly options: NatsServerOptions = {}) {
     super('tailslide-nats-');
+    this.monitorPort = options.monitorPort ?? 0;
   }
 
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     return new NatsServer(options).start();
   }
 
+  override async start(): Promise<this> {
+    if (this.options.monitorPort !== undefined && this.monitorPort === 0) this.monitorPort = await freePort();
+    return super.start();
+  }
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** `http://127.0.0.1:<monitorPort>`; throws when the server was started without `monitorPort`. */
+  get monitorUrl(): string {
+    if (this.monitorPort === 0) throw new Error('this NatsServer was started without the monitorPort option');
+    return `http://127.0.0.1:${this.monitorPort}`;
   }
 
   protected command(): { bin: string; args: string[] } {
@@ -158,6 +178,7 @@ export class NatsServer extends ServerProcess {
       );
     }
     if (this.options.maxPayload !== undefined) lines.push(`max_payload: ${this.options.maxPayload}`);
+    if (this.monitorPort !== 0) lines.push(`http: "127.0.0.1:${this.monitorPort}"`);
     if (this.options.extraConfig) lines.push(this.options.extraConfig);
     const conf = join(this.dir, 'nats.conf');
     writeFileSync(conf, `${lines.join('\n')}\n`);
