@@ -1,7 +1,7 @@
 /**
  * FlagManager against a real nats-server of the test's own (JetStream, temp store, free port).
  */
-import { connect, StorageType, type NatsConnection } from 'nats';
+import { connect, nkeys, StorageType, type NatsConnection } from 'nats';
 import { AuthorizationError, FlagManager, type FlagManagerOptions, type TailslideError, type UpdateEvent } from '../../src/index';
 import { NatsServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
@@ -210,4 +210,43 @@ test('init timeout against a server that never gets the app: false, NOT_READY, k
   } finally {
     await empty.dispose();
   }
+});
+
+describe('user/password and NKey auth', () => {
+  const user = nkeys.createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  let secured: NatsServer;
+  beforeAll(async () => {
+    secured = await NatsServer.start({
+      extraConfig: `authorization { users: [ { user: "svc", password: "s3cret" }, { nkey: "${user.getPublicKey()}" } ] }`,
+    });
+    const admin = await connect({ servers: secured.url, user: 'svc', pass: 's3cret' });
+    await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+    await admin.jetstream().publish('apps.1.update.manual', new TextEncoder().encode(JSON.stringify(towerRuleset(1))));
+    await admin.close();
+  });
+  afterAll(() => secured?.dispose());
+
+  test('user and password are accepted', async () => {
+    const { manager: m } = manager(1, { natsServer: secured.url, natsUser: 'svc', natsPassword: 's3cret' });
+    await m.initialize();
+    expect(m.evaluate('App 1 Flag 1', U1).value).toBe(true);
+  });
+
+  test('a wrong password is refused with an AuthorizationError', async () => {
+    const { manager: m } = manager(1, { natsServer: secured.url, natsUser: 'svc', natsPassword: 'nope' });
+    await expect(m.initialize()).rejects.toBeInstanceOf(AuthorizationError);
+  });
+
+  test('an NKey seed is accepted', async () => {
+    const { manager: m } = manager(1, { natsServer: secured.url, natsNkeySeed: seed });
+    await m.initialize();
+    expect(m.evaluate('App 1 Flag 1', U1).value).toBe(true);
+  });
+
+  test('an NKey the server does not know is refused', async () => {
+    const stranger = new TextDecoder().decode(nkeys.createUser().getSeed());
+    const { manager: m } = manager(1, { natsServer: secured.url, natsNkeySeed: stranger });
+    await expect(m.initialize()).rejects.toBeInstanceOf(AuthorizationError);
+  });
 });
