@@ -66,6 +66,9 @@ export class RedisSignalSink implements SignalSink {
       const connection = openSignalConnection(this.options.redis, (error) => this.onClientError(error));
       this.connection = connection;
       connection.on('ready', () => this.onReady());
+      // The outage starts when the socket goes, not at the next write or reconnect attempt, so that
+      // its warning, duration and "dropped during the outage" count cover all of it.
+      connection.on('close', () => this.enterOutage('connection closed'));
       this.timer = setInterval(() => this.requestFlush(), this.options.flushIntervalMs);
       this.timer.unref();
       connection.connect();
