@@ -1,6 +1,9 @@
 /**
  * Reading a test nats-server's monitoring endpoint (start it with the `monitorPort` option).
+ * Plain `http.get` without keep-alive rather than `fetch`, whose pooled socket would stay open
+ * for seconds and show up in the resource checks of test/support/handles.ts.
  */
+import { get } from 'node:http';
 import type { NatsServer } from './servers';
 
 interface Connz {
@@ -12,10 +15,21 @@ interface Varz {
   readonly total_connections: number;
 }
 
-async function monitor<T>(server: NatsServer, path: string): Promise<T> {
-  const response = await fetch(`${server.monitorUrl}${path}`);
-  if (!response.ok) throw new Error(`GET ${path} on ${server.monitorUrl}: HTTP ${response.status}`);
-  return (await response.json()) as T;
+function monitor<T>(server: NatsServer, path: string): Promise<T> {
+  const url = `${server.monitorUrl}${path}`;
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        if (response.statusCode !== 200) reject(new Error(`GET ${url}: HTTP ${response.statusCode ?? '?'}`));
+        else resolve(JSON.parse(body) as T);
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
 }
 
 /** Names of the client connections open on the server now. */
