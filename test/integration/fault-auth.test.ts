@@ -12,7 +12,7 @@ import { connect, StorageType, type ConnectionOptions } from 'nats';
 import { AuthorizationError, ConnectionError, FlagManager, type FlagManagerOptions, type TailslideError } from '../../src/index';
 import { NatsServer } from '../support/servers';
 import { totalConnections } from '../support/nats-monitor';
-import { activeResources, expectNoExtraResources } from '../support/handles';
+import { expectNoExtraResources, settledResources } from '../support/handles';
 import { RecordingLogger, wireFlag } from '../support/flags';
 
 const TOKEN = 'right-token-8f2c';
@@ -82,7 +82,7 @@ async function expectRefused(
   errorClass: typeof AuthorizationError | typeof ConnectionError,
   message: RegExp,
 ): Promise<TailslideError> {
-  const before = activeResources();
+  const before = await settledResources();
   const attemptsBefore = await totalConnections(server);
   const { manager, logger, failed } = newManager(server, extra);
   const started = Date.now();

@@ -6,7 +6,7 @@
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { FlagManager, SignalReader, type FlagManagerOptions } from '../../src/index';
 import { freePort, NatsServer, RedisServer } from '../support/servers';
-import { activeResources, expectNoExtraResources } from '../support/handles';
+import { expectNoExtraResources, settledResources } from '../support/handles';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 
 const STREAM = 'flags_ruleset';
@@ -169,7 +169,7 @@ test('with a small signalBufferLimit: written + dropped === emitted, Redis holds
 
 describe('after disconnect() nothing of the SDK keeps the process alive', () => {
   test('with NATS and Redis up: sockets and timers all gone', async () => {
-    const before = activeResources();
+    const before = await settledResources();
     const { manager: m } = manager(63);
     await m.initialize();
     const d = m.newToggler({ flagName: 'flag-d' });
@@ -181,7 +181,7 @@ describe('after disconnect() nothing of the SDK keeps the process alive', () => 
   });
 
   test('with NATS and Redis unreachable (reconnect timers running): all gone too', async () => {
-    const before = activeResources();
+    const before = await settledResources();
     const { manager: m } = manager(63, {
       natsServer: `nats://127.0.0.1:${await freePort()}`,
       redisUrl: `redis://127.0.0.1:${await freePort()}`,

@@ -12,6 +12,30 @@ export function activeResources(): ResourceCounts {
   return counts;
 }
 
+/** Handles of work in progress (a connect, a shutdown, a write, a file op, a DNS lookup). */
+const TRANSIENT = /Connect|Shutdown|Write|FSReq|GetAddrInfo|Immediate/;
+
+/**
+ * The active resources once the process is quiet: no work in progress and the same list for
+ * 200 ms (sockets of an earlier test may still be closing). Use it as the baseline; gives up
+ * waiting after `timeoutMs` and returns what is active then.
+ */
+export async function settledResources(timeoutMs = 3_000): Promise<ResourceCounts> {
+  const deadline = Date.now() + timeoutMs;
+  const key = (counts: ResourceCounts): string => JSON.stringify([...counts].sort());
+  let last = activeResources();
+  let stableSince = Date.now();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = activeResources();
+    const busy = [...now.keys()].some((type) => TRANSIENT.test(type));
+    if (busy || key(now) !== key(last)) stableSince = Date.now();
+    else if (Date.now() - stableSince >= 200) return now;
+    if (Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
 /** Resource types of which more are active now than in `before`, with how many more. */
 export function extraResources(before: ResourceCounts): Record<string, number> {
   const extra: Record<string, number> = {};
