@@ -8,6 +8,7 @@ import { ConnectionError, FlagManager, type FlagManagerOptions, type TailslideEr
 import { CONNECTION_NAME } from '../../src/nats/connect';
 import { NatsServer } from '../support/servers';
 import { connectionsNamed } from '../support/nats-monitor';
+import { expectNoExtraResources, settledResources } from '../support/handles';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 
 const STREAM = 'flags_ruleset';
@@ -145,6 +146,7 @@ test('NATS killed and restarted 5 times while rulesets keep coming: every manage
   ];
   const apps = [...new Set(setup.map(([appId]) => appId))];
   for (const appId of apps) await publisher.publishAcked(appId);
+  const resourcesBefore = await settledResources();
   const watched = setup.map(([appId, reconnectWaitMs]) => ({ appId, ...watchedManager(server, appId, { reconnectWaitMs }) }));
   await Promise.all(watched.map((w) => w.manager.initialize()));
   expect(watched.map((w) => w.manager.state)).toEqual(['ready', 'ready', 'ready']);
@@ -200,12 +202,16 @@ test('NATS killed and restarted 5 times while rulesets keep coming: every manage
   // No consumer left behind: one per manager.
   await waitFor(async () => (await jsm.consumers.list(STREAM).next()).length === watched.length, 'one consumer per manager', 10_000);
   expect(count(fast?.events ?? [], 'stale')).toBe(5);
+  // After five crashes and reconnects, disconnect() still leaves nothing running.
+  await Promise.all(watched.map((w) => w.manager.disconnect()));
+  await expectNoExtraResources(resourcesBefore, 'resources of the managers after disconnect()');
 }, 80_000);
 
 test('NATS down for 25 s (far past a 10-attempt budget): the manager reconnects, applies the next ruleset, stale and reconnected once each', async () => {
   const { server, admin } = await startNats();
   const publisher = new Publisher(admin);
   const first = await publisher.publishAcked(41);
+  const resourcesBefore = await settledResources();
   const w = watchedManager(server, 41, { reconnectWaitMs: 100 });
   await w.manager.initialize();
   expect(versionOf(w.manager)).toBe(first);
@@ -229,6 +235,8 @@ test('NATS down for 25 s (far past a 10-attempt budget): the manager reconnects,
   // One warning for the whole outage, not one per attempt; nothing reported as an error.
   expect(w.logger.matching('warn', /./)).toEqual([expect.stringMatching(/^disconnected from NATS .*; serving the last ruleset while reconnecting$/)]);
   expect(w.errors).toEqual([]);
+  await w.manager.disconnect();
+  await expectNoExtraResources(resourcesBefore, 'resources of the manager after disconnect()');
 }, 60_000);
 
 test('consumers deleted from under the managers: they recover by themselves and see the next update', async () => {
