@@ -40,6 +40,7 @@ export class RedisSignalSink implements SignalSink {
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
   private earlyFlushScheduled = false;
+  private readonly earlyFlushAt: number;
 
   private written = 0;
   private inFlight = 0;
@@ -54,6 +55,9 @@ export class RedisSignalSink implements SignalSink {
     private readonly logger: Logger,
   ) {
     this.buffer = new SignalBuffer(options.bufferLimit);
+    // Write early at the batch size, or at half the buffer bound if that comes first, so a bound
+    // smaller than a batch never drops events while Redis is healthy.
+    this.earlyFlushAt = Math.max(1, Math.min(options.batchSize, Math.ceil(options.bufferLimit / 2)));
     this.outage = new OutageLog(logger, options.bufferLimit);
     this.off = options.backend === 'off';
     this.choice = options.backend === 'off' ? undefined : new BackendChoice(options.backend, options.retentionMs, logger);
@@ -171,7 +175,7 @@ export class RedisSignalSink implements SignalSink {
   // --- writing -------------------------------------------------------------------------------
 
   private maybeFlushEarly(): void {
-    if (!this.started || this.outage.active || this.earlyFlushScheduled || this.buffer.pending < this.options.batchSize) return;
+    if (!this.started || this.outage.active || this.earlyFlushScheduled || this.buffer.pending < this.earlyFlushAt) return;
     this.earlyFlushScheduled = true;
     setImmediate(() => {
       this.earlyFlushScheduled = false;

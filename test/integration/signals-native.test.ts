@@ -187,6 +187,18 @@ describe('writing', () => {
     expect(s.stats().pending).toBe(0);
   });
 
+  test('a buffer bound smaller than a batch drops nothing while Redis is healthy', async () => {
+    const flag = newFlag();
+    const s = await started(sink(options({ backend: 'native', bufferLimit: 100, batchSize: 1_000 })));
+    for (let tick = 0; tick < 100; tick++) {
+      for (let i = 0; i < 40; i++) s.record(flag, APP, 'success', Date.now());
+      await new Promise((resolve) => setImmediate(resolve));
+      await waitFor(() => s.stats().pending < 60, 5_000, 'the early flush to catch up');
+    }
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 4_000, pending: 0, dropped: 0 });
+  });
+
   test('every key expires: TTL > 0 and ≤ retention + one block', async () => {
     const retentionMs = 120_000;
     const s = await started(sink(options({ retentionMs })));
