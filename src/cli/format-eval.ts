@@ -1,0 +1,58 @@
+/** Why a flag evaluated the way it did, in words, and the evaluate command's table. Pure. */
+import { bucket, legacyBucket } from '../evaluation/bucket';
+import type { HashingMode } from '../options';
+import type { WireFlag } from '../ruleset/types';
+import type { EvaluationDetail } from '../toggler';
+import { percentage, table } from './format';
+
+/** The rollout evaluation uses: reduced during circuit recovery, as the evaluator does. */
+export function effectiveRollout(flag: WireFlag): number {
+  if (flag.is_recoverable && flag.circuit_status === 'recovery') return (flag.rollout_percentage * flag.circuit_recovery_percentage) / 100;
+  return flag.rollout_percentage;
+}
+
+/** One sentence saying why `detail` came out as it did for `flag`. */
+export function explain(detail: EvaluationDetail, flag: WireFlag | undefined, hashing: HashingMode = 'murmur3'): string {
+  const user = detail.userContext;
+  const rollout = flag === undefined ? 0 : effectiveRollout(flag);
+  const recovery = flag !== undefined && rollout !== flag.rollout_percentage ? ` (${percentage(flag.rollout_percentage)} × circuit recovery ${percentage(flag.circuit_recovery_percentage)})` : '';
+  switch (detail.reason) {
+    case 'NOT_READY':
+      return 'no ruleset has been received';
+    case 'FLAG_NOT_FOUND':
+      return 'the ruleset has no flag of that name';
+    case 'FLAG_OFF':
+      return 'the flag is off (is_active: false)';
+    case 'WHITELISTED':
+      return 'the user is in white_listed_users';
+    case 'FULL_ROLLOUT':
+      return `the rollout is ${percentage(rollout)}${recovery}: everyone gets it`;
+    case 'NO_USER_CONTEXT':
+      return `the rollout is ${percentage(rollout)}${recovery} and there is no user context to bucket (pass --user)`;
+    case 'ROLLOUT_IN':
+    case 'ROLLOUT_OUT': {
+      if (rollout <= 0) return 'the rollout is 0 %: nobody outside the whitelist gets it';
+      const inside = detail.reason === 'ROLLOUT_IN';
+      if (hashing === 'tailslide-md5') {
+        return `the user's md5 bucket ${legacyBucket(user)} is ${inside ? '≤' : '>'} the rollout of ${percentage(rollout)}${recovery}`;
+      }
+      const b = flag === undefined ? 0 : bucket(flag.title, user) / 1000;
+      return `the user's bucket ${b.toFixed(3)} % is ${inside ? 'below' : 'not below'} the rollout of ${percentage(rollout)}${recovery}`;
+    }
+    case 'ERROR':
+      return `evaluation failed: ${detail.errorMessage ?? 'unknown error'}`;
+    default:
+      return detail.reason;
+  }
+}
+
+export interface ExplainedDetail extends EvaluationDetail {
+  readonly explanation: string;
+}
+
+export function evaluationTable(details: readonly ExplainedDetail[]): string[] {
+  return table(
+    [{ header: 'FLAG' }, { header: 'ID', align: 'right' }, { header: 'VALUE' }, { header: 'REASON' }, { header: 'WHY' }],
+    details.map((d) => [d.flagName, d.flagId === undefined ? '-' : String(d.flagId), d.value ? 'on' : 'off', d.reason, d.explanation]),
+  );
+}

@@ -1,0 +1,39 @@
+/** How `tailslide watch` prints an update of a ruleset. Pure. */
+import type { RulesetUpdate } from '../admin/watch';
+import { clock } from './format';
+import { diffData, diffLines } from './format-flags';
+
+const MAX_TITLES = 10;
+
+/** One line per change, each prefixed with the time, the sequence and the subject's kind. */
+export function watchLines(update: RulesetUpdate): string[] {
+  const kind = update.subject.split('.').pop() ?? update.subject;
+  const prefix = `${clock(update.time)} #${update.sequence} ${kind}`;
+  if (update.flags === undefined) {
+    return [`${prefix}  invalid ruleset, SDKs keep the previous one: ${update.error?.message ?? 'unknown problem'}`];
+  }
+  if (update.initial) {
+    const titles = update.flags.map((f) => f.title);
+    const shown = titles.slice(0, MAX_TITLES).map((t) => JSON.stringify(t)).join(', ');
+    const more = titles.length > MAX_TITLES ? `, … ${titles.length - MAX_TITLES} more` : '';
+    return [`${prefix}  current ruleset: ${titles.length} flag${titles.length === 1 ? '' : 's'}${titles.length > 0 ? `: ${shown}${more}` : ''}`];
+  }
+  const lines = diffLines(update.diff);
+  if (lines.length === 0) return [`${prefix}  republished, no flag changed (${update.flags.length} flags)`];
+  return lines.map((line) => `${prefix}  ${line}`);
+}
+
+/** An update as one JSON record (`--json`). */
+export function watchRecord(update: RulesetUpdate): Record<string, unknown> {
+  return {
+    appId: update.appId,
+    sequence: update.sequence,
+    subject: update.subject,
+    time: update.time.toISOString(),
+    initial: update.initial,
+    valid: update.flags !== undefined,
+    flags: update.flags?.length ?? null,
+    diff: diffData(update.diff),
+    error: update.error?.message ?? null,
+  };
+}
