@@ -1,0 +1,45 @@
+/** Shared plumbing of the `flags …` subcommands: options, and the read-then-edit flow. */
+import { Command } from 'commander';
+import type { FlagAdmin } from '../../admin/flag-admin';
+import type { EditOutcome } from '../../admin/writer';
+import type { WireFlag } from '../../ruleset/types';
+import { editReport, printEdit } from '../edit-report';
+import { pickFlag } from '../flag-ref';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
+import type { Output } from '../output';
+import { parseAppId } from '../parse';
+import { currentRuleset, withAdmin } from '../session';
+
+export type FlagCommandFlags = NatsFlags & AppFlags & JsonFlags;
+
+export const FLAG_ARG_HELP = 'the flag: its title, or its id (7 or #7)';
+
+/** A `flags` subcommand with the app, NATS and --json options. */
+export function flagSubcommand(name: string, description: string, examples: readonly string[] = []): Command {
+  const cmd = new Command(name).description(description);
+  withAppId(cmd);
+  withNatsOptions(cmd);
+  withJson(cmd);
+  if (examples.length > 0) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+  return cmd;
+}
+
+/**
+ * Reads the app's ruleset, finds the flag (exit 2 when the app or flag is unknown), applies the
+ * edit by the flag's id (ids never change, titles may) and prints what changed.
+ */
+export async function editFlag(
+  opts: FlagCommandFlags,
+  out: Output,
+  flagArg: string,
+  verb: string,
+  edit: (admin: FlagAdmin, appId: number, flag: WireFlag) => Promise<EditOutcome>,
+): Promise<void> {
+  const appId = parseAppId(opts.appId);
+  const report = await withAdmin(opts, out, async (admin) => {
+    const snapshot = await currentRuleset(admin, appId);
+    const before = pickFlag(snapshot.flags, flagArg, appId);
+    return editReport(verb, before, await edit(admin, appId, before));
+  });
+  printEdit(out, report);
+}

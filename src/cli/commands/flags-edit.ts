@@ -1,0 +1,94 @@
+/** `tailslide flags create | update | delete | on | off | set-rollout`. */
+import type { Command } from 'commander';
+import type { NewFlagInput } from '../../admin/fields';
+import { action, stringArg } from '../action';
+import { editReport, printEdit } from '../edit-report';
+import { CliError, EXIT } from '../exit-codes';
+import { flagPatchFromOptions, parseAppId, parsePercentage, type FlagFieldOptions } from '../parse';
+import { withAdmin } from '../session';
+import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
+
+type FieldFlags = FlagCommandFlags & FlagFieldOptions;
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** The options that set flag fields, shared by create and update. */
+function withFieldOptions(cmd: Command, forUpdate: boolean): Command {
+  if (forUpdate) cmd.option('--title <title>', 'rename the flag');
+  cmd
+    .option('--description <text>', 'free text')
+    .option('--active <bool>', 'turn the flag on (true) or off (false)')
+    .option('--rollout <percentage>', 'share of users who get the flag, 0–100 in steps of 0.1')
+    .option('--whitelist <users>', 'comma-separated user contexts that always get the flag (replaces the list)')
+    .option('--error-threshold <percentage>', 'failure rate that trips the circuit; 0 disables breaking')
+    .option('--webhooks <urls>', 'comma-separated URLs notified on circuit changes')
+    .option('--set <field=value>', 'any editable wire field, e.g. --set circuit_recovery_rate=30000 (repeatable)', collect);
+  if (!forUpdate) cmd.option('--on', 'create it turned on (same as --active true)');
+  return cmd;
+}
+
+export function createCommand(): Command {
+  const cmd = flagSubcommand('create', 'add a flag to the app (off and at 0 % unless told otherwise); the first flag creates the app', [
+    'tailslide flags create checkout-v2 --app-id 1 --on --rollout 50',
+    'tailslide flags create search-ranking --app-id 1 --description "new ranking" --whitelist alice,bob',
+  ]).argument('<title>', 'the new flag\'s title (unique within the app)');
+  return withFieldOptions(cmd, false).action(
+    action<FieldFlags>(async ({ opts, args, out }) => {
+      const appId = parseAppId(opts.appId);
+      const input: NewFlagInput = { ...flagPatchFromOptions(opts), title: stringArg(args, 0) };
+      const outcome = await withAdmin(opts, out, (admin) => admin.createFlag(appId, input));
+      printEdit(out, editReport('created', undefined, outcome));
+    }),
+  );
+}
+
+export function updateCommand(): Command {
+  const cmd = flagSubcommand('update', 'change fields of a flag', [
+    'tailslide flags update checkout-v2 --app-id 1 --rollout 20 --description "ramping down"',
+    'tailslide flags update 7 --app-id 1 --set circuit_recovery_profile=exponential',
+  ]).argument('<flag>', FLAG_ARG_HELP);
+  return withFieldOptions(cmd, true).action(
+    action<FieldFlags>(async ({ opts, args, out }) => {
+      const patch = flagPatchFromOptions(opts);
+      if (Object.keys(patch).length === 0) {
+        throw new CliError('Nothing to change: give at least one of --title, --description, --active, --rollout, --whitelist, --error-threshold, --webhooks, --set field=value', EXIT.USAGE);
+      }
+      await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.updateFlag(appId, flag.id, patch));
+    }),
+  );
+}
+
+export function deleteCommand(): Command {
+  return flagSubcommand('delete', 'remove a flag from the app (its id is never handed out again)', ['tailslide flags delete old-banner --app-id 1'])
+    .argument('<flag>', FLAG_ARG_HELP)
+    .action(
+      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+        await editFlag(opts, out, stringArg(args, 0), 'deleted', (admin, appId, flag) => admin.deleteFlag(appId, flag.id));
+      }),
+    );
+}
+
+export function toggleCommand(on: boolean): Command {
+  const name = on ? 'on' : 'off';
+  return flagSubcommand(name, `turn a flag ${name} (is_active: ${on})`, [`tailslide flags ${name} dark-mode --app-id 1`])
+    .argument('<flag>', FLAG_ARG_HELP)
+    .action(
+      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.setActive(appId, flag.id, on));
+      }),
+    );
+}
+
+export function setRolloutCommand(): Command {
+  return flagSubcommand('set-rollout', 'set the share of users who get a flag (0–100, steps of 0.1)', [
+    'tailslide flags set-rollout checkout-v2 20 --app-id 1',
+  ])
+    .argument('<flag>', FLAG_ARG_HELP)
+    .argument('<percentage>', 'rollout percentage, 0–100')
+    .action(
+      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+        const percentage = parsePercentage(stringArg(args, 1), 'rollout_percentage');
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.setRollout(appId, flag.id, percentage));
+      }),
+    );
+}

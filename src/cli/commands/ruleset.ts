@@ -1,0 +1,80 @@
+/** `tailslide ruleset get` and `tailslide ruleset publish <file>`: the whole ruleset as JSON. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { diffRulesets } from '../../admin/diff';
+import { validateRuleset, withNewFlagDefaults } from '../../admin/edits';
+import { action, stringArg } from '../action';
+import { CliError, EXIT } from '../exit-codes';
+import { diffData, diffLines } from '../format-flags';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
+import { parseAppId } from '../parse';
+import { currentRuleset, withAdmin } from '../session';
+
+type Flags = NatsFlags & AppFlags & JsonFlags & { dryRun?: boolean };
+
+export function rulesetCommand(): Command {
+  const group = new Command('ruleset').description('the whole ruleset of an app as JSON: print it, or publish one from a file');
+
+  const get = new Command('get').description("print the app's current ruleset (the JSON array SDKs receive; ruleset publish takes it back)");
+  withAppId(get);
+  withNatsOptions(get);
+  withJson(get, 'accepted for symmetry: the output is always JSON');
+  get.addHelpText('after', '\nExamples:\n  tailslide ruleset get --app-id 1 > flags.json');
+  get.action(
+    action<Flags>(async ({ opts, out }) => {
+      const appId = parseAppId(opts.appId);
+      const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+      out.data(snapshot.flags);
+    }),
+  );
+
+  const publish = new Command('publish')
+    .description(
+      "replace the app's whole ruleset with a JSON file (an array of flags in the wire format), validated first. " +
+        'Each flag needs id, title, is_active and rollout_percentage; other fields default as for flags create',
+    )
+    .argument('<file>', 'JSON file, or - for stdin')
+    .option('--dry-run', 'only validate the file; publish nothing');
+  withAppId(publish);
+  withNatsOptions(publish);
+  withJson(publish);
+  publish.addHelpText('after', '\nExamples:\n  tailslide ruleset publish flags.json --app-id 1\n  tailslide ruleset get --app-id 1 | jq \'.[0].rollout_percentage = 30\' | tailslide ruleset publish - --app-id 1');
+  publish.action(
+    action<Flags>(async ({ opts, args, out }) => {
+      const appId = parseAppId(opts.appId);
+      const file = stringArg(args, 0);
+      const origin = file === '-' ? 'stdin' : file;
+      const value = readJson(file, origin);
+      // Validated before connecting: a bad file fails the same with or without a server.
+      const flags = validateRuleset(withNewFlagDefaults(value), origin, appId);
+      if (opts.dryRun === true) {
+        out.result({ appId, valid: true, flags: flags.length }, () => [`${origin}: ${flags.length} flags, valid for app ${appId} (nothing published: --dry-run)`]);
+        return;
+      }
+      const { before, outcome } = await withAdmin(opts, out, async (admin) => {
+        const previous = await admin.readRuleset(appId).catch(() => undefined);
+        return { before: previous?.flags ?? [], outcome: await admin.publishRuleset(appId, value, { origin }) };
+      });
+      const diff = diffRulesets(before, outcome.flags, { ignoreFields: ['updated_at'] });
+      out.result({ appId, published: true, sequence: outcome.sequence, subject: outcome.subject, flags: outcome.flags.length, diff: diffData(diff) }, () => [
+        `published ${origin} to app ${appId}: ruleset #${outcome.sequence ?? '?'} on ${outcome.subject}, ${outcome.flags.length} flags`,
+        ...diffLines(diff).map((line) => `  ${line}`),
+      ]);
+    }),
+  );
+  return group.addCommand(get).addCommand(publish);
+}
+
+function readJson(file: string, origin: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new CliError(`Cannot read ${origin}: ${(error as Error).message}`, EXIT.USAGE);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliError(`${origin} is not valid JSON: ${(error as Error).message}`, EXIT.USAGE);
+  }
+}
