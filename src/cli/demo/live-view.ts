@@ -1,0 +1,196 @@
+/**
+ * The demo's live view: one frame per second. On a terminal the frame is redrawn in place; when
+ * stdout is not a terminal each tick is one line; with --json each tick is one JSON record.
+ */
+import type { WireFlag } from '../../ruleset/types';
+import type { FlagCounts } from '../../signals/reader';
+import type { SignalStats } from '../../signals/types';
+import { count, duration, ratio, table, width } from '../format';
+import { flagState } from '../format-flags';
+import type { Output } from '../output';
+import type { PathCounts } from './service';
+
+export interface FlagRow {
+  readonly title: string;
+  readonly operation: string;
+  /** The flag as the service's manager has it now; undefined when it is not in the ruleset. */
+  readonly flag: WireFlag | undefined;
+  /** Requests of the last `windowMs`. */
+  readonly recent: PathCounts;
+  /** Counts of the new path's signals in Redis over the last minute (SignalReader). */
+  readonly redis: FlagCounts | undefined;
+}
+
+export interface Frame {
+  readonly appId: number;
+  readonly sequence: number | undefined;
+  readonly elapsedMs: number;
+  readonly durationMs: number | undefined;
+  readonly windowMs: number;
+  readonly nats: string;
+  readonly redis: string;
+  readonly signals: SignalStats;
+  readonly requests: number;
+  readonly rows: readonly FlagRow[];
+  /** Recent ruleset changes, oldest first. */
+  readonly changes: readonly string[];
+  /** The last warning (a lost connection, Redis trouble), if any. */
+  readonly status: string | undefined;
+}
+
+function rate(failures: number, total: number): number | undefined {
+  return total === 0 ? undefined : failures / total;
+}
+
+function pct(value: number | undefined): string {
+  return value === undefined ? '-' : ratio(value);
+}
+
+function onShare(c: PathCounts): number | undefined {
+  return rate(c.on, c.on + c.off);
+}
+
+function perSecond(c: PathCounts, windowMs: number): number {
+  return ((c.on + c.off) * 1000) / Math.max(1, windowMs);
+}
+
+function redisCell(r: FlagCounts | undefined): string {
+  if (r === undefined) return '-';
+  if (r.total === 0) return 'no signals yet';
+  return `${count(r.success)} ok, ${count(r.failure)} failed (${ratio(r.errorRate)})`;
+}
+
+function elapsed(frame: Frame): string {
+  const done = duration(Math.floor(frame.elapsedMs / 1000) * 1000 || 0);
+  return frame.durationMs === undefined ? done : `${done} of ${duration(frame.durationMs)}`;
+}
+
+/** The frame drawn on a terminal, each line cut to `columns`. */
+export function frameLines(frame: Frame, columns = 120): string[] {
+  const lines = [
+    `tailslide demo · app ${frame.appId} · ruleset #${frame.sequence ?? '?'} · ${elapsed(frame)} · Ctrl-C to stop`,
+    `NATS ${frame.nats} · Redis ${frame.redis} · signals ${frame.signals.backend}: ${count(frame.signals.written)} written, ${count(frame.signals.pending)} pending${frame.signals.dropped > 0 ? `, ${count(frame.signals.dropped)} dropped` : ''}`,
+    '',
+    ...table(
+      [
+        { header: 'FLAG' },
+        { header: 'GUARDS' },
+        { header: 'SETTING' },
+        { header: 'ON SHARE', align: 'right' },
+        { header: 'REQ/S', align: 'right' },
+        { header: 'ERR NEW', align: 'right' },
+        { header: 'ERR OLD', align: 'right' },
+        { header: 'REDIS, LAST MINUTE, NEW PATH' },
+      ],
+      frame.rows.map((row) => [
+        row.title,
+        row.operation,
+        row.flag === undefined ? 'not in the ruleset' : flagState(row.flag),
+        pct(onShare(row.recent)),
+        perSecond(row.recent, frame.windowMs).toFixed(0),
+        pct(rate(row.recent.onFailures, row.recent.on)),
+        pct(rate(row.recent.offFailures, row.recent.off)),
+        redisCell(row.redis),
+      ]),
+    ),
+    '',
+    `share, req/s and error rates over the last ${duration(frame.windowMs)}; ${count(frame.requests)} requests in all`,
+  ];
+  if (frame.status !== undefined) lines.push(`! ${frame.status}`);
+  if (frame.changes.length > 0) lines.push('recent changes:', ...frame.changes.map((c) => `  ${c}`));
+  return lines.map((line) => cut(line, columns));
+}
+
+/** One tick as one line (stdout is not a terminal). */
+export function frameLine(frame: Frame): string {
+  const flags = frame.rows.map((row) => {
+    const setting = row.flag === undefined ? 'missing' : row.flag.is_active ? `on ${row.flag.rollout_percentage}%` : 'off';
+    const redis = row.redis === undefined || row.redis.total === 0 ? '-' : ratio(row.redis.errorRate);
+    return (
+      `${row.title} [${setting}] on=${pct(onShare(row.recent))} ${perSecond(row.recent, frame.windowMs).toFixed(0)}/s ` +
+      `err new=${pct(rate(row.recent.onFailures, row.recent.on))} old=${pct(rate(row.recent.offFailures, row.recent.off))} redis=${redis}`
+    );
+  });
+  return `[${elapsed(frame)}] #${frame.sequence ?? '?'} ${flags.join(' | ')}`;
+}
+
+/** One tick as a JSON record (`--json`). */
+export function frameRecord(frame: Frame): Record<string, unknown> {
+  return {
+    event: 'tick',
+    elapsedMs: frame.elapsedMs,
+    sequence: frame.sequence ?? null,
+    requests: frame.requests,
+    signals: frame.signals,
+    flags: frame.rows.map((row) => ({
+      title: row.title,
+      id: row.flag?.id ?? null,
+      active: row.flag?.is_active ?? null,
+      rollout: row.flag?.rollout_percentage ?? null,
+      requests: row.recent.on + row.recent.off,
+      onShare: onShare(row.recent) ?? null,
+      errorRateOn: rate(row.recent.onFailures, row.recent.on) ?? null,
+      errorRateOff: rate(row.recent.offFailures, row.recent.off) ?? null,
+      redis: row.redis ?? null,
+    })),
+    status: frame.status ?? null,
+  };
+}
+
+function cut(line: string, columns: number): string {
+  if (width(line) <= columns) return line;
+  return `${[...line].slice(0, Math.max(1, columns - 1)).join('')}…`;
+}
+
+export type ViewMode = 'tty' | 'lines' | 'json';
+
+/** Writes frames and events in the chosen mode. */
+export class LiveView {
+  private drawn = 0;
+
+  constructor(
+    private readonly out: Output,
+    readonly mode: ViewMode,
+  ) {}
+
+  /** Lines printed before the live view starts (servers, flags, commands to try). */
+  intro(lines: readonly string[], record: Record<string, unknown>): void {
+    if (this.mode === 'json') this.out.record(record);
+    else this.out.lines(lines);
+  }
+
+  render(frame: Frame): void {
+    if (this.mode === 'json') {
+      this.out.record(frameRecord(frame));
+      return;
+    }
+    if (this.mode === 'lines') {
+      this.out.line(frameLine(frame));
+      return;
+    }
+    const lines = frameLines(frame, Math.max(40, this.out.columns - 1));
+    // Back to the first line of the previous frame, clear to the end of the screen, draw.
+    const up = this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '\x1b[?25l';
+    this.out.raw(`${up}${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
+
+  /** A ruleset change: its own line (lines mode), a record (json); a terminal shows it in the frame. */
+  change(lines: readonly string[], record: Record<string, unknown>): void {
+    if (this.mode === 'json') this.out.record({ event: 'change', ...record });
+    else if (this.mode === 'lines') this.out.lines(lines.map((l) => `change ${l}`));
+  }
+
+  /** A warning: stderr, except on a terminal where the frame shows it. */
+  warn(message: string): void {
+    if (this.mode !== 'tty') this.out.warn(message);
+  }
+
+  /** Lines after the live view (what was stopped). */
+  outro(lines: readonly string[], record: Record<string, unknown>): void {
+    if (this.mode === 'tty' && this.drawn > 0) this.out.raw('\x1b[?25h');
+    this.drawn = 0;
+    if (this.mode === 'json') this.out.record(record);
+    else this.out.lines(lines);
+  }
+}

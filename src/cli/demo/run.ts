@@ -1,0 +1,209 @@
+/**
+ * `tailslide demo`: servers (found or started), the demo app, a real FlagManager behind a simulated
+ * service, and a live view refreshed every second, until Ctrl-C or `--duration`. Everything it
+ * opened is closed in reverse order, the servers it started last.
+ */
+import { FlagAdmin } from '../../admin/flag-admin';
+import { toError } from '../../errors';
+import type { Logger } from '../../logger';
+import { FlagManager } from '../../manager';
+import { toWire } from '../../ruleset/parse';
+import { SignalReader, type FlagCounts } from '../../signals/reader';
+import { EXIT } from '../exit-codes';
+import { count, duration, redactUrl } from '../format';
+import { watchLines, watchRecord } from '../format-watch';
+import { waitForInterrupt } from '../interrupt';
+import { killAllNow } from '../local-servers';
+import { adminOptions, managerConnectionOptions, readerOptions, renameOptionError, type NatsFlags, type RedisFlags } from '../options';
+import type { Output } from '../output';
+import { introLines, introRecord } from './intro';
+import { LiveView, type FlagRow } from './live-view';
+import { prepareServers, type DemoServers } from './servers';
+import { addCounts, emptyCounts, SimulatedService, type PathCounts } from './service';
+import { DEMO_FLAGS, DEMO_WHITELIST, setUpDemoApp } from './setup';
+
+export interface DemoOptions {
+  readonly flags: NatsFlags & RedisFlags;
+  readonly appId: number;
+  /** Undefined: until Ctrl-C. */
+  readonly durationMs: number | undefined;
+  readonly ratePerSecond: number;
+  readonly startServers: boolean;
+}
+
+const TICK_MS = 1_000;
+/** Ticks averaged for share, rate and error rates. */
+const WINDOW_TICKS = 3;
+const REDIS_WINDOW_MS = 60_000;
+const MAX_CHANGES = 4;
+
+export async function runDemo(options: DemoOptions, out: Output): Promise<void> {
+  const view = new LiveView(out, out.json ? 'json' : out.isTTY ? 'tty' : 'lines');
+  const closers: Array<() => Promise<void>> = [];
+  const interrupt = waitForInterrupt({
+    onSecond: () => {
+      // The user insists: no more waiting for a clean shutdown.
+      killAllNow();
+      if (view.mode === 'tty') out.raw('\x1b[?25h\n');
+      process.exit(EXIT.INTERRUPTED);
+    },
+  });
+  let status: string | undefined;
+  const report = (message: string): void => {
+    status = message;
+    view.warn(message);
+  };
+  let reason = 'error';
+  let service: SimulatedService | undefined;
+  let manager: FlagManager | undefined;
+  let servers: DemoServers | undefined;
+  const startedAt = Date.now();
+  try {
+    const found = await prepareServers(options.flags.natsServer, options.flags.redisUrl, options.startServers, out);
+    servers = found;
+    closers.push(() => found.stop());
+    // Servers the demo started have no authentication: leave the credentials out.
+    const own = found.nats !== undefined;
+    const flags: NatsFlags & RedisFlags = {
+      ...options.flags,
+      natsServer: found.natsServer,
+      redisUrl: found.redisUrl,
+      ...(own ? { sdkKey: undefined, natsUser: undefined, natsPassword: undefined, natsCredsFile: undefined, natsNkeySeed: undefined } : {}),
+    };
+    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: report, error: report };
+
+    const admin = new FlagAdmin(adminOptions(flags, logger));
+    closers.push(() => admin.close());
+    await admin.connect().catch((error: unknown) => {
+      throw renameOptionError(error);
+    });
+    const app = await setUpDemoApp(admin, options.appId);
+    let sequence = app.sequence;
+
+    manager = new FlagManager({ appId: options.appId, ...managerConnectionOptions(flags), initTimeoutMs: 10_000, signalFlushIntervalMs: 500, logger });
+    const m = manager;
+    closers.push(() => m.disconnect());
+    await manager.initialize();
+    manager.on('update', (event) => (sequence = Math.max(sequence ?? 0, event.sequence)));
+    manager.on('stale', (event) => report(`NATS connection lost (${event.reason}); serving the last ruleset`));
+    manager.on('reconnected', () => (status = 'NATS connection is back'));
+    const reader = new SignalReader(readerOptions(flags));
+    closers.push(() => reader.close());
+
+    const intro = {
+      appId: options.appId,
+      natsServer: found.natsServer,
+      natsStream: admin.stream,
+      redisUrl: found.redisUrl,
+      nats: found.nats,
+      redis: found.redis,
+      app,
+      whitelisted: DEMO_WHITELIST[0] ?? '',
+      durationMs: options.durationMs,
+      credentials: !own && [flags.sdkKey, flags.natsUser, flags.natsCredsFile, flags.natsNkeySeed].some((v) => v !== undefined),
+    };
+    view.intro(introLines(intro, duration), introRecord(intro));
+
+    const history: Map<string, PathCounts>[] = [];
+    const changes: string[] = [];
+    let redis = new Map<string, FlagCounts>();
+    let redisBusy = false;
+    const svc = new SimulatedService(manager, DEMO_FLAGS, options.ratePerSecond, DEMO_WHITELIST);
+    service = svc;
+
+    const render = (): void => {
+      const rows: FlagRow[] = DEMO_FLAGS.map((demo) => {
+        const flag = m.getFlag(demo.title);
+        const recent = history.reduce((sum, tick) => addCounts(sum, tick.get(demo.title) ?? emptyCounts()), emptyCounts());
+        return { title: demo.title, operation: demo.operation, flag: flag && toWire(flag), recent, redis: redis.get(demo.title) };
+      });
+      view.render({
+        appId: options.appId,
+        sequence,
+        elapsedMs: Date.now() - serviceStart,
+        durationMs: options.durationMs,
+        windowMs: Math.max(1, history.length) * TICK_MS,
+        nats: found.natsServer,
+        redis: redactUrl(found.redisUrl),
+        signals: m.signalStats(),
+        requests: svc.totalRequests,
+        rows,
+        changes,
+        status,
+      });
+    };
+    const refreshRedis = (): void => {
+      if (redisBusy) return;
+      redisBusy = true;
+      const toMs = Date.now();
+      const ids = DEMO_FLAGS.map((demo) => [demo.title, m.getFlag(demo.title)?.id] as const);
+      Promise.all(ids.filter(([, id]) => id !== undefined).map(async ([title, id]) => [title, await reader.flagCounts(id ?? 0, { fromMs: toMs - REDIS_WINDOW_MS, toMs })] as const))
+        .then((entries) => {
+          redis = new Map(entries);
+        })
+        .catch((error: unknown) => report(`Redis: ${toError(error).message}`))
+        .finally(() => {
+          redisBusy = false;
+        });
+    };
+
+    let serviceStart = Date.now();
+    const stopWatch = admin.watch(
+      options.appId,
+      (update) => {
+        sequence = Math.max(sequence ?? 0, update.sequence);
+        if (update.initial) return;
+        const lines = watchLines(update);
+        changes.push(...lines);
+        changes.splice(0, Math.max(0, changes.length - MAX_CHANGES));
+        view.change(lines, watchRecord(update));
+        if (view.mode === 'tty') render();
+      },
+      { diff: { ignoreFields: ['updated_at'] }, onWaiting: (why) => report(why) },
+    );
+    closers.push(stopWatch);
+
+    serviceStart = Date.now();
+    svc.start();
+    const ticker = setInterval(() => {
+      history.push(svc.takeCounts());
+      if (history.length > WINDOW_TICKS) history.shift();
+      refreshRedis();
+      render();
+    }, TICK_MS);
+    closers.push(async () => clearInterval(ticker));
+
+    let timer: NodeJS.Timeout | undefined;
+    const elapsed = new Promise<'timeout'>((resolve) => {
+      if (options.durationMs !== undefined) timer = setTimeout(() => resolve('timeout'), options.durationMs);
+    });
+    reason = await Promise.race([interrupt.done, elapsed]);
+    clearTimeout(timer);
+  } finally {
+    service?.stop();
+    interrupt.dispose();
+    const signals = manager?.signalStats();
+    // Close in reverse order; one failure must not keep the rest (the servers) running.
+    const started = closers.reverse();
+    for (const close of started) {
+      try {
+        await close();
+      } catch (error) {
+        out.warn(`while stopping: ${toError(error).message}`);
+      }
+    }
+    const stopped = [servers?.nats, servers?.redis].filter((s) => s !== undefined).map((s) => ({ name: s.name, pid: s.pid }));
+    if (reason !== 'error') {
+      const requests = service?.totalRequests ?? 0;
+      const written = manager?.signalStats().written ?? signals?.written ?? 0;
+      const why = reason === 'timeout' ? 'its --duration' : reason;
+      const what = stopped.length === 0 ? '' : `; stopped ${stopped.map((s) => `${s.name} (pid ${s.pid})`).join(' and ')}`;
+      view.outro(
+        [`demo stopped after ${duration(Date.now() - startedAt)} (${why}): ${count(requests)} requests, ${count(written)} signals written to Redis${what}`],
+        { event: 'stopped', reason, requests, signalsWritten: written, stoppedServers: stopped },
+      );
+    } else {
+      view.outro([], { event: 'stopped', reason: 'error', stoppedServers: stopped });
+    }
+  }
+}
