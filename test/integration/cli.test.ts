@@ -175,6 +175,29 @@ describe('help and usage', () => {
   });
 });
 
+describe('stream init', () => {
+  it("adds an app's literal subjects to a stream created by Tower, and leaves a ready stream alone", async () => {
+    const tower = await NatsServer.start();
+    const own = await connect({ servers: tower.url });
+    try {
+      await (await own.jetstreamManager()).streams.add({ name: 'tower', subjects: ['apps.7.update.manual', 'apps.7.update.circuit'] });
+      const env = { TAILSLIDE_NATS_SERVER: tower.url, TAILSLIDE_NATS_STREAM: 'tower' };
+      expect(await cli(['stream', 'init', '--app-id', '8'], { env })).toMatchObject({
+        code: 0,
+        stdout: 'added apps.8.update.manual, apps.8.update.circuit to stream "tower"\n',
+      });
+      const again = await cliJson<{ action: string; subjects: string[] }>(['stream', 'init', '--app-id', '8'], { env });
+      expect(again).toMatchObject({ action: 'unchanged', subjects: ['apps.7.update.manual', 'apps.7.update.circuit', 'apps.8.update.manual', 'apps.8.update.circuit'] });
+      // The first flag of an app the stream does not list yet adds its subjects too.
+      expect((await cli(['flags', 'create', 'first', '--app-id', '9'], { env })).code).toBe(0);
+      expect((await (await own.jetstreamManager()).streams.info('tower')).config.subjects).toContain('apps.9.update.manual');
+    } finally {
+      await own.close();
+      await tower.dispose();
+    }
+  });
+});
+
 describe('flag edits', () => {
   it('creates, lists, shows, changes and deletes flags, each change publishing the whole ruleset', async () => {
     const app = ['--app-id', '11'];
