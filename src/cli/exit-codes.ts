@@ -28,6 +28,17 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** What each exit code means, for `--help` and docs/cli.md. */
+export const EXIT_CODE_HELP: readonly (readonly [ExitCode, string])[] = [
+  [EXIT.OK, 'done (also --help, and watch or demo stopped with Ctrl-C)'],
+  [EXIT.USAGE, 'usage error or bad value'],
+  [EXIT.NOT_FOUND, 'app, flag or stream not found'],
+  [EXIT.CONNECTION, 'server not reachable, credentials or request refused'],
+  [EXIT.CONFLICT, 'edit conflict: other writers kept changing the app, try again'],
+  [EXIT.MISSING_SERVER, 'demo: nats-server / redis-server neither running nor installed'],
+  [EXIT.INTERNAL, 'internal error (a bug; TAILSLIDE_DEBUG=1 shows the stack)'],
+];
+
 /** An error of the command line itself, with its exit code. */
 export class CliError extends Error {
   override name = 'CliError';

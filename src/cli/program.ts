@@ -10,21 +10,21 @@ import { rulesetCommand } from './commands/ruleset';
 import { statsCommand } from './commands/stats';
 import { streamCommand } from './commands/stream';
 import { watchCommand } from './commands/watch';
-import { EXIT, errorLine, exitCodeOf } from './exit-codes';
+import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeOf } from './exit-codes';
+import { table } from './format';
+import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from './options';
 import { Output } from './output';
 
-const FOOTER = `
-Connection settings come from flags or environment variables (a flag wins):
-  --nats-server      TAILSLIDE_NATS_SERVER      default nats://127.0.0.1:4222 (comma-separated list)
-  --nats-stream      TAILSLIDE_NATS_STREAM      default flags_ruleset
-  --sdk-key          TAILSLIDE_SDK_KEY          NATS token
-  --nats-user        TAILSLIDE_NATS_USER        with --nats-password / TAILSLIDE_NATS_PASSWORD
-  --nats-creds-file  TAILSLIDE_NATS_CREDS_FILE  or --nats-nkey-seed / TAILSLIDE_NATS_NKEY_SEED
-  --app-id           TAILSLIDE_APP_ID
-  --redis-url        TAILSLIDE_REDIS_URL        default redis://127.0.0.1:6379 (stats, demo)
-
-Exit codes: 0 ok, 1 usage or bad value, 2 app/flag/stream not found, 3 connection, auth or server
-refusal, 4 edit conflict (retry), 5 demo servers not installed, 70 internal error.`;
+/** The settings and exit codes, after the command list of `tailslide --help`. */
+function footer(): string {
+  const specs = [...NATS_OPTIONS, APP_ID_OPTION, ...REDIS_OPTIONS];
+  const settings = table(
+    [{ header: 'FLAG' }, { header: 'ENVIRONMENT' }, { header: 'DEFAULT' }],
+    specs.map((spec) => [spec.flags.split(' ')[0] ?? spec.flags, spec.env, spec.defaultValue ?? '']),
+  );
+  const codes = EXIT_CODE_HELP.map(([code, meaning]) => `${String(code).padStart(3)}  ${meaning}`);
+  return ['', 'Connection settings, as flags or environment variables (a flag wins):', ...settings.map((l) => `  ${l}`), '', 'Exit codes:', ...codes].join('\n');
+}
 
 export function createProgram(): Command {
   const program = new Command('tailslide')
@@ -38,7 +38,7 @@ export function createProgram(): Command {
     .addCommand(watchCommand())
     .addCommand(statsCommand())
     .addCommand(demoCommand())
-    .addHelpText('after', FOOTER);
+    .addHelpText('after', footer());
   configure(program);
   return program;
 }

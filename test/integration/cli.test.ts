@@ -159,7 +159,8 @@ describe('help and usage', () => {
     ]);
     expect(top.code).toBe(0);
     for (const command of ['stream', 'apps', 'flags', 'ruleset', 'evaluate', 'watch', 'stats', 'demo']) expect(top.stdout).toContain(`  ${command}`);
-    expect(top.stdout).toContain('Exit codes: 0 ok, 1 usage or bad value, 2 app/flag/stream not found, 3 connection');
+    expect(top.stdout).toMatch(/--nats-server\s+TAILSLIDE_NATS_SERVER\s+nats:\/\/127\.0\.0\.1:4222\n/);
+    expect(top.stdout).toMatch(/Exit codes:\n\s+0 {2}done.*\n\s+1 {2}usage error or bad value\n\s+2 {2}app, flag or stream not found\n\s+3 {2}/);
     expect(sub.code).toBe(0);
     expect(sub.stdout).toContain('--recovery-profile <profile>');
     expect(sub.stdout).toContain('env: TAILSLIDE_NATS_SERVER');

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { diffRulesets } from '../../src/admin/diff';
 import type { RulesetUpdate } from '../../src/admin/watch';
 import { frameLine, frameLines, frameRecord, type Frame } from '../../src/cli/demo/live-view';
 import { tryCommands, type IntroInput } from '../../src/cli/demo/intro';
 import { editLines, editReport } from '../../src/cli/edit-report';
+import { EXIT_CODE_HELP } from '../../src/cli/exit-codes';
+import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from '../../src/cli/options';
 import { duration, formatValue, percentage, ratio, redactUrl, sparkline, table } from '../../src/cli/format';
 import { explain } from '../../src/cli/format-eval';
 import { diffLines, flagDetail, flagState, flagsTable } from '../../src/cli/format-flags';
@@ -200,5 +204,17 @@ describe('demo view', () => {
     const own = tryCommands({ ...input, natsServer: 'nats://127.0.0.1:5555', redisUrl: 'redis://:pw@127.0.0.1:6666' });
     expect(own[0]).toBe('npx tailslide flags set-rollout checkout-v2 10 --app-id 1000 --nats-server nats://127.0.0.1:5555');
     expect(own[own.length - 1]).toContain('--redis-url redis://:***@127.0.0.1:6666');
+  });
+});
+
+describe('docs/cli.md', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'cli.md'), 'utf8');
+
+  it('lists every setting with its environment variable, and every exit code', () => {
+    for (const spec of [...NATS_OPTIONS, APP_ID_OPTION, ...REDIS_OPTIONS]) {
+      expect(doc).toContain(spec.env);
+      expect(doc).toContain(spec.flags.split(' ')[0]);
+    }
+    for (const [code] of EXIT_CODE_HELP) expect(doc).toMatch(new RegExp(`\\n\\| ${code} \\|`));
   });
 });
