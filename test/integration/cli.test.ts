@@ -468,9 +468,10 @@ function records(stdout: string): DemoRecord[] {
 
 describe('demo', () => {
   it('runs a simulated service on the given servers, shows a flag change at once, and ends after --duration', async () => {
-    const demo = new CliProcess(['demo', '--duration', '4s', '--json', '--app-id', '18']);
+    const demo = new CliProcess(['demo', '--duration', '5s', '--json', '--app-id', '18']);
     await demo.line(/"event":"tick"/);
     expect((await cli(['flags', 'set-rollout', 'checkout-v2', '100', '--app-id', '18'])).code).toBe(0);
+    await demo.line(/"event":"tick".*"title":"checkout-v2","id":\d+,"active":true,"rollout":100/);
     const run = await demo.exited;
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const events = records(run.stdout);
