@@ -2,8 +2,8 @@
  * The `tailslide` command, run as a child process (the built dist/cjs/cli/main.js) against a real
  * nats-server and redis-server started here. Each test uses its own app id on one shared stream.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -111,15 +111,6 @@ function expectOneLineError(run: Run, code: number, pattern: RegExp): void {
   expect(run.stdout).toBe('');
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -130,9 +121,6 @@ function isRunning(pid: number): boolean {
 }
 
 beforeAll(async () => {
-  if (!existsSync(MAIN) || newestMtime(join(ROOT, 'src')) > statSync(MAIN).mtimeMs) {
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
-  }
   [nats, redis] = await Promise.all([NatsServer.start(), RedisServer.start()]);
   nc = await connect({ servers: nats.url });
   scratch = mkdtempSync(join(tmpdir(), 'tailslide-cli-'));

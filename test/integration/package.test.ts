@@ -16,9 +16,9 @@ function run(cmd: string, args: string[], cwd: string): string {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cjs/index.js'))) run(npm, ['run', 'build', '--silent'], root);
   dir = mkdtempSync(join(tmpdir(), 'tailslide-pack-'));
-  run(npm, ['pack', '--silent', '--pack-destination', dir], root);
+  // --ignore-scripts: dist/ is built once by jest's globalSetup; `prepare` would rebuild it under other tests.
+  run(npm, ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], root);
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error('npm pack produced no tarball');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
