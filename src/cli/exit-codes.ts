@@ -28,7 +28,7 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** What each exit code means, for `--help` and docs/cli.md. */
+/** What each exit code means, for `--help` and the README. */
 export const EXIT_CODE_HELP: readonly (readonly [ExitCode, string])[] = [
   [EXIT.OK, 'done (also --help, and watch or demo stopped with Ctrl-C)'],
   [EXIT.USAGE, 'usage error or bad value'],

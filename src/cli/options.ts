@@ -28,7 +28,7 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
 }
 
-/** Every connection option, for the commands and for docs/cli.md. */
+/** Every connection option, for the commands and for the README. */
 export const NATS_OPTIONS: readonly OptionSpec[] = [
   { flags: '--nats-server <urls>', key: 'natsServer', env: 'TAILSLIDE_NATS_SERVER', sdkOption: 'natsServer', defaultValue: DEFAULT_NATS_SERVER, description: 'NATS server URL(s), comma-separated' },
   { flags: '--nats-stream <name>', key: 'natsStream', env: 'TAILSLIDE_NATS_STREAM', sdkOption: 'natsStream', defaultValue: DEFAULT_NATS_STREAM, description: 'JetStream stream holding the rulesets' },
