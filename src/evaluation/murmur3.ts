@@ -28,10 +28,11 @@ export interface PrefixState {
   readonly carry: number;
   readonly carryLength: number;
   readonly byteLength: number;
-  readonly bytes: Uint8Array;
+  /** The prefix itself, re-encoded on the rare non-ASCII path (keeping its bytes per flag costs more). */
+  readonly prefix: string;
 }
 
-const EMPTY: PrefixState = { h: 0, carry: 0, carryLength: 0, byteLength: 0, bytes: new Uint8Array(0) };
+const EMPTY: PrefixState = { h: 0, carry: 0, carryLength: 0, byteLength: 0, prefix: '' };
 
 /** MurmurHash3_x86_32(utf8(input), seed 0) as an unsigned 32-bit integer. */
 export function murmur3(input: string): number {
@@ -47,7 +48,7 @@ export function prefixState(prefix: string): PrefixState {
   let carry = 0;
   const carryLength = bytes.length - blockEnd;
   for (let j = 0; j < carryLength; j++) carry |= (bytes[blockEnd + j] as number) << (8 * j);
-  return { h, carry, carryLength, byteLength: bytes.length, bytes };
+  return { h, carry, carryLength, byteLength: bytes.length, prefix };
 }
 
 /**
@@ -97,7 +98,7 @@ function hashBytesAfter(state: PrefixState, input: string): number {
   // A UTF-16 code unit becomes at most 3 UTF-8 bytes (a surrogate pair, 2 units, becomes 4).
   const needed = state.byteLength + input.length * 3;
   if (scratch.length < needed) scratch = new Uint8Array(Math.max(needed, scratch.length * 2));
-  scratch.set(state.bytes, 0);
+  encoder.encodeInto(state.prefix, scratch);
   const { written } = encoder.encodeInto(input, scratch.subarray(state.byteLength));
   const length = state.byteLength + written;
   const blockEnd = length & ~3;
