@@ -132,7 +132,7 @@ await step('alloc', async () => {
   for (let r = 0; r < (quick ? 1 : 3); r++) raw.alloc.rolloutRuns.push(...(await allocRun('rollout')));
   const a = raw.alloc;
   const runs = a.rolloutRuns;
-  const perRun = runs.map((r) => r.bytesPerCall.toFixed(1)).join(' / ');
+  const perRun = runs.map((r) => Math.max(0, r.bytesPerCall).toFixed(1)).join(' / ');
   const worst = Math.max(...runs.map((r) => r.bytesPerCall));
   rows.push({
     what: 'allocation per evaluation',
