@@ -353,7 +353,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
 /**
  * Resolves with the promise's value, or undefined when `timeoutMs` passes first. The timer keeps
- * the process alive while someone awaits it (as any awaited timeout should) and is always cleared.
+ * the process alive while someone awaits it (as every awaited timeout should) and is always cleared.
  */
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T | undefined> {
   if (timeoutMs === undefined) return promise;

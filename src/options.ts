@@ -1,7 +1,17 @@
 import type { NatsConnection, TlsOptions } from 'nats';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, describeValue } from './errors';
-import { defaultLogger, safeLogger, type Logger } from './logger';
+import type { Logger } from './logger';
+import {
+  natsServers,
+  optionalBoolean,
+  optionalEnum,
+  optionalInteger,
+  optionalPort,
+  optionalString,
+  resolveLogger,
+  streamName,
+} from './validate';
 import type { WireFlag } from './ruleset/types';
 
 export const DEFAULT_NATS_STREAM = 'flags_ruleset';
@@ -142,7 +152,7 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
     }
   }
   const warnings: string[] = [];
-  const logger = options.logger === undefined ? defaultLogger : safeLogger(checkLogger(options.logger));
+  const logger = resolveLogger(options.logger);
   const appId = parseAppId(options.appId);
   const offline = optionalBoolean('offline', options.offline) ?? false;
   const userContext = optionalString('userContext', options.userContext) ?? '';
@@ -175,24 +185,11 @@ function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
     throw new InvalidOptionError('natsConnection', connection, 'a NatsConnection from the "nats" package');
   }
   let servers: string[] = [];
-  if (options.natsServer !== undefined) {
-    const list = typeof options.natsServer === 'string' ? [options.natsServer] : options.natsServer;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new InvalidOptionError('natsServer', options.natsServer, 'a NATS URL or a non-empty array of them');
-    }
-    servers = list.map((server, index) => {
-      if (typeof server !== 'string' || !isNatsUrl(server)) {
-        throw new InvalidOptionError(`natsServer[${index}]`, server, 'a URL such as "nats://localhost:4222" or "host:port"');
-      }
-      return server.trim();
-    });
-  } else if (connection === undefined) {
+  if (options.natsServer !== undefined) servers = natsServers('natsServer', options.natsServer);
+  else if (connection === undefined) {
     throw new InvalidOptionError('natsServer', undefined, 'a NATS URL (or "natsConnection", or "offline: true")');
   }
-  const stream = optionalString('natsStream', options.natsStream) ?? DEFAULT_NATS_STREAM;
-  if (!/^[^\s.*>/\\]+$/.test(stream)) {
-    throw new InvalidOptionError('natsStream', stream, 'a stream name without spaces, ".", "*", ">", "/" or "\\"');
-  }
+  const stream = streamName('natsStream', options.natsStream ?? DEFAULT_NATS_STREAM);
   let tls: TlsOptions | undefined;
   if (options.natsTls === true) tls = {};
   else if (options.natsTls !== undefined) {
@@ -265,59 +262,4 @@ export function parseAppId(value: unknown, option = 'appId'): number {
     throw new InvalidOptionError(option, value, 'a non-negative integer or a numeric string such as "1"');
   }
   return n;
-}
-
-function isNatsUrl(value: string): boolean {
-  const trimmed = value.trim();
-  if (trimmed === '') return false;
-  if (/^(nats|tls|ws|wss):\/\//i.test(trimmed)) return true;
-  return /^[A-Za-z0-9.\-_[\]:]+(:\d+)?$/.test(trimmed);
-}
-
-function checkLogger(logger: unknown): Logger {
-  const l = logger as Partial<Record<keyof Logger, unknown>> | null;
-  if (typeof l !== 'object' || l === null) throw new InvalidOptionError('logger', logger, 'an object with debug, info, warn and error methods');
-  for (const method of ['debug', 'info', 'warn', 'error'] as const) {
-    if (typeof l[method] !== 'function') {
-      throw new InvalidOptionError(`logger.${method}`, l[method], 'a function');
-    }
-  }
-  return logger as Logger;
-}
-
-function optionalString(option: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidOptionError(option, value, 'a string');
-  return value;
-}
-
-function optionalBoolean(option: string, value: unknown): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'true or false');
-  return value;
-}
-
-function optionalInteger(option: string, value: unknown, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidOptionError(option, value, `an integer ≥ ${min}`);
-  }
-  return value;
-}
-
-function optionalPort(option: string, value: unknown): number | undefined {
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (n === undefined) return undefined;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new InvalidOptionError(option, value, 'a port number from 1 to 65535');
-  }
-  return n;
-}
-
-function optionalEnum<T extends string>(option: string, value: unknown, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidOptionError(option, value, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
-  }
-  return value as T;
 }

@@ -1,26 +1,10 @@
 /** The flag fields an admin may set, their defaults for a new flag, and the typed patches. */
-import type { CircuitStatus, RecoveryProfile, WireFlag } from '../ruleset/types';
+import type { WireFlag, WireFlagFields } from '../ruleset/types';
 
 /** Every wire field a user may set on a flag (all but `id`, `app_id` and the timestamps). */
-export interface EditableFlagFields {
-  title: string;
-  description: string;
-  is_active: boolean;
-  rollout_percentage: number;
-  white_listed_users: string;
-  error_threshold_percentage: number;
-  circuit_status: CircuitStatus;
-  is_recoverable: boolean;
-  circuit_recovery_percentage: number;
-  circuit_recovery_delay: number;
-  circuit_initial_recovery_percentage: number;
-  circuit_recovery_rate: number;
-  circuit_recovery_increment_percentage: number;
-  circuit_recovery_profile: RecoveryProfile;
-  webhooks: string;
-}
+export type EditableFlagFields = Omit<WireFlagFields, 'id' | 'app_id' | 'created_at' | 'updated_at'>;
 
-/** Changes to a flag: any editable fields. */
+/** Changes to a flag: some of the editable fields. */
 export type FlagPatch = Partial<EditableFlagFields>;
 
 /** A new flag: a title, and any editable fields that should differ from the defaults. */

@@ -1,8 +1,9 @@
 /** Options of `new FlagAdmin(options)`, validated once at the constructor. */
 import type { NatsConnection, TlsOptions } from 'nats';
 import { InvalidOptionError } from '../errors';
-import { defaultLogger, safeLogger, type Logger } from '../logger';
+import type { Logger } from '../logger';
 import { DEFAULT_NATS_STREAM, DEFAULT_RECONNECT_WAIT_MS, type ResolvedNatsOptions } from '../options';
+import { natsServers, optionalInteger, optionalString, resolveLogger, streamName } from '../validate';
 
 /** How many times an edit is re-applied when other writers keep getting in first. */
 export const DEFAULT_ADMIN_MAX_ATTEMPTS = 10;
@@ -73,22 +74,11 @@ export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOpt
   if (connection !== undefined && !isNatsConnection(connection)) {
     throw new InvalidOptionError('nats.connection', connection, 'a NatsConnection from the "nats" package');
   }
-  const serverList = input.servers === undefined ? [] : typeof input.servers === 'string' ? [input.servers] : input.servers;
-  if (!Array.isArray(serverList)) throw new InvalidOptionError('nats.servers', input.servers, 'a NATS URL or an array of them');
-  const servers = serverList.map((server: unknown, index) => {
-    if (typeof server !== 'string' || server.trim() === '' || /\s/.test(server.trim())) {
-      throw new InvalidOptionError(`nats.servers[${index}]`, server, 'a URL such as "nats://localhost:4222"');
-    }
-    return server.trim();
-  });
+  const servers = input.servers === undefined ? [] : natsServers('nats.servers', input.servers);
   if (servers.length === 0 && connection === undefined) {
     throw new InvalidOptionError('nats.servers', input.servers, 'at least one NATS URL (or a NatsConnection)');
   }
-  const streams = [options.stream, input.stream].filter((s): s is string => s !== undefined);
-  const stream = streams[0] ?? DEFAULT_NATS_STREAM;
-  if (typeof stream !== 'string' || !/^[^\s.*>/\\]+$/.test(stream)) {
-    throw new InvalidOptionError('stream', stream, 'a stream name without spaces, ".", "*", ">", "/" or "\\"');
-  }
+  const stream = streamName('stream', options.stream ?? input.stream ?? DEFAULT_NATS_STREAM);
   const user = optionalString('nats.user', input.user);
   const password = optionalString('nats.password', input.password);
   if (password !== undefined && user === undefined) throw new InvalidOptionError('nats.user', undefined, 'a user name when a password is set');
@@ -96,9 +86,9 @@ export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOpt
   if (tls !== undefined && (typeof tls !== 'object' || tls === null)) {
     throw new InvalidOptionError('nats.tls', input.tls, 'true or an object of TLS options');
   }
-  const logger = options.logger === undefined ? defaultLogger : safeLogger(options.logger);
-  const retryBaseMs = integer('retryBaseMs', options.retryBaseMs, 1) ?? DEFAULT_ADMIN_RETRY_BASE_MS;
-  const retryMaxMs = integer('retryMaxMs', options.retryMaxMs, retryBaseMs) ?? Math.max(DEFAULT_ADMIN_RETRY_MAX_MS, retryBaseMs);
+  const logger = resolveLogger(options.logger);
+  const retryBaseMs = optionalInteger('retryBaseMs', options.retryBaseMs, 1) ?? DEFAULT_ADMIN_RETRY_BASE_MS;
+  const retryMaxMs = optionalInteger('retryMaxMs', options.retryMaxMs, retryBaseMs) ?? Math.max(DEFAULT_ADMIN_RETRY_MAX_MS, retryBaseMs);
   if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidOptionError('now', options.now, 'a function returning a Date');
   return {
     nats: {
@@ -111,27 +101,13 @@ export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOpt
       credsFile: optionalString('nats.credsFile', input.credsFile),
       tls,
       connection,
-      reconnectWaitMs: integer('nats.reconnectWaitMs', input.reconnectWaitMs, 1) ?? DEFAULT_RECONNECT_WAIT_MS,
+      reconnectWaitMs: optionalInteger('nats.reconnectWaitMs', input.reconnectWaitMs, 1) ?? DEFAULT_RECONNECT_WAIT_MS,
     },
     logger,
-    maxAttempts: integer('maxAttempts', options.maxAttempts, 1) ?? DEFAULT_ADMIN_MAX_ATTEMPTS,
+    maxAttempts: optionalInteger('maxAttempts', options.maxAttempts, 1) ?? DEFAULT_ADMIN_MAX_ATTEMPTS,
     retryBaseMs,
     retryMaxMs,
-    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 1) ?? DEFAULT_ADMIN_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: optionalInteger('connectTimeoutMs', options.connectTimeoutMs, 1) ?? DEFAULT_ADMIN_CONNECT_TIMEOUT_MS,
     now: options.now ?? (() => new Date()),
   };
-}
-
-function optionalString(option: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidOptionError(option, value, 'a string');
-  return value;
-}
-
-function integer(option: string, value: unknown, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidOptionError(option, value, `an integer ≥ ${min}`);
-  }
-  return value;
 }

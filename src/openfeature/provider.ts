@@ -16,7 +16,8 @@ import {
   type TrackingEventDetails,
 } from '@openfeature/server-sdk';
 import { InvalidOptionError, toError } from '../errors';
-import { safeLogger, type Logger } from '../logger';
+import type { Logger } from '../logger';
+import { resolveLogger } from '../validate';
 import { FlagManager, type ManagerState } from '../manager';
 import type { FlagManagerOptions } from '../options';
 import type { EvaluationDetail } from '../toggler';
@@ -67,7 +68,7 @@ export class TailslideProvider implements Provider {
       }
       this.manager = options.manager;
       this.ownsManager = false;
-      this.logger = options.logger === undefined ? this.manager.logger : safeLogger(checkLogger(options.logger));
+      this.logger = resolveLogger(options.logger, 'logger', this.manager.logger);
     } else {
       this.manager = new FlagManager(options);
       this.ownsManager = true;
@@ -210,14 +211,4 @@ export class TailslideProvider implements Provider {
 
 function isManagerOptions(options: TailslideProviderOptions): options is TailslideProviderManagerOptions {
   return typeof options === 'object' && options !== null && 'manager' in options && options.manager !== undefined;
-}
-
-function checkLogger(logger: unknown): Logger {
-  const l = logger as Partial<Record<keyof Logger, unknown>> | null;
-  for (const method of ['debug', 'info', 'warn', 'error'] as const) {
-    if (typeof l !== 'object' || l === null || typeof l[method] !== 'function') {
-      throw new InvalidOptionError(`logger.${method}`, l?.[method], 'a function (a logger has debug, info, warn and error)');
-    }
-  }
-  return logger as Logger;
 }

@@ -2,8 +2,8 @@
 export type CircuitStatus = 'open' | 'close' | 'recovery';
 export type RecoveryProfile = 'linear' | 'exponential';
 
-/** A flag exactly as it travels in JetStream (snake_case). See shared/spec/wire-format.md §1. */
-export interface WireFlag {
+/** The known fields of a flag on the wire (snake_case). See shared/spec/wire-format.md §1. */
+export interface WireFlagFields {
   id: number;
   app_id: number;
   title: string;
@@ -23,7 +23,10 @@ export interface WireFlag {
   webhooks: string;
   created_at: string;
   updated_at: string;
-  /** Unknown extra fields are allowed and kept. */
+}
+
+/** A flag exactly as it travels in JetStream: the known fields, and unknown extra fields, kept. */
+export interface WireFlag extends WireFlagFields {
   [extra: string]: unknown;
 }
 
