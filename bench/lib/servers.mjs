@@ -3,9 +3,12 @@
 // started is registered and stopped on exit, SIGINT and SIGTERM too.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+// Port helpers shared with the demo's launcher (the built package's src/cli/local-servers).
+const localServers = createRequire(import.meta.url)('../../dist/cjs/cli/local-servers.js');
 
 const running = new Set();
 
@@ -28,34 +31,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const { freePort } = localServers;
 
 async function waitForPort(port, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        resolve(false);
-      });
-      socket.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
+  while (!(await localServers.tcpAnswers('127.0.0.1', port))) {
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
