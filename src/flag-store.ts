@@ -24,23 +24,26 @@ export class FlagStore {
     return this.ruleset;
   }
 
-  /** Replaces the ruleset; returns the titles of flags added, removed or changed. */
+  /**
+   * Replaces the ruleset; returns the titles of flags added, removed or changed. Flags that did not
+   * change keep their compiled form (and object), so an update costs only what it changed.
+   */
   replace(flags: readonly Flag[]): string[] {
     const previous = this.byTitle;
     const next = new Map<string, CompiledFlag>();
-    for (const flag of flags) next.set(flag.title, compileFlag(flag));
     const changed: string[] = [];
-    if (!this.loaded) {
-      changed.push(...next.keys());
-    } else {
-      for (const [title, compiled] of next) {
-        const before = previous.get(title);
-        if (!before || !sameFlag(before.flag, compiled.flag)) changed.push(title);
+    for (const flag of flags) {
+      const before = previous.get(flag.title);
+      if (before !== undefined && sameFlag(before.flag, flag)) {
+        next.set(flag.title, before);
+      } else {
+        next.set(flag.title, compileFlag(flag));
+        changed.push(flag.title);
       }
-      for (const title of previous.keys()) if (!next.has(title)) changed.push(title);
     }
+    for (const title of previous.keys()) if (!next.has(title)) changed.push(title);
     this.byTitle = next;
-    this.ruleset = Object.freeze([...flags]);
+    this.ruleset = Object.freeze([...next.values()].map((compiled) => compiled.flag));
     this.loaded = true;
     return changed;
   }

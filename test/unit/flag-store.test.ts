@@ -26,6 +26,19 @@ describe('FlagStore.replace', () => {
     expect(store.replace(flags({ ...a, rollout_percentage: 5 }, wireFlag({ id: 3, title: 'c' })))).toEqual(['a', 'c', 'b']);
   });
 
+  test('an unchanged flag keeps its compiled form; a changed one is compiled anew', () => {
+    const store = new FlagStore();
+    const a = wireFlag({ id: 1, title: 'a' });
+    const b = wireFlag({ id: 2, title: 'b' });
+    store.replace(flags(a, b));
+    const [compiledA, compiledB] = [store.get('a'), store.get('b')];
+    store.replace(flags(a, { ...b, rollout_percentage: 7 }));
+    expect(store.get('a')).toBe(compiledA);
+    expect(store.get('b')).not.toBe(compiledB);
+    expect(store.get('b')?.flag.rolloutPercentage).toBe(7);
+    expect(store.all().map((f) => f.title)).toEqual(['a', 'b']);
+  });
+
   test('sameFlag compares every field, the whitelist and unknown extra fields', () => {
     const [base] = flags(wireFlag({ id: 1, title: 'a', owner: 'x' }));
     const variants: Record<string, unknown>[] = [
