@@ -8,6 +8,7 @@ import { connect, NatsError, type JetStreamClient, type JetStreamManager, type N
 import { AuthorizationError, ConnectionError } from '../errors';
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
+import { describeServers, errorMessage, isTlsError, tlsError } from '../nats/errors';
 import { parseAppId } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import {
@@ -242,7 +243,7 @@ export class FlagAdmin {
           timeout: this.options.connectTimeoutMs,
         });
       } catch (err) {
-        throw connectError(err, nats.servers);
+        throw connectError(err, nats);
       }
       owned = true;
     }
@@ -276,10 +277,11 @@ function describe(flag: FlagRef): string {
   return typeof flag === 'number' ? `#${flag}` : JSON.stringify(flag);
 }
 
-function connectError(err: unknown, servers: readonly string[]): Error {
-  const where = servers.join(', ');
+function connectError(err: unknown, nats: ResolvedAdminOptions['nats']): Error {
+  const where = describeServers(nats);
   if (err instanceof NatsError && (err.isAuthError() || err.code === 'AUTHORIZATION_VIOLATION')) {
     return new AuthorizationError(`NATS at ${where} refused the credentials: ${err.message}`, { cause: err });
   }
-  return new ConnectionError(`Could not connect to NATS at ${where}: ${(err as Error).message}`, { cause: err });
+  if (isTlsError(err)) return tlsError(nats, where, err);
+  return new ConnectionError(`Could not connect to NATS at ${where}: ${errorMessage(err)}`, { cause: err });
 }

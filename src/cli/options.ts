@@ -4,6 +4,7 @@
  * the variable over the default.
  */
 import { Option, type Command } from 'commander';
+import type { TlsOptions } from 'nats';
 import type { FlagAdminOptions } from '../admin/options';
 import { InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
@@ -37,6 +38,9 @@ export const NATS_OPTIONS: readonly OptionSpec[] = [
   { flags: '--nats-password <password>', key: 'natsPassword', env: 'TAILSLIDE_NATS_PASSWORD', sdkOption: 'natsPassword', description: 'NATS password' },
   { flags: '--nats-creds-file <path>', key: 'natsCredsFile', env: 'TAILSLIDE_NATS_CREDS_FILE', sdkOption: 'natsCredsFile', description: 'NATS credentials file (JWT + NKey seed)' },
   { flags: '--nats-nkey-seed <seed>', key: 'natsNkeySeed', env: 'TAILSLIDE_NATS_NKEY_SEED', sdkOption: 'natsNkeySeed', description: 'NATS NKey seed' },
+  { flags: '--nats-tls-ca <path>', key: 'natsTlsCa', env: 'TAILSLIDE_NATS_TLS_CA', sdkOption: 'natsTls.caFile', description: 'CA certificate file: connect with TLS and trust this CA' },
+  { flags: '--nats-tls-cert <path>', key: 'natsTlsCert', env: 'TAILSLIDE_NATS_TLS_CERT', sdkOption: 'natsTls.certFile', description: 'client certificate file (TLS client auth)' },
+  { flags: '--nats-tls-key <path>', key: 'natsTlsKey', env: 'TAILSLIDE_NATS_TLS_KEY', sdkOption: 'natsTls.keyFile', description: 'client key file (TLS client auth)' },
   { flags: '--connect-timeout <duration>', key: 'connectTimeout', env: 'TAILSLIDE_CONNECT_TIMEOUT', defaultValue: DEFAULT_CONNECT_TIMEOUT, description: 'give up connecting to NATS after this long' },
 ];
 
@@ -57,6 +61,9 @@ export interface NatsFlags {
   natsPassword?: string;
   natsCredsFile?: string;
   natsNkeySeed?: string;
+  natsTlsCa?: string;
+  natsTlsCert?: string;
+  natsTlsKey?: string;
   connectTimeout: string;
   verbose?: boolean;
 }
@@ -112,6 +119,7 @@ export function adminOptions(flags: NatsFlags, logger: Logger): FlagAdminOptions
       password: flags.natsPassword,
       credsFile: flags.natsCredsFile,
       nkeySeed: flags.natsNkeySeed,
+      tls: tlsOptions(flags),
     },
     connectTimeoutMs: parseDuration(flags.connectTimeout, '--connect-timeout'),
     logger,
@@ -131,7 +139,19 @@ export function managerConnectionOptions(flags: NatsFlags & RedisFlags): Partial
   if (flags.natsPassword !== undefined) options.natsPassword = flags.natsPassword;
   if (flags.natsCredsFile !== undefined) options.natsCredsFile = flags.natsCredsFile;
   if (flags.natsNkeySeed !== undefined) options.natsNkeySeed = flags.natsNkeySeed;
+  const tls = tlsOptions(flags);
+  if (tls !== undefined) options.natsTls = tls;
   return options;
+}
+
+/** TLS options from the --nats-tls-* flags; undefined (plain, or TLS as the server asks) when none is set. */
+function tlsOptions(flags: NatsFlags): TlsOptions | undefined {
+  if (flags.natsTlsCa === undefined && flags.natsTlsCert === undefined && flags.natsTlsKey === undefined) return undefined;
+  const tls: TlsOptions = {};
+  if (flags.natsTlsCa !== undefined) tls.caFile = flags.natsTlsCa;
+  if (flags.natsTlsCert !== undefined) tls.certFile = flags.natsTlsCert;
+  if (flags.natsTlsKey !== undefined) tls.keyFile = flags.natsTlsKey;
+  return tls;
 }
 
 export function signalBackend(flags: RedisFlags): 'auto' | 'timeseries' | 'native' {

@@ -16,7 +16,7 @@ import { ConnectionError, isTailslideError, toError, type TailslideError } from 
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
 import type { ResolvedNatsOptions } from '../options';
-import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from './jetstream-errors';
+import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from '../nats/errors';
 import { jittered, Pause } from './jetstream-timing';
 import type { SourceSink } from './types';
 

@@ -27,7 +27,7 @@ import {
 } from 'nats';
 import type { Logger } from '../logger';
 import { appFilter } from '../nats/subjects';
-import { errorMessage } from './jetstream-errors';
+import { errorMessage } from '../nats/errors';
 
 /** Pull requests expire after this; the server's idle heartbeat is half of it. */
 export const PULL_EXPIRES_MS = 10_000;

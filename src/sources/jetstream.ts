@@ -14,7 +14,7 @@ import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
-import { JS_FILTER_NOT_SUBSET, apiErrorCode, errorMessage, isStreamNotFound } from './jetstream-errors';
+import { JS_FILTER_NOT_SUBSET, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
 import { appFilter, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { boundedWait, retryDelay, RetryTimer } from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';

@@ -418,6 +418,14 @@ describe('connections and environment', () => {
     expect(redisDown.ms).toBeLessThan(8_000);
   }, 20_000);
 
+  it('passes TLS settings on, by flag or environment: against a plain server, exit 3 saying it offers no TLS', async () => {
+    const byFlag = await cli(['flags', 'list', '--app-id', '1', '--nats-server', nats.url, '--nats-tls-ca', '/some/ca.pem']);
+    expectOneLineError(byFlag, 3, /does not offer TLS; not retrying/);
+    expect(byFlag.ms).toBeLessThan(5_000);
+    const byEnv = await cli(['flags', 'list', '--app-id', '1', '--nats-server', nats.url], { env: { TAILSLIDE_NATS_TLS_CERT: '/some/cert.pem' } });
+    expectOneLineError(byEnv, 3, /does not offer TLS/);
+  });
+
   it('takes settings from environment variables, flags winning over them; refused credentials exit 3', async () => {
     const secured = await NatsServer.start({ token: 's3cret' });
     try {
