@@ -1,5 +1,6 @@
 /** Reading rulesets back from the stream: the last message of a subject, of an app, of every app. */
-import { NatsError, type JetStreamManager, type StoredMsg } from 'nats';
+import type { JetStreamManager, StoredMsg } from 'nats';
+import { JS_ERR, apiErrorCode } from '../nats/errors';
 import type { WireFlag } from '../ruleset/types';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import { StreamNotFoundError, StreamRequestError } from './errors';
@@ -11,15 +12,6 @@ import { appIdOfSubject, appSubjects } from '../nats/subjects';
  * (and its signal series in Redis) is never reused.
  */
 export const HIGH_WATER_HEADER = 'Tailslide-Flag-Id-High-Water';
-
-/** JetStream API error codes (`err_code`) this library reacts to. */
-export const JS_ERR = {
-  NO_MESSAGE_FOUND: 10037,
-  STREAM_NAME_IN_USE: 10058,
-  STREAM_NOT_FOUND: 10059,
-  SUBJECT_OVERLAP: 10065,
-  WRONG_LAST_SEQUENCE: 10071,
-} as const;
 
 /** A ruleset message as stored in the stream. */
 export interface StoredRuleset {
@@ -37,10 +29,6 @@ export interface AppMessages {
   readonly circuit: StoredRuleset | undefined;
   /** The newer of the two (highest sequence): the app's current ruleset. */
   readonly newest: StoredRuleset | undefined;
-}
-
-export function apiErrorCode(err: unknown): number | undefined {
-  return err instanceof NatsError ? err.api_error?.err_code : undefined;
 }
 
 /** Where a message came from, for error messages: `apps.1.update.manual #42`. */

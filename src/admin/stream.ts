@@ -2,7 +2,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from 'nats';
 import type { Logger } from '../logger';
 import { StreamRequestError } from './errors';
-import { JS_ERR, apiErrorCode } from './read';
+import { JS_ERR, apiErrorCode } from '../nats/errors';
 import { ALL_APPS_SUBJECTS, appSubjects, streamCovers } from '../nats/subjects';
 
 export interface EnsureStreamResult {

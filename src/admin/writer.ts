@@ -20,7 +20,8 @@ import type { Logger } from '../logger';
 import type { WireFlag } from '../ruleset/types';
 import { validateRuleset, type EditContext, type RulesetEdit } from './edits';
 import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
-import { HIGH_WATER_HEADER, JS_ERR, apiErrorCode, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
+import { JS_ERR, apiErrorCode } from '../nats/errors';
+import { HIGH_WATER_HEADER, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
 import { ensureStream, streamInfo } from './stream';
 import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from '../nats/subjects';
 

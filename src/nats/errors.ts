@@ -7,11 +7,17 @@
 import { AuthorizationError, ConnectionError } from '../errors';
 import type { ResolvedNatsOptions } from '../options';
 
-/** JetStream API error codes (`api_error.err_code`) the source acts on. */
-export const JS_STREAM_NOT_FOUND = 10059;
-export const JS_CONSUMER_NOT_FOUND = 10014;
-/** 2.9: "consumer filter subject is not a valid subset of the interest subjects". */
-export const JS_FILTER_NOT_SUBSET = 10093;
+/** JetStream API error codes (`api_error.err_code`) the source and the admin library act on. */
+export const JS_ERR = {
+  CONSUMER_NOT_FOUND: 10014,
+  NO_MESSAGE_FOUND: 10037,
+  STREAM_NAME_IN_USE: 10058,
+  STREAM_NOT_FOUND: 10059,
+  SUBJECT_OVERLAP: 10065,
+  WRONG_LAST_SEQUENCE: 10071,
+  /** 2.9: "consumer filter subject is not a valid subset of the interest subjects". */
+  FILTER_NOT_SUBSET: 10093,
+} as const;
 
 function field(err: unknown, name: string): unknown {
   return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[name] : undefined;
@@ -35,7 +41,7 @@ export function apiErrorCode(err: unknown): number | undefined {
 }
 
 export function isStreamNotFound(err: unknown): boolean {
-  return apiErrorCode(err) === JS_STREAM_NOT_FOUND || errorMessage(err) === 'stream not found';
+  return apiErrorCode(err) === JS_ERR.STREAM_NOT_FOUND || errorMessage(err) === 'stream not found';
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
-import { JS_FILTER_NOT_SUBSET, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
+import { JS_ERR, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
 import { appFilter, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { boundedWait, retryDelay, RetryTimer } from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';
@@ -145,7 +145,7 @@ export class JetStreamSource implements FlagSource {
     } catch (err) {
       if (outdated()) return;
       if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
-      if (apiErrorCode(err) === JS_FILTER_NOT_SUBSET) {
+      if (apiErrorCode(err) === JS_ERR.FILTER_NOT_SUBSET) {
         return this.waitFor(
           `stream "${stream}" on ${server} does not accept a consumer filtered on "${appFilter(this.appId)}" ` +
             `(its subjects: ${describeSubjects(subjects)}; this server needs the filter inside one stream subject or containing one)`,
