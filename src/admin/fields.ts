@@ -1,4 +1,5 @@
 /** The flag fields an admin may set, their defaults for a new flag, and the typed patches. */
+import { WIRE_DEFAULTS } from '../ruleset/parse';
 import type { WireFlag, WireFlagFields } from '../ruleset/types';
 
 /** Every wire field a user may set on a flag (all but `id`, `app_id` and the timestamps). */
@@ -47,36 +48,14 @@ export const WIRE_FIELD_ORDER: readonly string[] = [
   'id', 'app_id', 'title', ...EDITABLE_FIELDS.slice(1), 'created_at', 'updated_at',
 ];
 
-/** Wait after a trip before recovery starts, for new flags: one minute. */
-export const DEFAULT_CIRCUIT_RECOVERY_DELAY_MS = 60_000;
-/** Time between recovery steps, for new flags: one minute. */
-export const DEFAULT_CIRCUIT_RECOVERY_RATE_MS = 60_000;
-/** First recovery step, for new flags. */
-export const DEFAULT_CIRCUIT_INITIAL_RECOVERY_PERCENTAGE = 10;
-/** Recovery step size, for new flags. */
-export const DEFAULT_CIRCUIT_RECOVERY_INCREMENT_PERCENTAGE = 10;
-
 /**
  * What a new flag gets for every field it is not given, as an admin server would fill it: off,
- * rolled out to nobody, no whitelist, circuit closed and breaking disabled (threshold 0). The
- * recovery fields only matter once a threshold and `is_recoverable` are set; they default to a
- * gentle linear ramp (start at 10 % one minute after a trip, +10 % every minute).
+ * rolled out to nobody, and the wire defaults for the rest (WIRE_DEFAULTS).
  */
 export const NEW_FLAG_DEFAULTS: Readonly<Omit<EditableFlagFields, 'title'>> = Object.freeze({
-  description: '',
+  ...WIRE_DEFAULTS,
   is_active: false,
   rollout_percentage: 0,
-  white_listed_users: '',
-  error_threshold_percentage: 0,
-  circuit_status: 'close',
-  is_recoverable: false,
-  circuit_recovery_percentage: 100,
-  circuit_recovery_delay: DEFAULT_CIRCUIT_RECOVERY_DELAY_MS,
-  circuit_initial_recovery_percentage: DEFAULT_CIRCUIT_INITIAL_RECOVERY_PERCENTAGE,
-  circuit_recovery_rate: DEFAULT_CIRCUIT_RECOVERY_RATE_MS,
-  circuit_recovery_increment_percentage: DEFAULT_CIRCUIT_RECOVERY_INCREMENT_PERCENTAGE,
-  circuit_recovery_profile: 'linear',
-  webhooks: '',
 });
 
 /** A complete wire flag from defaults, the given fields, an id and timestamps. */

@@ -1,7 +1,21 @@
 import { InvalidRulesetError, describeValue, type RulesetIssue } from '../errors';
 import type { CircuitStatus, Flag, RecoveryProfile, WireFlag } from './types';
 
-/** Values an admin server fills in for fields a message leaves out. */
+/** Wait after a trip before recovery starts: one minute. */
+export const DEFAULT_CIRCUIT_RECOVERY_DELAY_MS = 60_000;
+/** Time between recovery steps: one minute. */
+export const DEFAULT_CIRCUIT_RECOVERY_RATE_MS = 60_000;
+/** First recovery step, in percent. */
+export const DEFAULT_CIRCUIT_INITIAL_RECOVERY_PERCENTAGE = 10;
+/** Recovery step size, in percent. */
+export const DEFAULT_CIRCUIT_RECOVERY_INCREMENT_PERCENTAGE = 10;
+
+/**
+ * The value of every optional wire field a message (or a new flag) leaves out: no description and
+ * no whitelist, circuit closed and breaking disabled (threshold 0), and a gentle linear recovery
+ * ramp (10 % one minute after a trip, +10 % every minute) that matters only once a threshold and
+ * `is_recoverable` are set. The admin library creates new flags with these values too.
+ */
 export const WIRE_DEFAULTS = {
   description: '',
   white_listed_users: '',
@@ -9,14 +23,12 @@ export const WIRE_DEFAULTS = {
   circuit_status: 'close',
   is_recoverable: false,
   circuit_recovery_percentage: 100,
-  circuit_recovery_delay: 0,
-  circuit_initial_recovery_percentage: 0,
-  circuit_recovery_rate: 0,
-  circuit_recovery_increment_percentage: 0,
+  circuit_recovery_delay: DEFAULT_CIRCUIT_RECOVERY_DELAY_MS,
+  circuit_initial_recovery_percentage: DEFAULT_CIRCUIT_INITIAL_RECOVERY_PERCENTAGE,
+  circuit_recovery_rate: DEFAULT_CIRCUIT_RECOVERY_RATE_MS,
+  circuit_recovery_increment_percentage: DEFAULT_CIRCUIT_RECOVERY_INCREMENT_PERCENTAGE,
   circuit_recovery_profile: 'linear',
   webhooks: '',
-  created_at: '',
-  updated_at: '',
 } as const satisfies Partial<WireFlag>;
 
 const CIRCUIT_STATUSES: readonly CircuitStatus[] = ['open', 'close', 'recovery'];
@@ -182,8 +194,8 @@ function parseFlag(item: unknown, index: number, options: ParseOptions, issues: 
       read.percentage('circuit_recovery_increment_percentage') ?? WIRE_DEFAULTS.circuit_recovery_increment_percentage,
     circuitRecoveryProfile: read.oneOf('circuit_recovery_profile', RECOVERY_PROFILES) ?? WIRE_DEFAULTS.circuit_recovery_profile,
     webhooks: read.string('webhooks') ?? WIRE_DEFAULTS.webhooks,
-    createdAt: read.string('created_at') ?? WIRE_DEFAULTS.created_at,
-    updatedAt: read.string('updated_at') ?? WIRE_DEFAULTS.updated_at,
+    createdAt: read.string('created_at') ?? '',
+    updatedAt: read.string('updated_at') ?? '',
     extra: Object.freeze(extraFields(raw)),
   };
   return issues.length === before ? Object.freeze(flag) : undefined;
