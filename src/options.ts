@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { InvalidOptionError, describeValue } from './errors';
 import type { Logger } from './logger';
 import {
+  isNatsConnection,
   natsServers,
   optionalBoolean,
   optionalEnum,
@@ -181,7 +182,7 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
 
 function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
   const connection = options.natsConnection;
-  if (connection !== undefined && (typeof connection !== 'object' || connection === null || typeof connection.jetstream !== 'function')) {
+  if (connection !== undefined && !isNatsConnection(connection)) {
     throw new InvalidOptionError('natsConnection', connection, 'a NatsConnection from the "nats" package');
   }
   let servers: string[] = [];

@@ -2,6 +2,7 @@
  * Option validation shared by FlagManager, FlagAdmin and the OpenFeature provider: each check
  * throws an InvalidOptionError naming the option and the value.
  */
+import type { NatsConnection } from 'nats';
 import { InvalidOptionError } from './errors';
 import { defaultLogger, safeLogger, type Logger } from './logger';
 
@@ -65,6 +66,11 @@ export function natsServers(option: string, value: unknown): string[] {
     }
     return server.trim();
   });
+}
+
+/** Whether a value is a connection from the `nats` package (duck-typed: it has `jetstream()`). */
+export function isNatsConnection(value: unknown): value is NatsConnection {
+  return typeof value === 'object' && value !== null && typeof (value as { jetstream?: unknown }).jetstream === 'function';
 }
 
 /** A JetStream stream name. */

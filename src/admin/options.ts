@@ -3,7 +3,7 @@ import type { NatsConnection, TlsOptions } from 'nats';
 import { InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import { DEFAULT_NATS_STREAM, DEFAULT_RECONNECT_WAIT_MS, type ResolvedNatsOptions } from '../options';
-import { natsServers, optionalInteger, optionalString, resolveLogger, streamName } from '../validate';
+import { isNatsConnection, natsServers, optionalInteger, optionalString, resolveLogger, streamName } from '../validate';
 
 /** How many times an edit is re-applied when other writers keep getting in first. */
 export const DEFAULT_ADMIN_MAX_ATTEMPTS = 10;
@@ -58,10 +58,6 @@ export interface ResolvedAdminOptions {
   readonly retryMaxMs: number;
   readonly connectTimeoutMs: number;
   readonly now: () => Date;
-}
-
-export function isNatsConnection(value: unknown): value is NatsConnection {
-  return typeof value === 'object' && value !== null && typeof (value as { jetstream?: unknown }).jetstream === 'function';
 }
 
 export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOptions {
