@@ -18,12 +18,21 @@ const { FlagManager } = loadTailslide();
 const population = uuids(USERS, 42);
 const whitelist = uuids(1_000, 4242);
 
-const FLAG_TITLES = { off: 'checkout-v2-off', whitelist: 'checkout-v2-whitelist', rollout: 'checkout-v2', 'rollout-wl-miss': 'checkout-v2-wl' };
+const FLAG_TITLES = {
+  off: 'checkout-v2-off',
+  whitelist: 'checkout-v2-whitelist',
+  rollout: 'checkout-v2',
+  'rollout-wl-miss': 'checkout-v2-wl',
+};
 const ruleset = [
   wireFlag(1, { title: FLAG_TITLES.off, is_active: false, rollout_percentage: 37.5 }),
   wireFlag(2, { title: FLAG_TITLES.whitelist, rollout_percentage: 0, white_listed_users: whitelist.join(',') }),
   wireFlag(3, { title: FLAG_TITLES.rollout, rollout_percentage: 37.5 }),
-  wireFlag(4, { title: FLAG_TITLES['rollout-wl-miss'], rollout_percentage: 37.5, white_listed_users: whitelist.join(',') }),
+  wireFlag(4, {
+    title: FLAG_TITLES['rollout-wl-miss'],
+    rollout_percentage: 37.5,
+    white_listed_users: whitelist.join(','),
+  }),
 ];
 // a realistic app has more flags than the one being asked about
 for (let i = 5; i <= 200; i++) ruleset.push(wireFlag(i));
@@ -71,11 +80,16 @@ if (opts.alloc) {
   timeBatches(runToggler, { samples: 0, warmupCalls: WARMUP, usersLength: users.length });
   timeBatches(runControl, { samples: 0, warmupCalls: WARMUP, usersLength: users.length });
   const control = bytesPerCall(runControl, { totalCalls: 1_000_000, chunkCalls: 100_000, usersLength: users.length });
-  const measured = bytesPerCall(runToggler, { totalCalls: ALLOC_CALLS, chunkCalls: 100_000, usersLength: users.length });
+  const measured = bytesPerCall(runToggler, {
+    totalCalls: ALLOC_CALLS,
+    chunkCalls: 100_000,
+    usersLength: users.length,
+  });
   // and the GCs a free-running 10M cause (no forced GCs)
   const { gcs } = await countGcs(() => {
     let sink = 0;
-    for (let done = 0, idx = 0; done < ALLOC_CALLS; done += BATCH, idx = (idx + BATCH) % users.length) sink += runToggler(idx, BATCH);
+    for (let done = 0, idx = 0; done < ALLOC_CALLS; done += BATCH, idx = (idx + BATCH) % users.length)
+      sink += runToggler(idx, BATCH);
     return sink;
   });
   report({
@@ -90,7 +104,11 @@ if (opts.alloc) {
   });
 } else {
   log(`eval ${CASE}: ${SAMPLES} samples of ${BATCH} calls, ${users.length} users`);
-  const control = timeBatches(runControl, { samples: Math.min(SAMPLES, 2_000), warmupCalls: 200_000, usersLength: users.length });
+  const control = timeBatches(runControl, {
+    samples: Math.min(SAMPLES, 2_000),
+    warmupCalls: 200_000,
+    usersLength: users.length,
+  });
   const { result: r, gcs } = await countGcs(() =>
     timeBatches(runToggler, { samples: SAMPLES, warmupCalls: WARMUP, usersLength: users.length }),
   );

@@ -49,7 +49,11 @@ const unleash = new Unleash({
         stale: false,
         variants: [],
         strategies: [
-          { name: 'flexibleRollout', constraints: [], parameters: { rollout: '37.5', stickiness: 'userId', groupId: 'checkout-v2' } },
+          {
+            name: 'flexibleRollout',
+            constraints: [],
+            parameters: { rollout: '37.5', stickiness: 'userId', groupId: 'checkout-v2' },
+          },
         ],
       },
     ],
@@ -88,7 +92,9 @@ function runUnleash(start, n) {
   return on;
 }
 
-log(`peer: unleash-client ${unleashPkg.version}, ${ROUNDS} interleaved rounds of ${SAMPLES} samples of ${BATCH} calls each`);
+log(
+  `peer: unleash-client ${unleashPkg.version}, ${ROUNDS} interleaved rounds of ${SAMPLES} samples of ${BATCH} calls each`,
+);
 timeBatches(runOurs, { samples: 0, warmupCalls: WARMUP, usersLength: users.length });
 timeBatches(runUnleash, { samples: 0, warmupCalls: WARMUP, usersLength: users.length });
 const ours = [];

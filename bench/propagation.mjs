@@ -47,7 +47,13 @@ try {
   const flags = wireRuleset(FLAGS);
   await js.publish(SUBJECT, encoder.encode(JSON.stringify(flags)));
 
-  manager = new FlagManager({ natsServer: server.url, appId: APP, signalBackend: 'off', logger: quietLogger, initTimeoutMs: 10_000 });
+  manager = new FlagManager({
+    natsServer: server.url,
+    appId: APP,
+    signalBackend: 'off',
+    logger: quietLogger,
+    initTimeoutMs: 10_000,
+  });
   await manager.initialize();
   if (!manager.initialized) throw new Error('manager not ready after 10 s');
   offline = new FlagManager({ offline: true, appId: APP, bootstrap: flags, logger: quietLogger });
@@ -81,7 +87,9 @@ try {
     num_replicas: 1,
   });
   let floorPending;
-  floorMessages = await (await js.consumers.get('floor', info.name)).consume({
+  floorMessages = await (
+    await js.consumers.get('floor', info.name)
+  ).consume({
     max_messages: 64,
     expires: 10_000,
     callback: () => floorPending?.(process.hrtime.bigint()),
@@ -141,7 +149,16 @@ try {
     `propagation: ${CHANGES} changes of a ${FLAGS}-flag ruleset (${payloadBytes} bytes, ${STORAGE} store): ` +
       `p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms; floor p99 ${f.p99.toFixed(3)} ms; SDK work p99 ${w.p99.toFixed(3)} ms`,
   );
-  report({ bench: 'propagation', flags: FLAGS, changes: CHANGES, storage: STORAGE, payloadBytes, ms: s, floorMs: f, sdkWorkMs: w });
+  report({
+    bench: 'propagation',
+    flags: FLAGS,
+    changes: CHANGES,
+    storage: STORAGE,
+    payloadBytes,
+    ms: s,
+    floorMs: f,
+    sdkWorkMs: w,
+  });
 } finally {
   floorMessages?.stop();
   await manager?.disconnect();

@@ -125,7 +125,9 @@ await step('eval', async () => {
 await step('alloc', async () => {
   raw.alloc = {};
   const allocRun = (c) =>
-    runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], { nodeFlags: ['--max-semi-space-size=64'] });
+    runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], {
+      nodeFlags: ['--max-semi-space-size=64'],
+    });
   for (const c of ['off', 'whitelist']) [raw.alloc[c]] = await allocRun(c);
   // the rollout case in several processes: what it allocates depends on a JIT inlining decision
   raw.alloc.rolloutRuns = [];
@@ -161,7 +163,11 @@ await step('peer', async () => {
 await step('propagation', async () => {
   raw.propagation = {};
   for (const flags of [10, 100]) {
-    [raw.propagation[flags]] = await runChild('propagation.mjs', ['--flags', String(flags), ...(quick ? ['--changes', '200'] : [])]);
+    [raw.propagation[flags]] = await runChild('propagation.mjs', [
+      '--flags',
+      String(flags),
+      ...(quick ? ['--changes', '200'] : []),
+    ]);
   }
   for (const p of Object.values(raw.propagation)) propagationRow(p);
 });
@@ -196,7 +202,8 @@ await step('startup', async () => {
   for (const mode of ['jetstream', 'offline']) {
     for (const flags of [1_000, 10_000]) {
       const runs = [];
-      for (let r = 0; r < repeats; r++) runs.push(...(await runChild('startup.mjs', ['--mode', mode, '--flags', String(flags)])));
+      for (let r = 0; r < repeats; r++)
+        runs.push(...(await runChild('startup.mjs', ['--mode', mode, '--flags', String(flags)])));
       raw.startup[`${mode}-${flags}`] = {
         runs,
         initMs: median(runs.map((x) => x.initMs)),
@@ -210,7 +217,8 @@ await step('startup', async () => {
     for (const flags of [1_000, 10_000]) {
       const s = raw.startup[`${mode}-${flags}`];
       const small = raw.startup[`${mode}-1000`];
-      const marginal = flags === 10_000 ? ` (marginal ${fmtInt((s.heapGrowthBytes - small.heapGrowthBytes) / 9_000)} B/flag)` : '';
+      const marginal =
+        flags === 10_000 ? ` (marginal ${fmtInt((s.heapGrowthBytes - small.heapGrowthBytes) / 9_000)} B/flag)` : '';
       rows.push({
         what: `start-up: ${fmtInt(flags)} flags, ${mode === 'jetstream' ? 'from JetStream' : 'offline bootstrap file'}`,
         how: `fresh process; ${(s.payloadBytes / 1e6).toFixed(1)} MB ruleset; \`initialize()\` time and heap retained (gc before/after), median of ${repeats}`,
@@ -235,14 +243,26 @@ const table = [
 const conditionsLine =
   `load average ${conditions.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
   `${conditions.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end` +
-  (conditions.cpuPressureStart !== undefined ? `; CPU pressure (some, avg10) ${conditions.cpuPressureStart}% → ${conditions.cpuPressureEnd}%` : '');
+  (conditions.cpuPressureStart !== undefined
+    ? `; CPU pressure (some, avg10) ${conditions.cpuPressureStart}% → ${conditions.cpuPressureEnd}%`
+    : '');
 
 const header = `Machine: ${machineLine(m)}. Commit ${commit}, ${startedAt.toISOString()}, ${durationS.toFixed(0)} s; ${conditionsLine}. Nothing pinned.`;
 process.stdout.write(`\n${header}\n\n${table}\n`);
 if (failures.length > 0) process.stdout.write(`\nFailed: ${failures.join('; ')}\n`);
 
 if (!quick && !only) {
-  const json = { machine: m, commit, startedAt: startedAt.toISOString(), durationS, command: 'npm run bench', conditions, rows, failures, raw };
+  const json = {
+    machine: m,
+    commit,
+    startedAt: startedAt.toISOString(),
+    durationS,
+    command: 'npm run bench',
+    conditions,
+    rows,
+    failures,
+    raw,
+  };
   writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
   const md = [
     '# Benchmark results',

@@ -48,7 +48,8 @@ try {
   if (!manager.initialized) throw new Error('manager not ready');
   // wait for the signal backend to connect, so the run does not start by filling the buffer
   for (let i = 0; i < 100 && manager.signalStats().backend !== 'native'; i++) await sleep(50);
-  if (manager.signalStats().backend !== 'native') throw new Error(`signal backend is ${manager.signalStats().backend}, not native`);
+  if (manager.signalStats().backend !== 'native')
+    throw new Error(`signal backend is ${manager.signalStats().backend}, not native`);
 
   const togglers = ruleset.map((f) => manager.newToggler({ flagName: f.title }));
   const expected = ruleset.map(() => ({ success: 0, failure: 0 }));
@@ -98,7 +99,9 @@ try {
     inRedis += counts.total;
     if (counts.success !== expected[f].success || counts.failure !== expected[f].failure) {
       mismatches++;
-      log(`flag ${ruleset[f].id}: Redis has ${counts.success}/${counts.failure}, emitted ${expected[f].success}/${expected[f].failure}`);
+      log(
+        `flag ${ruleset[f].id}: Redis has ${counts.success}/${counts.failure}, emitted ${expected[f].success}/${expected[f].failure}`,
+      );
     }
   }
   const lost = emitted - inRedis;

@@ -45,7 +45,13 @@ try {
       await jsm.streams.add({ name: 'flags_ruleset', subjects: ['apps.*.update.*'] });
       await nc.jetstream().publish(`apps.${APP}.update.manual`, Buffer.from(text));
       await nc.close();
-      options = { natsServer: server.url, appId: APP, signalBackend: 'off', logger: quietLogger, initTimeoutMs: 30_000 };
+      options = {
+        natsServer: server.url,
+        appId: APP,
+        signalBackend: 'off',
+        logger: quietLogger,
+        initTimeoutMs: 30_000,
+      };
     } else if (MODE === 'offline') {
       const file = join(dir, 'ruleset.json');
       writeFileSync(file, text);
@@ -75,7 +81,9 @@ try {
   manager.newToggler({ flagName: 'bench-flag-1' }).isFlagActive('someone');
 
   const heapGrowth = after.heapUsed - before.heapUsed;
-  log(`startup ${MODE} ${FLAGS} flags: initialize ${initMs.toFixed(1)} ms, heap +${(heapGrowth / 1024).toFixed(0)} KB (${(heapGrowth / FLAGS).toFixed(0)} B/flag)`);
+  log(
+    `startup ${MODE} ${FLAGS} flags: initialize ${initMs.toFixed(1)} ms, heap +${(heapGrowth / 1024).toFixed(0)} KB (${(heapGrowth / FLAGS).toFixed(0)} B/flag)`,
+  );
   report({
     bench: 'startup',
     mode: MODE,

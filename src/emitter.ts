@@ -52,7 +52,9 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
       try {
         (listener as unknown as Listener<Events[K]>)(...args);
       } catch (err) {
-        this.listenerLogger.error(`a listener of "${String(event)}" threw: ${err instanceof Error ? err.message : String(err)}`);
+        this.listenerLogger.error(
+          `a listener of "${String(event)}" threw: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     return true;

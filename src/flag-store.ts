@@ -51,10 +51,24 @@ export class FlagStore {
 
 /** Every field of a flag compared with `===` (the whitelist and unknown fields are compared apart). */
 const SCALAR_FIELDS = [
-  'id', 'appId', 'title', 'description', 'isActive', 'rolloutPercentage', 'errorThresholdPercentage',
-  'circuitStatus', 'isRecoverable', 'circuitRecoveryPercentage', 'circuitRecoveryDelay',
-  'circuitInitialRecoveryPercentage', 'circuitRecoveryRate', 'circuitRecoveryIncrementPercentage',
-  'circuitRecoveryProfile', 'webhooks', 'createdAt', 'updatedAt',
+  'id',
+  'appId',
+  'title',
+  'description',
+  'isActive',
+  'rolloutPercentage',
+  'errorThresholdPercentage',
+  'circuitStatus',
+  'isRecoverable',
+  'circuitRecoveryPercentage',
+  'circuitRecoveryDelay',
+  'circuitInitialRecoveryPercentage',
+  'circuitRecoveryRate',
+  'circuitRecoveryIncrementPercentage',
+  'circuitRecoveryProfile',
+  'webhooks',
+  'createdAt',
+  'updatedAt',
 ] as const satisfies readonly Exclude<keyof Flag, 'whiteListedUsers' | 'extra'>[];
 
 /** Whether two validated flags are the same in every wire field. Allocates nothing in the common case. */

@@ -44,7 +44,10 @@ export interface FlagManagerEvents {
 /** Where a manager is in its life. */
 export type ManagerState = 'idle' | 'initializing' | 'ready' | 'stale' | 'failed' | 'closed';
 
-type InitOutcome = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly error: TailslideError } | { readonly kind: 'closed' };
+type InitOutcome =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'failed'; readonly error: TailslideError }
+  | { readonly kind: 'closed' };
 
 /**
  * Serves the flags of one app: keeps the newest ruleset from JetStream (or a bootstrap, offline),
@@ -185,7 +188,11 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
    */
   setRuleset(ruleset: readonly unknown[]): void {
     if (!(this.source instanceof OfflineSource)) {
-      throw new InvalidOptionError('offline', this.options.offline, 'true (setRuleset works on an initialized offline manager)');
+      throw new InvalidOptionError(
+        'offline',
+        this.options.offline,
+        'true (setRuleset works on an initialized offline manager)',
+      );
     }
     const result = parseRuleset(ruleset, 'setRuleset', { appId: this.options.appId });
     if (!result.ok) throw result.error;
@@ -202,7 +209,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   }
 
   private async start(): Promise<void> {
-    if (this.currentState === 'closed') throw new TailslideError('CLOSED', 'initialize() was called after disconnect()');
+    if (this.currentState === 'closed')
+      throw new TailslideError('CLOSED', 'initialize() was called after disconnect()');
     const { logger, initTimeoutMs } = this.options;
     for (const warning of this.options.warnings) logger.warn(warning);
     this.currentState = 'initializing';
@@ -232,7 +240,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     this.settleInit?.({ kind: 'closed' });
     const results = await Promise.allSettled([this.source?.close(), this.signals.close()]);
     for (const result of results) {
-      if (result.status === 'rejected') this.options.logger.warn(`while disconnecting: ${toError(result.reason).message}`);
+      if (result.status === 'rejected')
+        this.options.logger.warn(`while disconnecting: ${toError(result.reason).message}`);
     }
     this.options.logger.debug(`disconnected (was ${wasState})`);
   }
@@ -254,7 +263,10 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
         this.lastSequence = undefined;
       }),
       connection: guard((state: 'connected' | 'stale', detail?: { reason?: string; error?: unknown }) =>
-        this.onConnection(state, detail?.reason ?? (detail?.error === undefined ? undefined : toError(detail.error).message)),
+        this.onConnection(
+          state,
+          detail?.reason ?? (detail?.error === undefined ? undefined : toError(detail.error).message),
+        ),
       ),
       waiting: guard((reason: string) => this.onWaiting(reason)),
       error: guard((error: TailslideError) => this.report(error)),
@@ -278,7 +290,9 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     }
     const wasReady = this.initialized;
     const changed = this.store.replace(result.flags);
-    logger.debug(`ruleset from ${meta.subject} (sequence ${meta.sequence}): ${result.flags.length} flags, ${changed.length} changed`);
+    logger.debug(
+      `ruleset from ${meta.subject} (sequence ${meta.sequence}): ${result.flags.length} flags, ${changed.length} changed`,
+    );
     if (wasReady && changed.length > 0) {
       this.emit('update', { changed, flagCount: result.flags.length, sequence: meta.sequence, subject: meta.subject });
     }
@@ -345,7 +359,9 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       flagNotFound: (flagName: string) => {
         if (!store.hasRuleset || this.warnedUnknown.has(flagName)) return;
         this.warnedUnknown.add(flagName);
-        options.logger.warn(`unknown flag ${describeValue(flagName)} in app ${options.appId}: it evaluates to false (FLAG_NOT_FOUND)`);
+        options.logger.warn(
+          `unknown flag ${describeValue(flagName)} in app ${options.appId}: it evaluates to false (FLAG_NOT_FOUND)`,
+        );
       },
     };
   }
@@ -367,4 +383,3 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined
     clearTimeout(timer);
   }
 }
-

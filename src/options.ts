@@ -1,6 +1,7 @@
 import type { NatsConnection, TlsOptions } from 'nats';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, describeValue } from './errors';
+import type { HashingMode } from './evaluation/evaluator';
 import type { Logger } from './logger';
 import {
   isNatsConnection,
@@ -26,7 +27,7 @@ export const DEFAULT_SIGNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS = 5_000;
 export const DEFAULT_RECONNECT_WAIT_MS = 1_000;
 
-export type HashingMode = 'murmur3' | 'tailslide-md5';
+export type { HashingMode };
 export type SignalBackendOption = 'auto' | 'timeseries' | 'native' | 'off';
 
 /** Options of `new FlagManager(options)`. The first seven are Tailslide's own. */
@@ -135,10 +136,33 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_OPTIONS = new Set<string>([
-  'natsServer', 'natsStream', 'appId', 'sdkKey', 'userContext', 'redisHost', 'redisPort', 'redisUrl',
-  'redisClient', 'natsUser', 'natsPassword', 'natsNkeySeed', 'natsCredsFile', 'natsTls', 'natsConnection',
-  'initTimeoutMs', 'reconnectWaitMs', 'offline', 'bootstrap', 'hashing', 'logger', 'signalBackend',
-  'signalFlushIntervalMs', 'signalBatchSize', 'signalBufferLimit', 'signalRetentionMs', 'signalFlushTimeoutMs',
+  'natsServer',
+  'natsStream',
+  'appId',
+  'sdkKey',
+  'userContext',
+  'redisHost',
+  'redisPort',
+  'redisUrl',
+  'redisClient',
+  'natsUser',
+  'natsPassword',
+  'natsNkeySeed',
+  'natsCredsFile',
+  'natsTls',
+  'natsConnection',
+  'initTimeoutMs',
+  'reconnectWaitMs',
+  'offline',
+  'bootstrap',
+  'hashing',
+  'logger',
+  'signalBackend',
+  'signalFlushIntervalMs',
+  'signalBatchSize',
+  'signalBufferLimit',
+  'signalRetentionMs',
+  'signalFlushTimeoutMs',
 ]);
 
 /** Validates options once, at the constructor. Throws `InvalidOptionError` naming the option and value. */
@@ -149,7 +173,11 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
   const options = input as FlagManagerOptions & Record<string, unknown>;
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key) && options[key] !== undefined) {
-      throw new InvalidOptionError(key, options[key], `no such option; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
+      throw new InvalidOptionError(
+        key,
+        options[key],
+        `no such option; known options: ${[...KNOWN_OPTIONS].join(', ')}`,
+      );
     }
   }
   const warnings: string[] = [];
@@ -163,12 +191,17 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
   let bootstrap: readonly unknown[] | string | undefined;
   if (options.bootstrap !== undefined) {
     if (typeof options.bootstrap === 'string') {
-      if (options.bootstrap.trim() === '') throw new InvalidOptionError('bootstrap', options.bootstrap, 'a file path or an array of flags');
+      if (options.bootstrap.trim() === '')
+        throw new InvalidOptionError('bootstrap', options.bootstrap, 'a file path or an array of flags');
       bootstrap = options.bootstrap;
     } else if (Array.isArray(options.bootstrap)) {
       bootstrap = options.bootstrap as readonly unknown[];
     } else {
-      throw new InvalidOptionError('bootstrap', options.bootstrap, 'an array of flags in the wire format, or a path to a JSON file');
+      throw new InvalidOptionError(
+        'bootstrap',
+        options.bootstrap,
+        'an array of flags in the wire format, or a path to a JSON file',
+      );
     }
   }
   if (offline && bootstrap === undefined) {
@@ -195,7 +228,11 @@ function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
   if (options.natsTls === true) tls = {};
   else if (options.natsTls !== undefined) {
     if (typeof options.natsTls !== 'object' || options.natsTls === null) {
-      throw new InvalidOptionError('natsTls', options.natsTls, 'true or an object of TLS options (caFile, certFile, keyFile)');
+      throw new InvalidOptionError(
+        'natsTls',
+        options.natsTls,
+        'true or an object of TLS options (caFile, certFile, keyFile)',
+      );
     }
     tls = options.natsTls;
   }
@@ -224,7 +261,10 @@ function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
 
 function resolveSignals(options: FlagManagerOptions, warnings: string[]): ResolvedSignalOptions {
   const client = options.redisClient;
-  if (client !== undefined && (typeof client !== 'object' || client === null || typeof client.pipeline !== 'function')) {
+  if (
+    client !== undefined &&
+    (typeof client !== 'object' || client === null || typeof client.pipeline !== 'function')
+  ) {
     throw new InvalidOptionError('redisClient', client, 'an ioredis client');
   }
   const url = optionalString('redisUrl', options.redisUrl);
@@ -236,7 +276,9 @@ function resolveSignals(options: FlagManagerOptions, warnings: string[]): Resolv
   let portFromHost: number | undefined;
   if (schemeMatch) {
     const bare = schemeMatch[2] ?? host;
-    warnings.push(`redisHost ${describeValue(host)} is a URL; using host "${bare}" (pass a bare host name, or redisUrl)`);
+    warnings.push(
+      `redisHost ${describeValue(host)} is a URL; using host "${bare}" (pass a bare host name, or redisUrl)`,
+    );
     host = bare;
     if (schemeMatch[3] !== undefined) portFromHost = Number(schemeMatch[3]);
   } else if (host.trim() === '' || /[\s/]/.test(host)) {
@@ -247,11 +289,13 @@ function resolveSignals(options: FlagManagerOptions, warnings: string[]): Resolv
     optionalEnum('signalBackend', options.signalBackend, ['auto', 'timeseries', 'native', 'off'] as const) ?? 'auto';
   return {
     backend,
-    flushIntervalMs: optionalInteger('signalFlushIntervalMs', options.signalFlushIntervalMs, 1) ?? DEFAULT_SIGNAL_FLUSH_INTERVAL_MS,
+    flushIntervalMs:
+      optionalInteger('signalFlushIntervalMs', options.signalFlushIntervalMs, 1) ?? DEFAULT_SIGNAL_FLUSH_INTERVAL_MS,
     batchSize: optionalInteger('signalBatchSize', options.signalBatchSize, 1) ?? DEFAULT_SIGNAL_BATCH_SIZE,
     bufferLimit: optionalInteger('signalBufferLimit', options.signalBufferLimit, 1) ?? DEFAULT_SIGNAL_BUFFER_LIMIT,
     retentionMs: optionalInteger('signalRetentionMs', options.signalRetentionMs, 0) ?? DEFAULT_SIGNAL_RETENTION_MS,
-    flushTimeoutMs: optionalInteger('signalFlushTimeoutMs', options.signalFlushTimeoutMs, 0) ?? DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS,
+    flushTimeoutMs:
+      optionalInteger('signalFlushTimeoutMs', options.signalFlushTimeoutMs, 0) ?? DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS,
     redis: { client, url, host, port },
   };
 }

@@ -69,7 +69,10 @@ export class Toggler {
       }
       return this.detail(decide(compiled, user, this.host.hashing), compiled.flag.id, user);
     } catch (err) {
-      return { ...this.detail('ERROR', undefined, user), errorMessage: err instanceof Error ? err.message : String(err) };
+      return {
+        ...this.detail('ERROR', undefined, user),
+        errorMessage: err instanceof Error ? err.message : String(err),
+      };
     }
   }
 
@@ -90,9 +93,22 @@ export class Toggler {
   trackMetric(eventName: string, value = 1, userContext?: string): void {
     try {
       const compiled = this.host.lookup(this.flagName);
-      if (compiled === undefined || typeof eventName !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) return;
+      if (
+        compiled === undefined ||
+        typeof eventName !== 'string' ||
+        typeof value !== 'number' ||
+        !Number.isFinite(value)
+      )
+        return;
       const on = isOnReason(decide(compiled, this.userOf(userContext), this.host.hashing));
-      this.host.signals.recordMetric(compiled.flag.id, this.host.appId, eventName, on ? 'on' : 'off', value, Date.now());
+      this.host.signals.recordMetric(
+        compiled.flag.id,
+        this.host.appId,
+        eventName,
+        on ? 'on' : 'off',
+        value,
+        Date.now(),
+      );
     } catch {
       // recording must never disturb the caller
     }
@@ -120,6 +136,14 @@ export class Toggler {
 
   private detail(reason: EvaluationReason, flagId: number | undefined, userContext: string): EvaluationDetail {
     const value = isOnReason(reason);
-    return { flagName: this.flagName, flagId, appId: this.host.appId, value, variant: value ? 'on' : 'off', reason, userContext };
+    return {
+      flagName: this.flagName,
+      flagId,
+      appId: this.host.appId,
+      value,
+      variant: value ? 'on' : 'off',
+      reason,
+      userContext,
+    };
   }
 }

@@ -47,7 +47,8 @@ export function optionalEnum<T extends string>(option: string, value: unknown, a
 export function resolveLogger(value: unknown, option = 'logger', fallback: Logger = defaultLogger): Logger {
   if (value === undefined) return fallback;
   const l = value as Partial<Record<keyof Logger, unknown>> | null;
-  if (typeof l !== 'object' || l === null) throw new InvalidOptionError(option, value, 'an object with debug, info, warn and error methods');
+  if (typeof l !== 'object' || l === null)
+    throw new InvalidOptionError(option, value, 'an object with debug, info, warn and error methods');
   for (const method of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof l[method] !== 'function') throw new InvalidOptionError(`${option}.${method}`, l[method], 'a function');
   }
@@ -62,7 +63,11 @@ export function natsServers(option: string, value: unknown): string[] {
   }
   return list.map((server: unknown, index) => {
     if (typeof server !== 'string' || !isNatsUrl(server)) {
-      throw new InvalidOptionError(`${option}[${index}]`, server, 'a URL such as "nats://localhost:4222" or "host:port"');
+      throw new InvalidOptionError(
+        `${option}[${index}]`,
+        server,
+        'a URL such as "nats://localhost:4222" or "host:port"',
+      );
     }
     return server.trim();
   });
@@ -70,7 +75,9 @@ export function natsServers(option: string, value: unknown): string[] {
 
 /** Whether a value is a connection from the `nats` package (duck-typed: it has `jetstream()`). */
 export function isNatsConnection(value: unknown): value is NatsConnection {
-  return typeof value === 'object' && value !== null && typeof (value as { jetstream?: unknown }).jetstream === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { jetstream?: unknown }).jetstream === 'function'
+  );
 }
 
 /** A JetStream stream name. */

@@ -97,7 +97,7 @@ export function uuids(n, seed = 1) {
   };
   const out = new Array(n);
   const seen = new Set();
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const id = `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(rand() * 4)]}${hex(3)}-${hex(12)}`;
     if (seen.has(id)) continue;
     seen.add(id);

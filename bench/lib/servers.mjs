@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// Port helpers shared with the demo's launcher (the built package's src/cli/local-servers).
-const localServers = createRequire(import.meta.url)('../../dist/cjs/cli/local-servers.js');
+// Port helpers shared with the demo's launcher (the built package's src/util/net).
+const localServers = createRequire(import.meta.url)('../../dist/cjs/util/net.js');
 
 const running = new Set();
 
@@ -102,7 +102,10 @@ export class NatsServer extends ServerProcess {
   }
 
   command() {
-    const lines = [`listen: "127.0.0.1:${this.port}"`, `jetstream { store_dir: ${JSON.stringify(join(this.dir, 'js'))} }`];
+    const lines = [
+      `listen: "127.0.0.1:${this.port}"`,
+      `jetstream { store_dir: ${JSON.stringify(join(this.dir, 'js'))} }`,
+    ];
     if (this.maxPayload !== undefined) lines.push(`max_payload: ${this.maxPayload}`);
     const conf = join(this.dir, 'nats.conf');
     writeFileSync(conf, `${lines.join('\n')}\n`);

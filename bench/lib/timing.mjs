@@ -64,7 +64,8 @@ export function bytesPerCall(runBatch, { totalCalls, chunkCalls, usersLength }) 
   const used = () => {
     let bytes = 0;
     for (const space of v8.getHeapSpaceStatistics()) {
-      if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') bytes += space.space_used_size;
+      if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space')
+        bytes += space.space_used_size;
     }
     return bytes;
   };
@@ -97,7 +98,14 @@ export function bytesPerCall(runBatch, { totalCalls, chunkCalls, usersLength }) 
     bytes += delta;
     calls += chunkCalls;
   }
-  return { calls, bytes, bytesPerCall: calls > 0 ? bytes / calls : NaN, discardedChunks: discarded, calibrationBytes: calib, sink };
+  return {
+    calls,
+    bytes,
+    bytesPerCall: calls > 0 ? bytes / calls : NaN,
+    discardedChunks: discarded,
+    calibrationBytes: calib,
+    sink,
+  };
 }
 
 /** Counts GCs by kind while `fn` runs (entries are delivered asynchronously, so this awaits). */

@@ -37,7 +37,11 @@ export interface DiffOptions {
  * Compares two rulesets of one app. Flags are matched by id, which never changes (a title can);
  * values are compared deeply, so unknown extra fields holding objects compare by content.
  */
-export function diffRulesets(before: readonly WireFlag[], after: readonly WireFlag[], options: DiffOptions = {}): RulesetDiff {
+export function diffRulesets(
+  before: readonly WireFlag[],
+  after: readonly WireFlag[],
+  options: DiffOptions = {},
+): RulesetDiff {
   const ignore = new Set(options.ignoreFields ?? []);
   const oldById = new Map<number, WireFlag>();
   for (const flag of before) if (!oldById.has(flag.id)) oldById.set(flag.id, flag);
@@ -95,7 +99,10 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const rb = b as Record<string, unknown>;
   const keys = Object.keys(ra).filter((k) => ra[k] !== undefined);
   const otherKeys = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  return keys.length === otherKeys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k]));
+  return (
+    keys.length === otherKeys.length &&
+    keys.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k]))
+  );
 }
 
 function orderedFields(a: WireFlag, b: WireFlag): string[] {

@@ -54,13 +54,20 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
     const flags = current ?? [];
     const title: unknown = (input as { title?: unknown } | null)?.title;
     if (typeof title !== 'string' || title.trim() === '') {
-      throw new InvalidFlagValueError(ctx.appId, typeof title === 'string' ? title : '(new flag)', 'title', title, `must be a non-empty string, got ${describeValue(title)}`);
+      throw new InvalidFlagValueError(
+        ctx.appId,
+        typeof title === 'string' ? title : '(new flag)',
+        'title',
+        title,
+        `must be a non-empty string, got ${describeValue(title)}`,
+      );
     }
     const fields = cleanPatch(ctx.appId, title, input, EDITABLE_FIELDS);
     const existing = flags.find((flag) => flag.title === title);
     if (existing) throw new DuplicateTitleError(ctx.appId, title, existing.id);
     const flag = newWireFlag(ctx.appId, ctx.allocateId(), { ...fields, title }, ctx.nowIso);
-    if (typeof fields.white_listed_users === 'string') flag.white_listed_users = normalizeWhitelist(fields.white_listed_users);
+    if (typeof fields.white_listed_users === 'string')
+      flag.white_listed_users = normalizeWhitelist(fields.white_listed_users);
     checkFlag(ctx.appId, flag);
     return { flags: [...flags, flag], changed: true, flag };
   };
@@ -69,7 +76,8 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
 export function updateFlagEdit(ref: FlagRef, patch: FlagPatch): RulesetEdit {
   return modifyFlag(ref, (flag, ctx) => {
     const fields = cleanPatch(ctx.appId, flag.title, patch, EDITABLE_FIELDS);
-    if (typeof fields.white_listed_users === 'string') fields.white_listed_users = normalizeWhitelist(fields.white_listed_users);
+    if (typeof fields.white_listed_users === 'string')
+      fields.white_listed_users = normalizeWhitelist(fields.white_listed_users);
     return fields;
   });
 }
@@ -130,7 +138,13 @@ export function replaceRulesetEdit(value: unknown, origin: string): RulesetEdit 
     for (const flag of flags) {
       const other = ctx.otherAppIds.get(flag.id);
       if (other !== undefined) {
-        throw new InvalidFlagValueError(ctx.appId, flag.title, 'id', flag.id, `is ${flag.id}, already used by a flag of app ${other} (ids are unique across apps)`);
+        throw new InvalidFlagValueError(
+          ctx.appId,
+          flag.title,
+          'id',
+          flag.id,
+          `is ${flag.id}, already used by a flag of app ${other} (ids are unique across apps)`,
+        );
       }
     }
     return { flags, changed: true };
@@ -172,7 +186,12 @@ function modifyFlag(ref: FlagRef, patchOf: PatchFn): RulesetEdit {
     const flags = requireRuleset(current, ctx);
     const index = findFlag(flags, ref, ctx.appId);
     const flag = flags[index];
-    if (flag === undefined) throw new UnknownFlagError(ctx.appId, ref, flags.map((f) => f.title));
+    if (flag === undefined)
+      throw new UnknownFlagError(
+        ctx.appId,
+        ref,
+        flags.map((f) => f.title),
+      );
     const patch = patchOf(flag, ctx);
     const title = patch.title;
     if (typeof title === 'string' && title !== flag.title) {
@@ -196,8 +215,14 @@ function requireRuleset(current: readonly WireFlag[] | undefined, ctx: EditConte
 
 /** Index of the flag named by title (string) or id (number); throws `UnknownFlagError`. */
 export function findFlag(flags: readonly WireFlag[], ref: FlagRef, appId: number): number {
-  const index = typeof ref === 'number' ? flags.findIndex((f) => f.id === ref) : flags.findIndex((f) => f.title === ref);
-  if (index < 0) throw new UnknownFlagError(appId, ref, flags.map((f) => f.title));
+  const index =
+    typeof ref === 'number' ? flags.findIndex((f) => f.id === ref) : flags.findIndex((f) => f.title === ref);
+  if (index < 0)
+    throw new UnknownFlagError(
+      appId,
+      ref,
+      flags.map((f) => f.title),
+    );
   return index;
 }
 
@@ -205,9 +230,20 @@ export function findFlag(flags: readonly WireFlag[], ref: FlagRef, appId: number
  * The defined entries of a patch, checked against the fields it may hold. `id`, `app_id` and the
  * timestamps are the library's to set; any other unknown name is most likely a typo.
  */
-function cleanPatch(appId: number, flag: string, patch: object, allowed: readonly string[]): Partial<Record<string, unknown>> & FlagPatch {
+function cleanPatch(
+  appId: number,
+  flag: string,
+  patch: object,
+  allowed: readonly string[],
+): Partial<Record<string, unknown>> & FlagPatch {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new InvalidFlagValueError(appId, flag, '(patch)', patch, `must be an object of fields, got ${describeValue(patch)}`);
+    throw new InvalidFlagValueError(
+      appId,
+      flag,
+      '(patch)',
+      patch,
+      `must be an object of fields, got ${describeValue(patch)}`,
+    );
   }
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(patch)) {
@@ -216,7 +252,13 @@ function cleanPatch(appId: number, flag: string, patch: object, allowed: readonl
       throw new InvalidFlagValueError(appId, flag, field, value, 'is set by the admin library and cannot be changed');
     }
     if (!allowed.includes(field)) {
-      throw new InvalidFlagValueError(appId, flag, field, value, `is not a field that can be set here (fields: ${allowed.join(', ')})`);
+      throw new InvalidFlagValueError(
+        appId,
+        flag,
+        field,
+        value,
+        `is not a field that can be set here (fields: ${allowed.join(', ')})`,
+      );
     }
     out[field] = value;
   }
@@ -237,12 +279,21 @@ function checkFlag(appId: number, flag: WireFlag, name: string = flag.title): vo
 
 function checkUsers(appId: number, flag: string, users: readonly string[]): string[] {
   if (!Array.isArray(users) || users.length === 0) {
-    throw new InvalidFlagValueError(appId, flag, 'white_listed_users', users, `needs at least one user context, got ${describeValue(users)}`);
+    throw new InvalidFlagValueError(
+      appId,
+      flag,
+      'white_listed_users',
+      users,
+      `needs at least one user context, got ${describeValue(users)}`,
+    );
   }
   return users.map((user: unknown) => {
     if (typeof user !== 'string' || user.trim() === '' || /[,\s]/.test(user.trim())) {
       throw new InvalidFlagValueError(
-        appId, flag, 'white_listed_users', user,
+        appId,
+        flag,
+        'white_listed_users',
+        user,
         `takes user contexts that are non-empty strings without commas or spaces, got ${describeValue(user)}`,
       );
     }

@@ -50,7 +50,10 @@ export class UnknownFlagError extends TailslideError {
   readonly flag: FlagRef;
 
   constructor(appId: number, flag: FlagRef, knownTitles: readonly string[]) {
-    const known = knownTitles.length === 0 ? 'it has no flags' : `its flags: ${knownTitles.map((t) => JSON.stringify(t)).join(', ')}`;
+    const known =
+      knownTitles.length === 0
+        ? 'it has no flags'
+        : `its flags: ${knownTitles.map((t) => JSON.stringify(t)).join(', ')}`;
     super('NOT_FOUND', `App ${appId} has no flag ${describeFlagRef(flag)} (${known})`);
     this.appId = appId;
     this.flag = flag;

@@ -28,16 +28,33 @@ export type CircuitPatch = Partial<
 >;
 
 export const EDITABLE_FIELDS: readonly (keyof EditableFlagFields)[] = [
-  'title', 'description', 'is_active', 'rollout_percentage', 'white_listed_users', 'error_threshold_percentage',
-  'circuit_status', 'is_recoverable', 'circuit_recovery_percentage', 'circuit_recovery_delay',
-  'circuit_initial_recovery_percentage', 'circuit_recovery_rate', 'circuit_recovery_increment_percentage',
-  'circuit_recovery_profile', 'webhooks',
+  'title',
+  'description',
+  'is_active',
+  'rollout_percentage',
+  'white_listed_users',
+  'error_threshold_percentage',
+  'circuit_status',
+  'is_recoverable',
+  'circuit_recovery_percentage',
+  'circuit_recovery_delay',
+  'circuit_initial_recovery_percentage',
+  'circuit_recovery_rate',
+  'circuit_recovery_increment_percentage',
+  'circuit_recovery_profile',
+  'webhooks',
 ];
 
 export const CIRCUIT_FIELDS: readonly (keyof CircuitPatch)[] = [
-  'error_threshold_percentage', 'circuit_status', 'is_recoverable', 'circuit_recovery_percentage',
-  'circuit_recovery_delay', 'circuit_initial_recovery_percentage', 'circuit_recovery_rate',
-  'circuit_recovery_increment_percentage', 'circuit_recovery_profile',
+  'error_threshold_percentage',
+  'circuit_status',
+  'is_recoverable',
+  'circuit_recovery_percentage',
+  'circuit_recovery_delay',
+  'circuit_initial_recovery_percentage',
+  'circuit_recovery_rate',
+  'circuit_recovery_increment_percentage',
+  'circuit_recovery_profile',
 ];
 
 /** Fields the admin library sets itself and a patch may not touch. */
@@ -45,7 +62,12 @@ export const MANAGED_FIELDS: readonly string[] = ['id', 'app_id', 'created_at', 
 
 /** Wire fields in the order of wire-format.md, for stable output (diffs, printing). */
 export const WIRE_FIELD_ORDER: readonly string[] = [
-  'id', 'app_id', 'title', ...EDITABLE_FIELDS.slice(1), 'created_at', 'updated_at',
+  'id',
+  'app_id',
+  'title',
+  ...EDITABLE_FIELDS.slice(1),
+  'created_at',
+  'updated_at',
 ];
 
 /**

@@ -28,7 +28,12 @@ import {
 } from './edits';
 import { AdminClosedError, StreamNotFoundError, UnknownAppError, type FlagRef } from './errors';
 import type { CircuitPatch, FlagPatch, NewFlagInput } from './fields';
-import { ADMIN_CONNECTION_NAME, resolveAdminOptions, type FlagAdminOptions, type ResolvedAdminOptions } from './options';
+import {
+  ADMIN_CONNECTION_NAME,
+  resolveAdminOptions,
+  type FlagAdminOptions,
+  type ResolvedAdminOptions,
+} from './options';
 import { decodeRuleset, readAppMessages } from './read';
 import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
 import { ALL_APPS_SUBJECTS, appIdOfSubject } from '../nats/subjects';
@@ -133,7 +138,13 @@ export class FlagAdmin {
     const id = parseAppId(appId);
     const { newest } = await readAppMessages(jsm, this.stream, id);
     if (newest === undefined) return undefined;
-    return { appId: id, flags: decodeRuleset(newest, id), sequence: newest.sequence, subject: newest.subject, time: newest.time };
+    return {
+      appId: id,
+      flags: decodeRuleset(newest, id),
+      sequence: newest.sequence,
+      subject: newest.subject,
+      time: newest.time,
+    };
   }
 
   /** One flag of the app's current ruleset, by title or id. */
@@ -165,7 +176,9 @@ export class FlagAdmin {
 
   /** Turns a flag on (`true`) or off. */
   setActive(appId: number | string, flag: FlagRef, active: boolean): Promise<EditOutcome> {
-    return this.edit(appId, setActiveEdit(flag, active), { what: `turn ${active ? 'on' : 'off'} flag ${describe(flag)}` });
+    return this.edit(appId, setActiveEdit(flag, active), {
+      what: `turn ${active ? 'on' : 'off'} flag ${describe(flag)}`,
+    });
   }
 
   setRollout(appId: number | string, flag: FlagRef, percentage: number): Promise<EditOutcome> {
@@ -177,9 +190,15 @@ export class FlagAdmin {
     return this.edit(appId, addWhitelistedUsersEdit(flag, list), { what: `whitelist users on flag ${describe(flag)}` });
   }
 
-  removeWhitelistedUsers(appId: number | string, flag: FlagRef, users: string | readonly string[]): Promise<EditOutcome> {
+  removeWhitelistedUsers(
+    appId: number | string,
+    flag: FlagRef,
+    users: string | readonly string[],
+  ): Promise<EditOutcome> {
     const list = typeof users === 'string' ? [users] : users;
-    return this.edit(appId, removeWhitelistedUsersEdit(flag, list), { what: `remove whitelisted users from flag ${describe(flag)}` });
+    return this.edit(appId, removeWhitelistedUsersEdit(flag, list), {
+      what: `remove whitelisted users from flag ${describe(flag)}`,
+    });
   }
 
   /** Sets circuit-breaker fields (threshold, status, recovery settings). */
@@ -194,11 +213,19 @@ export class FlagAdmin {
    * lists each problem with the flag's index, title and field. A missing `created_at` keeps the
    * current flag's (same id) or is now, a missing `updated_at` is now; ids of other apps are refused.
    */
-  async publishRuleset(appId: number | string, flags: unknown, options: { origin?: string } = {}): Promise<EditOutcome> {
+  async publishRuleset(
+    appId: number | string,
+    flags: unknown,
+    options: { origin?: string } = {},
+  ): Promise<EditOutcome> {
     const id = parseAppId(appId);
     const origin = options.origin ?? `the ruleset for app ${id}`;
     validateRuleset(withNewFlagDefaults(flags), origin, id);
-    return this.edit(id, replaceRulesetEdit(flags, origin), { what: `publish ${origin}`, allApps: true, replace: true });
+    return this.edit(id, replaceRulesetEdit(flags, origin), {
+      what: `publish ${origin}`,
+      allApps: true,
+      replace: true,
+    });
   }
 
   /**
@@ -219,7 +246,10 @@ export class FlagAdmin {
   private async edit(appId: number | string, edit: RulesetEdit, options: WriteOptions): Promise<EditOutcome> {
     const { writer } = this.ready();
     const outcome = await applyEdit(writer, parseAppId(appId), edit, options);
-    if (outcome.published) this.logger.info(`app ${outcome.appId}: ${options.what}: published ${outcome.subject} #${outcome.sequence ?? '?'}`);
+    if (outcome.published)
+      this.logger.info(
+        `app ${outcome.appId}: ${options.what}: published ${outcome.subject} #${outcome.sequence ?? '?'}`,
+      );
     return outcome;
   }
 
@@ -252,7 +282,10 @@ export class FlagAdmin {
       jsm = await nc.jetstreamManager();
     } catch (err) {
       if (owned) await nc.close().catch(() => undefined);
-      throw new ConnectionError(`JetStream does not answer on ${nats.servers.join(', ') || 'the given connection'} (is the server started with JetStream?): ${(err as Error).message}`, { cause: err });
+      throw new ConnectionError(
+        `JetStream does not answer on ${nats.servers.join(', ') || 'the given connection'} (is the server started with JetStream?): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const js = nc.jetstream();
     const writer: WriterContext = {

@@ -19,7 +19,15 @@ export {
   type FlagPatch,
   type NewFlagInput,
 } from './fields';
-export { diffRulesets, diffFlag, isEmptyDiff, type DiffOptions, type FieldChange, type FlagChange, type RulesetDiff } from './diff';
+export {
+  diffRulesets,
+  diffFlag,
+  isEmptyDiff,
+  type DiffOptions,
+  type FieldChange,
+  type FlagChange,
+  type RulesetDiff,
+} from './diff';
 export type { EnsureStreamResult } from './stream';
 export type { EditOutcome } from './writer';
 export { HIGH_WATER_HEADER } from './read';

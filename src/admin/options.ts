@@ -64,7 +64,11 @@ export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOpt
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
   const input: AdminNatsOptions = isNatsConnection(options.nats) ? { connection: options.nats } : options.nats;
   if (typeof input !== 'object' || input === null) {
-    throw new InvalidOptionError('nats', input, 'connection options ({ servers, stream, token, … }) or a NatsConnection');
+    throw new InvalidOptionError(
+      'nats',
+      input,
+      'connection options ({ servers, stream, token, … }) or a NatsConnection',
+    );
   }
   const connection = input.connection;
   if (connection !== undefined && !isNatsConnection(connection)) {
@@ -77,15 +81,18 @@ export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOpt
   const stream = streamName('stream', options.stream ?? input.stream ?? DEFAULT_NATS_STREAM);
   const user = optionalString('nats.user', input.user);
   const password = optionalString('nats.password', input.password);
-  if (password !== undefined && user === undefined) throw new InvalidOptionError('nats.user', undefined, 'a user name when a password is set');
+  if (password !== undefined && user === undefined)
+    throw new InvalidOptionError('nats.user', undefined, 'a user name when a password is set');
   const tls = input.tls === true ? {} : input.tls;
   if (tls !== undefined && (typeof tls !== 'object' || tls === null)) {
     throw new InvalidOptionError('nats.tls', input.tls, 'true or an object of TLS options');
   }
   const logger = resolveLogger(options.logger);
   const retryBaseMs = optionalInteger('retryBaseMs', options.retryBaseMs, 1) ?? DEFAULT_ADMIN_RETRY_BASE_MS;
-  const retryMaxMs = optionalInteger('retryMaxMs', options.retryMaxMs, retryBaseMs) ?? Math.max(DEFAULT_ADMIN_RETRY_MAX_MS, retryBaseMs);
-  if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidOptionError('now', options.now, 'a function returning a Date');
+  const retryMaxMs =
+    optionalInteger('retryMaxMs', options.retryMaxMs, retryBaseMs) ?? Math.max(DEFAULT_ADMIN_RETRY_MAX_MS, retryBaseMs);
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new InvalidOptionError('now', options.now, 'a function returning a Date');
   return {
     nats: {
       servers,
@@ -103,7 +110,8 @@ export function resolveAdminOptions(options: FlagAdminOptions): ResolvedAdminOpt
     maxAttempts: optionalInteger('maxAttempts', options.maxAttempts, 1) ?? DEFAULT_ADMIN_MAX_ATTEMPTS,
     retryBaseMs,
     retryMaxMs,
-    connectTimeoutMs: optionalInteger('connectTimeoutMs', options.connectTimeoutMs, 1) ?? DEFAULT_ADMIN_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs:
+      optionalInteger('connectTimeoutMs', options.connectTimeoutMs, 1) ?? DEFAULT_ADMIN_CONNECT_TIMEOUT_MS,
     now: options.now ?? (() => new Date()),
   };
 }

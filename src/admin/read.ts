@@ -37,7 +37,11 @@ export function originOf(stored: StoredRuleset): string {
 }
 
 /** The last message on `subject`, or undefined when it has none (or the stream does not list it). */
-export async function lastMessage(jsm: JetStreamManager, stream: string, subject: string): Promise<StoredRuleset | undefined> {
+export async function lastMessage(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+): Promise<StoredRuleset | undefined> {
   let msg: StoredMsg;
   try {
     msg = await jsm.streams.getMessage(stream, { last_by_subj: subject });

@@ -1,5 +1,12 @@
 /** Creating the ruleset stream, or adding an app's subjects to a stream Tower created. */
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from 'nats';
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from 'nats';
 import type { Logger } from '../logger';
 import { StreamRequestError } from './errors';
 import { JS_ERR, apiErrorCode } from '../nats/errors';
@@ -52,11 +59,20 @@ export async function ensureStream(
       try {
         const created = await jsm.streams.add(newStreamConfig(stream));
         logger.info(`created stream "${stream}" with subjects ${ALL_APPS_SUBJECTS}`);
-        return { stream, action: 'created', subjects: created.config.subjects ?? [], added: [ALL_APPS_SUBJECTS], warnings: [] };
+        return {
+          stream,
+          action: 'created',
+          subjects: created.config.subjects ?? [],
+          added: [ALL_APPS_SUBJECTS],
+          warnings: [],
+        };
       } catch (err) {
         const code = apiErrorCode(err);
         if (code === JS_ERR.STREAM_NAME_IN_USE && round < MAX_ROUNDS) continue;
-        const hint = code === JS_ERR.SUBJECT_OVERLAP ? ' (another stream already captures apps.* subjects: pass its name as the stream)' : '';
+        const hint =
+          code === JS_ERR.SUBJECT_OVERLAP
+            ? ' (another stream already captures apps.* subjects: pass its name as the stream)'
+            : '';
         throw new StreamRequestError(`create stream "${stream}" with subjects ${ALL_APPS_SUBJECTS}${hint}`, err, code);
       }
     }
@@ -78,15 +94,25 @@ export async function ensureStream(
       return { stream, action: 'updated', subjects: after, added: missing, warnings };
     }
     if (round >= MAX_ROUNDS) {
-      throw new StreamRequestError(`add subjects ${missing.join(', ')} to stream "${stream}"`, new Error('other writers kept replacing the subject list'));
+      throw new StreamRequestError(
+        `add subjects ${missing.join(', ')} to stream "${stream}"`,
+        new Error('other writers kept replacing the subject list'),
+      );
     }
   }
 }
 
 /** Stream info, or undefined when the stream does not exist. */
-export async function streamInfo(jsm: JetStreamManager, stream: string, subjectsFilter?: string): Promise<StreamInfo | undefined> {
+export async function streamInfo(
+  jsm: JetStreamManager,
+  stream: string,
+  subjectsFilter?: string,
+): Promise<StreamInfo | undefined> {
   try {
-    return await jsm.streams.info(stream, subjectsFilter === undefined ? undefined : { subjects_filter: subjectsFilter });
+    return await jsm.streams.info(
+      stream,
+      subjectsFilter === undefined ? undefined : { subjects_filter: subjectsFilter },
+    );
   } catch (err) {
     const code = apiErrorCode(err);
     if (code === JS_ERR.STREAM_NOT_FOUND) return undefined;
@@ -98,10 +124,14 @@ function streamWarnings(info: StreamInfo): string[] {
   const { config } = info;
   const warnings: string[] = [];
   if (config.max_age > 0) {
-    warnings.push(`stream "${config.name}" drops messages older than ${Math.round(config.max_age / 1e9)} s: an app not edited for that long loses its ruleset`);
+    warnings.push(
+      `stream "${config.name}" drops messages older than ${Math.round(config.max_age / 1e9)} s: an app not edited for that long loses its ruleset`,
+    );
   }
   if (config.max_msgs > 0 || config.max_bytes > 0) {
-    warnings.push(`stream "${config.name}" has a message or byte limit: once reached, old rulesets of quiet apps are dropped`);
+    warnings.push(
+      `stream "${config.name}" has a message or byte limit: once reached, old rulesets of quiet apps are dropped`,
+    );
   }
   return warnings;
 }

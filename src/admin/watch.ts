@@ -118,9 +118,14 @@ export function watchRuleset(
         // On a stream with literal subjects (Tower's) a filter on an app it does not list yet is
         // refused by 2.9 servers, and the client would retry that for minutes: check first.
         if (!appSubjects(appId).some((subject) => streamCovers(info.config.subjects ?? [], subject))) {
-          waiting(`stream "${stream}" does not list the subjects of app ${appId} yet (apps.${appId}.update.manual / .circuit)`);
+          waiting(
+            `stream "${stream}" does not list the subjects of app ${appId} yet (apps.${appId}.update.manual / .circuit)`,
+          );
         } else {
-          const consumer = await js.consumers.get(stream, { filterSubjects: appFilter(appId), deliver_policy: DeliverPolicy.LastPerSubject });
+          const consumer = await js.consumers.get(stream, {
+            filterSubjects: appFilter(appId),
+            deliver_policy: DeliverPolicy.LastPerSubject,
+          });
           consuming = true;
           const iter = await consumer.consume().finally(() => {
             consuming = false;
@@ -136,7 +141,11 @@ export function watchRuleset(
         }
       } catch (err) {
         if (stopped) break;
-        waiting(err instanceof StreamNotFoundError ? `stream "${stream}" does not exist yet` : `cannot follow ${appFilter(appId)}: ${(err as Error).message}`);
+        waiting(
+          err instanceof StreamNotFoundError
+            ? `stream "${stream}" does not exist yet`
+            : `cannot follow ${appFilter(appId)}: ${(err as Error).message}`,
+        );
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {

@@ -61,15 +61,27 @@ export interface EditOutcome {
   readonly attempts: number;
 }
 
-export async function applyEdit(ctx: WriterContext, appId: number, edit: RulesetEdit, options: WriteOptions): Promise<EditOutcome> {
+export async function applyEdit(
+  ctx: WriterContext,
+  appId: number,
+  edit: RulesetEdit,
+  options: WriteOptions,
+): Promise<EditOutcome> {
   const subject = manualSubject(appId);
   for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
     const info = await streamInfo(ctx.jsm, ctx.stream, options.allApps ? ALL_APPS_SUBJECTS : undefined);
     if (info === undefined) throw new StreamNotFoundError(ctx.stream);
     const guard = info.state.last_seq;
     const app = await readAppMessages(ctx.jsm, ctx.stream, appId);
-    const current = app.newest === undefined ? undefined : options.replace ? decodeOrUndefined(app.newest, appId) : decodeRuleset(app.newest, appId);
-    const scan = options.allApps ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {})) : undefined;
+    const current =
+      app.newest === undefined
+        ? undefined
+        : options.replace
+          ? decodeOrUndefined(app.newest, appId)
+          : decodeRuleset(app.newest, appId);
+    const scan = options.allApps
+      ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {}))
+      : undefined;
 
     let highWater = scan?.maxId ?? 0;
     for (const message of [app.manual, app.circuit]) {
@@ -93,8 +105,13 @@ export async function applyEdit(ctx: WriterContext, appId: number, edit: Ruleset
     const result = edit(current, editContext);
     if (!result.changed) {
       return {
-        appId, published: false, subject: app.newest?.subject ?? subject, sequence: app.newest?.sequence,
-        flags: result.flags, flag: result.flag, attempts: attempt,
+        appId,
+        published: false,
+        subject: app.newest?.subject ?? subject,
+        sequence: app.newest?.sequence,
+        flags: result.flags,
+        flag: result.flag,
+        attempts: attempt,
       };
     }
     // The whole ruleset must be one the SDK accepts (unique titles and ids, every field in range).
@@ -111,18 +128,35 @@ export async function applyEdit(ctx: WriterContext, appId: number, edit: Ruleset
     h.set(HIGH_WATER_HEADER, String(highWater));
     let ack: PubAck;
     try {
-      ack = await ctx.js.publish(subject, JSON.stringify(result.flags), { expect: { lastSequence: guard }, headers: h });
+      ack = await ctx.js.publish(subject, JSON.stringify(result.flags), {
+        expect: { lastSequence: guard },
+        headers: h,
+      });
     } catch (err) {
       const code = apiErrorCode(err);
       if (code !== JS_ERR.WRONG_LAST_SEQUENCE) {
-        throw new StreamRequestError(`${options.what} in app ${appId} (publish on ${subject}; the edit may not have been applied)`, err, code);
+        throw new StreamRequestError(
+          `${options.what} in app ${appId} (publish on ${subject}; the edit may not have been applied)`,
+          err,
+          code,
+        );
       }
-      ctx.logger.debug(`${options.what} in app ${appId}: the stream moved past #${guard} (attempt ${attempt}); re-reading`);
+      ctx.logger.debug(
+        `${options.what} in app ${appId}: the stream moved past #${guard} (attempt ${attempt}); re-reading`,
+      );
       if (attempt < ctx.maxAttempts) await sleep(backoffMs(attempt, ctx.retryBaseMs, ctx.retryMaxMs));
       continue;
     }
     ctx.logger.debug(`${options.what} in app ${appId}: published ${subject} #${ack.seq}`);
-    return { appId, published: true, subject, sequence: ack.seq, flags: result.flags, flag: result.flag, attempts: attempt };
+    return {
+      appId,
+      published: true,
+      subject,
+      sequence: ack.seq,
+      flags: result.flags,
+      flag: result.flag,
+      attempts: attempt,
+    };
   }
   throw new EditConflictError(appId, ctx.maxAttempts, options.what);
 }

@@ -11,7 +11,9 @@ export interface ActionContext<O> {
 }
 
 /** An action handler for `command.action()`: commander passes the arguments, the options, then the command. */
-export function action<O extends object>(run: (ctx: ActionContext<O>) => Promise<void>): (...params: unknown[]) => Promise<void> {
+export function action<O extends object>(
+  run: (ctx: ActionContext<O>) => Promise<void>,
+): (...params: unknown[]) => Promise<void> {
   return async (...params: unknown[]) => {
     const command = params[params.length - 1];
     if (!(command instanceof Command)) throw new Error('commander did not pass the command to its action');

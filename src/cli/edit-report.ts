@@ -24,7 +24,8 @@ export interface EditReport {
  */
 export function editReport(action: string, before: WireFlag | undefined, outcome: EditOutcome): EditReport {
   const after = outcome.flag;
-  const changes = before !== undefined && after !== undefined && action !== 'deleted' ? diffFlag(before, after, IGNORED) : [];
+  const changes =
+    before !== undefined && after !== undefined && action !== 'deleted' ? diffFlag(before, after, IGNORED) : [];
   return {
     appId: outcome.appId,
     action,
@@ -41,11 +42,15 @@ export function editLines(report: EditReport): string[] {
   const flag = report.flag;
   const name = flag === null ? 'the ruleset' : flagName(flag);
   if (!report.published) {
-    return [`${name} in app ${report.appId} is already like that: nothing published (ruleset #${report.sequence ?? '?'} stays)`];
+    return [
+      `${name} in app ${report.appId} is already like that: nothing published (ruleset #${report.sequence ?? '?'} stays)`,
+    ];
   }
   const where = report.action === 'deleted' ? 'from' : 'in';
   const retried = report.attempts > 1 ? ` after ${report.attempts} attempts (other writers got in first)` : '';
-  const lines = [`${report.action} ${name} ${where} app ${report.appId}: ruleset #${report.sequence ?? '?'} on ${report.subject}${retried}`];
+  const lines = [
+    `${report.action} ${name} ${where} app ${report.appId}: ruleset #${report.sequence ?? '?'} on ${report.subject}${retried}`,
+  ];
   if (report.action === 'created' && flag !== null) lines.push(`  ${flagState(flag)}`);
   for (const change of report.changes) lines.push(`  ${fieldChange(change)}`);
   return lines;

@@ -4,7 +4,13 @@
  * only an unexpected error (a bug) prints more, and only with TAILSLIDE_DEBUG=1.
  */
 import { CommanderError } from 'commander';
-import { DuplicateTitleError, EditConflictError, StreamNotFoundError, UnknownAppError, UnknownFlagError } from '../admin/errors';
+import {
+  DuplicateTitleError,
+  EditConflictError,
+  StreamNotFoundError,
+  UnknownAppError,
+  UnknownFlagError,
+} from '../admin/errors';
 import { TailslideError } from '../errors';
 
 export const EXIT = {

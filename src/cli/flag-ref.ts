@@ -18,7 +18,11 @@ export function pickFlag(flags: readonly WireFlag[], arg: string, appId: number)
   const flag = findFlagByArg(flags, arg);
   if (flag === undefined) {
     const idOnly = /^#?(\d+)$/.exec(arg.trim());
-    throw new UnknownFlagError(appId, idOnly && arg.trim().startsWith('#') ? Number(idOnly[1]) : arg, flags.map((f) => f.title));
+    throw new UnknownFlagError(
+      appId,
+      idOnly && arg.trim().startsWith('#') ? Number(idOnly[1]) : arg,
+      flags.map((f) => f.title),
+    );
   }
   return flag;
 }

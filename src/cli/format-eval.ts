@@ -7,15 +7,23 @@ import { percentage, table } from './format';
 
 /** The rollout evaluation uses: reduced during circuit recovery, as the evaluator does. */
 export function effectiveRollout(flag: WireFlag): number {
-  if (flag.is_recoverable && flag.circuit_status === 'recovery') return (flag.rollout_percentage * flag.circuit_recovery_percentage) / 100;
+  if (flag.is_recoverable && flag.circuit_status === 'recovery')
+    return (flag.rollout_percentage * flag.circuit_recovery_percentage) / 100;
   return flag.rollout_percentage;
 }
 
 /** One sentence saying why `detail` came out as it did for `flag`. */
-export function explain(detail: EvaluationDetail, flag: WireFlag | undefined, hashing: HashingMode = 'murmur3'): string {
+export function explain(
+  detail: EvaluationDetail,
+  flag: WireFlag | undefined,
+  hashing: HashingMode = 'murmur3',
+): string {
   const user = detail.userContext;
   const rollout = flag === undefined ? 0 : effectiveRollout(flag);
-  const recovery = flag !== undefined && rollout !== flag.rollout_percentage ? ` (${percentage(flag.rollout_percentage)} × circuit recovery ${percentage(flag.circuit_recovery_percentage)})` : '';
+  const recovery =
+    flag !== undefined && rollout !== flag.rollout_percentage
+      ? ` (${percentage(flag.rollout_percentage)} × circuit recovery ${percentage(flag.circuit_recovery_percentage)})`
+      : '';
   switch (detail.reason) {
     case 'NOT_READY':
       return 'no ruleset has been received';
@@ -52,7 +60,19 @@ export interface ExplainedDetail extends EvaluationDetail {
 
 export function evaluationTable(details: readonly ExplainedDetail[]): string[] {
   return table(
-    [{ header: 'FLAG' }, { header: 'ID', align: 'right' }, { header: 'VALUE' }, { header: 'REASON' }, { header: 'WHY' }],
-    details.map((d) => [d.flagName, d.flagId === undefined ? '-' : String(d.flagId), d.value ? 'on' : 'off', d.reason, d.explanation]),
+    [
+      { header: 'FLAG' },
+      { header: 'ID', align: 'right' },
+      { header: 'VALUE' },
+      { header: 'REASON' },
+      { header: 'WHY' },
+    ],
+    details.map((d) => [
+      d.flagName,
+      d.flagId === undefined ? '-' : String(d.flagId),
+      d.value ? 'on' : 'off',
+      d.reason,
+      d.explanation,
+    ]),
   );
 }

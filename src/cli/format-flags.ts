@@ -43,8 +43,15 @@ export function flagsTable(flags: readonly WireFlag[]): string[] {
 /** Every field of a flag, one per line, in wire order, then unknown fields by name. */
 export function flagDetail(flag: WireFlag): string[] {
   const known = new Set(WIRE_FIELD_ORDER);
-  const fields = [...WIRE_FIELD_ORDER, ...Object.keys(flag).filter((k) => !known.has(k)).sort()];
-  const rows = fields.filter((field) => flag[field] !== undefined).map((field) => [`${field}:`, formatValue(flag[field])]);
+  const fields = [
+    ...WIRE_FIELD_ORDER,
+    ...Object.keys(flag)
+      .filter((k) => !known.has(k))
+      .sort(),
+  ];
+  const rows = fields
+    .filter((field) => flag[field] !== undefined)
+    .map((field) => [`${field}:`, formatValue(flag[field])]);
   return table([{ header: '' }, { header: '' }], rows).slice(1);
 }
 

@@ -14,9 +14,14 @@ export function watchLines(update: RulesetUpdate): string[] {
   }
   if (update.initial) {
     const titles = update.flags.map((f) => f.title);
-    const shown = titles.slice(0, MAX_TITLES).map((t) => JSON.stringify(t)).join(', ');
+    const shown = titles
+      .slice(0, MAX_TITLES)
+      .map((t) => JSON.stringify(t))
+      .join(', ');
     const more = titles.length > MAX_TITLES ? `, … ${titles.length - MAX_TITLES} more` : '';
-    return [`${prefix}  current ruleset: ${titles.length} flag${titles.length === 1 ? '' : 's'}${titles.length > 0 ? `: ${shown}${more}` : ''}`];
+    return [
+      `${prefix}  current ruleset: ${titles.length} flag${titles.length === 1 ? '' : 's'}${titles.length > 0 ? `: ${shown}${more}` : ''}`,
+    ];
   }
   const lines = diffLines(update.diff);
   if (lines.length === 0) return [`${prefix}  republished, no flag changed (${update.flags.length} flags)`];

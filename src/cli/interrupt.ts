@@ -16,7 +16,9 @@ export interface Interrupt {
  * Starts listening for stop signals; after `timeoutMs` (when given) `done` resolves with 'timeout'.
  * `onSecond` runs on a stop signal that arrives after the first (the user insists).
  */
-export function waitForInterrupt(options: { timeoutMs?: number; onSecond?: (signal: StopSignal) => void } = {}): Interrupt {
+export function waitForInterrupt(
+  options: { timeoutMs?: number; onSecond?: (signal: StopSignal) => void } = {},
+): Interrupt {
   let settle: (value: StopSignal | 'timeout' | 'stopped') => void = () => undefined;
   let settled = false;
   const done = new Promise<StopSignal | 'timeout' | 'stopped'>((resolve) => {

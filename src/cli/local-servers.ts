@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freePort, tcpAnswers } from '../util/net';
 import { CliError, EXIT } from './exit-codes';
 
 export interface LocalServer {
@@ -31,33 +31,6 @@ export const INSTALL_HINT: readonly string[] = [
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-/** Host and port of a `nats://`, `redis://` or bare `host:port` address. */
-export function hostPort(address: string, defaultPort: number): { host: string; port: number } {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `tcp://${address}`;
-  try {
-    const url = new URL(withScheme);
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-    return { host, port: url.port === '' ? defaultPort : Number(url.port) };
-  } catch {
-    return { host: '127.0.0.1', port: defaultPort };
-  }
-}
-
-/** Whether something accepts TCP connections at host:port within `timeoutMs`. */
-export function tcpAnswers(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.connect(port, host);
-  });
-}
-
 /** The path of an executable on PATH, or undefined. */
 export function findOnPath(bin: string, pathEnv: string = process.env.PATH ?? ''): string | undefined {
   for (const dir of pathEnv.split(delimiter)) {
@@ -72,20 +45,6 @@ export function findOnPath(bin: string, pathEnv: string = process.env.PATH ?? ''
     }
   }
   return undefined;
-}
-
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Children still running, killed hard if the process exits without stopping them. */
@@ -112,7 +71,13 @@ export function killAllNow(): void {
 }
 
 export function startNatsServer(bin: string, dir: string): Promise<LocalServer> {
-  return launch('nats-server', bin, dir, (port) => ['-js', '-sd', join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port)], (port) => `nats://127.0.0.1:${port}`);
+  return launch(
+    'nats-server',
+    bin,
+    dir,
+    (port) => ['-js', '-sd', join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port)],
+    (port) => `nats://127.0.0.1:${port}`,
+  );
 }
 
 export function startRedisServer(bin: string, dir: string): Promise<LocalServer> {
@@ -151,7 +116,9 @@ async function launch(
       gone = true;
     });
     track(child);
-    const listening = waitForPort(port, START_TIMEOUT_MS, () => gone).then((ok) => (ok ? '' : `nothing listens on port ${port}`));
+    const listening = waitForPort(port, START_TIMEOUT_MS, () => gone).then((ok) =>
+      ok ? '' : `nothing listens on port ${port}`,
+    );
     const started = await Promise.race([listening, exited]);
     if (started === '' && child.pid !== undefined) {
       return { name, url: url(port), port, pid: child.pid, log, stop: stopper(child) };

@@ -31,26 +31,113 @@ export interface OptionSpec {
 
 /** Every connection option, for the commands and for the README. */
 export const NATS_OPTIONS: readonly OptionSpec[] = [
-  { flags: '--nats-server <urls>', key: 'natsServer', env: 'TAILSLIDE_NATS_SERVER', sdkOption: 'natsServer', defaultValue: DEFAULT_NATS_SERVER, description: 'NATS server URL(s), comma-separated' },
-  { flags: '--nats-stream <name>', key: 'natsStream', env: 'TAILSLIDE_NATS_STREAM', sdkOption: 'natsStream', defaultValue: DEFAULT_NATS_STREAM, description: 'JetStream stream holding the rulesets' },
-  { flags: '--sdk-key <token>', key: 'sdkKey', env: 'TAILSLIDE_SDK_KEY', sdkOption: 'sdkKey', description: 'NATS token (Tailslide\'s SDK key)' },
-  { flags: '--nats-user <user>', key: 'natsUser', env: 'TAILSLIDE_NATS_USER', sdkOption: 'natsUser', description: 'NATS user name' },
-  { flags: '--nats-password <password>', key: 'natsPassword', env: 'TAILSLIDE_NATS_PASSWORD', sdkOption: 'natsPassword', description: 'NATS password' },
-  { flags: '--nats-creds-file <path>', key: 'natsCredsFile', env: 'TAILSLIDE_NATS_CREDS_FILE', sdkOption: 'natsCredsFile', description: 'NATS credentials file (JWT + NKey seed)' },
-  { flags: '--nats-nkey-seed <seed>', key: 'natsNkeySeed', env: 'TAILSLIDE_NATS_NKEY_SEED', sdkOption: 'natsNkeySeed', description: 'NATS NKey seed' },
-  { flags: '--nats-tls-ca <path>', key: 'natsTlsCa', env: 'TAILSLIDE_NATS_TLS_CA', sdkOption: 'natsTls.caFile', description: 'CA certificate file: connect with TLS and trust this CA' },
-  { flags: '--nats-tls-cert <path>', key: 'natsTlsCert', env: 'TAILSLIDE_NATS_TLS_CERT', sdkOption: 'natsTls.certFile', description: 'client certificate file (TLS client auth)' },
-  { flags: '--nats-tls-key <path>', key: 'natsTlsKey', env: 'TAILSLIDE_NATS_TLS_KEY', sdkOption: 'natsTls.keyFile', description: 'client key file (TLS client auth)' },
-  { flags: '--connect-timeout <duration>', key: 'connectTimeout', env: 'TAILSLIDE_CONNECT_TIMEOUT', defaultValue: DEFAULT_CONNECT_TIMEOUT, description: 'give up connecting to NATS after this long' },
+  {
+    flags: '--nats-server <urls>',
+    key: 'natsServer',
+    env: 'TAILSLIDE_NATS_SERVER',
+    sdkOption: 'natsServer',
+    defaultValue: DEFAULT_NATS_SERVER,
+    description: 'NATS server URL(s), comma-separated',
+  },
+  {
+    flags: '--nats-stream <name>',
+    key: 'natsStream',
+    env: 'TAILSLIDE_NATS_STREAM',
+    sdkOption: 'natsStream',
+    defaultValue: DEFAULT_NATS_STREAM,
+    description: 'JetStream stream holding the rulesets',
+  },
+  {
+    flags: '--sdk-key <token>',
+    key: 'sdkKey',
+    env: 'TAILSLIDE_SDK_KEY',
+    sdkOption: 'sdkKey',
+    description: "NATS token (Tailslide's SDK key)",
+  },
+  {
+    flags: '--nats-user <user>',
+    key: 'natsUser',
+    env: 'TAILSLIDE_NATS_USER',
+    sdkOption: 'natsUser',
+    description: 'NATS user name',
+  },
+  {
+    flags: '--nats-password <password>',
+    key: 'natsPassword',
+    env: 'TAILSLIDE_NATS_PASSWORD',
+    sdkOption: 'natsPassword',
+    description: 'NATS password',
+  },
+  {
+    flags: '--nats-creds-file <path>',
+    key: 'natsCredsFile',
+    env: 'TAILSLIDE_NATS_CREDS_FILE',
+    sdkOption: 'natsCredsFile',
+    description: 'NATS credentials file (JWT + NKey seed)',
+  },
+  {
+    flags: '--nats-nkey-seed <seed>',
+    key: 'natsNkeySeed',
+    env: 'TAILSLIDE_NATS_NKEY_SEED',
+    sdkOption: 'natsNkeySeed',
+    description: 'NATS NKey seed',
+  },
+  {
+    flags: '--nats-tls-ca <path>',
+    key: 'natsTlsCa',
+    env: 'TAILSLIDE_NATS_TLS_CA',
+    sdkOption: 'natsTls.caFile',
+    description: 'CA certificate file: connect with TLS and trust this CA',
+  },
+  {
+    flags: '--nats-tls-cert <path>',
+    key: 'natsTlsCert',
+    env: 'TAILSLIDE_NATS_TLS_CERT',
+    sdkOption: 'natsTls.certFile',
+    description: 'client certificate file (TLS client auth)',
+  },
+  {
+    flags: '--nats-tls-key <path>',
+    key: 'natsTlsKey',
+    env: 'TAILSLIDE_NATS_TLS_KEY',
+    sdkOption: 'natsTls.keyFile',
+    description: 'client key file (TLS client auth)',
+  },
+  {
+    flags: '--connect-timeout <duration>',
+    key: 'connectTimeout',
+    env: 'TAILSLIDE_CONNECT_TIMEOUT',
+    defaultValue: DEFAULT_CONNECT_TIMEOUT,
+    description: 'give up connecting to NATS after this long',
+  },
 ];
 
 export const REDIS_OPTIONS: readonly OptionSpec[] = [
-  { flags: '--redis-url <url>', key: 'redisUrl', env: 'TAILSLIDE_REDIS_URL', sdkOption: 'redisUrl', defaultValue: DEFAULT_REDIS_URL, description: 'Redis holding the signals' },
-  { flags: '--signal-backend <backend>', key: 'signalBackend', env: 'TAILSLIDE_SIGNAL_BACKEND', sdkOption: 'signalBackend', defaultValue: 'auto', choices: ['auto', 'timeseries', 'native'], description: 'where the signals are: auto asks Redis for the TimeSeries module' },
+  {
+    flags: '--redis-url <url>',
+    key: 'redisUrl',
+    env: 'TAILSLIDE_REDIS_URL',
+    sdkOption: 'redisUrl',
+    defaultValue: DEFAULT_REDIS_URL,
+    description: 'Redis holding the signals',
+  },
+  {
+    flags: '--signal-backend <backend>',
+    key: 'signalBackend',
+    env: 'TAILSLIDE_SIGNAL_BACKEND',
+    sdkOption: 'signalBackend',
+    defaultValue: 'auto',
+    choices: ['auto', 'timeseries', 'native'],
+    description: 'where the signals are: auto asks Redis for the TimeSeries module',
+  },
 ];
 
 export const APP_ID_OPTION: OptionSpec = {
-  flags: '--app-id <id>', key: 'appId', env: 'TAILSLIDE_APP_ID', sdkOption: 'appId', description: 'the app (required)',
+  flags: '--app-id <id>',
+  key: 'appId',
+  env: 'TAILSLIDE_APP_ID',
+  sdkOption: 'appId',
+  description: 'the app (required)',
 };
 
 export interface NatsFlags {
@@ -146,7 +233,8 @@ export function managerConnectionOptions(flags: NatsFlags & RedisFlags): Partial
 
 /** TLS options from the --nats-tls-* flags; undefined (plain, or TLS as the server asks) when none is set. */
 function tlsOptions(flags: NatsFlags): TlsOptions | undefined {
-  if (flags.natsTlsCa === undefined && flags.natsTlsCert === undefined && flags.natsTlsKey === undefined) return undefined;
+  if (flags.natsTlsCa === undefined && flags.natsTlsCert === undefined && flags.natsTlsKey === undefined)
+    return undefined;
   const tls: TlsOptions = {};
   if (flags.natsTlsCa !== undefined) tls.caFile = flags.natsTlsCa;
   if (flags.natsTlsCert !== undefined) tls.certFile = flags.natsTlsCert;
@@ -159,7 +247,8 @@ export function signalBackend(flags: RedisFlags): 'auto' | 'timeseries' | 'nativ
 }
 
 export function readerOptions(flags: RedisFlags): SignalReaderOptions {
-  if (!/^rediss?:\/\//i.test(flags.redisUrl)) throw badValue('--redis-url', flags.redisUrl, 'a URL starting with redis:// or rediss://');
+  if (!/^rediss?:\/\//i.test(flags.redisUrl))
+    throw badValue('--redis-url', flags.redisUrl, 'a URL starting with redis:// or rediss://');
   return { redisUrl: flags.redisUrl, backend: signalBackend(flags) };
 }
 

@@ -75,7 +75,10 @@ export function parseUsers(values: readonly string[], what = 'users'): string[] 
 
 /** NATS servers from `--nats-server`: one URL or a comma-separated list. */
 export function parseServers(value: string): string[] {
-  const servers = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const servers = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (servers.length === 0) throw badValue('--nats-server', value, 'a NATS URL such as nats://127.0.0.1:4222');
   return servers;
 }
@@ -84,7 +87,8 @@ export function parseAppId(value: string | undefined, what = '--app-id'): number
   if (value === undefined || value.trim() === '') {
     throw badValue(what, value ?? '', 'the app id (a non-negative integer); pass --app-id or set TAILSLIDE_APP_ID');
   }
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value))) throw badValue(what, value, 'a non-negative integer');
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw badValue(what, value, 'a non-negative integer');
   return Number(value);
 }
 
@@ -102,7 +106,8 @@ function fieldKind(field: string): FieldKind | undefined {
 /** Converts a string to the type of a wire field (`is_active=true`, `rollout_percentage=20`, …). */
 export function parseFieldValue(field: string, value: string, allowed: readonly string[] = EDITABLE_FIELDS): unknown {
   const kind = allowed.includes(field) ? fieldKind(field) : undefined;
-  if (kind === undefined) throw badValue('--set', `${field}=${value}`, `field=value with one of the fields ${allowed.join(', ')}`);
+  if (kind === undefined)
+    throw badValue('--set', `${field}=${value}`, `field=value with one of the fields ${allowed.join(', ')}`);
   const what = `field "${field}"`;
   if (kind === 'boolean') return parseBoolean(value, what);
   if (kind === 'number') return parseNumber(value, what);
@@ -110,7 +115,10 @@ export function parseFieldValue(field: string, value: string, allowed: readonly 
 }
 
 /** `field=value` pairs of `--set` into a patch, typed by field. */
-export function parseAssignments(assignments: readonly string[], allowed: readonly string[] = EDITABLE_FIELDS): Record<string, unknown> {
+export function parseAssignments(
+  assignments: readonly string[],
+  allowed: readonly string[] = EDITABLE_FIELDS,
+): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
@@ -142,8 +150,10 @@ export function flagPatchFromOptions(options: FlagFieldOptions): FlagPatch {
   if (options.on === true) patch.is_active = true;
   if (options.active !== undefined) patch.is_active = parseBoolean(options.active, '--active');
   if (options.rollout !== undefined) patch.rollout_percentage = parsePercentage(options.rollout, '--rollout');
-  if (options.whitelist !== undefined) patch.white_listed_users = options.whitelist === '' ? '' : parseUsers([options.whitelist], '--whitelist').join(',');
-  if (options.errorThreshold !== undefined) patch.error_threshold_percentage = parsePercentage(options.errorThreshold, '--error-threshold');
+  if (options.whitelist !== undefined)
+    patch.white_listed_users = options.whitelist === '' ? '' : parseUsers([options.whitelist], '--whitelist').join(',');
+  if (options.errorThreshold !== undefined)
+    patch.error_threshold_percentage = parsePercentage(options.errorThreshold, '--error-threshold');
   if (options.webhooks !== undefined) patch.webhooks = options.webhooks;
   return patch as FlagPatch;
 }
@@ -163,18 +173,30 @@ export interface CircuitOptions {
 
 export function circuitPatchFromOptions(options: CircuitOptions): CircuitPatch {
   const patch: CircuitPatch = {};
-  if (options.errorThreshold !== undefined) patch.error_threshold_percentage = parsePercentage(options.errorThreshold, '--error-threshold');
-  if (options.status !== undefined) patch.circuit_status = parseChoice(options.status, '--status', ['open', 'close', 'recovery'] as const);
+  if (options.errorThreshold !== undefined)
+    patch.error_threshold_percentage = parsePercentage(options.errorThreshold, '--error-threshold');
+  if (options.status !== undefined)
+    patch.circuit_status = parseChoice(options.status, '--status', ['open', 'close', 'recovery'] as const);
   if (options.recoverable !== undefined) patch.is_recoverable = parseBoolean(options.recoverable, '--recoverable');
-  if (options.recoveryPercentage !== undefined) patch.circuit_recovery_percentage = parsePercentage(options.recoveryPercentage, '--recovery-percentage');
-  if (options.recoveryDelay !== undefined) patch.circuit_recovery_delay = parseDuration(options.recoveryDelay, '--recovery-delay', 'ms');
+  if (options.recoveryPercentage !== undefined)
+    patch.circuit_recovery_percentage = parsePercentage(options.recoveryPercentage, '--recovery-percentage');
+  if (options.recoveryDelay !== undefined)
+    patch.circuit_recovery_delay = parseDuration(options.recoveryDelay, '--recovery-delay', 'ms');
   if (options.initialRecoveryPercentage !== undefined) {
-    patch.circuit_initial_recovery_percentage = parsePercentage(options.initialRecoveryPercentage, '--initial-recovery-percentage');
+    patch.circuit_initial_recovery_percentage = parsePercentage(
+      options.initialRecoveryPercentage,
+      '--initial-recovery-percentage',
+    );
   }
-  if (options.recoveryRate !== undefined) patch.circuit_recovery_rate = parseDuration(options.recoveryRate, '--recovery-rate', 'ms');
-  if (options.recoveryIncrement !== undefined) patch.circuit_recovery_increment_percentage = parsePercentage(options.recoveryIncrement, '--recovery-increment');
+  if (options.recoveryRate !== undefined)
+    patch.circuit_recovery_rate = parseDuration(options.recoveryRate, '--recovery-rate', 'ms');
+  if (options.recoveryIncrement !== undefined)
+    patch.circuit_recovery_increment_percentage = parsePercentage(options.recoveryIncrement, '--recovery-increment');
   if (options.recoveryProfile !== undefined) {
-    patch.circuit_recovery_profile = parseChoice(options.recoveryProfile, '--recovery-profile', ['linear', 'exponential'] as const);
+    patch.circuit_recovery_profile = parseChoice(options.recoveryProfile, '--recovery-profile', [
+      'linear',
+      'exponential',
+    ] as const);
   }
   return patch;
 }

@@ -23,7 +23,14 @@ function footer(): string {
     specs.map((spec) => [spec.flags.split(' ')[0] ?? spec.flags, spec.env, spec.defaultValue ?? '']),
   );
   const codes = EXIT_CODE_HELP.map(([code, meaning]) => `${String(code).padStart(3)}  ${meaning}`);
-  return ['', 'Connection settings, as flags or environment variables (a flag wins):', ...settings.map((l) => `  ${l}`), '', 'Exit codes:', ...codes].join('\n');
+  return [
+    '',
+    'Connection settings, as flags or environment variables (a flag wins):',
+    ...settings.map((l) => `  ${l}`),
+    '',
+    'Exit codes:',
+    ...codes,
+  ].join('\n');
 }
 
 export function createProgram(): Command {

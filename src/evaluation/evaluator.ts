@@ -3,10 +3,12 @@
  * with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
  * the hash input: every outcome is a constant reason string.
  */
-import type { HashingMode } from '../options';
 import type { Flag } from '../ruleset/types';
 import { BUCKETS, bucketAfter, legacyBucket } from './bucket';
 import { prefixState, type PrefixState } from './murmur3';
+
+/** How users are bucketed: MurmurHash3 (rollout.md), or Tailslide's legacy MD5. */
+export type HashingMode = 'murmur3' | 'tailslide-md5';
 
 export type EvaluationReason =
   /** No ruleset has arrived yet. */

@@ -114,7 +114,12 @@ function hashBytesAfter(state: PrefixState, input: string): number {
 }
 
 function readBlock(bytes: Uint8Array, i: number): number {
-  return (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
+  return (
+    (bytes[i] as number) |
+    ((bytes[i + 1] as number) << 8) |
+    ((bytes[i + 2] as number) << 16) |
+    ((bytes[i + 3] as number) << 24)
+  );
 }
 
 function mixK(k: number): number {

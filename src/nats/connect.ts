@@ -1,10 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  credsAuthenticator,
-  nkeyAuthenticator,
-  type Authenticator,
-  type ConnectionOptions,
-} from 'nats';
+import { credsAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions } from 'nats';
 import { InvalidOptionError } from '../errors';
 import type { ResolvedNatsOptions } from '../options';
 
@@ -26,7 +21,11 @@ export function natsConnectionOptions(nats: ResolvedNatsOptions, name = CONNECTI
     try {
       creds = readFileSync(nats.credsFile);
     } catch (err) {
-      throw new InvalidOptionError('natsCredsFile', nats.credsFile, `a readable credentials file (${(err as Error).message})`);
+      throw new InvalidOptionError(
+        'natsCredsFile',
+        nats.credsFile,
+        `a readable credentials file (${(err as Error).message})`,
+      );
     }
     authenticators.push(credsAuthenticator(creds));
   }

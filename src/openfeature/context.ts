@@ -16,7 +16,10 @@ export function targetingKeyOf(context: EvaluationContext | undefined): Read<str
   if (key === undefined || key === null || key === '') return { ok: true, value: undefined };
   if (typeof key === 'string') return { ok: true, value: key };
   if (typeof key === 'number' && Number.isFinite(key)) return { ok: true, value: String(key) };
-  return { ok: false, message: `targetingKey must be a string (the Tailslide user context), got ${describeValue(key)}` };
+  return {
+    ok: false,
+    message: `targetingKey must be a string (the Tailslide user context), got ${describeValue(key)}`,
+  };
 }
 
 /**
@@ -26,7 +29,11 @@ export function targetingKeyOf(context: EvaluationContext | undefined): Read<str
 export function trackedFlagKeysOf(details: TrackingEventDetails | undefined): Read<readonly string[]> {
   const flagKey: unknown = details?.flagKey;
   if (typeof flagKey === 'string' && flagKey !== '') return { ok: true, value: [flagKey] };
-  if (Array.isArray(flagKey) && flagKey.length > 0 && flagKey.every((k): k is string => typeof k === 'string' && k !== '')) {
+  if (
+    Array.isArray(flagKey) &&
+    flagKey.length > 0 &&
+    flagKey.every((k): k is string => typeof k === 'string' && k !== '')
+  ) {
     return { ok: true, value: [...new Set(flagKey)] };
   }
   const got = flagKey === undefined ? 'none' : describeValue(flagKey);

@@ -76,7 +76,9 @@ export class ManagerEventBridge {
     // With a ruleset the manager still serves its flags, so the provider is in ERROR and evaluations
     // go on; without one nothing can ever be served, so it is FATAL.
     if (this.manager.initialized) {
-      this.emit(ProviderEvents.Error, { message: `${error.message}; the manager stopped trying and serves the last ruleset it has` });
+      this.emit(ProviderEvents.Error, {
+        message: `${error.message}; the manager stopped trying and serves the last ruleset it has`,
+      });
     } else {
       this.emit(ProviderEvents.Error, { message: error.message, errorCode: ErrorCode.PROVIDER_FATAL });
     }

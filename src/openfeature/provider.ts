@@ -60,7 +60,11 @@ export class TailslideProvider implements Provider {
     if (isManagerOptions(options)) {
       for (const [key, value] of Object.entries(options)) {
         if (key !== 'manager' && key !== 'logger' && value !== undefined) {
-          throw new InvalidOptionError(key, value, 'no other option next to "manager" than "logger" (the manager has its own options)');
+          throw new InvalidOptionError(
+            key,
+            value,
+            'no other option next to "manager" than "logger" (the manager has its own options)',
+          );
         }
       }
       if (!(options.manager instanceof FlagManager)) {
@@ -89,13 +93,17 @@ export class TailslideProvider implements Provider {
     }
     const appId = this.manager.appId;
     if (this.manager.state === 'closed') {
-      throw new ProviderFatalError(`tailslide: the FlagManager of app ${appId} was disconnected; it gets no more updates`);
+      throw new ProviderFatalError(
+        `tailslide: the FlagManager of app ${appId} was disconnected; it gets no more updates`,
+      );
     }
     this.bridge.attach();
     try {
       if (!this.manager.initialized) await this.manager.initialize();
     } catch (err) {
-      throw new ProviderFatalError(`tailslide: the FlagManager of app ${appId} cannot start: ${toError(err).message}`, { cause: err });
+      throw new ProviderFatalError(`tailslide: the FlagManager of app ${appId} cannot start: ${toError(err).message}`, {
+        cause: err,
+      });
     } finally {
       if (this.closePromise === undefined) this.bridge.initializeSettled();
     }
@@ -111,20 +119,46 @@ export class TailslideProvider implements Provider {
     return this.closePromise;
   }
 
-  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext, logger: OpenFeatureLogger): Promise<ResolutionDetails<boolean>> {
+  async resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+    logger: OpenFeatureLogger,
+  ): Promise<ResolutionDetails<boolean>> {
     return this.resolve(flagKey, defaultValue, context, logger, (detail) => booleanResolution(detail, defaultValue));
   }
 
-  async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext, logger: OpenFeatureLogger): Promise<ResolutionDetails<string>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) => typeMismatchResolution(detail, defaultValue, 'string'));
+  async resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+    logger: OpenFeatureLogger,
+  ): Promise<ResolutionDetails<string>> {
+    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
+      typeMismatchResolution(detail, defaultValue, 'string'),
+    );
   }
 
-  async resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext, logger: OpenFeatureLogger): Promise<ResolutionDetails<number>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) => typeMismatchResolution(detail, defaultValue, 'number'));
+  async resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+    logger: OpenFeatureLogger,
+  ): Promise<ResolutionDetails<number>> {
+    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
+      typeMismatchResolution(detail, defaultValue, 'number'),
+    );
   }
 
-  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext, logger: OpenFeatureLogger): Promise<ResolutionDetails<T>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) => typeMismatchResolution(detail, defaultValue, 'object'));
+  async resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+    logger: OpenFeatureLogger,
+  ): Promise<ResolutionDetails<T>> {
+    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
+      typeMismatchResolution(detail, defaultValue, 'object'),
+    );
   }
 
   /**
@@ -140,14 +174,22 @@ export class TailslideProvider implements Provider {
       const value = trackedValueOf(trackingEventDetails);
       const user = targetingKeyOf(context);
       if (!flagKeys.ok || !value.ok || !user.ok) {
-        const problem = [flagKeys, value, user].map((read) => (read.ok ? '' : read.message)).filter(Boolean).join('; ');
+        const problem = [flagKeys, value, user]
+          .map((read) => (read.ok ? '' : read.message))
+          .filter(Boolean)
+          .join('; ');
         this.warnOnce(`details:${event}:${problem}`, `track(${JSON.stringify(event)}) ignored: ${problem}`);
         return;
       }
       for (const flagKey of flagKeys.value) {
         if (this.manager.getFlag(flagKey) === undefined) {
-          const why = this.manager.initialized ? `flag ${JSON.stringify(flagKey)} is not in the ruleset of app ${this.manager.appId}` : 'no ruleset has arrived yet';
-          this.warnOnce(`flag:${flagKey}:${this.manager.initialized}`, `track(${JSON.stringify(event)}) not recorded for ${JSON.stringify(flagKey)}: ${why}`);
+          const why = this.manager.initialized
+            ? `flag ${JSON.stringify(flagKey)} is not in the ruleset of app ${this.manager.appId}`
+            : 'no ruleset has arrived yet';
+          this.warnOnce(
+            `flag:${flagKey}:${this.manager.initialized}`,
+            `track(${JSON.stringify(event)}) not recorded for ${JSON.stringify(flagKey)}: ${why}`,
+          );
           continue;
         }
         this.manager.newToggler({ flagName: flagKey }).trackMetric(event, value.value, user.value);
@@ -189,10 +231,14 @@ export class TailslideProvider implements Provider {
   private notReadyError(state: ManagerState): ProviderFatalError | ProviderNotReadyError {
     const appId = this.manager.appId;
     if (this.closePromise !== undefined || state === 'closed') {
-      return new ProviderFatalError(`tailslide: the FlagManager of app ${appId} was disconnected before its first ruleset arrived`);
+      return new ProviderFatalError(
+        `tailslide: the FlagManager of app ${appId} was disconnected before its first ruleset arrived`,
+      );
     }
     if (state === 'failed') {
-      return new ProviderFatalError(`tailslide: the FlagManager of app ${appId} failed and stopped trying (see its "failed" event)`);
+      return new ProviderFatalError(
+        `tailslide: the FlagManager of app ${appId} failed and stopped trying (see its "failed" event)`,
+      );
     }
     return new ProviderNotReadyError(
       `tailslide: no ruleset of app ${appId} arrived within initTimeoutMs` +

@@ -2,7 +2,13 @@
  * Turns a Tailslide evaluation into an OpenFeature resolution: the reason mapping of the README's
  * OpenFeature section, in one table. Pure: no I/O, never throws.
  */
-import { ErrorCode, StandardResolutionReasons, type FlagMetadata, type ResolutionDetails, type ResolutionReason } from '@openfeature/server-sdk';
+import {
+  ErrorCode,
+  StandardResolutionReasons,
+  type FlagMetadata,
+  type ResolutionDetails,
+  type ResolutionReason,
+} from '@openfeature/server-sdk';
 import type { EvaluationReason } from '../evaluation/evaluator';
 import type { EvaluationDetail } from '../toggler';
 
@@ -57,8 +63,18 @@ export function flagMetadataOf(detail: EvaluationDetail): FlagMetadata {
  * the caller's default value, reason ERROR, an error code and message. The SDK runs the error
  * hooks and keeps the flag metadata.
  */
-export function errorResolution<T>(defaultValue: T, errorCode: ErrorCode, errorMessage: string, flagMetadata?: FlagMetadata): ResolutionDetails<T> {
-  const resolution: ResolutionDetails<T> = { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode, errorMessage };
+export function errorResolution<T>(
+  defaultValue: T,
+  errorCode: ErrorCode,
+  errorMessage: string,
+  flagMetadata?: FlagMetadata,
+): ResolutionDetails<T> {
+  const resolution: ResolutionDetails<T> = {
+    value: defaultValue,
+    reason: StandardResolutionReasons.ERROR,
+    errorCode,
+    errorMessage,
+  };
   if (flagMetadata !== undefined) resolution.flagMetadata = flagMetadata;
   return resolution;
 }
@@ -67,7 +83,8 @@ export function errorResolution<T>(defaultValue: T, errorCode: ErrorCode, errorM
 export function booleanResolution(detail: EvaluationDetail, defaultValue: boolean): ResolutionDetails<boolean> {
   const mapping = REASON_MAPPING[detail.reason];
   const flagMetadata = flagMetadataOf(detail);
-  if (mapping.kind === 'error') return errorResolution(defaultValue, mapping.errorCode, mapping.message(detail), flagMetadata);
+  if (mapping.kind === 'error')
+    return errorResolution(defaultValue, mapping.errorCode, mapping.message(detail), flagMetadata);
   return { value: detail.value, variant: detail.variant, reason: mapping.reason, flagMetadata };
 }
 
@@ -75,10 +92,18 @@ export function booleanResolution(detail: EvaluationDetail, defaultValue: boolea
  * The resolution of a string, number or object evaluation: Tailslide flags are on/off, so a known
  * flag is a TYPE_MISMATCH; an unknown flag or a manager without a ruleset keeps its own error.
  */
-export function typeMismatchResolution<T>(detail: EvaluationDetail, defaultValue: T, requested: string): ResolutionDetails<T> {
+export function typeMismatchResolution<T>(
+  detail: EvaluationDetail,
+  defaultValue: T,
+  requested: string,
+): ResolutionDetails<T> {
   const mapping = REASON_MAPPING[detail.reason];
   const flagMetadata = flagMetadataOf(detail);
-  if (mapping.kind === 'error' && mapping.errorCode !== ErrorCode.TARGETING_KEY_MISSING && mapping.errorCode !== ErrorCode.GENERAL) {
+  if (
+    mapping.kind === 'error' &&
+    mapping.errorCode !== ErrorCode.TARGETING_KEY_MISSING &&
+    mapping.errorCode !== ErrorCode.GENERAL
+  ) {
     return errorResolution(defaultValue, mapping.errorCode, mapping.message(detail), flagMetadata);
   }
   return errorResolution(

@@ -35,15 +35,29 @@ const CIRCUIT_STATUSES: readonly CircuitStatus[] = ['open', 'close', 'recovery']
 const RECOVERY_PROFILES: readonly RecoveryProfile[] = ['linear', 'exponential'];
 
 const KNOWN_FIELDS = new Set<string>([
-  'id', 'app_id', 'title', 'description', 'is_active', 'rollout_percentage', 'white_listed_users',
-  'error_threshold_percentage', 'circuit_status', 'is_recoverable', 'circuit_recovery_percentage',
-  'circuit_recovery_delay', 'circuit_initial_recovery_percentage', 'circuit_recovery_rate',
-  'circuit_recovery_increment_percentage', 'circuit_recovery_profile', 'webhooks', 'created_at', 'updated_at',
+  'id',
+  'app_id',
+  'title',
+  'description',
+  'is_active',
+  'rollout_percentage',
+  'white_listed_users',
+  'error_threshold_percentage',
+  'circuit_status',
+  'is_recoverable',
+  'circuit_recovery_percentage',
+  'circuit_recovery_delay',
+  'circuit_initial_recovery_percentage',
+  'circuit_recovery_rate',
+  'circuit_recovery_increment_percentage',
+  'circuit_recovery_profile',
+  'webhooks',
+  'created_at',
+  'updated_at',
 ]);
 
 export type ParseResult =
-  | { readonly ok: true; readonly flags: readonly Flag[] }
-  | { readonly ok: false; readonly error: InvalidRulesetError };
+  { readonly ok: true; readonly flags: readonly Flag[] } | { readonly ok: false; readonly error: InvalidRulesetError };
 
 export interface ParseOptions {
   /** The app the ruleset belongs to: flags without `app_id` get it; a different `app_id` is an error. */
@@ -60,7 +74,10 @@ const MAX_ISSUES = 20;
 export function parseRulesetPayload(payload: unknown, origin: string, options: ParseOptions = {}): ParseResult {
   let value: unknown = payload;
   if (payload instanceof Uint8Array || typeof payload === 'string') {
-    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    const text =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
     try {
       value = JSON.parse(text);
     } catch (err) {
@@ -185,14 +202,16 @@ function parseFlag(item: unknown, index: number, options: ParseOptions, issues: 
     errorThresholdPercentage: read.percentage('error_threshold_percentage') ?? WIRE_DEFAULTS.error_threshold_percentage,
     circuitStatus: read.oneOf('circuit_status', CIRCUIT_STATUSES) ?? WIRE_DEFAULTS.circuit_status,
     isRecoverable: read.boolean('is_recoverable') ?? WIRE_DEFAULTS.is_recoverable,
-    circuitRecoveryPercentage: read.percentage('circuit_recovery_percentage') ?? WIRE_DEFAULTS.circuit_recovery_percentage,
+    circuitRecoveryPercentage:
+      read.percentage('circuit_recovery_percentage') ?? WIRE_DEFAULTS.circuit_recovery_percentage,
     circuitRecoveryDelay: read.integer('circuit_recovery_delay', { min: 0 }) ?? WIRE_DEFAULTS.circuit_recovery_delay,
     circuitInitialRecoveryPercentage:
       read.percentage('circuit_initial_recovery_percentage') ?? WIRE_DEFAULTS.circuit_initial_recovery_percentage,
     circuitRecoveryRate: read.integer('circuit_recovery_rate', { min: 0 }) ?? WIRE_DEFAULTS.circuit_recovery_rate,
     circuitRecoveryIncrementPercentage:
       read.percentage('circuit_recovery_increment_percentage') ?? WIRE_DEFAULTS.circuit_recovery_increment_percentage,
-    circuitRecoveryProfile: read.oneOf('circuit_recovery_profile', RECOVERY_PROFILES) ?? WIRE_DEFAULTS.circuit_recovery_profile,
+    circuitRecoveryProfile:
+      read.oneOf('circuit_recovery_profile', RECOVERY_PROFILES) ?? WIRE_DEFAULTS.circuit_recovery_profile,
     webhooks: read.string('webhooks') ?? WIRE_DEFAULTS.webhooks,
     createdAt: read.string('created_at') ?? '',
     updatedAt: read.string('updated_at') ?? '',

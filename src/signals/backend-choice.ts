@@ -71,7 +71,10 @@ export class BackendChoice {
     this.backend = backend;
     if (!this.announced) {
       this.announced = true;
-      const what = backend.name === 'timeseries' ? 'Redis TimeSeries (TS.ADD, Tailslide wire format)' : 'the native Redis backend (hashes)';
+      const what =
+        backend.name === 'timeseries'
+          ? 'Redis TimeSeries (TS.ADD, Tailslide wire format)'
+          : 'the native Redis backend (hashes)';
       this.logger.info(`Signals: writing to ${what}; ${why}`);
     }
     return { outcome: 'ready', backend };

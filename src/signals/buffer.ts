@@ -58,7 +58,8 @@ export class SignalBuffer {
 
   /** @param limit most events held at once; past it the oldest are dropped. */
   constructor(readonly limit: number) {
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`buffer limit must be an integer ≥ 1, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`buffer limit must be an integer ≥ 1, got ${limit}`);
   }
 
   /** Events held now (not counting entries taken and not yet given back). */
@@ -120,7 +121,15 @@ export class SignalBuffer {
     for (let i = taken.length - 1; i >= 0; i -= 1) {
       const entry = taken[i];
       if (entry === undefined || entry.count <= 0) continue;
-      const node: Node = { series: entry.series, atMs: entry.atMs, count: entry.count, sum: entry.sum, prev: undefined, next: this.head, live: true };
+      const node: Node = {
+        series: entry.series,
+        atMs: entry.atMs,
+        count: entry.count,
+        sum: entry.sum,
+        prev: undefined,
+        next: this.head,
+        live: true,
+      };
       if (this.head) this.head.prev = node;
       else this.tail = node;
       this.head = node;

@@ -21,7 +21,8 @@ export async function probeTimeSeries(client: Redis): Promise<ProbeResult> {
     return { outcome: 'present' };
   } catch (error) {
     if (!isReplyError(error)) return { outcome: 'unknown', detail: describeError(error) };
-    if (/unknown command/i.test(error.message)) return { outcome: 'absent', detail: 'the server does not know TS.INFO' };
+    if (/unknown command/i.test(error.message))
+      return { outcome: 'absent', detail: 'the server does not know TS.INFO' };
     if (/TSDB|does not exist/i.test(error.message)) return { outcome: 'present' };
     return probeModuleList(client, error.message);
   }

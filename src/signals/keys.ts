@@ -41,7 +41,12 @@ export function nativeAppIndexKey(appId: number): string {
 }
 
 /** TimeSeries keys of a custom metric: one series of counts, one of value sums. */
-export function timeSeriesMetricKey(flagId: number, eventToken: string, variant: Variant, kind: 'count' | 'sum'): string {
+export function timeSeriesMetricKey(
+  flagId: number,
+  eventToken: string,
+  variant: Variant,
+  kind: 'count' | 'sum',
+): string {
   return `${METRIC_PREFIX}:${flagId}:${eventToken}:${variant}:${kind}`;
 }
 
@@ -62,8 +67,16 @@ export function metricSumField(second: number): string {
  * one of them could be read as an option, so such event names are escaped.
  */
 const TS_KEYWORDS = new Set([
-  'RETENTION', 'ENCODING', 'COMPRESSED', 'UNCOMPRESSED', 'CHUNK_SIZE', 'DUPLICATE_POLICY', 'ON_DUPLICATE',
-  'IGNORE', 'LABELS', 'TIMESTAMP',
+  'RETENTION',
+  'ENCODING',
+  'COMPRESSED',
+  'UNCOMPRESSED',
+  'CHUNK_SIZE',
+  'DUPLICATE_POLICY',
+  'ON_DUPLICATE',
+  'IGNORE',
+  'LABELS',
+  'TIMESTAMP',
 ]);
 
 /**

@@ -62,7 +62,11 @@ export class NativeBackend implements WriteBackend {
       for (const [flagId, lastMs] of flags) args.push(lastMs, flagId);
       commands.push({ name: 'ZADD', args, owner: -1 });
       if (this.retentionMs > 0) {
-        commands.push({ name: 'ZREMRANGEBYSCORE', args: [key, '-inf', `(${nowMs - this.retentionMs - NATIVE_BLOCK_MS}`], owner: -1 });
+        commands.push({
+          name: 'ZREMRANGEBYSCORE',
+          args: [key, '-inf', `(${nowMs - this.retentionMs - NATIVE_BLOCK_MS}`],
+          owner: -1,
+        });
         commands.push({ name: 'PEXPIRE', args: [key, this.retentionMs + NATIVE_BLOCK_MS], owner: -1 });
       }
     }

@@ -4,7 +4,14 @@
  * outward to whole seconds. Cost: one HGETALL per status (or variant) per 60 s block, pipelined.
  */
 import type { Redis } from 'ioredis';
-import { addTotals, bucketOf, type MetricTotals, type ReadBackend, type StatusTotals, type Window } from './read-backend';
+import {
+  addTotals,
+  bucketOf,
+  type MetricTotals,
+  type ReadBackend,
+  type StatusTotals,
+  type Window,
+} from './read-backend';
 import {
   NATIVE_BLOCK_MS,
   NATIVE_RESOLUTION_MS,
@@ -49,7 +56,8 @@ export class NativeReader implements ReadBackend {
     const out: Record<Variant, MetricTotals> = { on: { count: 0, sum: 0 }, off: { count: 0, sum: 0 } };
     const requests: Array<{ key: string; block: number; variant: Variant }> = [];
     for (const variant of ['on', 'off'] as const) {
-      for (const block of blocks(window)) requests.push({ key: nativeMetricKey(flagId, eventToken, variant, block), block, variant });
+      for (const block of blocks(window))
+        requests.push({ key: nativeMetricKey(flagId, eventToken, variant, block), block, variant });
     }
     const hashes = await this.hgetall(requests.map((r) => r.key));
     requests.forEach((request, index) => {
@@ -82,7 +90,8 @@ export class NativeReader implements ReadBackend {
     const requests: Array<{ key: string; block: number; flagId: number; status: SignalStatus }> = [];
     for (const flagId of flagIds) {
       for (const status of STATUSES) {
-        for (const block of blocks(window)) requests.push({ key: nativeSignalKey(flagId, status, block), block, flagId, status });
+        for (const block of blocks(window))
+          requests.push({ key: nativeSignalKey(flagId, status, block), block, flagId, status });
       }
     }
     const hashes = await this.hgetall(requests.map((r) => r.key));
@@ -91,7 +100,8 @@ export class NativeReader implements ReadBackend {
       for (const [field, raw] of Object.entries(hash)) {
         const secondMs = request.block + Number(field) * NATIVE_RESOLUTION_MS;
         const n = Number(raw);
-        if (Number.isFinite(secondMs) && Number.isFinite(n) && overlaps(secondMs, window)) visit(request.flagId, request.status, secondMs, n);
+        if (Number.isFinite(secondMs) && Number.isFinite(n) && overlaps(secondMs, window))
+          visit(request.flagId, request.status, secondMs, n);
       }
     });
   }

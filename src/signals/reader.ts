@@ -90,22 +90,36 @@ export class SignalReader {
   constructor(options: SignalReaderOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
     const { redisUrl, redisHost, redisPort, redisClient, backend, logger } = options;
-    if (redisClient !== undefined && (typeof redisClient !== 'object' || redisClient === null || typeof redisClient.pipeline !== 'function')) {
+    if (
+      redisClient !== undefined &&
+      (typeof redisClient !== 'object' || redisClient === null || typeof redisClient.pipeline !== 'function')
+    ) {
       throw new InvalidOptionError('redisClient', redisClient, 'an ioredis client');
     }
     if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !/^rediss?:\/\//i.test(redisUrl))) {
       throw new InvalidOptionError('redisUrl', redisUrl, 'a URL starting with redis:// or rediss://');
     }
-    if (redisHost !== undefined && (typeof redisHost !== 'string' || redisHost.trim() === '' || /[\s/]/.test(redisHost))) {
+    if (
+      redisHost !== undefined &&
+      (typeof redisHost !== 'string' || redisHost.trim() === '' || /[\s/]/.test(redisHost))
+    ) {
       throw new InvalidOptionError('redisHost', redisHost, 'a host name or IP address');
     }
-    if (redisPort !== undefined && (typeof redisPort !== 'number' || !Number.isInteger(redisPort) || redisPort < 1 || redisPort > 65535)) {
+    if (
+      redisPort !== undefined &&
+      (typeof redisPort !== 'number' || !Number.isInteger(redisPort) || redisPort < 1 || redisPort > 65535)
+    ) {
       throw new InvalidOptionError('redisPort', redisPort, 'a port number from 1 to 65535');
     }
     if (backend !== undefined && backend !== 'auto' && backend !== 'timeseries' && backend !== 'native') {
       throw new InvalidOptionError('backend', backend, 'one of "auto", "timeseries", "native"');
     }
-    this.redis = { client: redisClient, url: redisUrl, host: redisHost ?? DEFAULT_REDIS_HOST, port: redisPort ?? DEFAULT_REDIS_PORT };
+    this.redis = {
+      client: redisClient,
+      url: redisUrl,
+      host: redisHost ?? DEFAULT_REDIS_HOST,
+      port: redisPort ?? DEFAULT_REDIS_PORT,
+    };
     this.mode = backend ?? 'auto';
     this.logger = logger === undefined ? silentLogger : safeLogger(logger);
   }
@@ -129,7 +143,11 @@ export class SignalReader {
     const first = bucketOf(window.fromMs, bucketMs);
     const n = Math.floor((window.toMs - first) / bucketMs) + 1;
     if (n > MAX_SERIES_BUCKETS) {
-      throw new InvalidOptionError('window.bucketMs', bucketMs, `a width giving at most ${MAX_SERIES_BUCKETS} buckets (this window needs ${n})`);
+      throw new InvalidOptionError(
+        'window.bucketMs',
+        bucketMs,
+        `a width giving at most ${MAX_SERIES_BUCKETS} buckets (this window needs ${n})`,
+      );
     }
     const backend = await this.ready();
     const sparse = await this.query(() => backend.flagBuckets(flagId, window, bucketMs));
@@ -155,7 +173,8 @@ export class SignalReader {
   async metricSummary(flagId: number, eventName: string, window: SignalWindow): Promise<MetricSummary> {
     checkId('flagId', flagId);
     const token = eventToken(eventName);
-    if (token === undefined) throw new InvalidOptionError('eventName', eventName, 'a non-blank string of at most 200 characters');
+    if (token === undefined)
+      throw new InvalidOptionError('eventName', eventName, 'a non-blank string of at most 200 characters');
     checkWindow(window);
     const backend = await this.ready();
     const totals = await this.query(() => backend.metricTotals(flagId, token, window));
@@ -174,7 +193,9 @@ export class SignalReader {
   private async ready(): Promise<ReadBackend> {
     if (this.closed) throw new TailslideError('CLOSED', 'SignalReader is closed');
     if (!this.connection) {
-      this.connection = openSignalConnection(this.redis, (error) => this.logger.debug(`SignalReader: Redis ${error.message}`));
+      this.connection = openSignalConnection(this.redis, (error) =>
+        this.logger.debug(`SignalReader: Redis ${error.message}`),
+      );
     }
     const connection = this.connection;
     connection.connect();
@@ -185,8 +206,10 @@ export class SignalReader {
     if (this.mode === 'native') return (this.backend = new NativeReader(connection.client));
     if (this.mode === 'timeseries') return (this.backend = new TimeSeriesReader(connection.client));
     const probe = await probeTimeSeries(connection.client);
-    if (probe.outcome === 'unknown') throw new ConnectionError(`SignalReader: could not ask Redis for the TimeSeries module (${probe.detail})`);
-    this.backend = probe.outcome === 'present' ? new TimeSeriesReader(connection.client) : new NativeReader(connection.client);
+    if (probe.outcome === 'unknown')
+      throw new ConnectionError(`SignalReader: could not ask Redis for the TimeSeries module (${probe.detail})`);
+    this.backend =
+      probe.outcome === 'present' ? new TimeSeriesReader(connection.client) : new NativeReader(connection.client);
     this.logger.info(`SignalReader: reading the ${this.backend.name} backend`);
     return this.backend;
   }
@@ -198,8 +221,10 @@ export class SignalReader {
       const message = describeError(error);
       // redis-time-series-ts rethrows every failure as a plain Error naming the command, so its
       // connection failures are told apart by their ioredis message.
-      const refused = isReplyError(error) || (/error when executing command/.test(message) && !CONNECTION_TROUBLE.test(message));
-      if (refused) throw new TailslideError('SIGNALS', `SignalReader: Redis refused the query (${message})`, { cause: error });
+      const refused =
+        isReplyError(error) || (/error when executing command/.test(message) && !CONNECTION_TROUBLE.test(message));
+      if (refused)
+        throw new TailslideError('SIGNALS', `SignalReader: Redis refused the query (${message})`, { cause: error });
       throw new ConnectionError(`SignalReader: query failed (${message})`, { cause: error });
     }
   }
@@ -207,7 +232,12 @@ export class SignalReader {
 
 function counts(totals: StatusTotals): FlagCounts {
   const total = totals.success + totals.failure;
-  return { success: totals.success, failure: totals.failure, total, errorRate: total === 0 ? 0 : totals.failure / total };
+  return {
+    success: totals.success,
+    failure: totals.failure,
+    total,
+    errorRate: total === 0 ? 0 : totals.failure / total,
+  };
 }
 
 function stats(totals: MetricTotals): MetricStats {
@@ -221,7 +251,8 @@ function checkId(name: string, value: unknown): void {
 }
 
 function checkWindow(window: SignalWindow): void {
-  if (typeof window !== 'object' || window === null) throw new InvalidOptionError('window', window, 'an object { fromMs, toMs }');
+  if (typeof window !== 'object' || window === null)
+    throw new InvalidOptionError('window', window, 'an object { fromMs, toMs }');
   const { fromMs, toMs } = window;
   if (typeof fromMs !== 'number' || !Number.isSafeInteger(fromMs) || fromMs < 0) {
     throw new InvalidOptionError('window.fromMs', fromMs, 'an integer ≥ 0 (ms since the epoch)');

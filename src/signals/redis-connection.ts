@@ -63,7 +63,9 @@ export function openSignalConnection(options: ResolvedRedisOptions, onError: (er
   if (options.client !== undefined) return new Connection(options.client, false, onError);
   const clientOptions = ownClientOptions();
   const client =
-    options.url !== undefined ? new Redis(options.url, clientOptions) : new Redis({ ...clientOptions, host: options.host, port: options.port });
+    options.url !== undefined
+      ? new Redis(options.url, clientOptions)
+      : new Redis({ ...clientOptions, host: options.host, port: options.port });
   return new Connection(client, true, onError);
 }
 

@@ -1,7 +1,17 @@
 /** Telling Redis errors apart: a refused command (retrying cannot help) from trouble that passes. */
 
 /** Reply prefixes of errors that go away by themselves (loading, failover, memory pressure, …). */
-const TRANSIENT_PREFIXES = ['LOADING', 'BUSY', 'TRYAGAIN', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'OOM', 'NOREPLICAS', 'MISCONF'];
+const TRANSIENT_PREFIXES = [
+  'LOADING',
+  'BUSY',
+  'TRYAGAIN',
+  'READONLY',
+  'MASTERDOWN',
+  'CLUSTERDOWN',
+  'OOM',
+  'NOREPLICAS',
+  'MISCONF',
+];
 
 /** An error reply from the server (as opposed to a connection problem on our side). */
 export function isReplyError(error: unknown): error is Error {
@@ -12,9 +22,10 @@ export function isReplyError(error: unknown): error is Error {
 export function isTransientReplyError(error: unknown): boolean {
   if (!isReplyError(error)) return false;
   const previous = (error as Error & { previousErrors?: unknown }).previousErrors;
-  const messages = Array.isArray(previous) && previous.length > 0
-    ? previous.map((e) => (e instanceof Error ? e.message : String(e)))
-    : [error.message];
+  const messages =
+    Array.isArray(previous) && previous.length > 0
+      ? previous.map((e) => (e instanceof Error ? e.message : String(e)))
+      : [error.message];
   return messages.every((message) => TRANSIENT_PREFIXES.some((prefix) => message.startsWith(prefix)));
 }
 

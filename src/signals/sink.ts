@@ -60,7 +60,8 @@ export class RedisSignalSink implements SignalSink {
     this.earlyFlushAt = Math.max(1, Math.min(options.batchSize, Math.ceil(options.bufferLimit / 2)));
     this.outage = new OutageLog(logger, options.bufferLimit);
     this.off = options.backend === 'off';
-    this.choice = options.backend === 'off' ? undefined : new BackendChoice(options.backend, options.retentionMs, logger);
+    this.choice =
+      options.backend === 'off' ? undefined : new BackendChoice(options.backend, options.retentionMs, logger);
   }
 
   async start(): Promise<void> {
@@ -78,7 +79,9 @@ export class RedisSignalSink implements SignalSink {
       connection.connect();
       if (connection.ready) this.requestFlush();
     } catch (error) {
-      this.logger.error(`Signals: could not set up the Redis client (${describeError(error)}); signals will not be written`);
+      this.logger.error(
+        `Signals: could not set up the Redis client (${describeError(error)}); signals will not be written`,
+      );
     }
   }
 
@@ -86,7 +89,10 @@ export class RedisSignalSink implements SignalSink {
     if (this.off || this.closed) return;
     try {
       if (!isId(flagId) || !isId(appId) || (status !== 'success' && status !== 'failure')) {
-        this.warnOnce(`signal:${String(flagId)}:${String(appId)}:${String(status)}`, `Signals: ignored an event with flag id ${String(flagId)}, app id ${String(appId)}, status ${String(status)}`);
+        this.warnOnce(
+          `signal:${String(flagId)}:${String(appId)}:${String(status)}`,
+          `Signals: ignored an event with flag id ${String(flagId)}, app id ${String(appId)}, status ${String(status)}`,
+        );
         return;
       }
       if (this.choice?.missing) {
@@ -104,16 +110,25 @@ export class RedisSignalSink implements SignalSink {
     if (this.off || this.closed) return;
     try {
       if (!isId(flagId) || !isId(appId) || (variant !== 'on' && variant !== 'off')) {
-        this.warnOnce(`metric:${String(flagId)}:${String(appId)}:${String(variant)}`, `Signals: ignored a metric with flag id ${String(flagId)}, app id ${String(appId)}, variant ${String(variant)}`);
+        this.warnOnce(
+          `metric:${String(flagId)}:${String(appId)}:${String(variant)}`,
+          `Signals: ignored a metric with flag id ${String(flagId)}, app id ${String(appId)}, variant ${String(variant)}`,
+        );
         return;
       }
       const token = this.series.token(eventName);
       if (token === undefined) {
-        this.warnOnce(`event:${String(eventName)}`, `Signals: ignored a metric with an invalid event name ${JSON.stringify(String(eventName)).slice(0, 100)} (expected a non-blank string of at most 200 characters)`);
+        this.warnOnce(
+          `event:${String(eventName)}`,
+          `Signals: ignored a metric with an invalid event name ${JSON.stringify(String(eventName)).slice(0, 100)} (expected a non-blank string of at most 200 characters)`,
+        );
         return;
       }
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        this.warnOnce(`value:${token}`, `Signals: ignored a metric "${token}" with a value that is not a finite number (${String(value)})`);
+        this.warnOnce(
+          `value:${token}`,
+          `Signals: ignored a metric "${token}" with a value that is not a finite number (${String(value)})`,
+        );
         return;
       }
       if (this.choice?.missing) {
@@ -141,7 +156,8 @@ export class RedisSignalSink implements SignalSink {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     try {
       const connection = this.connection;
-      if (connection && !connection.ready && !this.outage.active) await connection.waitReady(Math.max(0, deadline - Date.now()));
+      if (connection && !connection.ready && !this.outage.active)
+        await connection.waitReady(Math.max(0, deadline - Date.now()));
       await settleWithin(this.runFlush(), Math.max(0, deadline - Date.now()));
     } catch {
       // flush never rejects; trouble was logged where it happened
@@ -164,7 +180,9 @@ export class RedisSignalSink implements SignalSink {
       const left = this.buffer.pending;
       if (left > 0) {
         this.buffer.dropAll();
-        this.logger.warn(`Signals: ${left} events were not written before close (Redis unreachable or flush timed out); dropped`);
+        this.logger.warn(
+          `Signals: ${left} events were not written before close (Redis unreachable or flush timed out); dropped`,
+        );
       }
       await this.connection?.close();
     } catch (error) {
@@ -175,7 +193,8 @@ export class RedisSignalSink implements SignalSink {
   // --- writing -------------------------------------------------------------------------------
 
   private maybeFlushEarly(): void {
-    if (!this.started || this.outage.active || this.earlyFlushScheduled || this.buffer.pending < this.earlyFlushAt) return;
+    if (!this.started || this.outage.active || this.earlyFlushScheduled || this.buffer.pending < this.earlyFlushAt)
+      return;
     this.earlyFlushScheduled = true;
     setImmediate(() => {
       this.earlyFlushScheduled = false;
@@ -255,7 +274,10 @@ export class RedisSignalSink implements SignalSink {
       this.inFlight -= events;
       if (isPermanentReplyError(error)) {
         this.buffer.discard(batch);
-        this.warnOnce(`refused:${describeError(error)}`, `Signals: Redis refused a batch of ${events} events (${describeError(error)}); dropped`);
+        this.warnOnce(
+          `refused:${describeError(error)}`,
+          `Signals: Redis refused a batch of ${events} events (${describeError(error)}); dropped`,
+        );
         return true;
       }
       this.giveBack(batch);
@@ -279,7 +301,10 @@ export class RedisSignalSink implements SignalSink {
       if (owner >= 0) {
         if (!failures.has(owner)) failures.set(owner, error);
       } else {
-        this.warnOnce(`housekeeping:${error.message}`, `Signals: a housekeeping command failed (${error.message}); events were written`);
+        this.warnOnce(
+          `housekeeping:${error.message}`,
+          `Signals: a housekeeping command failed (${error.message}); events were written`,
+        );
       }
     });
     const retry: BufferEntry[] = [];
@@ -290,7 +315,10 @@ export class RedisSignalSink implements SignalSink {
       else if (isTransientReplyError(error)) retry.push(entry);
       else {
         refused.push(entry);
-        this.warnOnce(`refused:${error.message}`, `Signals: Redis refused a write (${error.message}); its events are dropped`);
+        this.warnOnce(
+          `refused:${error.message}`,
+          `Signals: Redis refused a write (${error.message}); its events are dropped`,
+        );
       }
     });
     if (refused.length > 0) this.buffer.discard(refused);
@@ -336,7 +364,8 @@ export class RedisSignalSink implements SignalSink {
   private notReady(connection: SignalConnection): void {
     const status = connection.status;
     if (status === 'wait') connection.connect();
-    else if (status === 'reconnecting' || status === 'close' || status === 'end') this.enterOutage(`connection ${status}`);
+    else if (status === 'reconnecting' || status === 'close' || status === 'end')
+      this.enterOutage(`connection ${status}`);
   }
 
   private enterOutage(reason: string): void {

@@ -36,8 +36,14 @@ export class TimeSeriesBackend implements WriteBackend {
     entries.forEach((entry, owner) => {
       const { series } = entry;
       if (series.kind === 'signal') {
-        const labels = [new Label('status', series.status), new Label('flagId', series.flagId), new Label('appId', series.appId)];
-        commands.push(this.add(timeSeriesSignalKey(series.flagId, series.status), entry.atMs, entry.count, labels, owner));
+        const labels = [
+          new Label('status', series.status),
+          new Label('flagId', series.flagId),
+          new Label('appId', series.appId),
+        ];
+        commands.push(
+          this.add(timeSeriesSignalKey(series.flagId, series.status), entry.atMs, entry.count, labels, owner),
+        );
       } else {
         for (const kind of ['count', 'sum'] as const) {
           const labels = [

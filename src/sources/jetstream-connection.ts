@@ -59,7 +59,9 @@ export class SourceConnection {
   }
 
   start(): void {
-    void this.run().catch((err: unknown) => this.handlers.fatal(new ConnectionError(`NATS connection failed: ${errorMessage(err)}`, { cause: err })));
+    void this.run().catch((err: unknown) =>
+      this.handlers.fatal(new ConnectionError(`NATS connection failed: ${errorMessage(err)}`, { cause: err })),
+    );
   }
 
   /** Stops all work; closes the connection if we opened it (awaited by close(), not by fatal). */
@@ -202,7 +204,10 @@ export class SourceConnection {
     const why = err ? `: ${errorMessage(err)}` : '';
     if (this.nats.connection !== undefined) {
       this.stopped = true;
-      this.sink.connection('stale', { reason: `the NATS connection given as natsConnection was closed${why}`, error: err });
+      this.sink.connection('stale', {
+        reason: `the NATS connection given as natsConnection was closed${why}`,
+        error: err,
+      });
       return;
     }
     this.sink.connection('stale', { reason: `NATS connection to ${server} closed${why}`, error: err });

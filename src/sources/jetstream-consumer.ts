@@ -103,7 +103,8 @@ export class AppConsumer {
     messages
       .closed()
       .then(
-        (err) => this.end(err ? `consumer ${this.name} ended: ${errorMessage(err)}` : `consumer ${this.name} ended`, err),
+        (err) =>
+          this.end(err ? `consumer ${this.name} ended: ${errorMessage(err)}` : `consumer ${this.name} ended`, err),
         (err: unknown) => this.end(`consumer ${this.name} failed: ${errorMessage(err)}`, err),
       )
       .catch((err: unknown) => this.target.logger.error(`consumer ${this.name}: ${errorMessage(err)}`));
@@ -133,7 +134,10 @@ export class AppConsumer {
     // A gap means a message was lost on the way (no acks, one delivery): what it held may be
     // newer than anything after it on its subject, so read the last of each subject again.
     if (msg.info.deliverySequence !== expected && !this.stopped) {
-      this.end(`consumer ${this.name} skipped from delivery ${expected - 1} to ${msg.info.deliverySequence}`, undefined);
+      this.end(
+        `consumer ${this.name} skipped from delivery ${expected - 1} to ${msg.info.deliverySequence}`,
+        undefined,
+      );
     }
   }
 

@@ -140,7 +140,10 @@ export class JetStreamSource implements FlagSource {
     try {
       consumer = await AppConsumer.start(
         { jsm: link.jsm, js: link.js, stream, appId: this.appId, logger: this.logger },
-        { message: (msg) => this.onMessage(msg), ended: (ended, reason, error) => this.onConsumerEnded(ended, reason, error) },
+        {
+          message: (msg) => this.onMessage(msg),
+          ended: (ended, reason, error) => this.onConsumerEnded(ended, reason, error),
+        },
       );
     } catch (err) {
       if (outdated()) return;
@@ -178,7 +181,9 @@ export class JetStreamSource implements FlagSource {
    * sequence is behind what we delivered), so its sequences restarted at 1.
    */
   private checkStreamIdentity(info: StreamInfo): void {
-    const recreated = this.streamCreated !== undefined && (info.created !== this.streamCreated || info.state.last_seq < this.lastSequence);
+    const recreated =
+      this.streamCreated !== undefined &&
+      (info.created !== this.streamCreated || info.state.last_seq < this.lastSequence);
     this.streamCreated = info.created;
     if (!recreated) return;
     this.logger.info(`stream "${info.config.name}" was recreated (created ${info.created}); reading it from the start`);
@@ -202,7 +207,8 @@ export class JetStreamSource implements FlagSource {
       this.orphans.push(consumer); // the connection went: the reconnect syncs again
       return;
     }
-    if (error !== undefined) this.sink?.error(new ConnectionError(`${reason}; creating a new consumer`, { cause: error }));
+    if (error !== undefined)
+      this.sink?.error(new ConnectionError(`${reason}; creating a new consumer`, { cause: error }));
     void consumer.delete();
     if (Date.now() - this.consumerStartedAt < SHORT_LIVED_CONSUMER_MS) {
       this.failures += 1;

@@ -24,7 +24,9 @@ export class OfflineSource implements FlagSource {
       try {
         payload = await readFile(this.bootstrap, 'utf8');
       } catch (err) {
-        sink.fatal(new InvalidOptionError('bootstrap', this.bootstrap, `a readable JSON file (${(err as Error).message})`));
+        sink.fatal(
+          new InvalidOptionError('bootstrap', this.bootstrap, `a readable JSON file (${(err as Error).message})`),
+        );
         return;
       }
     }

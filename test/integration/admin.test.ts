@@ -75,7 +75,10 @@ async function publishRaw(subject: string, payload: unknown): Promise<number> {
   return ack.seq;
 }
 
-async function lastRaw(stream: string, subject: string): Promise<{ seq: number; flags: WireFlag[]; highWater: string }> {
+async function lastRaw(
+  stream: string,
+  subject: string,
+): Promise<{ seq: number; flags: WireFlag[]; highWater: string }> {
   const msg = await jsm.streams.getMessage(stream, { last_by_subj: subject });
   return { seq: msg.seq, flags: msg.json<WireFlag[]>(), highWater: msg.header.get(HIGH_WATER_HEADER) };
 }
@@ -114,7 +117,12 @@ describe('ensureStream', () => {
     const created = await admin.ensureStream();
     expect(created).toMatchObject({ stream, action: 'created', subjects: ['apps.*.update.*'] });
     const info = await jsm.streams.info(stream);
-    expect(info.config).toMatchObject({ subjects: ['apps.*.update.*'], storage: StorageType.File, max_msgs_per_subject: -1, max_age: 0 });
+    expect(info.config).toMatchObject({
+      subjects: ['apps.*.update.*'],
+      storage: StorageType.File,
+      max_msgs_per_subject: -1,
+      max_age: 0,
+    });
     expect(await admin.ensureStream()).toMatchObject({ action: 'unchanged', added: [] });
     expect(await admin.ensureStream({ appId: 42 })).toMatchObject({ action: 'unchanged', added: [] });
   });
@@ -127,14 +135,22 @@ describe('ensureStream', () => {
     const updated = await admin.ensureStream({ appId: '2' });
     expect(updated).toMatchObject({ action: 'updated', added: ['apps.2.update.manual', 'apps.2.update.circuit'] });
     expect((await jsm.streams.info(stream)).config.subjects).toEqual([
-      'apps.1.update.manual', 'apps.1.update.circuit', 'apps.2.update.manual', 'apps.2.update.circuit',
+      'apps.1.update.manual',
+      'apps.1.update.circuit',
+      'apps.2.update.manual',
+      'apps.2.update.circuit',
     ]);
     expect(await admin.ensureStream({ appId: 2 })).toMatchObject({ action: 'unchanged' });
   });
 
   it('reports stream settings that lose rulesets', async () => {
     const stream = newStream();
-    await jsm.streams.add({ name: stream, subjects: [`apps.*.update.*`], max_age: 3600 * 1e9, storage: StorageType.File });
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`apps.*.update.*`],
+      max_age: 3600 * 1e9,
+      storage: StorageType.File,
+    });
     const admin = await openAdmin(stream);
     const result = await admin.ensureStream();
     expect(result.action).toBe('unchanged');
@@ -151,19 +167,38 @@ describe('flag edits', () => {
     const first = await admin.createFlag(1, { title: 'checkout' });
     expect(first).toMatchObject({ appId: 1, published: true, subject: 'apps.1.update.manual', attempts: 1 });
     expect(first.flag).toEqual({
-      id: 1, app_id: 1, title: 'checkout', ...NEW_FLAG_DEFAULTS,
-      created_at: '2026-03-01T10:00:00.000Z', updated_at: '2026-03-01T10:00:00.000Z',
+      id: 1,
+      app_id: 1,
+      title: 'checkout',
+      ...NEW_FLAG_DEFAULTS,
+      created_at: '2026-03-01T10:00:00.000Z',
+      updated_at: '2026-03-01T10:00:00.000Z',
     });
     clock.set('2026-03-01T11:00:00.000Z');
-    const second = await admin.createFlag(1, { title: 'search', is_active: true, rollout_percentage: 25.5, white_listed_users: 'u1, u2' });
-    expect(second.flag).toMatchObject({ id: 2, is_active: true, rollout_percentage: 25.5, white_listed_users: 'u1,u2' });
+    const second = await admin.createFlag(1, {
+      title: 'search',
+      is_active: true,
+      rollout_percentage: 25.5,
+      white_listed_users: 'u1, u2',
+    });
+    expect(second.flag).toMatchObject({
+      id: 2,
+      is_active: true,
+      rollout_percentage: 25.5,
+      white_listed_users: 'u1,u2',
+    });
 
     const raw = await lastRaw(stream, 'apps.1.update.manual');
     expect(raw.seq).toBe(second.sequence);
     expect(raw.flags.map((f) => f.title)).toEqual(['checkout', 'search']);
     expect(raw.flags[0]).toEqual(first.flag);
     expect(raw.highWater).toBe('2');
-    expect(await admin.readRuleset(1)).toMatchObject({ appId: 1, sequence: second.sequence, subject: 'apps.1.update.manual', flags: raw.flags });
+    expect(await admin.readRuleset(1)).toMatchObject({
+      appId: 1,
+      sequence: second.sequence,
+      subject: 'apps.1.update.manual',
+      flags: raw.flags,
+    });
   });
 
   it('hands out ids unique across apps and never reuses the id of a deleted flag', async () => {
@@ -194,13 +229,33 @@ describe('flag edits', () => {
     const steps: Array<[string, () => Promise<unknown>, Partial<WireFlag>]> = [
       ['toggle on', () => admin.setActive(5, 'flag', true), { is_active: true }],
       ['rollout', () => admin.setRollout(5, id, 42.5), { rollout_percentage: 42.5 }],
-      ['whitelist add', () => admin.addWhitelistedUsers(5, 'flag', ['alice', 'bob']), { white_listed_users: 'alice,bob' }],
-      ['whitelist add again', () => admin.addWhitelistedUsers(5, 'flag', ['bob', 'carol']), { white_listed_users: 'alice,bob,carol' }],
+      [
+        'whitelist add',
+        () => admin.addWhitelistedUsers(5, 'flag', ['alice', 'bob']),
+        { white_listed_users: 'alice,bob' },
+      ],
+      [
+        'whitelist add again',
+        () => admin.addWhitelistedUsers(5, 'flag', ['bob', 'carol']),
+        { white_listed_users: 'alice,bob,carol' },
+      ],
       ['whitelist remove', () => admin.removeWhitelistedUsers(5, 'flag', 'alice'), { white_listed_users: 'bob,carol' }],
-      ['circuit', () => admin.setCircuit(5, 'flag', { error_threshold_percentage: 30, is_recoverable: true, circuit_recovery_profile: 'exponential' }),
-        { error_threshold_percentage: 30, is_recoverable: true, circuit_recovery_profile: 'exponential' }],
-      ['update', () => admin.updateFlag(5, 'flag', { title: 'renamed', description: 'new', webhooks: 'https://hooks.example/x' }),
-        { title: 'renamed', description: 'new', webhooks: 'https://hooks.example/x' }],
+      [
+        'circuit',
+        () =>
+          admin.setCircuit(5, 'flag', {
+            error_threshold_percentage: 30,
+            is_recoverable: true,
+            circuit_recovery_profile: 'exponential',
+          }),
+        { error_threshold_percentage: 30, is_recoverable: true, circuit_recovery_profile: 'exponential' },
+      ],
+      [
+        'update',
+        () =>
+          admin.updateFlag(5, 'flag', { title: 'renamed', description: 'new', webhooks: 'https://hooks.example/x' }),
+        { title: 'renamed', description: 'new', webhooks: 'https://hooks.example/x' },
+      ],
       ['toggle off', () => admin.setActive(5, 'renamed', false), { is_active: false }],
     ];
     let expected: WireFlag = created.flag as WireFlag;
@@ -248,7 +303,9 @@ describe('flag edits', () => {
     const admin = await openAdmin(stream);
     await admin.createFlag(1, { title: 'existing app' });
     await admin.createFlag(8, { title: 'new app' });
-    expect((await jsm.streams.info(stream)).config.subjects).toEqual(expect.arrayContaining(['apps.8.update.manual', 'apps.8.update.circuit']));
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(
+      expect.arrayContaining(['apps.8.update.manual', 'apps.8.update.circuit']),
+    );
     expect((await lastRaw(stream, 'apps.8.update.manual')).flags.map((f) => f.title)).toEqual(['new app']);
   });
 });
@@ -289,18 +346,72 @@ describe('edit errors', () => {
   });
 
   it.each<[string, (a: FlagAdmin) => Promise<unknown>, string, unknown, RegExp]>([
-    ['rollout above 100', (a) => a.setRollout(1, 'alpha', 250), 'rollout_percentage', 250, /must be a number from 0 to 100, got 250/],
+    [
+      'rollout above 100',
+      (a) => a.setRollout(1, 'alpha', 250),
+      'rollout_percentage',
+      250,
+      /must be a number from 0 to 100, got 250/,
+    ],
     ['negative rollout', (a) => a.setRollout(1, 'alpha', -1), 'rollout_percentage', -1, /from 0 to 100/],
-    ['rollout as a string', (a) => a.updateFlag(1, 'alpha', { rollout_percentage: '50' as unknown as number }), 'rollout_percentage', '50', /got "50"/],
-    ['threshold above 100', (a) => a.setCircuit(1, 'alpha', { error_threshold_percentage: 101 }), 'error_threshold_percentage', 101, /from 0 to 100/],
-    ['unknown circuit status', (a) => a.setCircuit(1, 'alpha', { circuit_status: 'broken' as 'open' }), 'circuit_status', 'broken', /one of "open", "close", "recovery"/],
-    ['fractional delay', (a) => a.setCircuit(1, 'alpha', { circuit_recovery_delay: 1.5 }), 'circuit_recovery_delay', 1.5, /integer/],
+    [
+      'rollout as a string',
+      (a) => a.updateFlag(1, 'alpha', { rollout_percentage: '50' as unknown as number }),
+      'rollout_percentage',
+      '50',
+      /got "50"/,
+    ],
+    [
+      'threshold above 100',
+      (a) => a.setCircuit(1, 'alpha', { error_threshold_percentage: 101 }),
+      'error_threshold_percentage',
+      101,
+      /from 0 to 100/,
+    ],
+    [
+      'unknown circuit status',
+      (a) => a.setCircuit(1, 'alpha', { circuit_status: 'broken' as 'open' }),
+      'circuit_status',
+      'broken',
+      /one of "open", "close", "recovery"/,
+    ],
+    [
+      'fractional delay',
+      (a) => a.setCircuit(1, 'alpha', { circuit_recovery_delay: 1.5 }),
+      'circuit_recovery_delay',
+      1.5,
+      /integer/,
+    ],
     ['empty title', (a) => a.updateFlag(1, 'alpha', { title: ' ' }), 'title', ' ', /non-empty string/],
-    ['user with a comma', (a) => a.addWhitelistedUsers(1, 'alpha', ['a,b']), 'white_listed_users', 'a,b', /without commas or spaces/],
-    ['unknown field', (a) => a.updateFlag(1, 'alpha', { rollout: 5 } as never), 'rollout', 5, /is not a field that can be set here/],
+    [
+      'user with a comma',
+      (a) => a.addWhitelistedUsers(1, 'alpha', ['a,b']),
+      'white_listed_users',
+      'a,b',
+      /without commas or spaces/,
+    ],
+    [
+      'unknown field',
+      (a) => a.updateFlag(1, 'alpha', { rollout: 5 } as never),
+      'rollout',
+      5,
+      /is not a field that can be set here/,
+    ],
     ['managed field', (a) => a.updateFlag(1, 'alpha', { id: 5 } as never), 'id', 5, /cannot be changed/],
-    ['non-circuit field via setCircuit', (a) => a.setCircuit(1, 'alpha', { is_active: true } as never), 'is_active', true, /not a field/],
-    ['active as a string', (a) => a.setActive(1, 'alpha', 'yes' as unknown as boolean), 'is_active', 'yes', /true or false/],
+    [
+      'non-circuit field via setCircuit',
+      (a) => a.setCircuit(1, 'alpha', { is_active: true } as never),
+      'is_active',
+      true,
+      /not a field/,
+    ],
+    [
+      'active as a string',
+      (a) => a.setActive(1, 'alpha', 'yes' as unknown as boolean),
+      'is_active',
+      'yes',
+      /true or false/,
+    ],
   ])('names flag, field and value: %s', async (_label, act, field, value, problem) => {
     const before = await lastSeq(stream);
     const err = await rejection(act(admin));
@@ -312,7 +423,9 @@ describe('edit errors', () => {
   });
 
   it('refuses to edit on top of an invalid current ruleset, naming subject and sequence', async () => {
-    const seq = await publishRaw('apps.1.update.manual', [{ id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 }]);
+    const seq = await publishRaw('apps.1.update.manual', [
+      { id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 },
+    ]);
     const err = await rejection(admin.setActive(1, 'alpha', true));
     expect(err).toBeInstanceOf(InvalidRulesetError);
     expect((err as Error).message).toContain(`apps.1.update.manual #${seq}`);
@@ -349,17 +462,32 @@ describe('publishRuleset', () => {
     expect(raw.flags).toHaveLength(2);
     // Fields left out get the same defaults as createFlag gives.
     expect(raw.flags[0]).toEqual({
-      ...NEW_FLAG_DEFAULTS, id: 100, app_id: 4, title: 'one', is_active: true, rollout_percentage: 50, custom: { keep: true },
-      created_at: '2026-04-01T00:00:00.000Z', updated_at: '2026-04-01T00:00:00.000Z',
+      ...NEW_FLAG_DEFAULTS,
+      id: 100,
+      app_id: 4,
+      title: 'one',
+      is_active: true,
+      rollout_percentage: 50,
+      custom: { keep: true },
+      created_at: '2026-04-01T00:00:00.000Z',
+      updated_at: '2026-04-01T00:00:00.000Z',
     });
-    expect(raw.flags[1]).toMatchObject({ id: 101, app_id: 4, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2026-04-01T00:00:00.000Z' });
+    expect(raw.flags[1]).toMatchObject({
+      id: 101,
+      app_id: 4,
+      created_at: '2025-01-01T00:00:00.000Z',
+      updated_at: '2026-04-01T00:00:00.000Z',
+    });
     expect(raw.highWater).toBe('101');
     // New ids continue above the published ones.
     expect((await admin.createFlag(5, { title: 'next' })).flag?.id).toBe(102);
     // Re-publishing without timestamps keeps each flag's creation time.
     clock.set('2026-04-02T00:00:00.000Z');
     await admin.publishRuleset(4, [{ id: 100, title: 'one', is_active: false, rollout_percentage: 50 }]);
-    expect((await admin.getFlag(4, 100))).toMatchObject({ created_at: '2026-04-01T00:00:00.000Z', updated_at: '2026-04-02T00:00:00.000Z' });
+    expect(await admin.getFlag(4, 100)).toMatchObject({
+      created_at: '2026-04-01T00:00:00.000Z',
+      updated_at: '2026-04-02T00:00:00.000Z',
+    });
   });
 
   it('rejects a bad file naming each flag (index and title) and field, and publishes nothing', async () => {
@@ -376,11 +504,13 @@ describe('publishRuleset', () => {
     const err = await rejection(admin.publishRuleset(4, bad, { origin: 'flags.json' }));
     expect(err).toBeInstanceOf(InvalidRulesetError);
     const issues = (err as InvalidRulesetError).issues;
-    expect(issues).toEqual(expect.arrayContaining([
-      expect.objectContaining({ index: 1, title: 'too much', field: 'rollout_percentage' }),
-      expect.objectContaining({ index: 2, title: 'ok', field: 'title' }),
-      expect.objectContaining({ index: 3, title: 'wrong app', field: 'app_id' }),
-    ]));
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ index: 1, title: 'too much', field: 'rollout_percentage' }),
+        expect.objectContaining({ index: 2, title: 'ok', field: 'title' }),
+        expect.objectContaining({ index: 3, title: 'wrong app', field: 'app_id' }),
+      ]),
+    );
     expect((err as Error).message).toMatch(/^Invalid ruleset from flags\.json: /);
     await expect(admin.publishRuleset(4, { not: 'an array' })).rejects.toThrow(/expected a JSON array of flags/);
     expect(await lastSeq(stream)).toBe(before);
@@ -391,7 +521,9 @@ describe('publishRuleset', () => {
     const admin = await openAdmin(stream);
     await admin.ensureStream();
     await admin.publishRuleset(1, good(1));
-    const err = await rejection(admin.publishRuleset(2, [{ id: 101, title: 'clash', is_active: true, rollout_percentage: 0 }]));
+    const err = await rejection(
+      admin.publishRuleset(2, [{ id: 101, title: 'clash', is_active: true, rollout_percentage: 0 }]),
+    );
     expect(err).toBeInstanceOf(InvalidFlagValueError);
     expect(err).toMatchObject({ flag: 'clash', field: 'id', value: 101 });
     expect((err as Error).message).toMatch(/already used by a flag of app 1/);
@@ -480,8 +612,21 @@ describe('concurrent editors', () => {
       // Compile the admin library (and what it imports) for plain `node` children.
       outDir = mkdtempSync(join(tmpdir(), 'tailslide-admin-build-'));
       await run(process.execPath, [
-        require.resolve('typescript/bin/tsc'), '--outDir', outDir, '--rootDir', ROOT, '--module', 'commonjs', '--target', 'ES2022',
-        '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--strict', join(ROOT, 'src/admin/index.ts'),
+        require.resolve('typescript/bin/tsc'),
+        '--outDir',
+        outDir,
+        '--rootDir',
+        ROOT,
+        '--module',
+        'commonjs',
+        '--target',
+        'ES2022',
+        '--esModuleInterop',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--strict',
+        join(ROOT, 'src/admin/index.ts'),
       ]);
     }, 120_000);
 
@@ -496,9 +641,20 @@ describe('concurrent editors', () => {
       await admin.createFlag(3, { title: 'multi' });
       const perProcess = 15;
       const editor = (prefix: string): Promise<{ stdout: string }> =>
-        run(process.execPath, [
-          join(ROOT, 'test/support/admin-editor.js'), join(outDir, 'src/admin/index.js'), server.url, stream, '3', 'multi', prefix, String(perProcess),
-        ], { env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') }, timeout: 60_000 });
+        run(
+          process.execPath,
+          [
+            join(ROOT, 'test/support/admin-editor.js'),
+            join(outDir, 'src/admin/index.js'),
+            server.url,
+            stream,
+            '3',
+            'multi',
+            prefix,
+            String(perProcess),
+          ],
+          { env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') }, timeout: 60_000 },
+        );
       const results = await Promise.all([editor('p1_'), editor('p2_')]);
       for (const { stdout } of results) expect(JSON.parse(stdout)).toMatchObject({ attempts: expect.any(Number) });
       const users = (await admin.getFlag(3, 'multi')).white_listed_users.split(',').sort();
@@ -535,14 +691,18 @@ describe('watch', () => {
     await waitFor('the new flag', () => updates.length >= 3);
     expect(updates[2]?.diff.added.map((f) => f.title)).toEqual(['c']);
 
-    const badSeq = await publishRaw('apps.1.update.circuit', [{ id: 1, title: 'a', is_active: true, rollout_percentage: 500 }]);
+    const badSeq = await publishRaw('apps.1.update.circuit', [
+      { id: 1, title: 'a', is_active: true, rollout_percentage: 500 },
+    ]);
     await waitFor('the invalid message', () => updates.length >= 4);
     expect(updates[3]).toMatchObject({ sequence: badSeq, flags: undefined });
     expect(updates[3]?.error).toBeInstanceOf(InvalidRulesetError);
     expect(updates[3]?.error?.message).toContain('field "rollout_percentage"');
 
     const b = updates[0]?.diff.added[1];
-    await admin.publishRuleset(1, [{ id: 2, title: 'b', is_active: true, rollout_percentage: 0, created_at: b?.created_at }]);
+    await admin.publishRuleset(1, [
+      { id: 2, title: 'b', is_active: true, rollout_percentage: 0, created_at: b?.created_at },
+    ]);
     await waitFor('the replacement', () => updates.length >= 5);
     // Diffed against the last VALID ruleset (a, b, c), not the invalid message.
     expect(updates[4]?.diff.removed.map((f) => f.title)).toEqual(['a', 'c']);
@@ -605,7 +765,11 @@ describe('watch', () => {
 describe('connections', () => {
   it('fails fast with ConnectionError when nothing listens', async () => {
     const port = await freePort();
-    const admin = new FlagAdmin({ nats: { servers: `nats://127.0.0.1:${port}` }, logger: silentLogger, connectTimeoutMs: 2_000 });
+    const admin = new FlagAdmin({
+      nats: { servers: `nats://127.0.0.1:${port}` },
+      logger: silentLogger,
+      connectTimeoutMs: 2_000,
+    });
     const started = Date.now();
     await expect(admin.connect()).rejects.toBeInstanceOf(ConnectionError);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -638,7 +802,9 @@ describe('connections', () => {
   it('validates options at the constructor, naming the option', () => {
     expect(() => new FlagAdmin({ nats: {} })).toThrow(/Invalid option "nats.servers"/);
     expect(() => new FlagAdmin({ nats: { servers: server.url, stream: 'a.b' } })).toThrow(/Invalid option "stream"/);
-    expect(() => new FlagAdmin({ nats: { servers: server.url }, maxAttempts: 0 })).toThrow(/Invalid option "maxAttempts"/);
+    expect(() => new FlagAdmin({ nats: { servers: server.url }, maxAttempts: 0 })).toThrow(
+      /Invalid option "maxAttempts"/,
+    );
     expect(() => new FlagAdmin({ nats: { servers: server.url, password: 'x' } })).toThrow(/Invalid option "nats.user"/);
   });
 });

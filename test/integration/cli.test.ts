@@ -55,7 +55,10 @@ class CliProcess {
   private readonly started = Date.now();
 
   constructor(args: readonly string[], options: CliOptions = {}) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { env: childEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [MAIN, ...args], {
+      env: childEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.stdin?.end(options.input ?? '');
@@ -75,7 +78,9 @@ class CliProcess {
       const found = this.stdout.split('\n').find((l) => pattern.test(l));
       if (found !== undefined) return found;
       if (Date.now() > deadline || this.child.exitCode !== null) {
-        throw new Error(`no line matching ${pattern} after ${timeoutMs} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        throw new Error(
+          `no line matching ${pattern} after ${timeoutMs} ms; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -146,9 +151,12 @@ describe('help and usage', () => {
       cli(['flags', 'set-rollout', 'x']),
     ]);
     expect(top.code).toBe(0);
-    for (const command of ['stream', 'apps', 'flags', 'ruleset', 'evaluate', 'watch', 'stats', 'demo']) expect(top.stdout).toContain(`  ${command}`);
+    for (const command of ['stream', 'apps', 'flags', 'ruleset', 'evaluate', 'watch', 'stats', 'demo'])
+      expect(top.stdout).toContain(`  ${command}`);
     expect(top.stdout).toMatch(/--nats-server\s+TAILSLIDE_NATS_SERVER\s+nats:\/\/127\.0\.0\.1:4222\n/);
-    expect(top.stdout).toMatch(/Exit codes:\n\s+0 {2}done.*\n\s+1 {2}usage error or bad value\n\s+2 {2}app, flag or stream not found\n\s+3 {2}/);
+    expect(top.stdout).toMatch(
+      /Exit codes:\n\s+0 {2}done.*\n\s+1 {2}usage error or bad value\n\s+2 {2}app, flag or stream not found\n\s+3 {2}/,
+    );
     expect(sub.code).toBe(0);
     expect(sub.stdout).toContain('--recovery-profile <profile>');
     expect(sub.stdout).toContain('env: TAILSLIDE_NATS_SERVER');
@@ -169,17 +177,24 @@ describe('stream init', () => {
     const tower = await NatsServer.start();
     const own = await connect({ servers: tower.url });
     try {
-      await (await own.jetstreamManager()).streams.add({ name: 'tower', subjects: ['apps.7.update.manual', 'apps.7.update.circuit'] });
+      await (
+        await own.jetstreamManager()
+      ).streams.add({ name: 'tower', subjects: ['apps.7.update.manual', 'apps.7.update.circuit'] });
       const env = { TAILSLIDE_NATS_SERVER: tower.url, TAILSLIDE_NATS_STREAM: 'tower' };
       expect(await cli(['stream', 'init', '--app-id', '8'], { env })).toMatchObject({
         code: 0,
         stdout: 'added apps.8.update.manual, apps.8.update.circuit to stream "tower"\n',
       });
       const again = await cliJson<{ action: string; subjects: string[] }>(['stream', 'init', '--app-id', '8'], { env });
-      expect(again).toMatchObject({ action: 'unchanged', subjects: ['apps.7.update.manual', 'apps.7.update.circuit', 'apps.8.update.manual', 'apps.8.update.circuit'] });
+      expect(again).toMatchObject({
+        action: 'unchanged',
+        subjects: ['apps.7.update.manual', 'apps.7.update.circuit', 'apps.8.update.manual', 'apps.8.update.circuit'],
+      });
       // The first flag of an app the stream does not list yet adds its subjects too.
       expect((await cli(['flags', 'create', 'first', '--app-id', '9'], { env })).code).toBe(0);
-      expect((await (await own.jetstreamManager()).streams.info('tower')).config.subjects).toContain('apps.9.update.manual');
+      expect((await (await own.jetstreamManager()).streams.info('tower')).config.subjects).toContain(
+        'apps.9.update.manual',
+      );
     } finally {
       await own.close();
       await tower.dispose();
@@ -190,33 +205,95 @@ describe('stream init', () => {
 describe('flag edits', () => {
   it('creates, lists, shows, changes and deletes flags, each change publishing the whole ruleset', async () => {
     const app = ['--app-id', '11'];
-    const created = await cliJson<EditJson>(['flags', 'create', 'checkout-v2', ...app, '--on', '--rollout', '50', '--description', 'new checkout']);
-    expect(created).toMatchObject({ action: 'created', published: true, flag: { title: 'checkout-v2', app_id: 11, is_active: true, rollout_percentage: 50 } });
+    const created = await cliJson<EditJson>([
+      'flags',
+      'create',
+      'checkout-v2',
+      ...app,
+      '--on',
+      '--rollout',
+      '50',
+      '--description',
+      'new checkout',
+    ]);
+    expect(created).toMatchObject({
+      action: 'created',
+      published: true,
+      flag: { title: 'checkout-v2', app_id: 11, is_active: true, rollout_percentage: 50 },
+    });
     const id = created.flag.id;
     const second = await cli(['flags', 'create', 'search', ...app, '--whitelist', 'alice,bob', '--rollout', '20']);
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/^created "search" \(id \d+\) in app 11: ruleset #\d+ on apps\.11\.update\.manual\n {2}off\n$/);
+    expect(second.stdout).toMatch(
+      /^created "search" \(id \d+\) in app 11: ruleset #\d+ on apps\.11\.update\.manual\n {2}off\n$/,
+    );
 
     const list = await cli(['flags', 'list', ...app]);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^app 11: 2 flags, ruleset #\d+ on apps\.11\.update\.manual/);
     expect(list.stdout).toMatch(new RegExp(`\\n\\s*${id}\\s+checkout-v2\\s+on\\s+50 %\\s+0\\s+close`));
-    expect((await cliJson<WireFlag[]>(['flags', 'list', ...app])).map((f) => f.title)).toEqual(['checkout-v2', 'search']);
-    expect(await cliJson<WireFlag>(['flags', 'show', String(id), ...app])).toMatchObject({ id, title: 'checkout-v2', description: 'new checkout' });
+    expect((await cliJson<WireFlag[]>(['flags', 'list', ...app])).map((f) => f.title)).toEqual([
+      'checkout-v2',
+      'search',
+    ]);
+    expect(await cliJson<WireFlag>(['flags', 'show', String(id), ...app])).toMatchObject({
+      id,
+      title: 'checkout-v2',
+      description: 'new checkout',
+    });
     expect((await cli(['flags', 'show', `#${id}`, ...app])).stdout).toMatch(/^id:\s+\d+\n/);
 
     const steps: [string[], Record<string, [unknown, unknown]>][] = [
       [['flags', 'set-rollout', 'checkout-v2', '20'], { rollout_percentage: [50, 20] }],
       [['flags', 'off', 'checkout-v2'], { is_active: [true, false] }],
       [['flags', 'on', String(id)], { is_active: [false, true] }],
-      [['flags', 'update', 'search', '--title', 'search-ranking', '--active', 'true', '--set', 'webhooks=https://hooks.example/x'], {
-        title: ['search', 'search-ranking'], is_active: [false, true], webhooks: ['', 'https://hooks.example/x'],
-      }],
-      [['flags', 'whitelist', 'add', 'search-ranking', 'carol', 'dave,erin'], { white_listed_users: ['alice,bob', 'alice,bob,carol,dave,erin'] }],
-      [['flags', 'whitelist', 'remove', 'search-ranking', 'alice', 'erin'], { white_listed_users: ['alice,bob,carol,dave,erin', 'bob,carol,dave'] }],
-      [['flags', 'set-circuit', 'checkout-v2', '--error-threshold', '25', '--recoverable', 'yes', '--recovery-delay', '30s', '--recovery-profile', 'exponential'], {
-        error_threshold_percentage: [0, 25], is_recoverable: [false, true], circuit_recovery_delay: [60_000, 30_000], circuit_recovery_profile: ['linear', 'exponential'],
-      }],
+      [
+        [
+          'flags',
+          'update',
+          'search',
+          '--title',
+          'search-ranking',
+          '--active',
+          'true',
+          '--set',
+          'webhooks=https://hooks.example/x',
+        ],
+        {
+          title: ['search', 'search-ranking'],
+          is_active: [false, true],
+          webhooks: ['', 'https://hooks.example/x'],
+        },
+      ],
+      [
+        ['flags', 'whitelist', 'add', 'search-ranking', 'carol', 'dave,erin'],
+        { white_listed_users: ['alice,bob', 'alice,bob,carol,dave,erin'] },
+      ],
+      [
+        ['flags', 'whitelist', 'remove', 'search-ranking', 'alice', 'erin'],
+        { white_listed_users: ['alice,bob,carol,dave,erin', 'bob,carol,dave'] },
+      ],
+      [
+        [
+          'flags',
+          'set-circuit',
+          'checkout-v2',
+          '--error-threshold',
+          '25',
+          '--recoverable',
+          'yes',
+          '--recovery-delay',
+          '30s',
+          '--recovery-profile',
+          'exponential',
+        ],
+        {
+          error_threshold_percentage: [0, 25],
+          is_recoverable: [false, true],
+          circuit_recovery_delay: [60_000, 30_000],
+          circuit_recovery_profile: ['linear', 'exponential'],
+        },
+      ],
     ];
     let sequence = 0;
     for (const [args, expected] of steps) {
@@ -227,15 +304,27 @@ describe('flag edits', () => {
       expect(Object.fromEntries(edit.changes.map((c) => [c.field, [c.before, c.after]]))).toEqual(expected);
     }
     const human = await cli(['flags', 'set-rollout', 'checkout-v2', '35', ...app]);
-    expect(human.stdout).toMatch(/^updated "checkout-v2" \(id \d+\) in app 11: ruleset #\d+ on apps\.11\.update\.manual\n {2}rollout_percentage: 20 → 35\n$/);
+    expect(human.stdout).toMatch(
+      /^updated "checkout-v2" \(id \d+\) in app 11: ruleset #\d+ on apps\.11\.update\.manual\n {2}rollout_percentage: 20 → 35\n$/,
+    );
     const unchanged = await cli(['flags', 'set-rollout', 'checkout-v2', '35', ...app]);
-    expect(unchanged).toMatchObject({ code: 0, stdout: expect.stringContaining('is already like that: nothing published') });
+    expect(unchanged).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('is already like that: nothing published'),
+    });
 
     const deleted = await cliJson<EditJson>(['flags', 'delete', 'search-ranking', ...app]);
     expect(deleted).toMatchObject({ action: 'deleted', published: true, flag: { title: 'search-ranking' } });
     const final = await cliJson<WireFlag[]>(['ruleset', 'get', ...app]);
     expect(final).toEqual([
-      expect.objectContaining({ id, title: 'checkout-v2', is_active: true, rollout_percentage: 35, error_threshold_percentage: 25, circuit_recovery_profile: 'exponential' }),
+      expect.objectContaining({
+        id,
+        title: 'checkout-v2',
+        is_active: true,
+        rollout_percentage: 35,
+        error_threshold_percentage: 25,
+        circuit_recovery_profile: 'exponential',
+      }),
     ]);
     const apps = await cliJson<{ appId: number; flags: number }[]>(['apps']);
     expect(apps).toContainEqual(expect.objectContaining({ appId: 11, flags: 1 }));
@@ -244,26 +333,39 @@ describe('flag edits', () => {
   it('refuses bad values naming the field and the value (exit 1), unknown names (exit 2)', async () => {
     const app = ['--app-id', '12'];
     expect((await cli(['flags', 'create', 'f', ...app])).code).toBe(0);
-    const [tooBig, notNumber, badStatus, nothing, badSet, dup, unknownFlag, unknownApp, unknownStream] = await Promise.all([
-      cli(['flags', 'set-rollout', 'f', '250', ...app]),
-      cli(['flags', 'set-rollout', 'f', 'lots', ...app]),
-      cli(['flags', 'set-circuit', 'f', '--status', 'half', ...app]),
-      cli(['flags', 'update', 'f', ...app]),
-      cli(['flags', 'update', 'f', '--set', 'colour=blue', ...app]),
-      cli(['flags', 'create', 'f', ...app]),
-      cli(['flags', 'show', 'nope', ...app]),
-      cli(['flags', 'list', '--app-id', '999']),
-      cli(['flags', 'list', ...app, '--nats-stream', 'nope']),
-    ]);
-    expectOneLineError(tooBig, 1, /^tailslide: Flag "f" of app 12: field "rollout_percentage" must be a number from 0 to 100, got 250\n$/);
-    expectOneLineError(notNumber, 1, /^tailslide: Invalid value for rollout_percentage: "lots" \(expected a number from 0 to 100\)\n$/);
+    const [tooBig, notNumber, badStatus, nothing, badSet, dup, unknownFlag, unknownApp, unknownStream] =
+      await Promise.all([
+        cli(['flags', 'set-rollout', 'f', '250', ...app]),
+        cli(['flags', 'set-rollout', 'f', 'lots', ...app]),
+        cli(['flags', 'set-circuit', 'f', '--status', 'half', ...app]),
+        cli(['flags', 'update', 'f', ...app]),
+        cli(['flags', 'update', 'f', '--set', 'colour=blue', ...app]),
+        cli(['flags', 'create', 'f', ...app]),
+        cli(['flags', 'show', 'nope', ...app]),
+        cli(['flags', 'list', '--app-id', '999']),
+        cli(['flags', 'list', ...app, '--nats-stream', 'nope']),
+      ]);
+    expectOneLineError(
+      tooBig,
+      1,
+      /^tailslide: Flag "f" of app 12: field "rollout_percentage" must be a number from 0 to 100, got 250\n$/,
+    );
+    expectOneLineError(
+      notNumber,
+      1,
+      /^tailslide: Invalid value for rollout_percentage: "lots" \(expected a number from 0 to 100\)\n$/,
+    );
     expectOneLineError(badStatus, 1, /--status: "half" \(expected one of open, close, recovery\)/);
     expectOneLineError(nothing, 1, /^tailslide: Nothing to change/);
     expectOneLineError(badSet, 1, /--set: "colour=blue"/);
     expectOneLineError(dup, 1, /^tailslide: App 12 already has a flag titled "f" \(id \d+\)\n$/);
     expectOneLineError(unknownFlag, 2, /^tailslide: App 12 has no flag "nope" \(its flags: "f"\)\n$/);
     expectOneLineError(unknownApp, 2, /^tailslide: App 999 has no ruleset in stream "flags_ruleset"/);
-    expectOneLineError(unknownStream, 2, /^tailslide: Stream "nope" does not exist on the NATS server; create it first/);
+    expectOneLineError(
+      unknownStream,
+      2,
+      /^tailslide: Stream "nope" does not exist on the NATS server; create it first/,
+    );
   });
 
   it('loses no update when several processes edit one app at the same time', async () => {
@@ -280,9 +382,15 @@ describe('flag edits', () => {
     for (const run of runs) expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const flag = await cliJson<WireFlag>(['flags', 'show', 'shared', ...app]);
     expect(flag.white_listed_users.split(',').sort()).toEqual(['u1', 'u2', 'u3', 'u4']);
-    expect(flag).toMatchObject({ rollout_percentage: 40, description: 'edited concurrently', error_threshold_percentage: 30 });
+    expect(flag).toMatchObject({
+      rollout_percentage: 40,
+      description: 'edited concurrently',
+      error_threshold_percentage: 30,
+    });
     // One message per edit: the create and the six edits, none lost and none doubled.
-    const info = await (await nc.jetstreamManager()).streams.info('flags_ruleset', { subjects_filter: 'apps.13.update.*' });
+    const info = await (
+      await nc.jetstreamManager()
+    ).streams.info('flags_ruleset', { subjects_filter: 'apps.13.update.*' });
     expect(info.state.subjects).toEqual({ 'apps.13.update.manual': 7 });
   });
 });
@@ -291,10 +399,13 @@ describe('ruleset files', () => {
   it('refuses an invalid file naming the flag and the field, publishes a valid one and prints it back', async () => {
     const app = ['--app-id', '14'];
     const bad = join(scratch, 'bad.json');
-    writeFileSync(bad, JSON.stringify([
-      { id: 1401, title: 'checkout-v2', is_active: true, rollout_percentage: 50 },
-      { id: 1402, title: 'search-ranking', is_active: 'yes', rollout_percentage: 20 },
-    ]));
+    writeFileSync(
+      bad,
+      JSON.stringify([
+        { id: 1401, title: 'checkout-v2', is_active: true, rollout_percentage: 50 },
+        { id: 1402, title: 'search-ranking', is_active: 'yes', rollout_percentage: 20 },
+      ]),
+    );
     const broken = join(scratch, 'broken.json');
     writeFileSync(broken, '[{"id": 1,');
     const [invalid, notJson, missing, dryRun] = await Promise.all([
@@ -303,52 +414,89 @@ describe('ruleset files', () => {
       cli(['ruleset', 'publish', join(scratch, 'absent.json'), ...app]),
       cli(['ruleset', 'publish', bad, ...app, '--dry-run']),
     ]);
-    expectOneLineError(invalid, 1, /^tailslide: Invalid ruleset from .*bad\.json: flag #1 "search-ranking" field "is_active": must be true or false, got "yes"\n$/);
+    expectOneLineError(
+      invalid,
+      1,
+      /^tailslide: Invalid ruleset from .*bad\.json: flag #1 "search-ranking" field "is_active": must be true or false, got "yes"\n$/,
+    );
     expectOneLineError(notJson, 1, /broken\.json is not valid JSON/);
     expectOneLineError(missing, 1, /Cannot read .*absent\.json/);
     expect(dryRun.code).toBe(1);
     expect((await cli(['flags', 'list', ...app])).code).toBe(2); // nothing was published
 
     const good = join(scratch, 'good.json');
-    writeFileSync(good, JSON.stringify([
-      { id: 1401, title: 'checkout-v2', is_active: true, rollout_percentage: 50 },
-      { id: 1402, title: 'search-ranking', is_active: false, rollout_percentage: 20, white_listed_users: 'alice' },
-    ]));
-    expect(await cli(['ruleset', 'publish', good, ...app, '--dry-run'])).toMatchObject({ code: 0, stdout: expect.stringContaining('2 flags, valid for app 14 (nothing published') });
+    writeFileSync(
+      good,
+      JSON.stringify([
+        { id: 1401, title: 'checkout-v2', is_active: true, rollout_percentage: 50 },
+        { id: 1402, title: 'search-ranking', is_active: false, rollout_percentage: 20, white_listed_users: 'alice' },
+      ]),
+    );
+    expect(await cli(['ruleset', 'publish', good, ...app, '--dry-run'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('2 flags, valid for app 14 (nothing published'),
+    });
     const published = await cli(['ruleset', 'publish', good, ...app]);
     expect(published.code).toBe(0);
     expect(published.stdout).toContain('  + "checkout-v2" (id 1401) added: on, 50 %');
     const current = await cliJson<WireFlag[]>(['ruleset', 'get', ...app]);
-    expect(current.map((f) => [f.id, f.title, f.app_id])).toEqual([[1401, 'checkout-v2', 14], [1402, 'search-ranking', 14]]);
+    expect(current.map((f) => [f.id, f.title, f.app_id])).toEqual([
+      [1401, 'checkout-v2', 14],
+      [1402, 'search-ranking', 14],
+    ]);
 
     // What `ruleset get` prints, edited, goes back in through stdin.
     const edited = current.map((f) => (f.id === 1401 ? { ...f, rollout_percentage: 75 } : f));
-    const fromStdin = await cliJson<{ diff: { changed: { id: number; fields: { field: string }[] }[] } }>(['ruleset', 'publish', '-', ...app], { input: JSON.stringify(edited) });
-    expect(fromStdin.diff.changed).toEqual([{ id: 1401, title: 'checkout-v2', fields: [{ field: 'rollout_percentage', before: 50, after: 75 }] }]);
+    const fromStdin = await cliJson<{ diff: { changed: { id: number; fields: { field: string }[] }[] } }>(
+      ['ruleset', 'publish', '-', ...app],
+      { input: JSON.stringify(edited) },
+    );
+    expect(fromStdin.diff.changed).toEqual([
+      { id: 1401, title: 'checkout-v2', fields: [{ field: 'rollout_percentage', before: 50, after: 75 }] },
+    ]);
   });
 });
 
 describe('evaluate', () => {
   it('tells the value and the reason for one flag or all, as services evaluate them', async () => {
     const app = ['--app-id', '15'];
-    for (const args of [['half', '--on', '--rollout', '50'], ['listed', '--on', '--whitelist', 'alice'], ['dark', '--rollout', '100']]) {
+    for (const args of [
+      ['half', '--on', '--rollout', '50'],
+      ['listed', '--on', '--whitelist', 'alice'],
+      ['dark', '--rollout', '100'],
+    ]) {
       expect((await cli(['flags', 'create', ...args, ...app])).code).toBe(0);
     }
     const users = ['alice', 'bob', 'carol', 'dave'];
-    const results = await Promise.all(users.map((user) => cliJson<{ value: boolean; reason: string; flagId: number }>(['evaluate', 'half', '--user', user, ...app])));
+    const results = await Promise.all(
+      users.map((user) =>
+        cliJson<{ value: boolean; reason: string; flagId: number }>(['evaluate', 'half', '--user', user, ...app]),
+      ),
+    );
     results.forEach((result, i) => {
       const inside = bucket('half', users[i] ?? '') < 50_000;
       expect(result).toMatchObject({ value: inside, reason: inside ? 'ROLLOUT_IN' : 'ROLLOUT_OUT' });
     });
-    expect(await cliJson(['evaluate', 'listed', '--user', 'alice', ...app])).toMatchObject({ value: true, reason: 'WHITELISTED', flagName: 'listed' });
-    const all = await cliJson<{ flags: { flagName: string; reason: string; value: boolean }[] }>(['eval', '--user', 'bob', ...app]);
+    expect(await cliJson(['evaluate', 'listed', '--user', 'alice', ...app])).toMatchObject({
+      value: true,
+      reason: 'WHITELISTED',
+      flagName: 'listed',
+    });
+    const all = await cliJson<{ flags: { flagName: string; reason: string; value: boolean }[] }>([
+      'eval',
+      '--user',
+      'bob',
+      ...app,
+    ]);
     expect(all.flags.map((d) => [d.flagName, d.reason])).toEqual([
       ['half', results[1]?.reason],
       ['listed', 'ROLLOUT_OUT'],
       ['dark', 'FLAG_OFF'],
     ]);
     const human = await cli(['evaluate', 'listed', '--user', 'alice', ...app]);
-    expect(human.stdout).toMatch(/^"listed" \(id \d+\) is ON for user "alice"\n {2}reason: WHITELISTED: the user is in white_listed_users\n/);
+    expect(human.stdout).toMatch(
+      /^"listed" \(id \d+\) is ON for user "alice"\n {2}reason: WHITELISTED: the user is in white_listed_users\n/,
+    );
     const table = await cli(['evaluate', ...app]);
     expect(table.stdout).toMatch(/half\s+\d+\s+off\s+NO_USER_CONTEXT/);
     expectOneLineError(await cli(['evaluate', 'nope', ...app]), 2, /App 15 has no flag "nope"/);
@@ -379,7 +527,13 @@ describe('stats', () => {
   it('reads the counts a FlagManager wrote with the native backend', async () => {
     const app = ['--app-id', '17'];
     const created = await cliJson<EditJson>(['flags', 'create', 'paid', '--on', '--rollout', '100', ...app]);
-    const manager = new FlagManager({ natsServer: nats.url, appId: 17, redisUrl: redis.url, signalBackend: 'native', logger: silentLogger });
+    const manager = new FlagManager({
+      natsServer: nats.url,
+      appId: 17,
+      redisUrl: redis.url,
+      signalBackend: 'native',
+      logger: silentLogger,
+    });
     await manager.initialize();
     const toggler = manager.newToggler({ flagName: 'paid' });
     for (let i = 0; i < 30; i++) toggler.emitSuccess();
@@ -388,9 +542,17 @@ describe('stats', () => {
     await manager.disconnect();
     expect(manager.signalStats()).toMatchObject({ written: 37, dropped: 0 });
 
-    const stats = await cliJson<{ flags: { flagId: number; title: string; success: number; failure: number; total: number; errorRate: number; series: { success: number; failure: number }[] }[] }>(
-      ['stats', ...app, '--signal-backend', 'native'],
-    );
+    const stats = await cliJson<{
+      flags: {
+        flagId: number;
+        title: string;
+        success: number;
+        failure: number;
+        total: number;
+        errorRate: number;
+        series: { success: number; failure: number }[];
+      }[];
+    }>(['stats', ...app, '--signal-backend', 'native']);
     expect(stats.flags).toHaveLength(1);
     const [row] = stats.flags;
     expect(row).toMatchObject({ flagId: created.flag.id, title: 'paid', success: 30, failure: 7, total: 37 });
@@ -412,34 +574,70 @@ describe('connections and environment', () => {
       cli(['flags', 'list', '--app-id', '11', '--nats-server', `nats://127.0.0.1:${natsPort}`]),
       cli(['stats', '--app-id', '17', '--redis-url', `redis://127.0.0.1:${redisPort}`]),
     ]);
-    expectOneLineError(natsDown, 3, new RegExp(`^tailslide: Could not connect to NATS at nats://127\\.0\\.0\\.1:${natsPort}`));
+    expectOneLineError(
+      natsDown,
+      3,
+      new RegExp(`^tailslide: Could not connect to NATS at nats://127\\.0\\.0\\.1:${natsPort}`),
+    );
     expect(natsDown.ms).toBeLessThan(5_000);
     expectOneLineError(redisDown, 3, /^tailslide: SignalReader: Redis is not reachable/);
     expect(redisDown.ms).toBeLessThan(8_000);
   }, 20_000);
 
   it('passes TLS settings on, by flag or environment: against a plain server, exit 3 saying it offers no TLS', async () => {
-    const byFlag = await cli(['flags', 'list', '--app-id', '1', '--nats-server', nats.url, '--nats-tls-ca', '/some/ca.pem']);
+    const byFlag = await cli([
+      'flags',
+      'list',
+      '--app-id',
+      '1',
+      '--nats-server',
+      nats.url,
+      '--nats-tls-ca',
+      '/some/ca.pem',
+    ]);
     expectOneLineError(byFlag, 3, /does not offer TLS; not retrying/);
     expect(byFlag.ms).toBeLessThan(5_000);
-    const byEnv = await cli(['flags', 'list', '--app-id', '1', '--nats-server', nats.url], { env: { TAILSLIDE_NATS_TLS_CERT: '/some/cert.pem' } });
+    const byEnv = await cli(['flags', 'list', '--app-id', '1', '--nats-server', nats.url], {
+      env: { TAILSLIDE_NATS_TLS_CERT: '/some/cert.pem' },
+    });
     expectOneLineError(byEnv, 3, /does not offer TLS/);
   });
 
   it('takes settings from environment variables, flags winning over them; refused credentials exit 3', async () => {
     const secured = await NatsServer.start({ token: 's3cret' });
     try {
-      const env = { TAILSLIDE_NATS_SERVER: secured.url, TAILSLIDE_SDK_KEY: 's3cret', TAILSLIDE_APP_ID: '3', TAILSLIDE_NATS_STREAM: 'tok' };
-      expect(await cli(['stream', 'init'], { env })).toMatchObject({ code: 0, stdout: 'created stream "tok" with subjects apps.*.update.*\n' });
-      expect((await cli(['flags', 'create', 'from-env'], { env })).stdout).toMatch(/^created "from-env" \(id 1\) in app 3: ruleset #1 on apps\.3\.update\.manual/);
+      const env = {
+        TAILSLIDE_NATS_SERVER: secured.url,
+        TAILSLIDE_SDK_KEY: 's3cret',
+        TAILSLIDE_APP_ID: '3',
+        TAILSLIDE_NATS_STREAM: 'tok',
+      };
+      expect(await cli(['stream', 'init'], { env })).toMatchObject({
+        code: 0,
+        stdout: 'created stream "tok" with subjects apps.*.update.*\n',
+      });
+      expect((await cli(['flags', 'create', 'from-env'], { env })).stdout).toMatch(
+        /^created "from-env" \(id 1\) in app 3: ruleset #1 on apps\.3\.update\.manual/,
+      );
       expect((await cliJson<WireFlag[]>(['flags', 'list'], { env })).map((f) => f.title)).toEqual(['from-env']);
       // Flags win over the environment.
       const down = `nats://127.0.0.1:${await freePort()}`;
-      expect((await cli(['flags', 'list', '--nats-server', secured.url], { env: { ...env, TAILSLIDE_NATS_SERVER: down } })).code).toBe(0);
+      expect(
+        (await cli(['flags', 'list', '--nats-server', secured.url], { env: { ...env, TAILSLIDE_NATS_SERVER: down } }))
+          .code,
+      ).toBe(0);
       expect((await cli(['flags', 'list', '--app-id', '4'], { env })).code).toBe(2);
       expectOneLineError(await cli(['flags', 'list', '--sdk-key', 'wrong'], { env }), 3, /refused the credentials/);
-      expectOneLineError(await cli(['flags', 'list'], { env: { ...env, TAILSLIDE_SDK_KEY: undefined } }), 3, /refused the credentials|Authorization/i);
-      expectOneLineError(await cli(['flags', 'list'], { env: { ...env, TAILSLIDE_APP_ID: undefined } }), 1, /--app-id: "" \(expected the app id .*TAILSLIDE_APP_ID/);
+      expectOneLineError(
+        await cli(['flags', 'list'], { env: { ...env, TAILSLIDE_SDK_KEY: undefined } }),
+        3,
+        /refused the credentials|Authorization/i,
+      );
+      expectOneLineError(
+        await cli(['flags', 'list'], { env: { ...env, TAILSLIDE_APP_ID: undefined } }),
+        1,
+        /--app-id: "" \(expected the app id .*TAILSLIDE_APP_ID/,
+      );
     } finally {
       await secured.dispose();
     }
@@ -459,7 +657,10 @@ interface DemoRecord {
 }
 
 function records(stdout: string): DemoRecord[] {
-  return stdout.trim().split('\n').map((line) => JSON.parse(line) as DemoRecord);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as DemoRecord);
 }
 
 describe('demo', () => {
@@ -471,12 +672,26 @@ describe('demo', () => {
     const run = await demo.exited;
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const events = records(run.stdout);
-    expect(events[0]).toMatchObject({ event: 'start', nats: { started: false, pid: null }, redis: { started: false, pid: null } });
+    expect(events[0]).toMatchObject({
+      event: 'start',
+      nats: { started: false, pid: null },
+      redis: { started: false, pid: null },
+    });
     const change = events.find((e) => e.event === 'change');
-    expect(change?.diff?.changed).toEqual([{ id: expect.any(Number), title: 'checkout-v2', fields: [{ field: 'rollout_percentage', before: 50, after: 100 }] }]);
+    expect(change?.diff?.changed).toEqual([
+      {
+        id: expect.any(Number),
+        title: 'checkout-v2',
+        fields: [{ field: 'rollout_percentage', before: 50, after: 100 }],
+      },
+    ]);
     const ticks = events.filter((e) => e.event === 'tick');
     expect(ticks.length).toBeGreaterThanOrEqual(3);
-    expect(ticks[0]?.flags?.map((f) => [f.title, f.active, f.rollout])).toEqual([['checkout-v2', true, 50], ['search-ranking', true, 20], ['dark-mode', false, 100]]);
+    expect(ticks[0]?.flags?.map((f) => [f.title, f.active, f.rollout])).toEqual([
+      ['checkout-v2', true, 50],
+      ['search-ranking', true, 20],
+      ['dark-mode', false, 100],
+    ]);
     expect(ticks[ticks.length - 1]?.flags?.[0]).toMatchObject({ title: 'checkout-v2', rollout: 100 });
     expect(events[events.length - 1]).toMatchObject({ event: 'stopped', reason: 'timeout', stoppedServers: [] });
     expect(events[events.length - 1]?.signalsWritten).toBeGreaterThan(0);
@@ -486,7 +701,10 @@ describe('demo', () => {
   });
 
   it('starts its own nats-server and redis-server when nothing answers, and stops them on Ctrl-C', async () => {
-    const env = { TAILSLIDE_NATS_SERVER: `nats://127.0.0.1:${await freePort()}`, TAILSLIDE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
+    const env = {
+      TAILSLIDE_NATS_SERVER: `nats://127.0.0.1:${await freePort()}`,
+      TAILSLIDE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    };
     const demo = new CliProcess(['demo', '--json'], { env });
     await demo.line(/"event":"tick"/);
     demo.child.kill('SIGINT');
@@ -494,12 +712,19 @@ describe('demo', () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const events = records(run.stdout);
     const start = events[0];
-    expect(start).toMatchObject({ event: 'start', nats: { started: true, pid: expect.any(Number) }, redis: { started: true, pid: expect.any(Number) } });
+    expect(start).toMatchObject({
+      event: 'start',
+      nats: { started: true, pid: expect.any(Number) },
+      redis: { started: true, pid: expect.any(Number) },
+    });
     const pids = [start?.nats?.pid, start?.redis?.pid].filter((p): p is number => typeof p === 'number');
     expect(events[events.length - 1]).toMatchObject({
       event: 'stopped',
       reason: 'SIGINT',
-      stoppedServers: [{ name: 'nats-server', pid: pids[0] }, { name: 'redis-server', pid: pids[1] }],
+      stoppedServers: [
+        { name: 'nats-server', pid: pids[0] },
+        { name: 'redis-server', pid: pids[1] },
+      ],
     });
     for (const pid of pids) expect(isRunning(pid)).toBe(false);
   });

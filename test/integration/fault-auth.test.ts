@@ -9,7 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, StorageType, type ConnectionOptions } from 'nats';
-import { AuthorizationError, ConnectionError, FlagManager, type FlagManagerOptions, type TailslideError } from '../../src/index';
+import {
+  AuthorizationError,
+  ConnectionError,
+  FlagManager,
+  type FlagManagerOptions,
+  type TailslideError,
+} from '../../src/index';
 import { NatsServer } from '../support/servers';
 import { totalConnections } from '../support/nats-monitor';
 import { expectNoExtraResources, settledResources } from '../support/handles';
@@ -33,10 +39,15 @@ function opensslAvailable(): boolean {
 const HAS_OPENSSL = opensslAvailable();
 
 /** A server with the monitoring endpoint, the stream and a ruleset for app 1. */
-async function startServer(options: { token?: string; extraConfig?: string }, client: ConnectionOptions): Promise<NatsServer> {
+async function startServer(
+  options: { token?: string; extraConfig?: string },
+  client: ConnectionOptions,
+): Promise<NatsServer> {
   const server = await NatsServer.start({ ...options, monitorPort: 0 });
   const nc = await connect({ servers: server.url, ...client });
-  await (await nc.jetstreamManager()).streams.add({ name: 'flags_ruleset', subjects: ['apps.*.update.*'], storage: StorageType.File });
+  await (
+    await nc.jetstreamManager()
+  ).streams.add({ name: 'flags_ruleset', subjects: ['apps.*.update.*'], storage: StorageType.File });
   const ruleset = [wireFlag({ id: 11, app_id: 1, title: 'auth-flag' })];
   await nc.jetstream().publish('apps.1.update.manual', new TextEncoder().encode(JSON.stringify(ruleset)));
   await nc.close();
@@ -55,7 +66,10 @@ async function expectSteady(probe: () => Promise<number>, ms: number, what: stri
   return first;
 }
 
-function newManager(server: NatsServer, extra: Partial<FlagManagerOptions>): { manager: FlagManager; logger: RecordingLogger; failed: TailslideError[] } {
+function newManager(
+  server: NatsServer,
+  extra: Partial<FlagManagerOptions>,
+): { manager: FlagManager; logger: RecordingLogger; failed: TailslideError[] } {
   const logger = new RecordingLogger();
   const manager = new FlagManager({
     natsServer: server.url,
@@ -101,7 +115,11 @@ async function expectRefused(
   expect(manager.evaluate('auth-flag').reason).toBe('NOT_READY');
 
   // No retry storm: at most the attempt that was refused, then nothing.
-  const attempts = await expectSteady(() => totalConnections(server), QUIET_MS, 'connection attempts seen by the server after the refusal');
+  const attempts = await expectSteady(
+    () => totalConnections(server),
+    QUIET_MS,
+    'connection attempts seen by the server after the refusal',
+  );
   expect(attempts - attemptsBefore).toBeLessThanOrEqual(1);
   expect(failed).toHaveLength(1);
 
@@ -126,7 +144,12 @@ describe('token', () => {
   });
 
   test('a wrong token: AuthorizationError within seconds naming the server, never the secret; no further attempt', async () => {
-    const error = await expectRefused(server, { sdkKey: WRONG_TOKEN }, AuthorizationError, /refused the token \(sdkKey\)/);
+    const error = await expectRefused(
+      server,
+      { sdkKey: WRONG_TOKEN },
+      AuthorizationError,
+      /refused the token \(sdkKey\)/,
+    );
     expect(error.message).toContain(server.url);
     expect(error.message).not.toContain(WRONG_TOKEN);
     expect(error.code).toBe('AUTHORIZATION');
@@ -137,58 +160,124 @@ describe('token', () => {
   }, 15_000);
 });
 
-(HAS_OPENSSL ? describe : describe.skip)(`TLS${HAS_OPENSSL ? '' : ' (skipped: openssl is not on PATH, so no test certificates can be made)'}`, () => {
-  let certDir = '';
-  let tlsServer: NatsServer;
-  let plainServer: NatsServer;
-  const file = (name: string): string => join(certDir, name);
+(HAS_OPENSSL ? describe : describe.skip)(
+  `TLS${HAS_OPENSSL ? '' : ' (skipped: openssl is not on PATH, so no test certificates can be made)'}`,
+  () => {
+    let certDir = '';
+    let tlsServer: NatsServer;
+    let plainServer: NatsServer;
+    const file = (name: string): string => join(certDir, name);
 
-  beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), 'tailslide-fault-tls-'));
-    const openssl = (...args: string[]): void => {
-      execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
-    };
-    const newCa = (name: string): void =>
-      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`);
-    newCa('ca');
-    newCa('other-ca');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-    writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
-    tlsServer = await startServer(
-      { extraConfig: `tls { cert_file: ${JSON.stringify(file('server.pem'))}, key_file: ${JSON.stringify(file('server.key'))} }` },
-      { tls: { caFile: file('ca.pem') } },
-    );
-    plainServer = await startServer({}, {});
-  });
-  afterAll(async () => {
-    await tlsServer?.dispose();
-    await plainServer?.dispose();
-    if (certDir !== '') rmSync(certDir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      certDir = mkdtempSync(join(tmpdir(), 'tailslide-fault-tls-'));
+      const openssl = (...args: string[]): void => {
+        execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
+      };
+      const newCa = (name: string): void =>
+        openssl(
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          `${name}.key`,
+          '-out',
+          `${name}.pem`,
+          '-days',
+          '2',
+          '-subj',
+          `/CN=${name}`,
+        );
+      newCa('ca');
+      newCa('other-ca');
+      openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.csr',
+        '-subj',
+        '/CN=127.0.0.1',
+      );
+      writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.pem',
+        '-days',
+        '2',
+        '-extfile',
+        'ext.cnf',
+      );
+      tlsServer = await startServer(
+        {
+          extraConfig: `tls { cert_file: ${JSON.stringify(file('server.pem'))}, key_file: ${JSON.stringify(file('server.key'))} }`,
+        },
+        { tls: { caFile: file('ca.pem') } },
+      );
+      plainServer = await startServer({}, {});
+    });
+    afterAll(async () => {
+      await tlsServer?.dispose();
+      await plainServer?.dispose();
+      if (certDir !== '') rmSync(certDir, { recursive: true, force: true });
+    });
 
-  test('the right CA works (the fixture is sound)', async () => {
-    const { manager } = newManager(tlsServer, { natsTls: { caFile: file('ca.pem') } });
-    await manager.initialize();
-    expect(manager.evaluate('auth-flag').value).toBe(true);
-    await manager.disconnect();
-  });
+    test('the right CA works (the fixture is sound)', async () => {
+      const { manager } = newManager(tlsServer, { natsTls: { caFile: file('ca.pem') } });
+      await manager.initialize();
+      expect(manager.evaluate('auth-flag').value).toBe(true);
+      await manager.disconnect();
+    });
 
-  test('server requires TLS, natsTls not set: ConnectionError saying to set natsTls; no further attempt', async () => {
-    await expectRefused(tlsServer, {}, ConnectionError, /requires TLS and its certificate is not trusted .*natsTls is not set/);
-  }, 15_000);
+    test('server requires TLS, natsTls not set: ConnectionError saying to set natsTls; no further attempt', async () => {
+      await expectRefused(
+        tlsServer,
+        {},
+        ConnectionError,
+        /requires TLS and its certificate is not trusted .*natsTls is not set/,
+      );
+    }, 15_000);
 
-  test('a CA that did not sign the server certificate: ConnectionError about the handshake; no further attempt', async () => {
-    await expectRefused(tlsServer, { natsTls: { caFile: file('other-ca.pem') } }, ConnectionError, /TLS handshake with NATS server .* failed/);
-  }, 15_000);
+    test('a CA that did not sign the server certificate: ConnectionError about the handshake; no further attempt', async () => {
+      await expectRefused(
+        tlsServer,
+        { natsTls: { caFile: file('other-ca.pem') } },
+        ConnectionError,
+        /TLS handshake with NATS server .* failed/,
+      );
+    }, 15_000);
 
-  test('a CA file that does not exist: ConnectionError naming it; no further attempt', async () => {
-    const missing = file('no-such-ca.pem');
-    const error = await expectRefused(tlsServer, { natsTls: { caFile: missing } }, ConnectionError, /TLS options for NATS server .* are unusable/);
-    expect(error.message).toContain(missing);
-  }, 15_000);
+    test('a CA file that does not exist: ConnectionError naming it; no further attempt', async () => {
+      const missing = file('no-such-ca.pem');
+      const error = await expectRefused(
+        tlsServer,
+        { natsTls: { caFile: missing } },
+        ConnectionError,
+        /TLS options for NATS server .* are unusable/,
+      );
+      expect(error.message).toContain(missing);
+    }, 15_000);
 
-  test('natsTls against a server without TLS: ConnectionError saying the server offers none; no further attempt', async () => {
-    await expectRefused(plainServer, { natsTls: true }, ConnectionError, /natsTls is set but NATS server .* does not offer TLS/);
-  }, 15_000);
-});
+    test('natsTls against a server without TLS: ConnectionError saying the server offers none; no further attempt', async () => {
+      await expectRefused(
+        plainServer,
+        { natsTls: true },
+        ConnectionError,
+        /natsTls is set but NATS server .* does not offer TLS/,
+      );
+    }, 15_000);
+  },
+);

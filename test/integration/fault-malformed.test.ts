@@ -45,17 +45,61 @@ const CORPUS: [string, string, RegExp][] = [
   ['is_active as a string', flagWith({ is_active: 'true' }), /field "is_active": must be true or false, got "true"/],
   ['is_active as 1', flagWith({ is_active: 1 }), /field "is_active": must be true or false, got 1/],
   ['missing rollout_percentage', flagWithout('rollout_percentage'), /field "rollout_percentage": is required/],
-  ['rollout_percentage 250', flagWith({ rollout_percentage: 250 }), /field "rollout_percentage": must be a number from 0 to 100, got 250/],
-  ['rollout_percentage -1', flagWith({ rollout_percentage: -1 }), /field "rollout_percentage": must be a number from 0 to 100, got -1/],
-  ['rollout_percentage "50"', flagWith({ rollout_percentage: '50' }), /field "rollout_percentage": must be a number from 0 to 100, got "50"/],
-  ['rollout_percentage null', flagWith({ rollout_percentage: null }), /field "rollout_percentage": is required, got null/],
-  ['circuit_recovery_percentage 101', flagWith({ circuit_recovery_percentage: 101 }), /field "circuit_recovery_percentage": must be a number from 0 to 100, got 101/],
-  ['error_threshold_percentage "40"', flagWith({ error_threshold_percentage: '40' }), /field "error_threshold_percentage": .*got "40"/],
-  ['unknown circuit_status', flagWith({ circuit_status: 'half-open' }), /field "circuit_status": must be one of "open", "close", "recovery", got "half-open"/],
-  ['unknown recovery profile', flagWith({ circuit_recovery_profile: 'cubic' }), /field "circuit_recovery_profile": must be one of "linear", "exponential", got "cubic"/],
-  ['white_listed_users as an array', flagWith({ white_listed_users: ['a', 'b'] }), /field "white_listed_users": must be a string, got an array of 2/],
-  ['circuit_recovery_delay as a float', flagWith({ circuit_recovery_delay: 1.5 }), /field "circuit_recovery_delay": must be an integer ≥ 0, got 1.5/],
-  ['description as an object', flagWith({ description: { nested: { deeper: true } } }), /field "description": must be a string, got an object/],
+  [
+    'rollout_percentage 250',
+    flagWith({ rollout_percentage: 250 }),
+    /field "rollout_percentage": must be a number from 0 to 100, got 250/,
+  ],
+  [
+    'rollout_percentage -1',
+    flagWith({ rollout_percentage: -1 }),
+    /field "rollout_percentage": must be a number from 0 to 100, got -1/,
+  ],
+  [
+    'rollout_percentage "50"',
+    flagWith({ rollout_percentage: '50' }),
+    /field "rollout_percentage": must be a number from 0 to 100, got "50"/,
+  ],
+  [
+    'rollout_percentage null',
+    flagWith({ rollout_percentage: null }),
+    /field "rollout_percentage": is required, got null/,
+  ],
+  [
+    'circuit_recovery_percentage 101',
+    flagWith({ circuit_recovery_percentage: 101 }),
+    /field "circuit_recovery_percentage": must be a number from 0 to 100, got 101/,
+  ],
+  [
+    'error_threshold_percentage "40"',
+    flagWith({ error_threshold_percentage: '40' }),
+    /field "error_threshold_percentage": .*got "40"/,
+  ],
+  [
+    'unknown circuit_status',
+    flagWith({ circuit_status: 'half-open' }),
+    /field "circuit_status": must be one of "open", "close", "recovery", got "half-open"/,
+  ],
+  [
+    'unknown recovery profile',
+    flagWith({ circuit_recovery_profile: 'cubic' }),
+    /field "circuit_recovery_profile": must be one of "linear", "exponential", got "cubic"/,
+  ],
+  [
+    'white_listed_users as an array',
+    flagWith({ white_listed_users: ['a', 'b'] }),
+    /field "white_listed_users": must be a string, got an array of 2/,
+  ],
+  [
+    'circuit_recovery_delay as a float',
+    flagWith({ circuit_recovery_delay: 1.5 }),
+    /field "circuit_recovery_delay": must be an integer ≥ 0, got 1.5/,
+  ],
+  [
+    'description as an object',
+    flagWith({ description: { nested: { deeper: true } } }),
+    /field "description": must be a string, got an object/,
+  ],
   ['app_id of another app', flagWith({ app_id: 999 }), /field "app_id": is 999, but this ruleset belongs to app 3/],
   [
     'duplicate titles',
@@ -78,7 +122,11 @@ const CORPUS: [string, string, RegExp][] = [
     hugeRuleset(),
     /field "rollout_percentage": must be a number from 0 to 100, got 101/,
   ],
-  ['a huge string that is not JSON, near the max message size', 'x'.repeat(MAX_PAYLOAD - 4096), /not JSON \(\d+ bytes\)/],
+  [
+    'a huge string that is not JSON, near the max message size',
+    'x'.repeat(MAX_PAYLOAD - 4096),
+    /not JSON \(\d+ bytes\)/,
+  ],
 ];
 
 function hugeRuleset(): string {
@@ -100,7 +148,9 @@ let manager: FlagManager;
 beforeAll(async () => {
   server = await NatsServer.start({ maxPayload: MAX_PAYLOAD });
   nc = await connect({ servers: server.url });
-  await (await nc.jetstreamManager()).streams.add({ name: 'flags_ruleset', subjects: ['apps.*.update.*'], storage: StorageType.File });
+  await (
+    await nc.jetstreamManager()
+  ).streams.add({ name: 'flags_ruleset', subjects: ['apps.*.update.*'], storage: StorageType.File });
   await nc.jetstream().publish(`apps.${APP}.update.manual`, new TextEncoder().encode(JSON.stringify(good)));
 });
 
@@ -139,6 +189,11 @@ test(`a corpus of ${CORPUS.length} malformed messages: each reported with its re
   expect(toggler.evaluate('375d39e6-9c3f-4f58-80bd-e5960b710295')).toEqual(before);
 
   // And the next good message still applies.
-  await nc.jetstream().publish(`apps.${APP}.update.manual`, encoder.encode(JSON.stringify([wireFlag({ id: 31, app_id: APP, title: 'checkout-v2', is_active: false })])));
+  await nc
+    .jetstream()
+    .publish(
+      `apps.${APP}.update.manual`,
+      encoder.encode(JSON.stringify([wireFlag({ id: 31, app_id: APP, title: 'checkout-v2', is_active: false })])),
+    );
   await waitFor(() => toggler.evaluate('u').reason === 'FLAG_OFF', 'the good message after the corpus');
 }, 60_000);

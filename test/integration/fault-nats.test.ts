@@ -38,11 +38,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-async function startNats(options: { monitor?: boolean } = {}): Promise<{ server: NatsServer; admin: NatsConnection; jsm: JetStreamManager }> {
+async function startNats(
+  options: { monitor?: boolean } = {},
+): Promise<{ server: NatsServer; admin: NatsConnection; jsm: JetStreamManager }> {
   const server = await NatsServer.start(options.monitor === true ? { monitorPort: 0 } : {});
   cleanups.push(() => server.dispose());
   // The test's own connection: reconnects forever and fast, named apart from the SDK's.
-  const admin = await connect({ servers: server.url, name: 'fault-admin', maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+  const admin = await connect({
+    servers: server.url,
+    name: 'fault-admin',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 50,
+  });
   cleanups.push(() => admin.close());
   const jsm = await admin.jetstreamManager();
   await jsm.streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
@@ -51,7 +58,14 @@ async function startNats(options: { monitor?: boolean } = {}): Promise<{ server:
 
 function watchedManager(server: NatsServer, appId: number, extra: Partial<FlagManagerOptions> = {}): Watched {
   const logger = new RecordingLogger();
-  const manager = new FlagManager({ natsServer: server.url, appId, logger, signalBackend: 'off', initTimeoutMs: 10_000, ...extra });
+  const manager = new FlagManager({
+    natsServer: server.url,
+    appId,
+    logger,
+    signalBackend: 'off',
+    initTimeoutMs: 10_000,
+    ...extra,
+  });
   cleanups.push(() => manager.disconnect());
   const events: string[] = [];
   const errors: TailslideError[] = [];
@@ -147,7 +161,10 @@ test('NATS killed and restarted 5 times while rulesets keep coming: every manage
   const apps = [...new Set(setup.map(([appId]) => appId))];
   for (const appId of apps) await publisher.publishAcked(appId);
   const resourcesBefore = await settledResources();
-  const watched = setup.map(([appId, reconnectWaitMs]) => ({ appId, ...watchedManager(server, appId, { reconnectWaitMs }) }));
+  const watched = setup.map(([appId, reconnectWaitMs]) => ({
+    appId,
+    ...watchedManager(server, appId, { reconnectWaitMs }),
+  }));
   await Promise.all(watched.map((w) => w.manager.initialize()));
   expect(watched.map((w) => w.manager.state)).toEqual(['ready', 'ready', 'ready']);
   expect(await connectionsNamed(server, CONNECTION_NAME)).toBe(3);
@@ -176,7 +193,11 @@ test('NATS killed and restarted 5 times while rulesets keep coming: every manage
         await waitFor(() => fast !== undefined && current(fast), `cycle ${cycle}: the fast manager back`, 20_000);
         continue;
       }
-      await waitFor(() => watched.every(current), `cycle ${cycle}: every manager back with the ruleset published right after the restart`, 20_000);
+      await waitFor(
+        () => watched.every(current),
+        `cycle ${cycle}: every manager back with the ruleset published right after the restart`,
+        20_000,
+      );
       expect(await connectionsNamed(server, CONNECTION_NAME)).toBe(3);
     }
   } finally {
@@ -187,7 +208,11 @@ test('NATS killed and restarted 5 times while rulesets keep coming: every manage
   for (const w of watched) {
     const newest = await newestInStream(jsm, w.appId);
     expect(newest.version).toBeGreaterThanOrEqual(publisher.acked.get(w.appId) ?? Infinity);
-    await waitFor(() => versionOf(w.manager) === newest.version, `manager of app ${w.appId} on version ${newest.version} (has ${versionOf(w.manager)})`, 20_000);
+    await waitFor(
+      () => versionOf(w.manager) === newest.version,
+      `manager of app ${w.appId} on version ${newest.version} (has ${versionOf(w.manager)})`,
+      20_000,
+    );
   }
   expect(publishedWhileAway).toBeGreaterThan(0);
   expect(await connectionsNamed(server, CONNECTION_NAME)).toBe(watched.length);
@@ -200,7 +225,11 @@ test('NATS killed and restarted 5 times while rulesets keep coming: every manage
     expect(w.logger.matching('error', /./)).toEqual([]);
   }
   // No consumer left behind: one per manager.
-  await waitFor(async () => (await jsm.consumers.list(STREAM).next()).length === watched.length, 'one consumer per manager', 10_000);
+  await waitFor(
+    async () => (await jsm.consumers.list(STREAM).next()).length === watched.length,
+    'one consumer per manager',
+    10_000,
+  );
   expect(count(fast?.events ?? [], 'stale')).toBe(5);
   // After five crashes and reconnects, disconnect() still leaves nothing running.
   await Promise.all(watched.map((w) => w.manager.disconnect()));
@@ -219,7 +248,11 @@ test('NATS down for 25 s (far past a 10-attempt budget): the manager reconnects,
   await server.kill();
   const downAt = Date.now();
   const attempts = (): number => w.logger.matching('debug', /^reconnecting to NATS/).length;
-  await waitFor(() => Date.now() - downAt >= 25_000 && attempts() >= 100, '25 s of outage and 100 reconnect attempts', 40_000);
+  await waitFor(
+    () => Date.now() - downAt >= 25_000 && attempts() >= 100,
+    '25 s of outage and 100 reconnect attempts',
+    40_000,
+  );
   // Still serving the last ruleset, still trying.
   expect(w.manager.state).toBe('stale');
   expect(w.manager.initialized).toBe(true);
@@ -233,7 +266,9 @@ test('NATS down for 25 s (far past a 10-attempt budget): the manager reconnects,
   expect(w.events).toEqual(['stale', 'reconnected']);
   expect(w.manager.state).toBe('ready');
   // One warning for the whole outage, not one per attempt; nothing reported as an error.
-  expect(w.logger.matching('warn', /./)).toEqual([expect.stringMatching(/^disconnected from NATS .*; serving the last ruleset while reconnecting$/)]);
+  expect(w.logger.matching('warn', /./)).toEqual([
+    expect.stringMatching(/^disconnected from NATS .*; serving the last ruleset while reconnecting$/),
+  ]);
   expect(w.errors).toEqual([]);
   await w.manager.disconnect();
   await expectNoExtraResources(resourcesBefore, 'resources of the manager after disconnect()');
@@ -254,14 +289,21 @@ test('consumers deleted from under the managers: they recover by themselves and 
     expect(before).toHaveLength(2);
     const errorsBefore = watched.map((w) => w.errors.length);
     for (const name of before) await jsm.consumers.delete(STREAM, name);
-    await waitFor(() => watched.every((w, i) => w.errors.length > (errorsBefore[i] ?? 0)), `round ${round}: the deletions reported`);
+    await waitFor(
+      () => watched.every((w, i) => w.errors.length > (errorsBefore[i] ?? 0)),
+      `round ${round}: the deletions reported`,
+    );
     for (const [i, w] of watched.entries()) {
       expect(w.errors.at(-1)).toBeInstanceOf(ConnectionError);
       expect(w.errors.at(-1)?.message).toMatch(/consumer .*deleted.*; creating a new consumer/);
       expect(w.manager.state).toBe('ready');
       expect(w.events).toEqual([]);
       const version = await publisher.publishAcked(51 + i);
-      await waitFor(() => versionOf(w.manager) === version, `round ${round}: app ${51 + i} sees the next update`, 15_000);
+      await waitFor(
+        () => versionOf(w.manager) === version,
+        `round ${round}: app ${51 + i} sees the next update`,
+        15_000,
+      );
     }
     await waitFor(async () => {
       const now = await consumerNames();

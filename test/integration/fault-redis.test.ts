@@ -31,7 +31,9 @@ const readers: SignalReader[] = [];
 beforeAll(async () => {
   nats = await NatsServer.start();
   admin = await connect({ servers: nats.url, name: 'fault-admin' });
-  await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+  await (
+    await admin.jetstreamManager()
+  ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
   for (const [app, flags] of Object.entries(APPS)) {
     const ruleset = flags.map(([title, id]) => wireFlag({ id, app_id: Number(app), title }));
     await admin.jetstream().publish(`apps.${app}.update.manual`, new TextEncoder().encode(JSON.stringify(ruleset)));
@@ -51,7 +53,10 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-function manager(appId: number, extra: Partial<FlagManagerOptions> = {}): { manager: FlagManager; logger: RecordingLogger } {
+function manager(
+  appId: number,
+  extra: Partial<FlagManagerOptions> = {},
+): { manager: FlagManager; logger: RecordingLogger } {
   const logger = new RecordingLogger();
   const m = new FlagManager({
     natsServer: nats.url,
@@ -96,11 +101,17 @@ test('Redis killed and restarted twice during a steady stream of emits: Redis en
   try {
     for (let outage = 1; outage <= 2; outage += 1) {
       const writtenBefore = m.signalStats().written;
-      await waitFor(() => m.signalStats().written >= writtenBefore + 500, `outage ${outage}: events written while Redis is up`);
+      await waitFor(
+        () => m.signalStats().written >= writtenBefore + 500,
+        `outage ${outage}: events written while Redis is up`,
+      );
       await redis.kill();
       await waitFor(() => logger.matching('warn', UNREACHABLE).length === outage, `outage ${outage}: the warning`);
       const pendingAtWarning = m.signalStats().pending;
-      await waitFor(() => m.signalStats().pending >= pendingAtWarning + 1_000, `outage ${outage}: events buffered meanwhile`);
+      await waitFor(
+        () => m.signalStats().pending >= pendingAtWarning + 1_000,
+        `outage ${outage}: events buffered meanwhile`,
+      );
       await redis.start();
       await waitFor(() => logger.matching('info', BACK).length === outage, `outage ${outage}: the recovery line`);
     }

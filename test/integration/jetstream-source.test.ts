@@ -45,7 +45,10 @@ class Recorder implements SourceSink {
 
   ruleset(payload: unknown, meta: MessageMeta): void {
     const text = payload instanceof Uint8Array ? new TextDecoder().decode(payload) : String(payload);
-    this.events.push({ kind: 'ruleset', delivered: { text, sequence: meta.sequence, subject: meta.subject, pending: meta.pending } });
+    this.events.push({
+      kind: 'ruleset',
+      delivered: { text, sequence: meta.sequence, subject: meta.subject, pending: meta.pending },
+    });
   }
   resetSequence(): void {
     this.events.push({ kind: 'reset' });
@@ -148,7 +151,9 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${recorder ? `\nevents:\n  ${recorder.describe()}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${recorder ? `\nevents:\n  ${recorder.describe()}` : ''}`,
+      );
     }
     await sleep(20);
   }
@@ -172,7 +177,12 @@ async function admin(server: NatsServer, token?: string): Promise<Admin> {
   cleanups.push(() => nc.close());
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
-  return { nc, jsm, js, publish: async (subject, data) => (await js.publish(subject, new TextEncoder().encode(data))).seq };
+  return {
+    nc,
+    jsm,
+    js,
+    publish: async (subject, data) => (await js.publish(subject, new TextEncoder().encode(data))).seq,
+  };
 }
 
 function natsOptions(server: NatsServer | string, overrides: Partial<ResolvedNatsOptions> = {}): ResolvedNatsOptions {
@@ -303,7 +313,12 @@ describe('JetStreamSource: delivery', () => {
     const { sink } = await startSource(natsOptions(server), 1);
     await waitFor(() => sink.rulesets.length === 1, 'the ruleset', sink);
 
-    expect(sink.rulesets[0]).toEqual({ text: TOWER_EXAMPLE, sequence: seq, subject: 'apps.1.update.manual', pending: 0 });
+    expect(sink.rulesets[0]).toEqual({
+      text: TOWER_EXAMPLE,
+      sequence: seq,
+      subject: 'apps.1.update.manual',
+      pending: 0,
+    });
     expect(sink.states[0]).toBe('connected');
     expect(sink.errors).toEqual([]);
     expect(sink.fatals).toEqual([]);
@@ -396,7 +411,9 @@ describe('JetStreamSource: stream not ready', () => {
 
     const { sink } = await startSource(natsOptions(server), 7);
     await waitFor(() => sink.waits.length > 0, 'a waiting reason', sink);
-    expect(sink.waits[0]).toMatch(/^stream "flags_ruleset" has no subjects for app 7 yet \(it has apps\.1\.update\.manual, /);
+    expect(sink.waits[0]).toMatch(
+      /^stream "flags_ruleset" has no subjects for app 7 yet \(it has apps\.1\.update\.manual, /,
+    );
 
     // Tower adds the app's subjects one at a time.
     await a.jsm.streams.update('flags_ruleset', { subjects: [...towerSubjects(1, 2), 'apps.7.update.manual'] });
@@ -469,10 +486,51 @@ describe('JetStreamSource: credentials and TLS', () => {
       const run = (...args: string[]): void => {
         execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
       };
-      run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tailslide-test-ca');
-      run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=tailslide-test-ca',
+      );
+      run(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.csr',
+        '-subj',
+        '/CN=127.0.0.1',
+      );
       writeFileSync(join(certDir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-      run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
+      run(
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.pem',
+        '-days',
+        '2',
+        '-extfile',
+        'ext.cnf',
+      );
     });
     afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
@@ -541,7 +599,12 @@ describe('JetStreamSource: resilience', () => {
     await server.start();
     const seq = await publishEventually(server, 'apps.1.update.manual', '["after restart"]');
 
-    await waitFor(() => sink.texts.includes('["after restart"]'), 'the update published after the restart', sink, 15_000);
+    await waitFor(
+      () => sink.texts.includes('["after restart"]'),
+      'the update published after the restart',
+      sink,
+      15_000,
+    );
     expect(sink.rulesets.at(-1)).toMatchObject({ sequence: seq, text: '["after restart"]' });
     expect(sink.states.slice(0, 3)).toEqual(['connected', 'stale', 'connected']);
     expect(sink.resets).toBe(0);
@@ -604,7 +667,11 @@ describe('JetStreamSource: resilience', () => {
     expect(sink.rulesets.at(-1)?.sequence).toBe(seq);
     await waitFor(() => sink.states.at(-1) === 'connected', 'connected again', sink);
     // A new consumer replaced the one that may have sent into the void; the old one is gone.
-    await waitFor(async () => !(await consumerNames(a, 'flags_ruleset')).includes(before ?? ''), 'the old consumer removed', sink);
+    await waitFor(
+      async () => !(await consumerNames(a, 'flags_ruleset')).includes(before ?? ''),
+      'the old consumer removed',
+      sink,
+    );
     expect(sink.fatals).toEqual([]);
   });
 
@@ -761,7 +828,11 @@ describe('JetStreamSource: lifecycle', () => {
   });
 
   test('close() before start() is harmless; start() after close() does nothing', async () => {
-    const source = new JetStreamSource({ nats: natsOptions('nats://127.0.0.1:1'), appId: 1, logger: new MemoryLogger() });
+    const source = new JetStreamSource({
+      nats: natsOptions('nats://127.0.0.1:1'),
+      appId: 1,
+      logger: new MemoryLogger(),
+    });
     await source.close();
     const sink = new Recorder();
     await source.start(sink);

@@ -2,7 +2,13 @@
  * FlagManager against a real nats-server of the test's own (JetStream, temp store, free port).
  */
 import { connect, nkeys, StorageType, type NatsConnection } from 'nats';
-import { AuthorizationError, FlagManager, type FlagManagerOptions, type TailslideError, type UpdateEvent } from '../../src/index';
+import {
+  AuthorizationError,
+  FlagManager,
+  type FlagManagerOptions,
+  type TailslideError,
+  type UpdateEvent,
+} from '../../src/index';
 import { NatsServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 
@@ -17,7 +23,9 @@ const managers: FlagManager[] = [];
 beforeAll(async () => {
   server = await NatsServer.start();
   nc = await connect({ servers: server.url });
-  await (await nc.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+  await (
+    await nc.jetstreamManager()
+  ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
 });
 
 afterAll(async () => {
@@ -30,21 +38,46 @@ afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.disconnect()));
 });
 
-function manager(appId: number, extra: Partial<FlagManagerOptions> = {}): { manager: FlagManager; logger: RecordingLogger } {
+function manager(
+  appId: number,
+  extra: Partial<FlagManagerOptions> = {},
+): { manager: FlagManager; logger: RecordingLogger } {
   const logger = new RecordingLogger();
-  const m = new FlagManager({ natsServer: server.url, appId, logger, signalBackend: 'off', initTimeoutMs: 10_000, reconnectWaitMs: 100, ...extra });
+  const m = new FlagManager({
+    natsServer: server.url,
+    appId,
+    logger,
+    signalBackend: 'off',
+    initTimeoutMs: 10_000,
+    reconnectWaitMs: 100,
+    ...extra,
+  });
   managers.push(m);
   return { manager: m, logger };
 }
 
-async function publish(appId: number, flags: unknown, kind: 'manual' | 'circuit' = 'manual', conn: NatsConnection = nc): Promise<number> {
+async function publish(
+  appId: number,
+  flags: unknown,
+  kind: 'manual' | 'circuit' = 'manual',
+  conn: NatsConnection = nc,
+): Promise<number> {
   const data = typeof flags === 'string' ? flags : JSON.stringify(flags);
   const ack = await conn.jetstream().publish(`apps.${appId}.update.${kind}`, new TextEncoder().encode(data));
   return ack.seq;
 }
 
 function towerRuleset(appId: number, fields: Record<string, unknown> = {}): Record<string, unknown>[] {
-  return [wireFlag({ id: appId * 10 + 1, app_id: appId, title: 'App 1 Flag 1', rollout_percentage: 50, white_listed_users: U1, ...fields })];
+  return [
+    wireFlag({
+      id: appId * 10 + 1,
+      app_id: appId,
+      title: 'App 1 Flag 1',
+      rollout_percentage: 50,
+      white_listed_users: U1,
+      ...fields,
+    }),
+  ];
 }
 
 test('picks up a Tower-format message and evaluates it', async () => {
@@ -73,9 +106,17 @@ test('an update published right after initialize() is seen, with the changed tit
   const updates: UpdateEvent[] = [];
   m.on('update', (u) => updates.push(u));
   await m.initialize();
-  const seq = await publish(app, [...towerRuleset(app), wireFlag({ id: app * 10 + 2, app_id: app, title: 'new flag' })]);
+  const seq = await publish(app, [
+    ...towerRuleset(app),
+    wireFlag({ id: app * 10 + 2, app_id: app, title: 'new flag' }),
+  ]);
   await waitFor(() => updates.length === 1, 'the update event');
-  expect(updates[0]).toMatchObject({ changed: ['new flag'], sequence: seq, subject: `apps.${app}.update.manual`, flagCount: 2 });
+  expect(updates[0]).toMatchObject({
+    changed: ['new flag'],
+    sequence: seq,
+    subject: `apps.${app}.update.manual`,
+    flagCount: 2,
+  });
   expect(m.evaluate('new flag', U1).value).toBe(true);
 });
 
@@ -144,7 +185,9 @@ describe('auth', () => {
   beforeAll(async () => {
     secured = await NatsServer.start({ token: 'myToken' });
     const admin = await connect({ servers: secured.url, token: 'myToken' });
-    await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+    await (
+      await admin.jetstreamManager()
+    ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
     await admin.jetstream().publish('apps.1.update.manual', new TextEncoder().encode(JSON.stringify(towerRuleset(1))));
     await admin.close();
   });
@@ -173,7 +216,9 @@ test('a server restart with an update published while the SDK was disconnected',
   const own = await NatsServer.start();
   try {
     const admin = await connect({ servers: own.url });
-    await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+    await (
+      await admin.jetstreamManager()
+    ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
     await publish(1, towerRuleset(1, { rollout_percentage: 10 }), 'manual', admin);
     await admin.close();
     const { manager: m } = manager(1, { natsServer: own.url });
@@ -188,7 +233,11 @@ test('a server restart with an update published while the SDK was disconnected',
     const again = await connect({ servers: own.url });
     await publish(1, towerRuleset(1, { rollout_percentage: 90 }), 'circuit', again);
     await again.close();
-    await waitFor(() => m.getFlag('App 1 Flag 1')?.rolloutPercentage === 90, 'the update published during the outage', 20_000);
+    await waitFor(
+      () => m.getFlag('App 1 Flag 1')?.rolloutPercentage === 90,
+      'the update published during the outage',
+      20_000,
+    );
     await waitFor(() => states.includes('reconnected'), 'the reconnected event');
     expect(m.state).toBe('ready');
   } finally {
@@ -221,7 +270,9 @@ describe('user/password and NKey auth', () => {
       extraConfig: `authorization { users: [ { user: "svc", password: "s3cret" }, { nkey: "${user.getPublicKey()}" } ] }`,
     });
     const admin = await connect({ servers: secured.url, user: 'svc', pass: 's3cret' });
-    await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+    await (
+      await admin.jetstreamManager()
+    ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
     await admin.jetstream().publish('apps.1.update.manual', new TextEncoder().encode(JSON.stringify(towerRuleset(1))));
     await admin.close();
   });

@@ -26,7 +26,12 @@ const U1 = '375d39e6-9c3f-4f58-80bd-e5960b710295'; // bucket 12018 in "App 1 Fla
 const U2 = 'user-1'; // bucket 79460 in "App 1 Flag 1"
 const STREAM = 'flags_ruleset';
 
-const silentOpenFeatureLogger: OpenFeatureLogger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+const silentOpenFeatureLogger: OpenFeatureLogger = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
 
 /** One flag per Tailslide reason (app 1). */
 const RULESET = [
@@ -41,7 +46,12 @@ type Recorded = { type: ProviderEvents; details: EventDetails | undefined };
 /** Every provider event OpenFeature hands to API-level handlers, in order. */
 function recordEvents(): Recorded[] {
   const events: Recorded[] = [];
-  for (const type of [ProviderEvents.Ready, ProviderEvents.Error, ProviderEvents.Stale, ProviderEvents.ConfigurationChanged]) {
+  for (const type of [
+    ProviderEvents.Ready,
+    ProviderEvents.Error,
+    ProviderEvents.Stale,
+    ProviderEvents.ConfigurationChanged,
+  ]) {
     OpenFeature.addHandler(type, (details) => {
       events.push({ type, details });
     });
@@ -94,7 +104,9 @@ describe('construction', () => {
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(InvalidOptionError);
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(/"manager"/);
     const m = ownManager(offlineOptions());
-    expect(() => new TailslideProvider({ manager: m, appId: 2 } as unknown as { manager: FlagManager })).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ manager: m, appId: 2 } as unknown as { manager: FlagManager })).toThrow(
+      /Invalid option "appId"/,
+    );
     expect(() => new TailslideProvider({ appId: 'x' } as FlagManagerOptions)).toThrow(/Invalid option "appId"/);
   });
 });
@@ -125,14 +137,26 @@ describe('boolean evaluation: every reason', () => {
 
   test('FLAG_OFF → DISABLED, false even for a whitelisted user and a default of true', async () => {
     const details = await OpenFeature.getClient().getBooleanDetails('off flag', true, { targetingKey: U1 });
-    expect(details).toMatchObject({ value: false, variant: 'off', reason: 'DISABLED', flagMetadata: { flagId: 12, reason: 'FLAG_OFF' } });
+    expect(details).toMatchObject({
+      value: false,
+      variant: 'off',
+      reason: 'DISABLED',
+      flagMetadata: { flagId: 12, reason: 'FLAG_OFF' },
+    });
     expect(details.errorCode).toBeUndefined();
   });
 
   test('WHITELISTED → TARGETING_MATCH', async () => {
     const details = await OpenFeature.getClient().getBooleanDetails('beta testers', false, { targetingKey: 'alice' });
-    expect(details).toMatchObject({ value: true, variant: 'on', reason: 'TARGETING_MATCH', flagMetadata: { flagId: 13, reason: 'WHITELISTED' } });
-    expect(await OpenFeature.getClient().getBooleanDetails('beta testers', false, { targetingKey: 'bob' })).toMatchObject({
+    expect(details).toMatchObject({
+      value: true,
+      variant: 'on',
+      reason: 'TARGETING_MATCH',
+      flagMetadata: { flagId: 13, reason: 'WHITELISTED' },
+    });
+    expect(
+      await OpenFeature.getClient().getBooleanDetails('beta testers', false, { targetingKey: 'bob' }),
+    ).toMatchObject({
       value: false,
       reason: 'SPLIT',
       flagMetadata: { reason: 'ROLLOUT_OUT' },
@@ -165,12 +189,19 @@ describe('boolean evaluation: every reason', () => {
       expect(details.errorMessage).toMatch(/"App 1 Flag 1" .*needs a targetingKey/);
     }
     // An empty targetingKey counts as none.
-    expect((await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: '' })).errorCode).toBe(ErrorCode.TARGETING_KEY_MISSING);
+    expect((await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: '' })).errorCode).toBe(
+      ErrorCode.TARGETING_KEY_MISSING,
+    );
   });
 
   test('FLAG_NOT_FOUND → FLAG_NOT_FOUND error with the default value', async () => {
     const details = await OpenFeature.getClient().getBooleanDetails('no such flag', true, { targetingKey: U1 });
-    expect(details).toMatchObject({ value: true, reason: 'ERROR', errorCode: ErrorCode.FLAG_NOT_FOUND, flagMetadata: { appId: 1, reason: 'FLAG_NOT_FOUND' } });
+    expect(details).toMatchObject({
+      value: true,
+      reason: 'ERROR',
+      errorCode: ErrorCode.FLAG_NOT_FOUND,
+      flagMetadata: { appId: 1, reason: 'FLAG_NOT_FOUND' },
+    });
     expect(details.flagMetadata).not.toHaveProperty('flagId');
     expect(details.errorMessage).toMatch(/"no such flag" is not in the ruleset of app 1/);
   });
@@ -193,7 +224,11 @@ describe('boolean evaluation: every reason', () => {
     ];
     expect(checks.map((d) => d.value)).toEqual(['fallback', 7, { a: 1 }]);
     for (const details of checks) {
-      expect(details).toMatchObject({ reason: 'ERROR', errorCode: ErrorCode.TYPE_MISMATCH, flagMetadata: { flagId: 14 } });
+      expect(details).toMatchObject({
+        reason: 'ERROR',
+        errorCode: ErrorCode.TYPE_MISMATCH,
+        flagMetadata: { flagId: 14 },
+      });
       expect(details.errorMessage).toMatch(/"everyone" is a boolean/);
     }
     expect((await client.getStringDetails('no such flag', 'x', ctx)).errorCode).toBe(ErrorCode.FLAG_NOT_FOUND);
@@ -202,13 +237,27 @@ describe('boolean evaluation: every reason', () => {
 
 test('the manager default user context is used when there is no targetingKey', async () => {
   await OpenFeature.setProviderAndWait(new TailslideProvider(offlineOptions({ userContext: U1 })));
-  expect(await OpenFeature.getClient().getBooleanDetails('App 1 Flag 1', false)).toMatchObject({ value: true, reason: 'SPLIT' });
-  expect(await OpenFeature.getClient().getBooleanDetails('App 1 Flag 1', true, { targetingKey: U2 })).toMatchObject({ value: false });
+  expect(await OpenFeature.getClient().getBooleanDetails('App 1 Flag 1', false)).toMatchObject({
+    value: true,
+    reason: 'SPLIT',
+  });
+  expect(await OpenFeature.getClient().getBooleanDetails('App 1 Flag 1', true, { targetingKey: U2 })).toMatchObject({
+    value: false,
+  });
 });
 
 test('ERROR → GENERAL (the evaluator never throws, so this is the pure mapping)', () => {
   const resolution = booleanResolution(
-    { flagName: 'f', flagId: undefined, appId: 3, value: false, variant: 'off', reason: 'ERROR', userContext: 'u', errorMessage: 'boom' },
+    {
+      flagName: 'f',
+      flagId: undefined,
+      appId: 3,
+      value: false,
+      variant: 'off',
+      reason: 'ERROR',
+      userContext: 'u',
+      errorMessage: 'boom',
+    },
     true,
   );
   expect(resolution).toEqual({
@@ -224,12 +273,22 @@ test('setRuleset → PROVIDER_CONFIGURATION_CHANGED with the changed titles', as
   const events = recordEvents();
   const provider = new TailslideProvider(offlineOptions());
   await OpenFeature.setProviderAndWait(provider);
-  provider.manager.setRuleset([...RULESET.slice(0, 3), wireFlag({ id: 14, title: 'everyone', rollout_percentage: 10 }), wireFlag({ id: 15, title: 'new flag' })]);
-  await waitFor(() => events.some((e) => e.type === ProviderEvents.ConfigurationChanged), 'PROVIDER_CONFIGURATION_CHANGED');
+  provider.manager.setRuleset([
+    ...RULESET.slice(0, 3),
+    wireFlag({ id: 14, title: 'everyone', rollout_percentage: 10 }),
+    wireFlag({ id: 15, title: 'new flag' }),
+  ]);
+  await waitFor(
+    () => events.some((e) => e.type === ProviderEvents.ConfigurationChanged),
+    'PROVIDER_CONFIGURATION_CHANGED',
+  );
   const changed = events.filter((e) => e.type === ProviderEvents.ConfigurationChanged);
   expect(changed).toHaveLength(1);
   expect(flagsChanged(changed[0]).sort()).toEqual(['everyone', 'new flag']);
-  expect(changed[0]?.details).toMatchObject({ providerName: 'tailslide', metadata: { flagCount: 5, subject: 'test-data' } });
+  expect(changed[0]?.details).toMatchObject({
+    providerName: 'tailslide',
+    metadata: { flagCount: 5, subject: 'test-data' },
+  });
   expect(await OpenFeature.getClient().getBooleanValue('new flag', false)).toBe(true);
 });
 
@@ -237,7 +296,11 @@ describe('lifecycle', () => {
   test('wrapping a manager that is already initialized resolves at once; close leaves it running', async () => {
     const m = ownManager(offlineOptions());
     await m.initialize();
-    const before = { update: m.listenerCount('update'), ready: m.listenerCount('ready'), stale: m.listenerCount('stale') };
+    const before = {
+      update: m.listenerCount('update'),
+      ready: m.listenerCount('ready'),
+      stale: m.listenerCount('stale'),
+    };
     const provider = new TailslideProvider({ manager: m });
     const started = Date.now();
     await OpenFeature.setProviderAndWait(provider);
@@ -246,7 +309,11 @@ describe('lifecycle', () => {
     expect(m.listenerCount('update')).toBe(before.update + 1);
     await OpenFeature.close();
     expect(m.state).toBe('ready');
-    expect({ update: m.listenerCount('update'), ready: m.listenerCount('ready'), stale: m.listenerCount('stale') }).toEqual(before);
+    expect({
+      update: m.listenerCount('update'),
+      ready: m.listenerCount('ready'),
+      stale: m.listenerCount('stale'),
+    }).toEqual(before);
     m.setRuleset(RULESET); // still alive and usable
     expect(m.evaluate('everyone').value).toBe(true);
   });
@@ -262,14 +329,19 @@ describe('lifecycle', () => {
   });
 
   test('an invalid bootstrap: setProviderAndWait rejects and the provider is FATAL', async () => {
-    const provider = new TailslideProvider(offlineOptions({ bootstrap: [{ id: 1, title: 'x', rollout_percentage: 250 }] }));
+    const provider = new TailslideProvider(
+      offlineOptions({ bootstrap: [{ id: 1, title: 'x', rollout_percentage: 250 }] }),
+    );
     await expect(OpenFeature.setProviderAndWait(provider)).rejects.toMatchObject({
       code: ErrorCode.PROVIDER_FATAL,
       message: expect.stringMatching(/tailslide: the FlagManager of app 1 cannot start: Invalid ruleset/),
     });
     const client = OpenFeature.getClient();
     expect(client.providerStatus).toBe(ProviderStatus.FATAL);
-    expect(await client.getBooleanDetails('x', true)).toMatchObject({ value: true, errorCode: ErrorCode.PROVIDER_FATAL });
+    expect(await client.getBooleanDetails('x', true)).toMatchObject({
+      value: true,
+      errorCode: ErrorCode.PROVIDER_FATAL,
+    });
   });
 
   test('wrapping a manager that was disconnected fails for good (it would never see another update)', async () => {
@@ -286,7 +358,9 @@ describe('lifecycle', () => {
     const events = recordEvents();
     OpenFeature.setProvider(new TailslideProvider(offlineOptions({ bootstrap: [{ id: 1 }] })));
     await waitFor(() => events.some((e) => e.type === ProviderEvents.Error), 'PROVIDER_ERROR');
-    expect(events.find((e) => e.type === ProviderEvents.Error)?.details?.message).toMatch(/cannot start: Invalid ruleset from bootstrap/);
+    expect(events.find((e) => e.type === ProviderEvents.Error)?.details?.message).toMatch(
+      /cannot start: Invalid ruleset from bootstrap/,
+    );
   });
 
   test('the main entry never loads @openfeature/server-sdk (optional peer dependency)', () => {
@@ -328,7 +402,9 @@ describe('over a real nats-server', () => {
   beforeAll(async () => {
     server = await NatsServer.start();
     nc = await connect({ servers: server.url });
-    await (await nc.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+    await (
+      await nc.jetstreamManager()
+    ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
   });
 
   afterAll(async () => {
@@ -345,7 +421,15 @@ describe('over a real nats-server', () => {
   }
 
   function natsOptions(appId: number, url: string, extra: Partial<FlagManagerOptions> = {}): FlagManagerOptions {
-    return { natsServer: url, appId, signalBackend: 'off', reconnectWaitMs: 100, initTimeoutMs: 10_000, logger: new RecordingLogger(), ...extra };
+    return {
+      natsServer: url,
+      appId,
+      signalBackend: 'off',
+      reconnectWaitMs: 100,
+      initTimeoutMs: 10_000,
+      logger: new RecordingLogger(),
+      ...extra,
+    };
   }
 
   test('ready, then a published ruleset → PROVIDER_CONFIGURATION_CHANGED and new values', async () => {
@@ -354,13 +438,25 @@ describe('over a real nats-server', () => {
     const events = recordEvents();
     await OpenFeature.setProviderAndWait(new TailslideProvider(natsOptions(app, server.url)));
     const client = OpenFeature.getClient();
-    expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U2 })).toMatchObject({ value: false, reason: 'SPLIT' });
-    await publish(app, [...ruleset(app, { rollout_percentage: 100 }), wireFlag({ id: app * 10 + 2, app_id: app, title: 'second' })]);
-    await waitFor(() => events.some((e) => e.type === ProviderEvents.ConfigurationChanged), 'PROVIDER_CONFIGURATION_CHANGED');
+    expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U2 })).toMatchObject({
+      value: false,
+      reason: 'SPLIT',
+    });
+    await publish(app, [
+      ...ruleset(app, { rollout_percentage: 100 }),
+      wireFlag({ id: app * 10 + 2, app_id: app, title: 'second' }),
+    ]);
+    await waitFor(
+      () => events.some((e) => e.type === ProviderEvents.ConfigurationChanged),
+      'PROVIDER_CONFIGURATION_CHANGED',
+    );
     const changed = events.find((e) => e.type === ProviderEvents.ConfigurationChanged);
     expect(flagsChanged(changed).sort()).toEqual(['App 1 Flag 1', 'second']);
     expect(changed?.details?.metadata).toMatchObject({ subject: `apps.${app}.update.manual`, flagCount: 2 });
-    expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U2 })).toMatchObject({ value: true, reason: 'STATIC' });
+    expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U2 })).toMatchObject({
+      value: true,
+      reason: 'STATIC',
+    });
   });
 
   test('no ruleset within initTimeoutMs: setProviderAndWait rejects, PROVIDER_NOT_READY; PROVIDER_READY when it arrives', async () => {
@@ -385,14 +481,19 @@ describe('over a real nats-server', () => {
       // The stream and a ruleset appear later: the manager picks them up and the provider says so.
       const admin = await connect({ servers: empty.url });
       try {
-        await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+        await (
+          await admin.jetstreamManager()
+        ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
         await publish(1, ruleset(1), admin);
       } finally {
         await admin.close();
       }
       await waitFor(() => events.some((e) => e.type === ProviderEvents.Ready), 'the late PROVIDER_READY', 20_000);
       expect(client.providerStatus).toBe(ProviderStatus.READY);
-      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({ value: true, reason: 'SPLIT' });
+      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({
+        value: true,
+        reason: 'SPLIT',
+      });
     } finally {
       await OpenFeature.clearProviders();
       await empty.dispose();
@@ -403,7 +504,9 @@ describe('over a real nats-server', () => {
     const own = await NatsServer.start();
     try {
       const admin = await connect({ servers: own.url });
-      await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+      await (
+        await admin.jetstreamManager()
+      ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
       await publish(1, ruleset(1), admin);
       await admin.close();
       const events = recordEvents();
@@ -414,12 +517,21 @@ describe('over a real nats-server', () => {
 
       await own.stop();
       await waitFor(() => events.some((e) => e.type === ProviderEvents.Stale), 'PROVIDER_STALE', 15_000);
-      expect(events.find((e) => e.type === ProviderEvents.Stale)?.details?.message).toMatch(/serving the last ruleset while reconnecting/);
+      expect(events.find((e) => e.type === ProviderEvents.Stale)?.details?.message).toMatch(
+        /serving the last ruleset while reconnecting/,
+      );
       expect(client.providerStatus).toBe(ProviderStatus.STALE);
-      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({ value: true, reason: 'SPLIT' });
+      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({
+        value: true,
+        reason: 'SPLIT',
+      });
 
       await own.start();
-      await waitFor(() => events.some((e) => e.type === ProviderEvents.Ready), 'PROVIDER_READY after the restart', 20_000);
+      await waitFor(
+        () => events.some((e) => e.type === ProviderEvents.Ready),
+        'PROVIDER_READY after the restart',
+        20_000,
+      );
       expect(client.providerStatus).toBe(ProviderStatus.READY);
       expect(events.filter((e) => e.type === ProviderEvents.Error)).toEqual([]);
     } finally {
@@ -449,7 +561,9 @@ describe('over a real nats-server', () => {
     const second = new NatsServer({ token: 'rotated' });
     try {
       const admin = await connect({ servers: first.url, token: 'right' });
-      await (await admin.jetstreamManager()).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
+      await (
+        await admin.jetstreamManager()
+      ).streams.add({ name: STREAM, subjects: ['apps.*.update.*'], storage: StorageType.File });
       await publish(1, ruleset(1), admin);
       await admin.close();
       const events = recordEvents();
@@ -462,7 +576,10 @@ describe('over a real nats-server', () => {
       expect(error?.details?.message).toMatch(/author.*stopped trying and serves the last ruleset/is);
       const client = OpenFeature.getClient();
       expect(client.providerStatus).toBe(ProviderStatus.ERROR);
-      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({ value: true, reason: 'SPLIT' });
+      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({
+        value: true,
+        reason: 'SPLIT',
+      });
     } finally {
       await OpenFeature.clearProviders();
       await second.dispose();
@@ -490,7 +607,9 @@ describe('over a real nats-server', () => {
       const started = Date.now();
       await publish(app, ruleset(app));
       const logger = new RecordingLogger();
-      const provider = new TailslideProvider(natsOptions(app, server.url, { signalBackend: 'native', redisUrl: redis.url, logger }));
+      const provider = new TailslideProvider(
+        natsOptions(app, server.url, { signalBackend: 'native', redisUrl: redis.url, logger }),
+      );
       await OpenFeature.setProviderAndWait(provider);
       const client = OpenFeature.getClient();
 
@@ -505,10 +624,17 @@ describe('over a real nats-server', () => {
       client.track('   ', { targetingKey: U1 }, { flagKey: 'App 1 Flag 1' });
 
       await provider.manager.flushSignals(5_000);
-      const summary = await reader.metricSummary(flagId, 'checkout', { fromMs: started - 60_000, toMs: Date.now() + 60_000 });
+      const summary = await reader.metricSummary(flagId, 'checkout', {
+        fromMs: started - 60_000,
+        toMs: Date.now() + 60_000,
+      });
       expect(summary).toEqual({ on: { count: 2, sum: 43.5, mean: 21.75 }, off: { count: 1, sum: 3, mean: 3 } });
-      expect(logger.matching('warn', /track\("checkout"\) ignored: trackingEventDetails.flagKey must name the flag/)).toHaveLength(1);
-      expect(logger.matching('warn', /not recorded for "no such flag": flag "no such flag" is not in the ruleset/)).toHaveLength(1);
+      expect(
+        logger.matching('warn', /track\("checkout"\) ignored: trackingEventDetails.flagKey must name the flag/),
+      ).toHaveLength(1);
+      expect(
+        logger.matching('warn', /not recorded for "no such flag": flag "no such flag" is not in the ruleset/),
+      ).toHaveLength(1);
       expect(logger.matching('warn', /trackingEventDetails.value must be a finite number/)).toHaveLength(1);
       expect(logger.matching('warn', /invalid event name/)).toHaveLength(1);
     });

@@ -27,7 +27,11 @@ function captureLogger(): { logger: Logger; lines: Line[]; count(level: Line['le
   };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -36,7 +40,9 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
 }
 
 async function clientCount(): Promise<number> {
-  return String(await admin.call('CLIENT', 'LIST')).trim().split('\n').length;
+  return String(await admin.call('CLIENT', 'LIST'))
+    .trim()
+    .split('\n').length;
 }
 
 let nextFlag = 1_000;
@@ -48,7 +54,9 @@ let admin: Redis;
 const sinks: SignalSink[] = [];
 const readers: SignalReader[] = [];
 
-function options(over: Partial<Omit<ResolvedSignalOptions, 'redis'>> & { redis?: Partial<ResolvedSignalOptions['redis']> } = {}): ResolvedSignalOptions {
+function options(
+  over: Partial<Omit<ResolvedSignalOptions, 'redis'>> & { redis?: Partial<ResolvedSignalOptions['redis']> } = {},
+): ResolvedSignalOptions {
   const { redis, ...rest } = over;
   return {
     backend: 'auto',
@@ -341,7 +349,10 @@ describe('reading', () => {
 describe('outages', () => {
   test('Redis down at start: events wait, one warning, flush and close return promptly', async () => {
     const log = captureLogger();
-    const s = sink(options({ redis: { url: `redis://127.0.0.1:${await freePort()}` }, flushIntervalMs: 50 }), log.logger);
+    const s = sink(
+      options({ redis: { url: `redis://127.0.0.1:${await freePort()}` }, flushIntervalMs: 50 }),
+      log.logger,
+    );
     await s.start();
     const flag = newFlag();
     for (let i = 0; i < 10; i += 1) s.record(flag, APP, 'success', Date.now());
@@ -368,7 +379,9 @@ describe('outages', () => {
 
     test('a steady stream survives kill + restart: nothing lost within the bound, one warning, one recovery line', async () => {
       const log = captureLogger();
-      const s = await started(sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, batchSize: 200 }), log.logger));
+      const s = await started(
+        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, batchSize: 200 }), log.logger),
+      );
       const flag = newFlag();
       let emitted = 0;
       const stream = setInterval(() => {
@@ -401,7 +414,9 @@ describe('outages', () => {
 
     test('with a tiny bound the oldest events are dropped and counted exactly', async () => {
       const log = captureLogger();
-      const s = await started(sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, bufferLimit: 100 }), log.logger));
+      const s = await started(
+        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, bufferLimit: 100 }), log.logger),
+      );
       const flag = newFlag();
       await durable.kill();
       await waitFor(() => log.count('warn', /unreachable/) === 1, 5_000, 'the outage warning');

@@ -16,7 +16,8 @@ const url = process.env.REDIS_TIMESERIES_URL;
 
 /** Asked synchronously (a child process), since Jest decides skips while collecting tests. */
 function moduleState(): 'present' | string {
-  if (!url) return 'set REDIS_TIMESERIES_URL to a Redis with the TimeSeries module (Redis 8, Redis Stack) to run these tests';
+  if (!url)
+    return 'set REDIS_TIMESERIES_URL to a Redis with the TimeSeries module (Redis 8, Redis Stack) to run these tests';
   const script = `
     const { Redis } = require('ioredis');
     const c = new Redis(process.argv[1], { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -25,7 +26,11 @@ function moduleState(): 'present' | string {
       .then(() => c.call('TS.INFO', 'tailslide:probe:no-such-series'))
       .then(() => 'present', (e) => (/unknown command/i.test(e.message) ? 'absent' : /TSDB|does not exist/i.test(e.message) ? 'present' : 'error: ' + e.message))
       .then((r) => { process.stdout.write(r); c.disconnect(); });`;
-  const result = spawnSync(process.execPath, ['-e', script, url], { cwd: __dirname, encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(process.execPath, ['-e', script, url], {
+    cwd: __dirname,
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   const out = (result.stdout ?? '').trim();
   if (out === 'present') return 'present';
   if (out === 'absent') return `REDIS_TIMESERIES_URL (${url}) has no TimeSeries module`;
@@ -89,12 +94,28 @@ if (state !== 'present') {
     }
 
     /** TS.MRANGE exactly as Tower and the breaker send it; returns key → summed values. */
-    async function mrangeSums(filter: string, fromMs: number, toMs: number, bucketMs: number): Promise<Map<string, number>> {
-      const reply = (await admin.call('TS.MRANGE', fromMs, toMs, 'FILTER', filter, 'AGGREGATION', 'SUM', bucketMs)) as Array<
-        [string, unknown, Array<[number, string]>]
-      >;
+    async function mrangeSums(
+      filter: string,
+      fromMs: number,
+      toMs: number,
+      bucketMs: number,
+    ): Promise<Map<string, number>> {
+      const reply = (await admin.call(
+        'TS.MRANGE',
+        fromMs,
+        toMs,
+        'FILTER',
+        filter,
+        'AGGREGATION',
+        'SUM',
+        bucketMs,
+      )) as Array<[string, unknown, Array<[number, string]>]>;
       const out = new Map<string, number>();
-      for (const [key, , samples] of reply) out.set(key, samples.reduce((a, [, v]) => a + Number(v), 0));
+      for (const [key, , samples] of reply)
+        out.set(
+          key,
+          samples.reduce((a, [, v]) => a + Number(v), 0),
+        );
       return out;
     }
 
@@ -159,7 +180,19 @@ if (state !== 'present') {
       const flag = newFlag();
       const at = Date.now() - 1_000;
       const key = `${flag}:success`;
-      await admin.call('TS.CREATE', key, 'DUPLICATE_POLICY', 'BLOCK', 'LABELS', 'status', 'success', 'flagId', flag, 'appId', APP);
+      await admin.call(
+        'TS.CREATE',
+        key,
+        'DUPLICATE_POLICY',
+        'BLOCK',
+        'LABELS',
+        'status',
+        'success',
+        'flagId',
+        flag,
+        'appId',
+        APP,
+      );
       await admin.call('TS.ADD', key, at, 1); // an original SDK's sample
       const sink = await startedSink();
       for (let i = 0; i < 5; i += 1) sink.record(flag, APP, 'success', at);
@@ -220,7 +253,13 @@ if (state !== 'present') {
         { startMs: t0 + 20_000, success: 255, failure: 1 },
       ]);
       const perApp = await r.appCounts(app, window);
-      expect(perApp.find((c) => c.flagId === a)).toEqual({ flagId: a, success: 465, failure: 3, total: 468, errorRate: 3 / 468 });
+      expect(perApp.find((c) => c.flagId === a)).toEqual({
+        flagId: a,
+        success: 465,
+        failure: 3,
+        total: 468,
+        errorRate: 3 / 468,
+      });
     });
 
     test('a sample the server refuses (older than the retention) is dropped and counted, not retried', async () => {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, tcpAnswers } from '../../src/cli/local-servers';
+import { freePort, tcpAnswers } from '../../src/util/net';
 
 export { freePort };
 
@@ -179,7 +179,19 @@ export class RedisServer extends ServerProcess {
   protected command(): { bin: string; args: string[] } {
     return {
       bin: 'redis-server',
-      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs],
+      args: [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        ...this.extraArgs,
+      ],
     };
   }
 }

@@ -12,7 +12,10 @@ function flag(id: number, title: string, fields: Partial<WireFlag> = {}): WireFl
 describe('diffRulesets', () => {
   it('reports nothing for equal rulesets', () => {
     const a = [flag(1, 'a'), flag(2, 'b')];
-    const diff = diffRulesets(a, a.map((f) => ({ ...f })));
+    const diff = diffRulesets(
+      a,
+      a.map((f) => ({ ...f })),
+    );
     expect(isEmptyDiff(diff)).toBe(true);
   });
 
@@ -41,7 +44,11 @@ describe('diffRulesets', () => {
     const diff = diffRulesets([flag(7, 'old name')], [flag(7, 'new name')]);
     expect(diff.added).toEqual([]);
     expect(diff.removed).toEqual([]);
-    expect(diff.changed[0]).toMatchObject({ id: 7, title: 'new name', fields: [{ field: 'title', before: 'old name', after: 'new name' }] });
+    expect(diff.changed[0]).toMatchObject({
+      id: 7,
+      title: 'new name',
+      fields: [{ field: 'title', before: 'old name', after: 'new name' }],
+    });
   });
 
   it('compares unknown extra fields deeply and lists them after the known fields, by name', () => {

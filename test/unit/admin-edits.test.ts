@@ -37,12 +37,21 @@ describe('pure edits', () => {
   });
 
   it('a patched whitelist is normalized to the wire form', () => {
-    expect(updateFlagEdit('a', { white_listed_users: ' p , q,,r ' })(base, context()).flag?.white_listed_users).toBe('p,q,r');
+    expect(updateFlagEdit('a', { white_listed_users: ' p , q,,r ' })(base, context()).flag?.white_listed_users).toBe(
+      'p,q,r',
+    );
   });
 
   it('create takes the next id from the context and fills defaults', () => {
     const result = createFlagEdit({ title: 'b' })(base, context(42));
-    expect(result.flag).toEqual({ id: 42, app_id: 1, title: 'b', ...NEW_FLAG_DEFAULTS, created_at: NOW, updated_at: NOW });
+    expect(result.flag).toEqual({
+      id: 42,
+      app_id: 1,
+      title: 'b',
+      ...NEW_FLAG_DEFAULTS,
+      created_at: NOW,
+      updated_at: NOW,
+    });
     expect(result.flags.map((f) => f.title)).toEqual(['a', 'b']);
   });
 
@@ -63,8 +72,17 @@ describe('pure edits', () => {
 
 describe('withNewFlagDefaults', () => {
   it('fills absent and null optional fields, leaves required ones and non-objects alone', () => {
-    const [filled, other] = withNewFlagDefaults([{ id: 1, title: 't', description: null }, 5]) as [Record<string, unknown>, unknown];
-    expect(filled).toMatchObject({ id: 1, title: 't', description: '', circuit_status: 'close', circuit_recovery_delay: NEW_FLAG_DEFAULTS.circuit_recovery_delay });
+    const [filled, other] = withNewFlagDefaults([{ id: 1, title: 't', description: null }, 5]) as [
+      Record<string, unknown>,
+      unknown,
+    ];
+    expect(filled).toMatchObject({
+      id: 1,
+      title: 't',
+      description: '',
+      circuit_status: 'close',
+      circuit_recovery_delay: NEW_FLAG_DEFAULTS.circuit_recovery_delay,
+    });
     expect(filled).not.toHaveProperty('is_active');
     expect(filled).not.toHaveProperty('rollout_percentage');
     expect(other).toBe(5);

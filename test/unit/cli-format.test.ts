@@ -21,11 +21,15 @@ const flag = (fields: Partial<WireFlag> & { id: number; title: string }): WireFl
 
 describe('text blocks', () => {
   it('aligns columns, numbers to the right, without trailing blanks', () => {
-    expect(table([{ header: 'ID', align: 'right' }, { header: 'NAME' }, { header: 'NOTE' }], [['7', 'checkout', ''], ['123', 'x', 'long note']])).toEqual([
-      ' ID  NAME      NOTE',
-      '  7  checkout',
-      '123  x         long note',
-    ]);
+    expect(
+      table(
+        [{ header: 'ID', align: 'right' }, { header: 'NAME' }, { header: 'NOTE' }],
+        [
+          ['7', 'checkout', ''],
+          ['123', 'x', 'long note'],
+        ],
+      ),
+    ).toEqual([' ID  NAME      NOTE', '  7  checkout', '123  x         long note']);
   });
 
   it('formats numbers, durations and values', () => {
@@ -58,8 +62,21 @@ describe('text blocks', () => {
 });
 
 describe('flags', () => {
-  const a = flag({ id: 1, title: 'checkout-v2', is_active: true, rollout_percentage: 50, error_threshold_percentage: 0 });
-  const b = flag({ id: 2, title: 'search', is_active: true, rollout_percentage: 20, white_listed_users: 'x,y', circuit_status: 'recovery' });
+  const a = flag({
+    id: 1,
+    title: 'checkout-v2',
+    is_active: true,
+    rollout_percentage: 50,
+    error_threshold_percentage: 0,
+  });
+  const b = flag({
+    id: 2,
+    title: 'search',
+    is_active: true,
+    rollout_percentage: 20,
+    white_listed_users: 'x,y',
+    circuit_status: 'recovery',
+  });
   const c = flag({ id: 3, title: 'dark-mode', is_active: false });
 
   it('says how a flag is set in a few words', () => {
@@ -89,7 +106,15 @@ describe('flags', () => {
 
   it('reports an edit, and an edit that changed nothing', () => {
     const after = { ...a, rollout_percentage: 20, updated_at: '2030-01-01T00:00:00.000Z' };
-    const outcome = { appId: 1, published: true, subject: 'apps.1.update.manual', sequence: 9, flags: [after], flag: after, attempts: 2 };
+    const outcome = {
+      appId: 1,
+      published: true,
+      subject: 'apps.1.update.manual',
+      sequence: 9,
+      flags: [after],
+      flag: after,
+      attempts: 2,
+    };
     const report = editReport('updated', a, outcome);
     expect(report.changes).toEqual([{ field: 'rollout_percentage', before: 50, after: 20 }]);
     expect(editLines(report)).toEqual([
@@ -97,7 +122,9 @@ describe('flags', () => {
       '  rollout_percentage: 50 → 20',
     ]);
     const same = editReport('updated', a, { ...outcome, published: false, flag: a, attempts: 1 });
-    expect(editLines(same)).toEqual(['"checkout-v2" (id 1) in app 1 is already like that: nothing published (ruleset #9 stays)']);
+    expect(editLines(same)).toEqual([
+      '"checkout-v2" (id 1) in app 1 is already like that: nothing published (ruleset #9 stays)',
+    ]);
   });
 });
 
@@ -109,9 +136,19 @@ describe('watch lines', () => {
     const first: RulesetUpdate = { ...base, sequence: 4, initial: true, flags: [a], diff: diffRulesets([], [a]) };
     expect(watchLines(first)).toEqual(['12:00:05 #4 manual  current ruleset: 1 flag: "checkout-v2"']);
     const changed = { ...a, rollout_percentage: 20 };
-    const next: RulesetUpdate = { ...base, sequence: 5, initial: false, flags: [changed], diff: diffRulesets([a], [changed]) };
+    const next: RulesetUpdate = {
+      ...base,
+      sequence: 5,
+      initial: false,
+      flags: [changed],
+      diff: diffRulesets([a], [changed]),
+    };
     expect(watchLines(next)).toEqual(['12:00:05 #5 manual  ~ "checkout-v2" (id 1): rollout_percentage: 50 → 20']);
-    expect(watchRecord(next)).toMatchObject({ sequence: 5, valid: true, diff: { changed: [{ id: 1, fields: [{ field: 'rollout_percentage', before: 50, after: 20 }] }] } });
+    expect(watchRecord(next)).toMatchObject({
+      sequence: 5,
+      valid: true,
+      diff: { changed: [{ id: 1, fields: [{ field: 'rollout_percentage', before: 50, after: 20 }] }] },
+    });
     const same: RulesetUpdate = { ...next, sequence: 6, diff: { added: [], removed: [], changed: [] } };
     expect(watchLines(same)).toEqual(['12:00:05 #6 manual  republished, no flag changed (1 flags)']);
   });
@@ -119,15 +156,28 @@ describe('watch lines', () => {
 
 describe('why a flag evaluated as it did', () => {
   const detail = (reason: EvaluationDetail['reason'], userContext = 'alice'): EvaluationDetail => ({
-    flagName: 'checkout-v2', flagId: 1, appId: 1, value: false, variant: 'off', reason, userContext,
+    flagName: 'checkout-v2',
+    flagId: 1,
+    appId: 1,
+    value: false,
+    variant: 'off',
+    reason,
+    userContext,
   });
 
   it('names the bucket and the rollout, recovery included', () => {
     const f = flag({ id: 1, title: 'checkout-v2', rollout_percentage: 50 });
     const b = (bucket('checkout-v2', 'alice') / 1000).toFixed(3);
     expect(explain(detail('ROLLOUT_IN'), f)).toBe(`the user's bucket ${b} % is below the rollout of 50 %`);
-    const recovering = { ...f, is_recoverable: true, circuit_status: 'recovery' as const, circuit_recovery_percentage: 20 };
-    expect(explain(detail('ROLLOUT_OUT'), recovering)).toBe(`the user's bucket ${b} % is not below the rollout of 10 % (50 % × circuit recovery 20 %)`);
+    const recovering = {
+      ...f,
+      is_recoverable: true,
+      circuit_status: 'recovery' as const,
+      circuit_recovery_percentage: 20,
+    };
+    expect(explain(detail('ROLLOUT_OUT'), recovering)).toBe(
+      `the user's bucket ${b} % is not below the rollout of 10 % (50 % × circuit recovery 20 %)`,
+    );
     expect(explain(detail('FLAG_OFF'), f)).toBe('the flag is off (is_active: false)');
     expect(explain(detail('NO_USER_CONTEXT', ''), f)).toContain('no user context');
     expect(explain(detail('ROLLOUT_OUT'), { ...f, rollout_percentage: 0 })).toContain('0 %');
@@ -139,15 +189,38 @@ describe('stats', () => {
     const success = series.reduce((s, [ok]) => s + ok, 0);
     const failure = series.reduce((s, [, fail]) => s + fail, 0);
     return {
-      flagId, title, success, failure, total: success + failure, errorRate: success + failure === 0 ? 0 : failure / (success + failure),
+      flagId,
+      title,
+      success,
+      failure,
+      total: success + failure,
+      errorRate: success + failure === 0 ? 0 : failure / (success + failure),
       series: series.map(([ok, fail], i) => ({ startMs: i * 60_000, success: ok, failure: fail })),
     };
   };
 
   it('shares one error-rate scale between flags and shows buckets without requests as dots', () => {
-    const flags = [row(1, 'checkout-v2', [[9, 1], [0, 0], [5, 5]]), row(2, undefined, [[10, 0], [10, 0], [0, 0]])];
+    const flags = [
+      row(1, 'checkout-v2', [
+        [9, 1],
+        [0, 0],
+        [5, 5],
+      ]),
+      row(2, undefined, [
+        [10, 0],
+        [10, 0],
+        [0, 0],
+      ]),
+    ];
     expect(maxBucketRate(flags)).toBe(0.5);
-    const lines = statsLines({ appId: 1, windowMs: 900_000, chartMs: 180_000, bucketMs: 60_000, source: 'redis://x (backend auto)', flags });
+    const lines = statsLines({
+      appId: 1,
+      windowMs: 900_000,
+      chartMs: 180_000,
+      bucketMs: 60_000,
+      source: 'redis://x (backend auto)',
+      flags,
+    });
     expect(lines[0]).toBe('app 1: signals of the last 15m from redis://x (backend auto)');
     expect(lines[1]).toContain('█ 50.0 %');
     expect(lines[4]).toMatch(/^ 1\s+checkout-v2\s+14\s+6\s+20\s+30.0 %\s+█▁█\s+▃·█$/);
@@ -168,12 +241,19 @@ describe('demo view', () => {
     requests: 3600,
     rows: [
       {
-        title: 'checkout-v2', operation: 'checkout',
+        title: 'checkout-v2',
+        operation: 'checkout',
         flag: flag({ id: 1, title: 'checkout-v2', rollout_percentage: 50 }),
         recent: { on: 120, off: 120, onFailures: 18, offFailures: 3 },
         redis: { success: 400, failure: 60, total: 460, errorRate: 60 / 460 },
       },
-      { title: 'dark-mode', operation: 'page view', flag: undefined, recent: { on: 0, off: 0, onFailures: 0, offFailures: 0 }, redis: undefined },
+      {
+        title: 'dark-mode',
+        operation: 'page view',
+        flag: undefined,
+        recent: { on: 0, off: 0, onFailures: 0, offFailures: 0 },
+        redis: undefined,
+      },
     ],
     changes: ['12:00:05 #7 manual  ~ "checkout-v2" (id 1): rollout_percentage: 20 → 50'],
     status: undefined,
@@ -182,7 +262,9 @@ describe('demo view', () => {
   it('draws a frame with share, rate and error rates per path', () => {
     const lines = frameLines(frame, 200);
     expect(lines[0]).toBe('tailslide demo · app 1000 · ruleset #7 · 12s of 30s · Ctrl-C to stop');
-    expect(lines.find((l) => l.startsWith('checkout-v2'))).toMatch(/checkout-v2\s+checkout\s+on, 50 %\s+50.0 %\s+80\s+15.0 %\s+2.5 %\s+400 ok, 60 failed \(13.0 %\)/);
+    expect(lines.find((l) => l.startsWith('checkout-v2'))).toMatch(
+      /checkout-v2\s+checkout\s+on, 50 %\s+50.0 %\s+80\s+15.0 %\s+2.5 %\s+400 ok, 60 failed \(13.0 %\)/,
+    );
     expect(lines.find((l) => l.startsWith('dark-mode'))).toMatch(/not in the ruleset\s+-\s+0\s+-\s+-\s+-$/);
     expect(lines[lines.length - 1]).toContain('rollout_percentage: 20 → 50');
     expect(frameLines(frame, 40).every((l) => [...l].length <= 40)).toBe(true);
@@ -192,17 +274,34 @@ describe('demo view', () => {
     expect(frameLine(frame)).toBe(
       '[12s of 30s] #7 checkout-v2 [on 50%] on=50.0 % 80/s err new=15.0 % old=2.5 % redis=13.0 % | dark-mode [missing] on=- 0/s err new=- old=- redis=-',
     );
-    expect(frameRecord(frame)).toMatchObject({ event: 'tick', sequence: 7, flags: [{ title: 'checkout-v2', rollout: 50, onShare: 0.5, errorRateOn: 0.15 }, { title: 'dark-mode', id: null }] });
+    expect(frameRecord(frame)).toMatchObject({
+      event: 'tick',
+      sequence: 7,
+      flags: [
+        { title: 'checkout-v2', rollout: 50, onShare: 0.5, errorRateOn: 0.15 },
+        { title: 'dark-mode', id: null },
+      ],
+    });
   });
 
   it('prints the commands to try with the flags that reach its servers', () => {
     const input: IntroInput = {
-      appId: 1000, natsServer: 'nats://127.0.0.1:4222', natsStream: 'flags_ruleset', redisUrl: 'redis://127.0.0.1:6379',
-      nats: undefined, redis: undefined, app: { flags: [], sequence: 3, created: [], reset: [] }, whitelisted: 'u1', durationMs: undefined, credentials: false,
+      appId: 1000,
+      natsServer: 'nats://127.0.0.1:4222',
+      natsStream: 'flags_ruleset',
+      redisUrl: 'redis://127.0.0.1:6379',
+      nats: undefined,
+      redis: undefined,
+      app: { flags: [], sequence: 3, created: [], reset: [] },
+      whitelisted: 'u1',
+      durationMs: undefined,
+      credentials: false,
     };
     expect(tryCommands(input)[0]).toBe('npx tailslide flags set-rollout checkout-v2 10 --app-id 1000');
     const own = tryCommands({ ...input, natsServer: 'nats://127.0.0.1:5555', redisUrl: 'redis://:pw@127.0.0.1:6666' });
-    expect(own[0]).toBe('npx tailslide flags set-rollout checkout-v2 10 --app-id 1000 --nats-server nats://127.0.0.1:5555');
+    expect(own[0]).toBe(
+      'npx tailslide flags set-rollout checkout-v2 10 --app-id 1000 --nats-server nats://127.0.0.1:5555',
+    );
     expect(own[own.length - 1]).toContain('--redis-url redis://:***@127.0.0.1:6666');
   });
 });

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { findOnPath, freePort, hostPort, tcpAnswers } from '../../src/cli/local-servers';
+import { findOnPath } from '../../src/cli/local-servers';
+import { freePort, hostPort, tcpAnswers } from '../../src/util/net';
 
 describe('local servers', () => {
   it('reads host and port from nats://, redis:// and bare addresses', () => {

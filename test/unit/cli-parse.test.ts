@@ -1,5 +1,11 @@
 import { CommanderError } from 'commander';
-import { DuplicateTitleError, EditConflictError, StreamNotFoundError, UnknownAppError, UnknownFlagError } from '../../src/admin/errors';
+import {
+  DuplicateTitleError,
+  EditConflictError,
+  StreamNotFoundError,
+  UnknownAppError,
+  UnknownFlagError,
+} from '../../src/admin/errors';
 import { CliError, EXIT, errorLine, exitCodeOf } from '../../src/cli/exit-codes';
 import { findFlagByArg, pickFlag } from '../../src/cli/flag-ref';
 import { renameOptionError } from '../../src/cli/options';
@@ -14,7 +20,13 @@ import {
   parseServers,
   parseUsers,
 } from '../../src/cli/parse';
-import { AuthorizationError, ConnectionError, InvalidOptionError, InvalidRulesetError, TailslideError } from '../../src/errors';
+import {
+  AuthorizationError,
+  ConnectionError,
+  InvalidOptionError,
+  InvalidRulesetError,
+  TailslideError,
+} from '../../src/errors';
 import type { WireFlag } from '../../src/ruleset/types';
 import { wireFlag } from '../support/flags';
 
@@ -85,14 +97,23 @@ describe('values', () => {
   it('requires an app id, saying how to give one', () => {
     expect(parseAppId('7')).toBe(7);
     expect(thrown(() => parseAppId(undefined)).message).toContain('pass --app-id or set TAILSLIDE_APP_ID');
-    expect(thrown(() => parseAppId('seven')).message).toBe('Invalid value for --app-id: "seven" (expected a non-negative integer)');
+    expect(thrown(() => parseAppId('seven')).message).toBe(
+      'Invalid value for --app-id: "seven" (expected a non-negative integer)',
+    );
     expect(() => parseAppId('-1')).toThrow(CliError);
   });
 });
 
 describe('flag patches from options', () => {
   it('types --set values by field', () => {
-    expect(parseAssignments(['is_active=yes', 'rollout_percentage=20', 'description=a=b', 'circuit_recovery_profile=exponential'])).toEqual({
+    expect(
+      parseAssignments([
+        'is_active=yes',
+        'rollout_percentage=20',
+        'description=a=b',
+        'circuit_recovery_profile=exponential',
+      ]),
+    ).toEqual({
       is_active: true,
       rollout_percentage: 20,
       description: 'a=b',
@@ -101,7 +122,9 @@ describe('flag patches from options', () => {
   });
 
   it('refuses unknown fields and fields the library manages, listing the fields', () => {
-    expect(thrown(() => parseAssignments(['bogus=1'])).message).toMatch(/^Invalid value for --set: "bogus=1" \(expected field=value with one of the fields title, description, is_active/);
+    expect(thrown(() => parseAssignments(['bogus=1'])).message).toMatch(
+      /^Invalid value for --set: "bogus=1" \(expected field=value with one of the fields title, description, is_active/,
+    );
     expect(() => parseAssignments(['id=5'])).toThrow(/--set: "id=5"/);
     expect(() => parseAssignments(['=5'])).toThrow(/field=value/);
     expect(thrown(() => parseAssignments(['rollout_percentage=lots'])).message).toBe(
@@ -111,7 +134,13 @@ describe('flag patches from options', () => {
 
   it('builds a patch where named options win over --set', () => {
     expect(
-      flagPatchFromOptions({ set: ['rollout_percentage=5', 'webhooks=x'], rollout: '30', on: true, whitelist: 'a, b,,c', title: 'new' }),
+      flagPatchFromOptions({
+        set: ['rollout_percentage=5', 'webhooks=x'],
+        rollout: '30',
+        on: true,
+        whitelist: 'a, b,,c',
+        title: 'new',
+      }),
     ).toEqual({ rollout_percentage: 30, webhooks: 'x', is_active: true, white_listed_users: 'a,b,c', title: 'new' });
     expect(flagPatchFromOptions({ whitelist: '' })).toEqual({ white_listed_users: '' });
     expect(flagPatchFromOptions({})).toEqual({});
@@ -141,7 +170,9 @@ describe('flag patches from options', () => {
       circuit_recovery_increment_percentage: 10,
       circuit_recovery_profile: 'exponential',
     });
-    expect(thrown(() => circuitPatchFromOptions({ status: 'half' })).message).toBe('Invalid value for --status: "half" (expected one of open, close, recovery)');
+    expect(thrown(() => circuitPatchFromOptions({ status: 'half' })).message).toBe(
+      'Invalid value for --status: "half" (expected one of open, close, recovery)',
+    );
     expect(() => circuitPatchFromOptions({ recoveryProfile: 'cubic' })).toThrow(/--recovery-profile/);
   });
 });
@@ -197,9 +228,13 @@ describe('exit codes', () => {
   });
 
   it('renames library option names to the command-line flags', () => {
-    const renamed = renameOptionError(new InvalidOptionError('nats.servers[0]', 'a b', 'a URL such as "nats://localhost:4222"'));
+    const renamed = renameOptionError(
+      new InvalidOptionError('nats.servers[0]', 'a b', 'a URL such as "nats://localhost:4222"'),
+    );
     expect(renamed).toBeInstanceOf(CliError);
-    expect((renamed as Error).message).toBe('Invalid value for --nats-server: "a b" (expected a URL such as "nats://localhost:4222")');
+    expect((renamed as Error).message).toBe(
+      'Invalid value for --nats-server: "a b" (expected a URL such as "nats://localhost:4222")',
+    );
     const other = new InvalidOptionError('somethingElse', 1, 'x');
     expect(renameOptionError(other)).toBe(other);
   });

@@ -10,7 +10,10 @@ const U2 = 'fbe6133c-f751-46f4-b275-4e8c3aa22e24';
 const U3 = 'dfcc8acc-8b99-42f7-b63d-b7c51268f2c4';
 
 function flag(fields: Record<string, unknown> = {}): Flag {
-  const result = parseRuleset([{ id: 1, app_id: 1, title: 'App 1 Flag 1', is_active: true, rollout_percentage: 50, ...fields }], 'test');
+  const result = parseRuleset(
+    [{ id: 1, app_id: 1, title: 'App 1 Flag 1', is_active: true, rollout_percentage: 50, ...fields }],
+    'test',
+  );
   if (!result.ok) throw result.error;
   return result.flags[0] as Flag;
 }
@@ -41,11 +44,16 @@ describe('MurmurHash3 x86_32 over UTF-8 (rollout.md golden vectors)', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed % n;
     };
-    const randomString = (max: number): string => Array.from({ length: random(max) }, () => alphabet[random(alphabet.length)]).join('');
+    const randomString = (max: number): string =>
+      Array.from({ length: random(max) }, () => alphabet[random(alphabet.length)]).join('');
     for (let i = 0; i < 5_000; i++) {
       const prefix = `${randomString(9)}:`;
       const user = i % 3 === 0 ? randomString(12) : `user-${random(1_000_000)}`;
-      expect([prefix, user, hashAfter(prefixState(prefix), user) >>> 0]).toEqual([prefix, user, murmur3(prefix + user)]);
+      expect([prefix, user, hashAfter(prefixState(prefix), user) >>> 0]).toEqual([
+        prefix,
+        user,
+        murmur3(prefix + user),
+      ]);
     }
   });
 
@@ -58,7 +66,8 @@ describe('MurmurHash3 x86_32 over UTF-8 (rollout.md golden vectors)', () => {
     const reference = (s: string): number => {
       const b = Buffer.from(s, 'utf8');
       let h = 0;
-      const mix = (k: number): number => Math.imul(((Math.imul(k, 0xcc9e2d51) << 15) | (Math.imul(k, 0xcc9e2d51) >>> 17)), 0x1b873593);
+      const mix = (k: number): number =>
+        Math.imul((Math.imul(k, 0xcc9e2d51) << 15) | (Math.imul(k, 0xcc9e2d51) >>> 17), 0x1b873593);
       let i = 0;
       for (; i + 4 <= b.length; i += 4) {
         h ^= mix(b.readInt32LE(i));
@@ -76,7 +85,22 @@ describe('MurmurHash3 x86_32 over UTF-8 (rollout.md golden vectors)', () => {
       h ^= h >>> 16;
       return h >>> 0;
     };
-    const samples = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'é', 'aé', 'abé', 'abcé', '😀', 'x😀y', '用户用户用', 'Z'.repeat(300)];
+    const samples = [
+      '',
+      'a',
+      'ab',
+      'abc',
+      'abcd',
+      'abcde',
+      'é',
+      'aé',
+      'abé',
+      'abcé',
+      '😀',
+      'x😀y',
+      '用户用户用',
+      'Z'.repeat(300),
+    ];
     for (const s of samples) expect([s, murmur3(s)]).toEqual([s, reference(s)]);
   });
 });
@@ -107,7 +131,9 @@ describe('legacy MD5 bucketing (tailslide-md5)', () => {
   });
 
   test('whitelist and active status come first in legacy mode too', () => {
-    expect(reason({ rollout_percentage: 0, white_listed_users: 'user-1' }, 'user-1', 'tailslide-md5')).toBe('WHITELISTED');
+    expect(reason({ rollout_percentage: 0, white_listed_users: 'user-1' }, 'user-1', 'tailslide-md5')).toBe(
+      'WHITELISTED',
+    );
     expect(reason({ is_active: false, white_listed_users: 'user-1' }, 'user-1', 'tailslide-md5')).toBe('FLAG_OFF');
   });
 });
@@ -151,11 +177,23 @@ describe('order of checks (rollout.md)', () => {
     expect(reason({ ...base, is_recoverable: true, circuit_status: 'recovery' }, U3)).toBe('ROLLOUT_OUT');
     expect(reason({ ...base, is_recoverable: false, circuit_status: 'recovery' }, U3)).toBe('ROLLOUT_IN');
     expect(reason({ ...base, is_recoverable: true, circuit_status: 'close' }, U3)).toBe('ROLLOUT_IN');
-    expect(reason({ ...base, rollout_percentage: 40, is_recoverable: true, circuit_status: 'recovery' }, U3)).toBe('ROLLOUT_IN');
+    expect(reason({ ...base, rollout_percentage: 40, is_recoverable: true, circuit_status: 'recovery' }, U3)).toBe(
+      'ROLLOUT_IN',
+    );
   });
 
   test('value is true exactly for WHITELISTED, FULL_ROLLOUT and ROLLOUT_IN', () => {
-    const all: EvaluationReason[] = ['NOT_READY', 'FLAG_NOT_FOUND', 'FLAG_OFF', 'WHITELISTED', 'FULL_ROLLOUT', 'NO_USER_CONTEXT', 'ROLLOUT_IN', 'ROLLOUT_OUT', 'ERROR'];
+    const all: EvaluationReason[] = [
+      'NOT_READY',
+      'FLAG_NOT_FOUND',
+      'FLAG_OFF',
+      'WHITELISTED',
+      'FULL_ROLLOUT',
+      'NO_USER_CONTEXT',
+      'ROLLOUT_IN',
+      'ROLLOUT_OUT',
+      'ERROR',
+    ];
     expect(all.filter(isOnReason)).toEqual(['WHITELISTED', 'FULL_ROLLOUT', 'ROLLOUT_IN']);
   });
 });

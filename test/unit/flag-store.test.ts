@@ -23,7 +23,11 @@ describe('FlagStore.replace', () => {
     store.replace(flags(a, b));
     expect(store.replace(flags(a, b))).toEqual([]);
     expect(store.replace(flags(a, { ...b, white_listed_users: 'u1,u3' }))).toEqual(['b']);
-    expect(store.replace(flags({ ...a, rollout_percentage: 5 }, wireFlag({ id: 3, title: 'c' })))).toEqual(['a', 'c', 'b']);
+    expect(store.replace(flags({ ...a, rollout_percentage: 5 }, wireFlag({ id: 3, title: 'c' })))).toEqual([
+      'a',
+      'c',
+      'b',
+    ]);
   });
 
   test('an unchanged flag keeps its compiled form; a changed one is compiled anew', () => {
@@ -42,11 +46,25 @@ describe('FlagStore.replace', () => {
   test('sameFlag compares every field, the whitelist and unknown extra fields', () => {
     const [base] = flags(wireFlag({ id: 1, title: 'a', owner: 'x' }));
     const variants: Record<string, unknown>[] = [
-      { description: 'd' }, { is_active: false }, { rollout_percentage: 1 }, { error_threshold_percentage: 1 },
-      { circuit_status: 'open' }, { is_recoverable: true }, { circuit_recovery_percentage: 1 }, { circuit_recovery_delay: 1 },
-      { circuit_initial_recovery_percentage: 1 }, { circuit_recovery_rate: 1 }, { circuit_recovery_increment_percentage: 1 },
-      { circuit_recovery_profile: 'exponential' }, { webhooks: 'w' }, { created_at: 'c' }, { updated_at: 'u' },
-      { white_listed_users: 'someone' }, { owner: 'y' }, { id: 2 }, { app_id: 2 },
+      { description: 'd' },
+      { is_active: false },
+      { rollout_percentage: 1 },
+      { error_threshold_percentage: 1 },
+      { circuit_status: 'open' },
+      { is_recoverable: true },
+      { circuit_recovery_percentage: 1 },
+      { circuit_recovery_delay: 1 },
+      { circuit_initial_recovery_percentage: 1 },
+      { circuit_recovery_rate: 1 },
+      { circuit_recovery_increment_percentage: 1 },
+      { circuit_recovery_profile: 'exponential' },
+      { webhooks: 'w' },
+      { created_at: 'c' },
+      { updated_at: 'u' },
+      { white_listed_users: 'someone' },
+      { owner: 'y' },
+      { id: 2 },
+      { app_id: 2 },
     ];
     for (const patch of variants) {
       const [other] = flags({ ...wireFlag({ id: 1, title: 'a', owner: 'x' }), ...patch });

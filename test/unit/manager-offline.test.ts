@@ -39,9 +39,18 @@ describe('FlagManager offline', () => {
     expect(manager.initialized).toBe(true);
     expect(manager.state).toBe('ready');
     expect(manager.evaluate('off', U1)).toMatchObject({ value: false, reason: 'FLAG_OFF', flagId: 2 });
-    expect(manager.evaluate('App 1 Flag 1', U2)).toMatchObject({ value: true, reason: 'WHITELISTED', flagId: 1, variant: 'on' });
+    expect(manager.evaluate('App 1 Flag 1', U2)).toMatchObject({
+      value: true,
+      reason: 'WHITELISTED',
+      flagId: 1,
+      variant: 'on',
+    });
     expect(manager.evaluate('App 1 Flag 1', U1)).toMatchObject({ value: true, reason: 'ROLLOUT_IN' });
-    expect(manager.evaluate('App 1 Flag 1', 'user-1')).toMatchObject({ value: false, reason: 'ROLLOUT_OUT', variant: 'off' });
+    expect(manager.evaluate('App 1 Flag 1', 'user-1')).toMatchObject({
+      value: false,
+      reason: 'ROLLOUT_OUT',
+      variant: 'off',
+    });
     expect(manager.evaluate('everyone')).toMatchObject({ value: true, reason: 'FULL_ROLLOUT', userContext: '' });
   });
 
@@ -73,7 +82,11 @@ describe('FlagManager offline', () => {
     expect(toggler.evaluate(U1).reason).toBe('FLAG_NOT_FOUND');
     const updates: UpdateEvent[] = [];
     manager.on('update', (event) => updates.push(event));
-    manager.setRuleset([...RULESET.slice(0, 2), wireFlag({ id: 3, title: 'everyone', is_active: false }), wireFlag({ id: 4, title: 'later' })]);
+    manager.setRuleset([
+      ...RULESET.slice(0, 2),
+      wireFlag({ id: 3, title: 'everyone', is_active: false }),
+      wireFlag({ id: 4, title: 'later' }),
+    ]);
     expect(updates).toHaveLength(1);
     expect([...(updates[0]?.changed ?? [])].sort()).toEqual(['everyone', 'later']);
     expect(toggler.isFlagActive(U1)).toBe(true);
@@ -88,7 +101,9 @@ describe('FlagManager offline', () => {
     expect(() => manager.setRuleset([wireFlag({ id: 9, title: 'bad', rollout_percentage: 250 })])).toThrow(
       /flag #0 "bad" field "rollout_percentage": must be a number from 0 to 100, got 250/,
     );
-    expect(() => manager.setRuleset([wireFlag({ id: 9, title: 'bad', rollout_percentage: 250 })])).toThrow(InvalidRulesetError);
+    expect(() => manager.setRuleset([wireFlag({ id: 9, title: 'bad', rollout_percentage: 250 })])).toThrow(
+      InvalidRulesetError,
+    );
     expect(manager.getFlags().map((f) => f.title)).toEqual(['App 1 Flag 1', 'off', 'everyone']);
   });
 
@@ -125,7 +140,9 @@ describe('FlagManager offline', () => {
     const file = join(dir, 'flags.json');
     writeFileSync(file, JSON.stringify([wireFlag({ id: 1, title: 'x', is_active: 'yes' })]));
     const { manager } = offline({ bootstrap: file });
-    await expect(manager.initialize()).rejects.toThrow(/bootstrap file .*flags.json: flag #0 "x" field "is_active": must be true or false, got "yes"/);
+    await expect(manager.initialize()).rejects.toThrow(
+      /bootstrap file .*flags.json: flag #0 "x" field "is_active": must be true or false, got "yes"/,
+    );
   });
 
   test('a listener that throws neither breaks the manager nor the other listeners', async () => {
@@ -160,7 +177,10 @@ describe('FlagManager offline', () => {
   });
 
   test('tailslide-md5 hashing mode evaluates with the legacy buckets', async () => {
-    const { manager } = offline({ hashing: 'tailslide-md5', bootstrap: [wireFlag({ id: 1, title: 'legacy', rollout_percentage: 28 })] });
+    const { manager } = offline({
+      hashing: 'tailslide-md5',
+      bootstrap: [wireFlag({ id: 1, title: 'legacy', rollout_percentage: 28 })],
+    });
     await manager.initialize();
     expect(manager.evaluate('legacy', U1).reason).toBe('ROLLOUT_IN'); // md5 bucket 28 ≤ 28
     expect(manager.evaluate('legacy', 'dfcc8acc-8b99-42f7-b63d-b7c51268f2c4').reason).toBe('ROLLOUT_OUT'); // 73

@@ -1,5 +1,10 @@
 import { InvalidOptionError } from '../../src/errors';
-import { DEFAULT_INIT_TIMEOUT_MS, DEFAULT_NATS_STREAM, resolveOptions, type FlagManagerOptions } from '../../src/options';
+import {
+  DEFAULT_INIT_TIMEOUT_MS,
+  DEFAULT_NATS_STREAM,
+  resolveOptions,
+  type FlagManagerOptions,
+} from '../../src/options';
 
 const base: FlagManagerOptions = { natsServer: 'nats://localhost:4222', appId: 1 };
 

@@ -51,36 +51,93 @@ describe('parseRuleset', () => {
   });
 
   test('fills defaults for optional fields and treats null as absent', () => {
-    const result = parseRuleset([{ id: 3, title: 'minimal', is_active: true, rollout_percentage: 10, description: null }], 'test', { appId: 9 });
+    const result = parseRuleset(
+      [{ id: 3, title: 'minimal', is_active: true, rollout_percentage: 10, description: null }],
+      'test',
+      { appId: 9 },
+    );
     if (!result.ok) throw result.error;
-    expect(result.flags[0]).toMatchObject({ appId: 9, description: '', whiteListedUsers: [], circuitStatus: 'close', circuitRecoveryPercentage: 100 });
+    expect(result.flags[0]).toMatchObject({
+      appId: 9,
+      description: '',
+      whiteListedUsers: [],
+      circuitStatus: 'close',
+      circuitRecoveryPercentage: 100,
+    });
   });
 
   test.each<[string, unknown, RegExp]>([
     ['not JSON', '{oops', /not JSON/],
     ['an object instead of an array', { flags: [] }, /expected a JSON array of flags, got an object/],
     ['a flag that is not an object', [42], /flag #0: expected a flag object, got 42/],
-    ['a missing title', [{ id: 1, is_active: true, rollout_percentage: 5 }], /flag #0 field "title": must be a non-empty string/],
-    ['a percentage of 250', [{ id: 1, title: 'f', is_active: true, rollout_percentage: 250 }], /"f" field "rollout_percentage": must be a number from 0 to 100, got 250/],
-    ['a percentage as a string', [{ id: 1, title: 'f', is_active: true, rollout_percentage: '50' }], /field "rollout_percentage": .* got "50"/],
+    [
+      'a missing title',
+      [{ id: 1, is_active: true, rollout_percentage: 5 }],
+      /flag #0 field "title": must be a non-empty string/,
+    ],
+    [
+      'a percentage of 250',
+      [{ id: 1, title: 'f', is_active: true, rollout_percentage: 250 }],
+      /"f" field "rollout_percentage": must be a number from 0 to 100, got 250/,
+    ],
+    [
+      'a percentage as a string',
+      [{ id: 1, title: 'f', is_active: true, rollout_percentage: '50' }],
+      /field "rollout_percentage": .* got "50"/,
+    ],
     ['a negative percentage', [{ id: 1, title: 'f', is_active: true, rollout_percentage: -1 }], /rollout_percentage/],
-    ['is_active as a string', [{ id: 1, title: 'f', is_active: 'true', rollout_percentage: 1 }], /field "is_active": must be true or false, got "true"/],
-    ['an id that is not an integer', [{ id: 1.5, title: 'f', is_active: true, rollout_percentage: 1 }], /field "id": must be an integer/],
-    ['an unknown circuit status', [{ id: 1, title: 'f', is_active: true, rollout_percentage: 1, circuit_status: 'half' }], /field "circuit_status": must be one of "open", "close", "recovery", got "half"/],
-    ['an app id of another app', [{ id: 1, app_id: 2, title: 'f', is_active: true, rollout_percentage: 1 }], /field "app_id": is 2, but this ruleset belongs to app 1/],
-    ['a whitelist that is an array', [{ id: 1, title: 'f', is_active: true, rollout_percentage: 1, white_listed_users: ['a'] }], /white_listed_users/],
+    [
+      'is_active as a string',
+      [{ id: 1, title: 'f', is_active: 'true', rollout_percentage: 1 }],
+      /field "is_active": must be true or false, got "true"/,
+    ],
+    [
+      'an id that is not an integer',
+      [{ id: 1.5, title: 'f', is_active: true, rollout_percentage: 1 }],
+      /field "id": must be an integer/,
+    ],
+    [
+      'an unknown circuit status',
+      [{ id: 1, title: 'f', is_active: true, rollout_percentage: 1, circuit_status: 'half' }],
+      /field "circuit_status": must be one of "open", "close", "recovery", got "half"/,
+    ],
+    [
+      'an app id of another app',
+      [{ id: 1, app_id: 2, title: 'f', is_active: true, rollout_percentage: 1 }],
+      /field "app_id": is 2, but this ruleset belongs to app 1/,
+    ],
+    [
+      'a whitelist that is an array',
+      [{ id: 1, title: 'f', is_active: true, rollout_percentage: 1, white_listed_users: ['a'] }],
+      /white_listed_users/,
+    ],
   ])('rejects %s, naming what is wrong', (_name, value, expected) => {
     expect(issuesOf(value)).toMatch(expected);
   });
 
   test('rejects duplicate titles and duplicate ids, naming both flags', () => {
     const base = { is_active: true, rollout_percentage: 1 };
-    expect(issuesOf([{ ...base, id: 1, title: 'same' }, { ...base, id: 2, title: 'same' }])).toMatch(/flag #1 "same" field "title": duplicate title \(also flag #0\)/);
-    expect(issuesOf([{ ...base, id: 7, title: 'a' }, { ...base, id: 7, title: 'b' }])).toMatch(/flag #1 "b" field "id": duplicate id 7 \(also flag #0\)/);
+    expect(
+      issuesOf([
+        { ...base, id: 1, title: 'same' },
+        { ...base, id: 2, title: 'same' },
+      ]),
+    ).toMatch(/flag #1 "same" field "title": duplicate title \(also flag #0\)/);
+    expect(
+      issuesOf([
+        { ...base, id: 7, title: 'a' },
+        { ...base, id: 7, title: 'b' },
+      ]),
+    ).toMatch(/flag #1 "b" field "id": duplicate id 7 \(also flag #0\)/);
   });
 
   test('lists at most 20 issues and counts the rest', () => {
-    const bad = Array.from({ length: 30 }, (_, i) => ({ id: i, title: `f${i}`, is_active: 'yes', rollout_percentage: 1 }));
+    const bad = Array.from({ length: 30 }, (_, i) => ({
+      id: i,
+      title: `f${i}`,
+      is_active: 'yes',
+      rollout_percentage: 1,
+    }));
     const message = issuesOf(bad);
     expect(message).toMatch(/and 10 more problems/);
   });

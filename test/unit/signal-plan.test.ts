@@ -42,12 +42,46 @@ describe('TimeSeries write plan', () => {
     expect(plan).toEqual([
       {
         name: 'TS.ADD',
-        args: ['42:success', 1_000, 10_000, 'RETENTION', 86_400_000, 'DUPLICATE_POLICY', 'SUM', 'ON_DUPLICATE', 'SUM', 'LABELS', 'status', 'success', 'flagId', 42, 'appId', 7],
+        args: [
+          '42:success',
+          1_000,
+          10_000,
+          'RETENTION',
+          86_400_000,
+          'DUPLICATE_POLICY',
+          'SUM',
+          'ON_DUPLICATE',
+          'SUM',
+          'LABELS',
+          'status',
+          'success',
+          'flagId',
+          42,
+          'appId',
+          7,
+        ],
         owner: 0,
       },
       {
         name: 'TS.ADD',
-        args: ['42:failure', 1_001, 3, 'RETENTION', 86_400_000, 'DUPLICATE_POLICY', 'SUM', 'ON_DUPLICATE', 'SUM', 'LABELS', 'status', 'failure', 'flagId', 42, 'appId', 7],
+        args: [
+          '42:failure',
+          1_001,
+          3,
+          'RETENTION',
+          86_400_000,
+          'DUPLICATE_POLICY',
+          'SUM',
+          'ON_DUPLICATE',
+          'SUM',
+          'LABELS',
+          'status',
+          'failure',
+          'flagId',
+          42,
+          'appId',
+          7,
+        ],
         owner: 1,
       },
     ]);
@@ -75,7 +109,10 @@ describe('TimeSeries write plan', () => {
 describe('native write plan', () => {
   test('one HINCRBY per sample, one PEXPIREAT per key, the app index updated and trimmed', () => {
     const block = 1_700_000_040_000; // a multiple of 60 s
-    const plan = new NativeBackend(3_600_000).plan([signal(block + 1_500, 10), signal(block + 1_900, 2), signal(block + 59_999, 1, 'failure')], block + 60_000);
+    const plan = new NativeBackend(3_600_000).plan(
+      [signal(block + 1_500, 10), signal(block + 1_900, 2), signal(block + 59_999, 1, 'failure')],
+      block + 60_000,
+    );
     const key = nativeSignalKey(42, 'success', block);
     expect(key).toBe(`tailslide:sig:{42}:success:${block}`);
     expect(plan).toEqual([
@@ -85,7 +122,11 @@ describe('native write plan', () => {
       { name: 'PEXPIREAT', args: [key, block + 60_000 + 3_600_000], owner: -1 },
       { name: 'PEXPIREAT', args: [nativeSignalKey(42, 'failure', block), block + 60_000 + 3_600_000], owner: -1 },
       { name: 'ZADD', args: ['tailslide:sig:app:{7}:flags', block + 59_999, 42], owner: -1 },
-      { name: 'ZREMRANGEBYSCORE', args: ['tailslide:sig:app:{7}:flags', '-inf', `(${block + 60_000 - 3_600_000 - 60_000}`], owner: -1 },
+      {
+        name: 'ZREMRANGEBYSCORE',
+        args: ['tailslide:sig:app:{7}:flags', '-inf', `(${block + 60_000 - 3_600_000 - 60_000}`],
+        owner: -1,
+      },
       { name: 'PEXPIRE', args: ['tailslide:sig:app:{7}:flags', 3_600_000 + 60_000], owner: -1 },
     ]);
   });

@@ -1,10 +1,4 @@
-import {
-  appFilter,
-  appSubjects,
-  describeSubjects,
-  streamCoversApp,
-  subjectMatches,
-} from '../../src/nats/subjects';
+import { appFilter, appSubjects, describeSubjects, streamCoversApp, subjectMatches } from '../../src/nats/subjects';
 
 describe('subjectMatches (NATS wildcards)', () => {
   test.each([

@@ -16,7 +16,9 @@ interface AppRow {
 }
 
 export function appsCommand(): Command {
-  const cmd = new Command('apps').description('list the apps that have a ruleset in the stream, with their flag counts');
+  const cmd = new Command('apps').description(
+    'list the apps that have a ruleset in the stream, with their flag counts',
+  );
   withNatsOptions(cmd);
   withJson(cmd);
   cmd.action(
@@ -37,7 +39,15 @@ export function appsCommand(): Command {
             });
           } catch (error) {
             // One app's broken message must not hide the others.
-            result.push({ appId, flags: null, active: null, sequence: null, subject: null, time: null, error: (error as Error).message });
+            result.push({
+              appId,
+              flags: null,
+              active: null,
+              sequence: null,
+              subject: null,
+              time: null,
+              error: (error as Error).message,
+            });
           }
         }
         return result;
@@ -46,7 +56,13 @@ export function appsCommand(): Command {
         rows.length === 0
           ? ['no app has a ruleset in the stream yet (create one: tailslide flags create <title> --app-id <id>)']
           : table(
-              [{ header: 'APP', align: 'right' }, { header: 'FLAGS', align: 'right' }, { header: 'ACTIVE', align: 'right' }, { header: 'RULESET' }, { header: 'PUBLISHED' }],
+              [
+                { header: 'APP', align: 'right' },
+                { header: 'FLAGS', align: 'right' },
+                { header: 'ACTIVE', align: 'right' },
+                { header: 'RULESET' },
+                { header: 'PUBLISHED' },
+              ],
               rows.map((r) => [
                 String(r.appId),
                 r.flags === null ? '?' : String(r.flags),

@@ -7,7 +7,9 @@ import { badValue } from '../exit-codes';
 import { type JsonFlags, type NatsFlags, type RedisFlags, withNatsOptions, withRedisOptions } from '../options';
 import { parseAppId, parseDuration, parseInteger } from '../parse';
 
-type Flags = NatsFlags & RedisFlags & JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean };
+type Flags = NatsFlags &
+  RedisFlags &
+  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean };
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -19,20 +21,31 @@ export function demoCommand(): Command {
         '(the demo prints the commands) and watch the effect.',
     )
     .option('--duration <duration>', 'stop after this long (e.g. 30s, 5m); default: until Ctrl-C')
-    .option('--app-id <id>', 'the demo app (TAILSLIDE_APP_ID is not used here, so the demo never edits your real app by accident)', String(DEMO_APP_ID))
+    .option(
+      '--app-id <id>',
+      'the demo app (TAILSLIDE_APP_ID is not used here, so the demo never edits your real app by accident)',
+      String(DEMO_APP_ID),
+    )
     .option('--rate <requests/s>', 'simulated requests per second', '200')
     .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer');
   withNatsOptions(cmd);
   withRedisOptions(cmd);
   cmd.option('--json', 'one JSON record per event (start, tick, change, stopped) instead of the live view');
-  cmd.addHelpText('after', '\nExamples:\n  npx tailslide demo\n  npx tailslide demo --duration 30s --app-id 1000\n  npx tailslide demo --nats-server nats://10.0.0.5:4222 --redis-url redis://10.0.0.5:6379');
+  cmd.addHelpText(
+    'after',
+    '\nExamples:\n  npx tailslide demo\n  npx tailslide demo --duration 30s --app-id 1000\n  npx tailslide demo --nats-server nats://10.0.0.5:4222 --redis-url redis://10.0.0.5:6379',
+  );
   return cmd.action(
     action<Flags>(async ({ opts, out }) => {
       const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration');
-      if (durationMs !== undefined && durationMs < 1) throw badValue('--duration', opts.duration, 'a positive duration');
+      if (durationMs !== undefined && durationMs < 1)
+        throw badValue('--duration', opts.duration, 'a positive duration');
       const ratePerSecond = parseInteger(opts.rate, '--rate', 1);
       if (ratePerSecond > 100_000) throw badValue('--rate', opts.rate, 'at most 100000 requests per second');
-      await runDemo({ flags: opts, appId: parseAppId(opts.appId), durationMs, ratePerSecond, startServers: opts.startServers }, out);
+      await runDemo(
+        { flags: opts, appId: parseAppId(opts.appId), durationMs, ratePerSecond, startServers: opts.startServers },
+        out,
+      );
     }),
   );
 }

@@ -16,7 +16,7 @@ import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-com
 type Flags = FlagCommandFlags & { user: string; hashing: string };
 
 export function evaluateCommand(): Command {
-  return flagSubcommand('evaluate', "what a user gets for one flag (or every flag) of the app, and why", [
+  return flagSubcommand('evaluate', 'what a user gets for one flag (or every flag) of the app, and why', [
     'tailslide evaluate checkout-v2 --user 375d39e6-9c3f-4f58-80bd-e5960b710295 --app-id 1',
     'tailslide evaluate --user alice --app-id 1 --json',
   ])
@@ -31,7 +31,13 @@ export function evaluateCommand(): Command {
         const flagArg = optionalStringArg(args, 0);
         const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
         const wanted = flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
-        const manager = new FlagManager({ appId, offline: true, bootstrap: [...snapshot.flags], hashing, logger: silentLogger });
+        const manager = new FlagManager({
+          appId,
+          offline: true,
+          bootstrap: [...snapshot.flags],
+          hashing,
+          logger: silentLogger,
+        });
         await manager.initialize();
         const details: ExplainedDetail[] = wanted.map((flag) => {
           const detail = manager.evaluate(flag.title, opts.user);

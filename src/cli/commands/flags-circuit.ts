@@ -12,22 +12,39 @@ export function setCircuitCommand(): Command {
     'tailslide flags set-circuit checkout-v2 --app-id 1 --recovery-delay 30s --recovery-rate 1m --recovery-profile exponential',
   ])
     .argument('<flag>', FLAG_ARG_HELP)
-    .option('--error-threshold <percentage>', 'error_threshold_percentage: failure rate that trips the circuit; 0 disables breaking')
+    .option(
+      '--error-threshold <percentage>',
+      'error_threshold_percentage: failure rate that trips the circuit; 0 disables breaking',
+    )
     .option('--status <status>', 'circuit_status: open, close or recovery')
     .option('--recoverable <bool>', 'is_recoverable: whether a tripped circuit ramps back by itself')
-    .option('--recovery-percentage <percentage>', 'circuit_recovery_percentage: share of the rollout let through during recovery')
-    .option('--recovery-delay <duration>', 'circuit_recovery_delay: wait after a trip before recovery starts (30s, 1m, or ms)')
+    .option(
+      '--recovery-percentage <percentage>',
+      'circuit_recovery_percentage: share of the rollout let through during recovery',
+    )
+    .option(
+      '--recovery-delay <duration>',
+      'circuit_recovery_delay: wait after a trip before recovery starts (30s, 1m, or ms)',
+    )
     .option('--initial-recovery-percentage <percentage>', 'circuit_initial_recovery_percentage: first recovery step')
     .option('--recovery-rate <duration>', 'circuit_recovery_rate: time between recovery steps (30s, 1m, or ms)')
-    .option('--recovery-increment <percentage>', 'circuit_recovery_increment_percentage: step size (linear) or growth (exponential)')
+    .option(
+      '--recovery-increment <percentage>',
+      'circuit_recovery_increment_percentage: step size (linear) or growth (exponential)',
+    )
     .option('--recovery-profile <profile>', 'circuit_recovery_profile: linear or exponential')
     .action(
       action<FlagCommandFlags & CircuitOptions>(async ({ opts, args, out }) => {
         const patch = circuitPatchFromOptions(opts);
         if (Object.keys(patch).length === 0) {
-          throw new CliError('Nothing to change: give at least one circuit option (see tailslide flags set-circuit --help)', EXIT.USAGE);
+          throw new CliError(
+            'Nothing to change: give at least one circuit option (see tailslide flags set-circuit --help)',
+            EXIT.USAGE,
+          );
         }
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.setCircuit(appId, flag.id, patch));
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+          admin.setCircuit(appId, flag.id, patch),
+        );
       }),
     );
 }

@@ -22,16 +22,24 @@ function withFieldOptions(cmd: Command, forUpdate: boolean): Command {
     .option('--whitelist <users>', 'comma-separated user contexts that always get the flag (replaces the list)')
     .option('--error-threshold <percentage>', 'failure rate that trips the circuit; 0 disables breaking')
     .option('--webhooks <urls>', 'comma-separated URLs notified on circuit changes')
-    .option('--set <field=value>', 'any editable wire field, e.g. --set circuit_recovery_rate=30000 (repeatable)', collect);
+    .option(
+      '--set <field=value>',
+      'any editable wire field, e.g. --set circuit_recovery_rate=30000 (repeatable)',
+      collect,
+    );
   if (!forUpdate) cmd.option('--on', 'create it turned on (same as --active true)');
   return cmd;
 }
 
 export function createCommand(): Command {
-  const cmd = flagSubcommand('create', 'add a flag to the app (off and at 0 % unless told otherwise); the first flag creates the app', [
-    'tailslide flags create checkout-v2 --app-id 1 --on --rollout 50',
-    'tailslide flags create search-ranking --app-id 1 --description "new ranking" --whitelist alice,bob',
-  ]).argument('<title>', 'the new flag\'s title (unique within the app)');
+  const cmd = flagSubcommand(
+    'create',
+    'add a flag to the app (off and at 0 % unless told otherwise); the first flag creates the app',
+    [
+      'tailslide flags create checkout-v2 --app-id 1 --on --rollout 50',
+      'tailslide flags create search-ranking --app-id 1 --description "new ranking" --whitelist alice,bob',
+    ],
+  ).argument('<title>', "the new flag's title (unique within the app)");
   return withFieldOptions(cmd, false).action(
     action<FieldFlags>(async ({ opts, args, out }) => {
       const appId = parseAppId(opts.appId);
@@ -51,30 +59,43 @@ export function updateCommand(): Command {
     action<FieldFlags>(async ({ opts, args, out }) => {
       const patch = flagPatchFromOptions(opts);
       if (Object.keys(patch).length === 0) {
-        throw new CliError('Nothing to change: give at least one of --title, --description, --active, --rollout, --whitelist, --error-threshold, --webhooks, --set field=value', EXIT.USAGE);
+        throw new CliError(
+          'Nothing to change: give at least one of --title, --description, --active, --rollout, --whitelist, --error-threshold, --webhooks, --set field=value',
+          EXIT.USAGE,
+        );
       }
-      await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.updateFlag(appId, flag.id, patch));
+      await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        admin.updateFlag(appId, flag.id, patch),
+      );
     }),
   );
 }
 
 export function deleteCommand(): Command {
-  return flagSubcommand('delete', 'remove a flag from the app (its id is never handed out again)', ['tailslide flags delete old-banner --app-id 1'])
+  return flagSubcommand('delete', 'remove a flag from the app (its id is never handed out again)', [
+    'tailslide flags delete old-banner --app-id 1',
+  ])
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
-        await editFlag(opts, out, stringArg(args, 0), 'deleted', (admin, appId, flag) => admin.deleteFlag(appId, flag.id));
+        await editFlag(opts, out, stringArg(args, 0), 'deleted', (admin, appId, flag) =>
+          admin.deleteFlag(appId, flag.id),
+        );
       }),
     );
 }
 
 export function toggleCommand(on: boolean): Command {
   const name = on ? 'on' : 'off';
-  return flagSubcommand(name, `turn a flag ${name} (is_active: ${on})`, [`tailslide flags ${name} dark-mode --app-id 1`])
+  return flagSubcommand(name, `turn a flag ${name} (is_active: ${on})`, [
+    `tailslide flags ${name} dark-mode --app-id 1`,
+  ])
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.setActive(appId, flag.id, on));
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+          admin.setActive(appId, flag.id, on),
+        );
       }),
     );
 }
@@ -88,7 +109,9 @@ export function setRolloutCommand(): Command {
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
         const percentage = parsePercentage(stringArg(args, 1), 'rollout_percentage');
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.setRollout(appId, flag.id, percentage));
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+          admin.setRollout(appId, flag.id, percentage),
+        );
       }),
     );
 }

@@ -9,7 +9,9 @@ import { currentRuleset, withAdmin } from '../session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 export function listCommand(): Command {
-  return flagSubcommand('list', "list the app's flags (--json: the flags in the wire format)", ['tailslide flags list --app-id 1']).action(
+  return flagSubcommand('list', "list the app's flags (--json: the flags in the wire format)", [
+    'tailslide flags list --app-id 1',
+  ]).action(
     action<FlagCommandFlags>(async ({ opts, out }) => {
       const appId = parseAppId(opts.appId);
       const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
@@ -22,7 +24,10 @@ export function listCommand(): Command {
 }
 
 export function showCommand(): Command {
-  return flagSubcommand('show', 'print every field of one flag', ['tailslide flags show checkout-v2 --app-id 1', "tailslide flags show '#7' --app-id 1 --json"])
+  return flagSubcommand('show', 'print every field of one flag', [
+    'tailslide flags show checkout-v2 --app-id 1',
+    "tailslide flags show '#7' --app-id 1 --json",
+  ])
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {

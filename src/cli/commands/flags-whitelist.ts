@@ -5,23 +5,33 @@ import { parseUsers } from '../parse';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 export function whitelistCommand(): Command {
-  const group = new Command('whitelist').description('add or remove user contexts that always get a flag (when it is on)');
-  const add = flagSubcommand('add', 'add users to the whitelist of a flag', ['tailslide flags whitelist add search-ranking alice bob --app-id 1'])
+  const group = new Command('whitelist').description(
+    'add or remove user contexts that always get a flag (when it is on)',
+  );
+  const add = flagSubcommand('add', 'add users to the whitelist of a flag', [
+    'tailslide flags whitelist add search-ranking alice bob --app-id 1',
+  ])
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('<users...>', 'user contexts (space- or comma-separated)')
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
         const users = parseUsers(stringsArg(args, 1));
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.addWhitelistedUsers(appId, flag.id, users));
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+          admin.addWhitelistedUsers(appId, flag.id, users),
+        );
       }),
     );
-  const remove = flagSubcommand('remove', 'remove users from the whitelist of a flag', ['tailslide flags whitelist remove search-ranking bob --app-id 1'])
+  const remove = flagSubcommand('remove', 'remove users from the whitelist of a flag', [
+    'tailslide flags whitelist remove search-ranking bob --app-id 1',
+  ])
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('<users...>', 'user contexts (space- or comma-separated)')
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
         const users = parseUsers(stringsArg(args, 1));
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => admin.removeWhitelistedUsers(appId, flag.id, users));
+        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+          admin.removeWhitelistedUsers(appId, flag.id, users),
+        );
       }),
     );
   return group.addCommand(add).addCommand(remove);

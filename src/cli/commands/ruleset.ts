@@ -13,9 +13,13 @@ import { currentRuleset, withAdmin } from '../session';
 type Flags = NatsFlags & AppFlags & JsonFlags & { dryRun?: boolean };
 
 export function rulesetCommand(): Command {
-  const group = new Command('ruleset').description('the whole ruleset of an app as JSON: print it, or publish one from a file');
+  const group = new Command('ruleset').description(
+    'the whole ruleset of an app as JSON: print it, or publish one from a file',
+  );
 
-  const get = new Command('get').description("print the app's current ruleset (the JSON array SDKs receive; ruleset publish takes it back)");
+  const get = new Command('get').description(
+    "print the app's current ruleset (the JSON array SDKs receive; ruleset publish takes it back)",
+  );
   withAppId(get);
   withNatsOptions(get);
   withJson(get, 'accepted for symmetry: the output is always JSON');
@@ -38,7 +42,10 @@ export function rulesetCommand(): Command {
   withAppId(publish);
   withNatsOptions(publish);
   withJson(publish);
-  publish.addHelpText('after', '\nExamples:\n  tailslide ruleset publish flags.json --app-id 1\n  tailslide ruleset get --app-id 1 | jq \'.[0].rollout_percentage = 30\' | tailslide ruleset publish - --app-id 1');
+  publish.addHelpText(
+    'after',
+    "\nExamples:\n  tailslide ruleset publish flags.json --app-id 1\n  tailslide ruleset get --app-id 1 | jq '.[0].rollout_percentage = 30' | tailslide ruleset publish - --app-id 1",
+  );
   publish.action(
     action<Flags>(async ({ opts, args, out }) => {
       const appId = parseAppId(opts.appId);
@@ -48,7 +55,9 @@ export function rulesetCommand(): Command {
       // Validated before connecting: a bad file fails the same with or without a server.
       const flags = validateRuleset(withNewFlagDefaults(value), origin, appId);
       if (opts.dryRun === true) {
-        out.result({ appId, valid: true, flags: flags.length }, () => [`${origin}: ${flags.length} flags, valid for app ${appId} (nothing published: --dry-run)`]);
+        out.result({ appId, valid: true, flags: flags.length }, () => [
+          `${origin}: ${flags.length} flags, valid for app ${appId} (nothing published: --dry-run)`,
+        ]);
         return;
       }
       const { before, outcome } = await withAdmin(opts, out, async (admin) => {
@@ -56,10 +65,20 @@ export function rulesetCommand(): Command {
         return { before: previous?.flags ?? [], outcome: await admin.publishRuleset(appId, value, { origin }) };
       });
       const diff = diffRulesets(before, outcome.flags, { ignoreFields: ['updated_at'] });
-      out.result({ appId, published: true, sequence: outcome.sequence, subject: outcome.subject, flags: outcome.flags.length, diff: diffData(diff) }, () => [
-        `published ${origin} to app ${appId}: ruleset #${outcome.sequence ?? '?'} on ${outcome.subject}, ${outcome.flags.length} flags`,
-        ...diffLines(diff).map((line) => `  ${line}`),
-      ]);
+      out.result(
+        {
+          appId,
+          published: true,
+          sequence: outcome.sequence,
+          subject: outcome.subject,
+          flags: outcome.flags.length,
+          diff: diffData(diff),
+        },
+        () => [
+          `published ${origin} to app ${appId}: ruleset #${outcome.sequence ?? '?'} on ${outcome.subject}, ${outcome.flags.length} flags`,
+          ...diffLines(diff).map((line) => `  ${line}`),
+        ],
+      );
     }),
   );
   return group.addCommand(get).addCommand(publish);

@@ -15,11 +15,15 @@ import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-com
 type Flags = FlagCommandFlags & RedisFlags & { window: string; chart: string; bucket: string };
 
 export function statsCommand(): Command {
-  const cmd = flagSubcommand('stats', 'success and failure counts and error rate per flag over a window, from the signals in Redis', [
-    'tailslide stats --app-id 1',
-    'tailslide stats checkout-v2 --app-id 1 --window 1h --chart 30m --bucket 2m',
-    'tailslide stats --app-id 1 --json --signal-backend native',
-  ])
+  const cmd = flagSubcommand(
+    'stats',
+    'success and failure counts and error rate per flag over a window, from the signals in Redis',
+    [
+      'tailslide stats --app-id 1',
+      'tailslide stats checkout-v2 --app-id 1 --window 1h --chart 30m --bucket 2m',
+      'tailslide stats --app-id 1 --json --signal-backend native',
+    ],
+  )
     .argument('[flag]', `${FLAG_ARG_HELP}; every flag of the app when left out`)
     .option('--window <duration>', 'count the signals of this last stretch of time', '15m')
     .option('--chart <duration>', 'how far back the sparklines go', '10m')
@@ -37,7 +41,8 @@ export function statsCommand(): Command {
       }
       const flagArg = optionalStringArg(args, 0);
       const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
-      const flags: readonly WireFlag[] = flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
+      const flags: readonly WireFlag[] =
+        flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
 
       const toMs = Date.now();
       const window = { fromMs: Math.max(0, toMs - windowMs + 1), toMs };

@@ -10,15 +10,17 @@ type Flags = NatsFlags & AppFlags & JsonFlags;
 
 export function streamCommand(): Command {
   const stream = new Command('stream').description('set up the JetStream stream that holds the rulesets');
-  const init = new Command('init')
-    .description(
-      'create the stream (subjects apps.*.update.*, file storage, full history) if it is missing; ' +
-        'with --app-id on a stream created by Tower (literal subjects), add that app\'s two subjects',
-    );
+  const init = new Command('init').description(
+    'create the stream (subjects apps.*.update.*, file storage, full history) if it is missing; ' +
+      "with --app-id on a stream created by Tower (literal subjects), add that app's two subjects",
+  );
   withAppId(init, 'also make sure the stream captures this app');
   withNatsOptions(init);
   withJson(init);
-  init.addHelpText('after', '\nExamples:\n  tailslide stream init\n  tailslide stream init --app-id 7 --nats-stream flags_ruleset');
+  init.addHelpText(
+    'after',
+    '\nExamples:\n  tailslide stream init\n  tailslide stream init --app-id 7 --nats-stream flags_ruleset',
+  );
   init.action(
     action<Flags>(async ({ opts, out }) => {
       const appId = opts.appId === undefined ? undefined : parseAppId(opts.appId);
@@ -32,7 +34,8 @@ export function streamCommand(): Command {
 
 function streamLines(result: EnsureStreamResult): string[] {
   const lines: string[] = [];
-  if (result.action === 'created') lines.push(`created stream "${result.stream}" with subjects ${result.subjects.join(', ')}`);
+  if (result.action === 'created')
+    lines.push(`created stream "${result.stream}" with subjects ${result.subjects.join(', ')}`);
   else if (result.action === 'updated') lines.push(`added ${result.added.join(', ')} to stream "${result.stream}"`);
   else lines.push(`stream "${result.stream}" is ready (subjects ${result.subjects.join(', ')}); nothing to change`);
   for (const warning of result.warnings) lines.push(`warning: ${warning}`);

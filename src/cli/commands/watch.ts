@@ -10,10 +10,11 @@ import { flagSubcommand, type FlagCommandFlags } from './flag-command';
 type Flags = FlagCommandFlags & { timestamps?: boolean };
 
 export function watchCommand(): Command {
-  return flagSubcommand('watch', 'print each update of the app\'s ruleset as it arrives, with what changed (Ctrl-C to stop)', [
-    'tailslide watch --app-id 1',
-    'tailslide watch --app-id 1 --json | jq .diff',
-  ])
+  return flagSubcommand(
+    'watch',
+    "print each update of the app's ruleset as it arrives, with what changed (Ctrl-C to stop)",
+    ['tailslide watch --app-id 1', 'tailslide watch --app-id 1 --json | jq .diff'],
+  )
     .option('--timestamps', 'also show changes of updated_at alone')
     .action(
       action<Flags>(async ({ opts, out }) => {

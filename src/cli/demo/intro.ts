@@ -37,7 +37,9 @@ export function tryCommands(input: IntroInput): string[] {
 }
 
 function where(url: string, server: LocalServer | undefined): string {
-  return server === undefined ? `${url} (already running)` : `${url} (started by the demo: ${server.name}, pid ${server.pid})`;
+  return server === undefined
+    ? `${url} (already running)`
+    : `${url} (started by the demo: ${server.name}, pid ${server.pid})`;
 }
 
 export function introLines(input: IntroInput, seconds: (ms: number) => string): string[] {
@@ -53,13 +55,25 @@ export function introLines(input: IntroInput, seconds: (ms: number) => string): 
     'Try these in a second terminal while it runs; each change shows in the live view at once:',
     ...tryCommands(input).map((c) => `  ${c}`),
   ];
-  if (input.credentials) lines.push('  (add your NATS credentials: --sdk-key, --nats-user/--nats-password or --nats-creds-file)');
-  lines.push('', input.durationMs === undefined ? 'Ctrl-C stops the demo.' : `The demo stops after ${seconds(input.durationMs)}, or on Ctrl-C.`, '');
+  if (input.credentials)
+    lines.push('  (add your NATS credentials: --sdk-key, --nats-user/--nats-password or --nats-creds-file)');
+  lines.push(
+    '',
+    input.durationMs === undefined
+      ? 'Ctrl-C stops the demo.'
+      : `The demo stops after ${seconds(input.durationMs)}, or on Ctrl-C.`,
+    '',
+  );
   return lines;
 }
 
 export function introRecord(input: IntroInput): Record<string, unknown> {
-  const server = (url: string, s: LocalServer | undefined): Record<string, unknown> => ({ url, started: s !== undefined, pid: s?.pid ?? null, port: s?.port ?? null });
+  const server = (url: string, s: LocalServer | undefined): Record<string, unknown> => ({
+    url,
+    started: s !== undefined,
+    pid: s?.pid ?? null,
+    port: s?.port ?? null,
+  });
   return {
     event: 'start',
     appId: input.appId,

@@ -104,7 +104,8 @@ export function frameLines(frame: Frame, columns = 120): string[] {
 /** One tick as one line (stdout is not a terminal). */
 export function frameLine(frame: Frame): string {
   const flags = frame.rows.map((row) => {
-    const setting = row.flag === undefined ? 'missing' : row.flag.is_active ? `on ${row.flag.rollout_percentage}%` : 'off';
+    const setting =
+      row.flag === undefined ? 'missing' : row.flag.is_active ? `on ${row.flag.rollout_percentage}%` : 'off';
     const redis = row.redis === undefined || row.redis.total === 0 ? '-' : ratio(row.redis.errorRate);
     return (
       `${row.title} [${setting}] on=${pct(onShare(row.recent))} ${perSecond(row.recent, frame.windowMs).toFixed(0)}/s ` +

@@ -14,7 +14,14 @@ import { count, duration, redactUrl } from '../format';
 import { watchLines, watchRecord } from '../format-watch';
 import { waitForInterrupt } from '../interrupt';
 import { killAllNow } from '../local-servers';
-import { adminOptions, managerConnectionOptions, readerOptions, renameOptionError, type NatsFlags, type RedisFlags } from '../options';
+import {
+  adminOptions,
+  managerConnectionOptions,
+  readerOptions,
+  renameOptionError,
+  type NatsFlags,
+  type RedisFlags,
+} from '../options';
 import type { Output } from '../output';
 import { introLines, introRecord } from './intro';
 import { LiveView, type FlagRow } from './live-view';
@@ -68,7 +75,15 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       ...options.flags,
       natsServer: found.natsServer,
       redisUrl: found.redisUrl,
-      ...(own ? { sdkKey: undefined, natsUser: undefined, natsPassword: undefined, natsCredsFile: undefined, natsNkeySeed: undefined } : {}),
+      ...(own
+        ? {
+            sdkKey: undefined,
+            natsUser: undefined,
+            natsPassword: undefined,
+            natsCredsFile: undefined,
+            natsNkeySeed: undefined,
+          }
+        : {}),
     };
     const logger: Logger = { debug: () => undefined, info: () => undefined, warn: report, error: report };
 
@@ -80,7 +95,13 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
     const app = await setUpDemoApp(admin, options.appId);
     let sequence = app.sequence;
 
-    manager = new FlagManager({ appId: options.appId, ...managerConnectionOptions(flags), initTimeoutMs: 10_000, signalFlushIntervalMs: 500, logger });
+    manager = new FlagManager({
+      appId: options.appId,
+      ...managerConnectionOptions(flags),
+      initTimeoutMs: 10_000,
+      signalFlushIntervalMs: 500,
+      logger,
+    });
     const m = manager;
     closers.push(() => m.disconnect());
     await manager.initialize();
@@ -100,7 +121,8 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       app,
       whitelisted: DEMO_WHITELIST[0] ?? '',
       durationMs: options.durationMs,
-      credentials: !own && [flags.sdkKey, flags.natsUser, flags.natsCredsFile, flags.natsNkeySeed].some((v) => v !== undefined),
+      credentials:
+        !own && [flags.sdkKey, flags.natsUser, flags.natsCredsFile, flags.natsNkeySeed].some((v) => v !== undefined),
     };
     view.intro(introLines(intro, duration), introRecord(intro));
 
@@ -114,8 +136,17 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
     const render = (): void => {
       const rows: FlagRow[] = DEMO_FLAGS.map((demo) => {
         const flag = m.getFlag(demo.title);
-        const recent = history.reduce((sum, tick) => addCounts(sum, tick.get(demo.title) ?? emptyCounts()), emptyCounts());
-        return { title: demo.title, operation: demo.operation, flag: flag && toWire(flag), recent, redis: redis.get(demo.title) };
+        const recent = history.reduce(
+          (sum, tick) => addCounts(sum, tick.get(demo.title) ?? emptyCounts()),
+          emptyCounts(),
+        );
+        return {
+          title: demo.title,
+          operation: demo.operation,
+          flag: flag && toWire(flag),
+          recent,
+          redis: redis.get(demo.title),
+        };
       });
       view.render({
         appId: options.appId,
@@ -137,7 +168,14 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       redisBusy = true;
       const toMs = Date.now();
       const ids = DEMO_FLAGS.map((demo) => [demo.title, m.getFlag(demo.title)?.id] as const);
-      Promise.all(ids.filter(([, id]) => id !== undefined).map(async ([title, id]) => [title, await reader.flagCounts(id ?? 0, { fromMs: toMs - REDIS_WINDOW_MS, toMs })] as const))
+      Promise.all(
+        ids
+          .filter(([, id]) => id !== undefined)
+          .map(
+            async ([title, id]) =>
+              [title, await reader.flagCounts(id ?? 0, { fromMs: toMs - REDIS_WINDOW_MS, toMs })] as const,
+          ),
+      )
         .then((entries) => {
           redis = new Map(entries);
         })
@@ -192,14 +230,19 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
         out.warn(`while stopping: ${toError(error).message}`);
       }
     }
-    const stopped = [servers?.nats, servers?.redis].filter((s) => s !== undefined).map((s) => ({ name: s.name, pid: s.pid }));
+    const stopped = [servers?.nats, servers?.redis]
+      .filter((s) => s !== undefined)
+      .map((s) => ({ name: s.name, pid: s.pid }));
     if (reason !== 'error') {
       const requests = service?.totalRequests ?? 0;
       const written = manager?.signalStats().written ?? signals?.written ?? 0;
       const why = reason === 'timeout' ? 'its --duration' : reason;
-      const what = stopped.length === 0 ? '' : `; stopped ${stopped.map((s) => `${s.name} (pid ${s.pid})`).join(' and ')}`;
+      const what =
+        stopped.length === 0 ? '' : `; stopped ${stopped.map((s) => `${s.name} (pid ${s.pid})`).join(' and ')}`;
       view.outro(
-        [`demo stopped after ${duration(Date.now() - startedAt)} (${why}): ${count(requests)} requests, ${count(written)} signals written to Redis${what}`],
+        [
+          `demo stopped after ${duration(Date.now() - startedAt)} (${why}): ${count(requests)} requests, ${count(written)} signals written to Redis${what}`,
+        ],
         { event: 'stopped', reason, requests, signalsWritten: written, stoppedServers: stopped },
       );
     } else {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError, EXIT } from '../exit-codes';
 import { redactUrl } from '../format';
-import { INSTALL_HINT, findOnPath, hostPort, startNatsServer, startRedisServer, tcpAnswers, type LocalServer } from '../local-servers';
+import { hostPort, tcpAnswers } from '../../util/net';
+import { INSTALL_HINT, findOnPath, startNatsServer, startRedisServer, type LocalServer } from '../local-servers';
 import type { Output } from '../output';
 import { parseServers } from '../parse';
 
@@ -19,23 +20,37 @@ export interface DemoServers {
   stop(): Promise<void>;
 }
 
-export async function prepareServers(natsServer: string, redisUrl: string, startServers: boolean, out: Output): Promise<DemoServers> {
+export async function prepareServers(
+  natsServer: string,
+  redisUrl: string,
+  startServers: boolean,
+  out: Output,
+): Promise<DemoServers> {
   const first = parseServers(natsServer)[0] ?? natsServer;
   const natsAt = hostPort(first, 4222);
   const redisAt = hostPort(redisUrl, 6379);
-  const [natsUp, redisUp] = await Promise.all([tcpAnswers(natsAt.host, natsAt.port), tcpAnswers(redisAt.host, redisAt.port)]);
+  const [natsUp, redisUp] = await Promise.all([
+    tcpAnswers(natsAt.host, natsAt.port),
+    tcpAnswers(redisAt.host, redisAt.port),
+  ]);
   const need: Array<'nats-server' | 'redis-server'> = [];
   if (!natsUp) need.push('nats-server');
   if (!redisUp) need.push('redis-server');
   const nothing = async (): Promise<void> => undefined;
-  if (need.length === 0) return { natsServer, redisUrl, nats: undefined, redis: undefined, dir: undefined, stop: nothing };
+  if (need.length === 0)
+    return { natsServer, redisUrl, nats: undefined, redis: undefined, dir: undefined, stop: nothing };
 
-  const silent = [!natsUp ? `NATS at ${first}` : undefined, !redisUp ? `Redis at ${redactUrl(redisUrl)}` : undefined].filter((s) => s !== undefined).join(' and ');
-  if (!startServers) throw new CliError(`Nothing answers at ${silent} (and --no-start-servers is set)`, EXIT.CONNECTION);
+  const silent = [!natsUp ? `NATS at ${first}` : undefined, !redisUp ? `Redis at ${redactUrl(redisUrl)}` : undefined]
+    .filter((s) => s !== undefined)
+    .join(' and ');
+  if (!startServers)
+    throw new CliError(`Nothing answers at ${silent} (and --no-start-servers is set)`, EXIT.CONNECTION);
   const bins = new Map(need.map((name) => [name, findOnPath(name)]));
   const missing = need.filter((name) => bins.get(name) === undefined);
   if (missing.length > 0) {
-    out.note(`The demo needs NATS (with JetStream) and Redis. Nothing answers at ${silent}, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not on PATH.`);
+    out.note(
+      `The demo needs NATS (with JetStream) and Redis. Nothing answers at ${silent}, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not on PATH.`,
+    );
     for (const line of INSTALL_HINT) out.note(line);
     throw new CliError(`${missing.join(' and ')} not installed (see above)`, EXIT.MISSING_SERVER);
   }

@@ -46,7 +46,10 @@ export class SimulatedService {
     userCount = 2_000,
     private readonly random: () => number = Math.random,
   ) {
-    this.users = [...alwaysUsers, ...Array.from({ length: Math.max(0, userCount - alwaysUsers.length) }, () => randomUUID())];
+    this.users = [
+      ...alwaysUsers,
+      ...Array.from({ length: Math.max(0, userCount - alwaysUsers.length) }, () => randomUUID()),
+    ];
     this.togglers = new Map(flags.map((flag) => [flag.title, manager.newToggler({ flagName: flag.title })]));
     this.resetCounts();
   }

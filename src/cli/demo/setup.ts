@@ -32,7 +32,12 @@ export const DEMO_FLAGS: readonly DemoFlag[] = [
     share: 0.4,
     failOn: 0.15,
     failOff: 0.02,
-    settings: { description: 'tailslide demo: the new checkout (its new path fails more often)', is_active: true, rollout_percentage: 50, white_listed_users: '' },
+    settings: {
+      description: 'tailslide demo: the new checkout (its new path fails more often)',
+      is_active: true,
+      rollout_percentage: 50,
+      white_listed_users: '',
+    },
   },
   {
     title: 'search-ranking',
@@ -40,7 +45,12 @@ export const DEMO_FLAGS: readonly DemoFlag[] = [
     share: 0.4,
     failOn: 0.02,
     failOff: 0.04,
-    settings: { description: 'tailslide demo: the new search ranking', is_active: true, rollout_percentage: 20, white_listed_users: DEMO_WHITELIST.join(',') },
+    settings: {
+      description: 'tailslide demo: the new search ranking',
+      is_active: true,
+      rollout_percentage: 20,
+      white_listed_users: DEMO_WHITELIST.join(','),
+    },
   },
   {
     title: 'dark-mode',
@@ -48,7 +58,12 @@ export const DEMO_FLAGS: readonly DemoFlag[] = [
     share: 0.2,
     failOn: 0.01,
     failOff: 0.01,
-    settings: { description: 'tailslide demo: dark mode, off for now', is_active: false, rollout_percentage: 100, white_listed_users: '' },
+    settings: {
+      description: 'tailslide demo: dark mode, off for now',
+      is_active: false,
+      rollout_percentage: 100,
+      white_listed_users: '',
+    },
   },
 ];
 
