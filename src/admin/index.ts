@@ -30,6 +30,7 @@ export {
 } from './diff';
 export type { EnsureStreamResult } from './stream';
 export type { EditOutcome } from './writer';
+export type { EditContext, EditResult, RulesetEdit } from './edits';
 export { HIGH_WATER_HEADER } from './read';
 export { DEFAULT_WATCH_RETRY_MS, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 export {
