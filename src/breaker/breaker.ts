@@ -124,6 +124,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   private polling: Promise<PollReport> = Promise.resolve(emptyReport(0));
   private writes: Promise<void> = Promise.resolve();
   private redisTrouble: string | undefined;
+  private redisReady: Promise<boolean> = Promise.resolve(false);
   private natsTrouble: string | undefined;
   private lastAppsRefreshMs = 0;
 
@@ -204,6 +205,8 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     await admin.connect();
 
     this.openRedis();
+    // Redis may be down: then the first polls hold every circuit (and say so) until it answers.
+    await this.redisReady;
     if (this.stopped) return;
 
     if (this.options.apps === 'all') {
@@ -273,6 +276,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
       client.connect().catch(() => undefined);
     }
     this.redis = client;
+    this.redisReady = waitReady(client, this.options.connectTimeoutMs);
     if (this.options.signalBackend === 'native') this.useNative(client);
     else if (this.options.signalBackend === 'timeseries') this.signals = new TimeSeriesSignals(client);
   }
@@ -581,6 +585,21 @@ export function describeTransition(t: CircuitTransition): string {
           ? `recovery at ${t.percentage} %`
           : 'closed: recovered (100 %)';
   return `app ${t.appId} flag #${t.flagId} ${JSON.stringify(t.title)}: ${t.from} → ${t.to}, ${what}${t.mode === 'tower' ? ` (sent ${TOWER_SUBJECTS[t.kind]} to Tower)` : ''}`;
+}
+
+/** Resolves true once the client is ready, false after `timeoutMs`. */
+function waitReady(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    client.on('ready', onReady);
+  });
 }
 
 function pendingKey(appId: number, flagId: number): string {
