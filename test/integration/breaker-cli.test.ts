@@ -104,3 +104,22 @@ it.each([
   expect(await cli.exited).toBe(1);
   expect(cli.io.stderr).toMatch(message);
 });
+
+it('the demo runs the breaker: checkout-v2 trips a few seconds in (--json)', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TAILSLIDE_')) env[key] = value;
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'demo', '--json', '--duration', '9s', '--app-id', '77', '--nats-server', nats.url, '--redis-url', redis.url],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  expect(code).toBe(0);
+  const events = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; kind?: string; title?: string });
+  expect(events.filter((e) => e.event === 'transition')[0]).toMatchObject({ kind: 'open', title: 'checkout-v2' });
+}, 20_000);

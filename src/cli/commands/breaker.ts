@@ -1,6 +1,7 @@
 /** `tailslide breaker`: run the circuit breaker until Ctrl-C / SIGTERM, one line per transition. */
 import { Command, Option } from 'commander';
-import { CircuitBreaker, describeTransition, type CircuitTransition } from '../../breaker/breaker';
+import { CircuitBreaker } from '../../breaker/breaker';
+import { transitionLine, transitionRecord } from '../format-breaker';
 import {
   DEFAULT_BREAKER_MIN_REQUESTS,
   DEFAULT_BREAKER_POLL_INTERVAL_MS,
@@ -81,7 +82,7 @@ export function breakerCommand(): Command {
       const interrupt = waitForInterrupt();
       breaker.on('transition', (t) => {
         if (out.json) out.record(transitionRecord(t));
-        else out.line(`${t.at.toISOString()}  ${describeTransition(t)}`);
+        else out.line(transitionLine(t));
       });
       try {
         try {
@@ -126,9 +127,4 @@ function breakerOptions(opts: Flags): Omit<CircuitBreakerOptions, 'logger'> {
     connectTimeoutMs: parseDuration(opts.connectTimeout, '--connect-timeout'),
   };
   return options;
-}
-
-/** The JSON line of a transition. */
-export function transitionRecord(t: CircuitTransition): Record<string, unknown> {
-  return { event: 'transition', ...t, at: t.at.toISOString() };
 }

@@ -9,7 +9,7 @@ import { parseAppId, parseDuration, parseInteger } from '../parse';
 
 type Flags = NatsFlags &
   RedisFlags &
-  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean };
+  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean; breaker: boolean };
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -27,7 +27,11 @@ export function demoCommand(): Command {
       String(DEMO_APP_ID),
     )
     .option('--rate <requests/s>', 'simulated requests per second', '200')
-    .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer');
+    .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer')
+    .option(
+      '--no-breaker',
+      'do not run the circuit breaker on the demo app (e.g. to run `tailslide breaker` yourself)',
+    );
   withNatsOptions(cmd);
   withRedisOptions(cmd);
   cmd.option('--json', 'one JSON record per event (start, tick, change, stopped) instead of the live view');
@@ -43,7 +47,14 @@ export function demoCommand(): Command {
       const ratePerSecond = parseInteger(opts.rate, '--rate', 1);
       if (ratePerSecond > 100_000) throw badValue('--rate', opts.rate, 'at most 100000 requests per second');
       await runDemo(
-        { flags: opts, appId: parseAppId(opts.appId), durationMs, ratePerSecond, startServers: opts.startServers },
+        {
+          flags: opts,
+          appId: parseAppId(opts.appId),
+          durationMs,
+          ratePerSecond,
+          startServers: opts.startServers,
+          breaker: opts.breaker,
+        },
         out,
       );
     }),
