@@ -2,7 +2,7 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup breaker)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -227,6 +227,46 @@ await step('startup', async () => {
         met: flags === 10_000 && mode === 'jetstream' ? mark(s.initMs <= 200 && s.heapBytesPerFlag <= 1024) : '',
       });
     }
+  }
+});
+
+await step('breaker', async () => {
+  raw.breaker = {};
+  [raw.breaker.killswitch] = await runChild('breaker.mjs', ['--case', 'killswitch', '--trips', quick ? '5' : '25']);
+  const k = raw.breaker.killswitch;
+  rows.push({
+    what: 'kill switch (circuit breaker)',
+    how:
+      `first failing request → all ${k.managers} SDK managers evaluate the flag off; ${k.trips} trips, ${k.ratePerManager} failing requests/s per manager; ` +
+      `defaults: window ${k.windowMs} ms, poll ${k.pollIntervalMs} ms, min ${k.minRequests} requests, SDK flush ${k.signalFlushIntervalMs} ms`,
+    result: `p50 ${fmtMs(k.ms.p50)}, p99 ${fmtMs(k.ms.p99)}, max ${fmtMs(k.ms.max)} (min ${fmtMs(k.ms.min)})`,
+    target: 'p99 ≤ 2 s',
+    met: mark(k.ms.p99 <= 2_000),
+  });
+  for (const backend of ['native', 'timeseries']) {
+    try {
+      [raw.breaker[backend]] = await runChild('breaker.mjs', [
+        '--case',
+        'poll',
+        '--backend',
+        backend,
+        ...(quick ? ['--polls', '5'] : []),
+      ]);
+    } catch (err) {
+      if (backend === 'timeseries') {
+        process.stderr.write(`  (no TimeSeries row: ${err.message})\n`);
+        continue;
+      }
+      throw err;
+    }
+    const p = raw.breaker[backend];
+    rows.push({
+      what: `circuit breaker poll, ${backend} backend`,
+      how: `${fmtInt(p.apps)} apps × ${fmtInt(p.flagsPerApp)} flags, all judged (signals in every window, no trips); poll() read + decide, ${p.polls} polls`,
+      result: `p50 ${fmtMs(p.ms.p50)}, p99 ${fmtMs(p.ms.p99)}; CPU per poll: breaker ${fmtMs(p.nodeCpuMsPerPoll)}, redis-server ${fmtMs(p.redisCpuMsPerPoll)}`,
+      target: '≤ 100 ms per poll',
+      met: mark(p.ms.p50 <= 100),
+    });
   }
 });
 

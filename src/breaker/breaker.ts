@@ -24,7 +24,6 @@ import { errorMessage } from '../nats/errors';
 import { ALL_APPS_SUBJECTS, appIdOfSubject, streamCovers } from '../nats/subjects';
 import type { CircuitStatus, WireFlag } from '../ruleset/types';
 import { probeTimeSeries } from '../signals/detect';
-import { SignalReader } from '../signals/reader';
 import { ownClientOptions } from '../signals/redis-connection';
 import {
   applyDecision,
@@ -114,7 +113,6 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   private nc: NatsConnection | undefined;
   private admin: FlagAdmin | undefined;
   private redis: Redis | undefined;
-  private reader: SignalReader | undefined;
   private signals: BreakerSignals | undefined;
   private discovery: Subscription | undefined;
   private starting: Promise<void> | undefined;
@@ -244,7 +242,6 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     );
     this.apps.clear();
     await this.admin?.close().catch(() => undefined);
-    await this.reader?.close().catch(() => undefined);
     if (this.redis !== undefined && this.options.redis.client === undefined) {
       const redis = this.redis;
       await Promise.race([redis.quit().catch(() => undefined), sleep(1_000)]);
@@ -282,8 +279,9 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   }
 
   private useNative(client: Redis): void {
-    this.reader = new SignalReader({ redisClient: client, backend: 'native', logger: this.logger });
-    this.signals = new NativeSignals(this.reader, this.options.windowMs);
+    this.signals = new NativeSignals(client, (reason) =>
+      this.logger.info(`CircuitBreaker: Redis refused the summing script (${reason}); reading with HMGET instead`),
+    );
   }
 
   /** The signal backend; 'auto' asks Redis once it answers. Rejects while Redis cannot be read. */

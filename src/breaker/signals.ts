@@ -7,12 +7,18 @@
  *   window. Buckets are aligned to the epoch, the module's default since 1.4, so no `ALIGN` is
  *   needed (module 1.4 does not know it) and AGGREGATION comes before FILTER, as 1.4 requires. No
  *   WITHLABELS: the keys (`<flagId>:success` / `<flagId>:failure`) say all we need.
- * - Native: through `SignalReader`: one `appCounts` (pipelined) for the flags whose window is the
- *   plain one, and one `flagCounts` per flag whose window was cut short by a recent transition.
+ * - Native: ONE `EVAL` per app and poll that sums, server-side, exactly the seconds of each flag's
+ *   window from its per-second hashes (keys from signals/keys.ts); where scripts are refused, one
+ *   pipeline of `HMGET <hash> <second>…`. (`SignalReader` reads whole 60 s hashes with HGETALL:
+ *   measured here, 20,000 busy hashes cost about 1.5 s that way and 0.25 s as HMGETs of 4 fields.)
  */
 import type { Redis } from 'ioredis';
-import type { SignalReader } from '../signals/reader';
+import { blockStart, nativeSignalKey, secondField } from '../signals/keys';
+import { describeError, isReplyError } from '../signals/redis-errors';
+import type { SignalStatus } from '../signals/types';
 import { SIGNAL_RESOLUTION_MS, type Counts } from './decide';
+
+const STATUSES: readonly SignalStatus[] = ['success', 'failure'];
 
 export interface FlagWindow {
   readonly flagId: number;
@@ -58,34 +64,94 @@ export class TimeSeriesSignals implements BreakerSignals {
   }
 }
 
+/**
+ * Sums, server-side, the given fields of each hash: one command per app and poll instead of one
+ * HMGET per flag, status and block (10,000 flags make 20,000+ of those). KEYS are the hashes,
+ * ARGV[i] the comma-separated fields of KEYS[i]; the reply is one integer per key.
+ */
+const SUM_FIELDS_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local fields = {}
+  for f in string.gmatch(ARGV[i], '[^,]+') do fields[#fields + 1] = f end
+  local sum = 0
+  for _, v in ipairs(redis.call('HMGET', key, unpack(fields))) do
+    if v then sum = sum + tonumber(v) end
+  end
+  out[i] = sum
+end
+return out
+`;
+
 export class NativeSignals implements BreakerSignals {
   readonly backend = 'native' as const;
+  /** False once Redis refused the script (scripts disabled, an ACL): plain HMGETs from then on. */
+  private scripts = true;
 
   constructor(
-    private readonly reader: SignalReader,
-    private readonly windowMs: number,
+    private readonly client: Redis,
+    private readonly onFallback: (reason: string) => void = () => undefined,
   ) {}
 
-  async counts(appId: number, flags: readonly FlagWindow[], toMs: number): Promise<Map<number, Counts>> {
+  async counts(_appId: number, flags: readonly FlagWindow[], toMs: number): Promise<Map<number, Counts>> {
     const out = new Map<number, Counts>();
     if (flags.length === 0) return out;
-    const plainFrom = toMs - this.windowMs + 1;
-    const cut = flags.filter((f) => f.fromMs > plainFrom);
-    const plain = flags.filter((f) => f.fromMs <= plainFrom);
-    const [app, ...single] = await Promise.all([
-      plain.length > 0 ? this.reader.appCounts(appId, { fromMs: plainFrom, toMs }) : Promise.resolve([]),
-      ...cut.map((f) => this.reader.flagCounts(f.flagId, { fromMs: Math.min(f.fromMs, toMs), toMs })),
-    ]);
-    const byId = new Map(app.map((c) => [c.flagId, c]));
-    for (const f of plain) {
-      const c = byId.get(f.flagId);
-      out.set(f.flagId, { success: c?.success ?? 0, failure: c?.failure ?? 0 });
+    const requests: Array<{ flagId: number; status: SignalStatus; key: string; fields: string[] }> = [];
+    for (const { flagId, fromMs } of flags) {
+      out.set(flagId, { success: 0, failure: 0 });
+      // The seconds overlapping [fromMs, toMs], grouped by the 60 s block (hash) holding them.
+      const fields = new Map<number, string[]>();
+      for (let second = floorTo(fromMs, SIGNAL_RESOLUTION_MS); second <= toMs; second += SIGNAL_RESOLUTION_MS) {
+        const block = blockStart(second);
+        const list = fields.get(block) ?? [];
+        list.push(String(secondField(second)));
+        fields.set(block, list);
+      }
+      for (const [block, list] of fields) {
+        for (const status of STATUSES)
+          requests.push({ flagId, status, key: nativeSignalKey(flagId, status, block), fields: list });
+      }
     }
-    cut.forEach((f, i) => {
-      const c = single[i];
-      out.set(f.flagId, { success: c?.success ?? 0, failure: c?.failure ?? 0 });
+    const sums = await this.sums(requests);
+    requests.forEach((request, index) => {
+      const counts = out.get(request.flagId);
+      if (counts !== undefined)
+        out.set(request.flagId, { ...counts, [request.status]: counts[request.status] + (sums[index] ?? 0) });
     });
     return out;
+  }
+
+  private async sums(requests: ReadonlyArray<{ key: string; fields: readonly string[] }>): Promise<number[]> {
+    if (this.scripts) {
+      try {
+        const reply = await this.client.eval(
+          SUM_FIELDS_LUA,
+          requests.length,
+          ...requests.map((r) => r.key),
+          ...requests.map((r) => r.fields.join(',')),
+        );
+        if (Array.isArray(reply)) return reply.map((n) => Number(n));
+        throw new Error(`unexpected script reply ${typeof reply}`);
+      } catch (err) {
+        if (!isReplyError(err)) throw err;
+        this.scripts = false;
+        this.onFallback(describeError(err));
+      }
+    }
+    const pipeline = this.client.pipeline();
+    for (const r of requests) pipeline.hmget(r.key, ...r.fields);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      let sum = 0;
+      if (Array.isArray(value)) {
+        for (const raw of value) {
+          const n = raw === null ? 0 : Number(raw);
+          if (Number.isFinite(n)) sum += n;
+        }
+      }
+      return sum;
+    });
   }
 }
 

@@ -392,6 +392,27 @@ describe('outages', () => {
   });
 });
 
+describe('native reads without scripts', () => {
+  it('falls back to HMGET when Redis refuses EVAL, and still trips', async () => {
+    const noScripts = await RedisServer.start(['--rename-command', 'EVAL', '']);
+    const client = new Redis(noScripts.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    try {
+      const { appId, flagId } = await newApp();
+      const { breaker: b, transitions, logger } = breaker([appId], { redisUrl: noScripts.url });
+      await started(b);
+      clock = Date.now();
+      await client.hincrby(nativeSignalKey(flagId, 'failure', blockStart(clock)), String(secondField(clock)), 30);
+      await b.poll();
+      expect(transitions.map((t) => t.kind)).toEqual(['open']);
+      expect(logger.matching('info', /reading with HMGET instead/)).toHaveLength(1);
+    } finally {
+      client.disconnect();
+      await noScripts.dispose();
+    }
+  });
+});
+
 describe('tower mode', () => {
   it('sends the four control messages byte for byte (a test subscriber plays Tower)', async () => {
     const { appId, flagId } = await newApp({
