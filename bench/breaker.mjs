@@ -1,9 +1,11 @@
 // The circuit breaker (tailslide/breaker), two rows:
-//   node --expose-gc bench/breaker.mjs --case killswitch [--trips 25] [--rate 100]
+//   node --expose-gc bench/breaker.mjs --case killswitch [--trips 25] [--rate 100] [--healthy-ms 0]
 //     Kill switch with the defaults (window 3 s, poll 500 ms, min 20 requests, the SDK's signal
 //     flush interval): one app, one flag per trip; 3 FlagManagers (native backend) start failing
 //     every request of the flag at `rate` requests/s each; time from the first failing request
-//     to every one of the 3 managers evaluating the flag off. p50/p99 over `trips` trips.
+//     to every one of the 3 managers evaluating the flag off. p50/p99 over `trips` trips. With
+//     --healthy-ms, each flag first serves that long without failures (a window full of successes
+//     dilutes the error rate: the trip waits until failures outweigh them).
 //   node --expose-gc bench/breaker.mjs --case poll [--apps 100] [--flags 100] [--polls 30] [--backend native|timeseries]
 //     Cost of one poll: `apps` apps × `flags` flags, every flag with signals in its window (no
 //     trips), the breaker's clock pinned so that every poll reads the same data; poll() timed
@@ -60,6 +62,8 @@ async function publishRulesets(natsUrl, rulesets) {
 async function killSwitch() {
   const TRIPS = Number(opts.trips ?? 25);
   const RATE = Number(opts.rate ?? 100);
+  // A flag that served this long without failures before failing: its window is full of successes.
+  const HEALTHY_MS = Number(opts['healthy-ms'] ?? 0);
   const APP = 1;
   const nats = await NatsServer.start();
   const redis = await RedisServer.start();
@@ -104,6 +108,15 @@ async function killSwitch() {
       // Start at a random phase of the flush and poll timers, as a real incident would.
       await sleep(Math.random() * 1_000);
       const every = 1_000 / RATE;
+      if (HEALTHY_MS > 0) {
+        const h0 = performance.now();
+        let ok = 0;
+        while (performance.now() - h0 < HEALTHY_MS) {
+          const due = Math.floor((performance.now() - h0) / every) + 1;
+          for (; ok < due; ok++) for (const tg of togglers) tg.emitSuccess();
+          await sleep(1);
+        }
+      }
       const t0 = performance.now();
       let sent = 0;
       let off;
@@ -125,6 +138,7 @@ async function killSwitch() {
       trips: TRIPS,
       managers: managers.length,
       ratePerManager: RATE,
+      healthyMs: HEALTHY_MS,
       windowMs: DEFAULT_BREAKER_WINDOW_MS,
       pollIntervalMs: DEFAULT_BREAKER_POLL_INTERVAL_MS,
       minRequests: DEFAULT_BREAKER_MIN_REQUESTS,

@@ -88,15 +88,17 @@ export function needsSignals(flag: WireFlag): boolean {
 }
 
 /**
- * Start of the flag's window (ms, inclusive): `windowMs` back from now, but never before the first
- * whole second after its last circuit transition. Signals are stored per second, so the second in
- * which the transition happened may hold signals from before it: it is left out.
+ * Start of the flag's window (ms, inclusive, always a whole second): the seconds that begin within
+ * the last `windowMs` (so between `windowMs` − 1 s and `windowMs` of signals, the current second
+ * included), but never a second that began before the flag's last circuit transition: signals are
+ * stored per second, so the second in which the transition happened may hold signals from before
+ * it, and it is left out.
  *
  * A closed flag without `circuit_changed_at` (never tripped by this breaker) is not cut by
  * `updated_at`: an unrelated edit (a description) must not blind the breaker.
  */
 export function windowStartMs(flag: WireFlag, nowMs: number, windowMs: number): number {
-  const plain = nowMs - windowMs + 1;
+  const plain = ceilTo(nowMs - windowMs + 1, SIGNAL_RESOLUTION_MS);
   const since =
     flag.circuit_status === 'close' && parseTime(flag[CIRCUIT_CHANGED_AT]) === undefined
       ? undefined

@@ -166,11 +166,11 @@ describe('recovery', () => {
 
 describe('windows start after the last transition', () => {
   it.each<[string, Partial<WireFlag>, number]>([
-    ['a closed flag never tripped: the plain window', {}, T0 - 3_000 + 1],
+    ['a closed flag never tripped: the seconds that begin in the window', {}, T0 - 2_000],
     [
       'a closed flag never tripped, edited a second ago: still the plain window',
       { updated_at: iso(T0 - 1_000) },
-      T0 - 3_000 + 1,
+      T0 - 2_000,
     ],
     [
       'recovery started 1.2 s ago: from the next whole second',
@@ -180,7 +180,7 @@ describe('windows start after the last transition', () => {
     [
       'recovery started 10 s ago: the plain window',
       { circuit_status: 'recovery', [CIRCUIT_CHANGED_AT]: iso(T0 - 10_000) },
-      T0 - 2_999,
+      T0 - 2_000,
     ],
     ['closed 0.5 s ago: from the next whole second', { [CIRCUIT_CHANGED_AT]: iso(T0 - 500) }, T0],
     [
@@ -190,6 +190,12 @@ describe('windows start after the last transition', () => {
     ],
   ])('%s', (_name, fields, from) => {
     expect(windowStartMs(flag(fields), T0, 3_000)).toBe(from);
+  });
+
+  it('the plain window starts at the first second that begins within it', () => {
+    expect(windowStartMs(flag(), T0 + 500, 3_000)).toBe(T0 - 2_000);
+    expect(windowStartMs(flag(), T0 + 999, 3_000)).toBe(T0 - 2_000);
+    expect(windowStartMs(flag(), T0 + 1_000, 3_000)).toBe(T0 - 1_000);
   });
 
   it('sameCircuitState notices another writer', () => {
