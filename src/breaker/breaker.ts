@@ -152,7 +152,8 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   start(): Promise<void> {
     if (this.stopped) return Promise.reject(new ConnectionError('CircuitBreaker: stopped'));
     this.starting ??= this.open().catch(async (err: unknown) => {
-      await this.stop();
+      this.stopped = true;
+      await this.release();
       throw err;
     });
     return this.starting;
@@ -233,6 +234,11 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     await this.starting?.catch(() => undefined);
     await this.polling.catch(() => undefined);
     await this.writes.catch(() => undefined);
+    await this.release();
+  }
+
+  /** Closes everything opened so far (also after a failed start). Safe to call twice. */
+  private async release(): Promise<void> {
     this.discovery?.unsubscribe();
     this.discovery = undefined;
     await Promise.all(

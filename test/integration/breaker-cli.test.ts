@@ -32,7 +32,7 @@ function run(args: readonly string[]) {
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TAILSLIDE_')) env[key] = value;
   const child = spawn(
     process.execPath,
-    [MAIN, 'breaker', ...args, '--nats-server', nats.url, '--redis-url', redis.url],
+    [MAIN, 'breaker', '--nats-server', nats.url, '--redis-url', redis.url, ...args],
     {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,6 +103,12 @@ it.each([
   const cli = run(args);
   expect(await cli.exited).toBe(1);
   expect(cli.io.stderr).toMatch(message);
+});
+
+it('exits with code 3 when NATS cannot be reached', async () => {
+  const cli = run(['--app-id', '1', '--connect-timeout', '1s', '--nats-server', 'nats://127.0.0.1:1']);
+  expect(await cli.exited).toBe(3);
+  expect(cli.io.stderr).toMatch(/could not connect to NATS at nats:\/\/127\.0\.0\.1:1/);
 });
 
 it('the demo runs the breaker: checkout-v2 trips a few seconds in (--json)', async () => {
