@@ -384,6 +384,9 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
           if (planned.length > 0) plans.set(appId, planned);
         }),
       );
+      // Nothing needed signals (every watched circuit open, say): Redis must still answer, or
+      // those circuits are held too.
+      if (judged === 0 && this.redis !== undefined) await this.redis.ping();
       this.redisResolved();
     } catch (err) {
       // No decision on missing data: every circuit stays as it is until Redis answers again.
