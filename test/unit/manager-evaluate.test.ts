@@ -2,6 +2,9 @@
  * Evaluation never throws, whatever a JavaScript caller passes, and wire data cannot reach a
  * prototype. Offline managers: no servers needed.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FlagManager, type EvaluationDetail } from '../../src/index';
 import { REASON_MAPPING, booleanResolution } from '../../src/openfeature/resolution';
 import { RecordingLogger, wireFlag } from '../support/flags';
@@ -17,7 +20,9 @@ const RULESET = [
 ];
 
 const managers: FlagManager[] = [];
-async function offline(ruleset: unknown[] = RULESET): Promise<{ manager: FlagManager; logger: RecordingLogger }> {
+async function offline(
+  ruleset: unknown[] | string = RULESET,
+): Promise<{ manager: FlagManager; logger: RecordingLogger }> {
   const logger = new RecordingLogger();
   const manager = new FlagManager({ appId: 1, offline: true, bootstrap: ruleset, logger });
   managers.push(manager);
@@ -173,4 +178,16 @@ describe('an open circuit on an active flag', () => {
       flagMetadata: { appId: 1, flagId: 5, reason: 'CIRCUIT_OPEN' },
     });
   });
+});
+
+test('a bootstrap file that starts with a UTF-8 byte order mark is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailslide-bom-'));
+  try {
+    const file = join(dir, 'flags.json');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(RULESET))]));
+    const { manager } = await offline(file);
+    expect(manager.evaluate('everyone', U1)).toMatchObject({ value: true, reason: 'FULL_ROLLOUT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
