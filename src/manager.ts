@@ -368,7 +368,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     for (const issue of fresh.slice(0, MAX_FLAG_REPORTS)) this.report(new InvalidFlagError(origin, issue));
     if (fresh.length > MAX_FLAG_REPORTS) {
       this.options.logger.warn(
-        `${fresh.length - MAX_FLAG_REPORTS} more flags left out of the ruleset from ${origin} (not listed)`,
+        `${fresh.length - MAX_FLAG_REPORTS} more problems with flags left out of the ruleset from ${origin} (not listed)`,
       );
     }
   }

@@ -169,6 +169,21 @@ test('a message whose flags are all unusable, or that is not an array, keeps the
   expect(manager.getFlags().map((f) => f.title)).toEqual(['checkout-v2', 'search']);
 });
 
+test('many bad flags: 20 reported one by one, the rest in one line', async () => {
+  const app = nextApp++;
+  const bad = Array.from({ length: 25 }, (_, i) =>
+    wireFlag({ id: 100 + i, app_id: app, title: `bad-${i}`, is_active: 'yes' }),
+  );
+  await publish(app, [wireFlag({ id: 1, app_id: app, title: 'good' }), ...bad]);
+  const { manager, logger, errors } = await start(app);
+  expect(manager.getFlags().map((f) => f.title)).toEqual(['good']);
+  expect(errors).toHaveLength(20);
+  expect(errors[19]?.message).toMatch(/flag #20 "bad-19" \(id 119\) field "is_active"/);
+  expect(logger.matching('warn', /more problems/)).toEqual([
+    expect.stringMatching(/^5 more problems with flags left out of the ruleset from apps\.\d+\.update\.manual/),
+  ]);
+});
+
 test('a ruleset with a leading UTF-8 byte order mark is applied', async () => {
   const app = nextApp++;
   const text = JSON.stringify([wireFlag({ id: 1, app_id: app, title: 'bom', rollout_percentage: 100 })]);
