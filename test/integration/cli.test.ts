@@ -569,6 +569,7 @@ describe('stats', () => {
     expect(manager.signalStats()).toMatchObject({ written: 37, dropped: 0 });
 
     const stats = await cliJson<{
+      backend: string;
       flags: {
         flagId: number;
         title: string;
@@ -579,6 +580,7 @@ describe('stats', () => {
         series: { success: number; failure: number }[];
       }[];
     }>(['stats', ...app, '--signal-backend', 'native']);
+    expect(stats.backend).toBe('native');
     expect(stats.flags).toHaveLength(1);
     const [row] = stats.flags;
     expect(row).toMatchObject({ flagId: created.flag.id, title: 'paid', success: 30, failure: 7, total: 37 });
@@ -589,6 +591,9 @@ describe('stats', () => {
     const human = await cli(['stats', 'paid', ...app, '--window', '5m', '--chart', '2m', '--bucket', '30s']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/\n\s*\d+\s+paid\s+30\s+7\s+37\s+18\.9 %\s+[▁-█·]{4}\s+[▁-█·]{4}\n/);
+    // --signal-backend is "auto" by default: the line names the backend found on the server.
+    expect(human.stdout).toContain(`from ${redis.url} (backend native)`);
+    expect(human.stdout).not.toContain('backend auto');
     expectOneLineError(await cli(['stats', 'nope', ...app]), 2, /App 17 has no flag "nope"/);
   });
 });
