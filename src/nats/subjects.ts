@@ -24,18 +24,22 @@ export const TOWER_CONTROL_SUBJECTS: readonly string[] = [
 ];
 
 /**
- * How a new ruleset stream lists its subjects. `literal` (Tower's layout, the default): the
- * control subjects, then each app's two subjects as apps are written; `wildcard`:
- * `apps.*.update.*` only, for deployments without Tower and Aerobat.
+ * How a new ruleset stream lists its subjects. `literal` (Tower's layout, the default): one app's
+ * two subjects and the control subjects, then each further app's two subjects as apps are
+ * written; `wildcard`: `apps.*.update.*` only, for deployments without Tower and Aerobat.
  */
 export type StreamLayout = 'literal' | 'wildcard';
 
 export const STREAM_LAYOUTS: readonly StreamLayout[] = ['literal', 'wildcard'];
 
-/** The subjects a new stream of `layout` starts with (plus the app's two when given, for `literal`). */
+/**
+ * The subjects a new stream of `layout` starts with. `literal` lists the subjects of `appId`
+ * (app 1 when not given, as Tower's new stream does) before the control subjects: a 2.9 server
+ * refuses Aerobat's consumer on `apps.*.update.manual` while the stream lists no app at all.
+ */
 export function initialStreamSubjects(layout: StreamLayout, appId?: number): string[] {
   if (layout === 'wildcard') return [ALL_APPS_SUBJECTS];
-  return [...(appId === undefined ? [] : appSubjects(appId)), ...TOWER_CONTROL_SUBJECTS];
+  return [...appSubjects(appId ?? 1), ...TOWER_CONTROL_SUBJECTS];
 }
 
 export function manualSubject(appId: number): string {

@@ -122,21 +122,24 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 const CONTROL = ['circuit_open', 'circuit_close', 'circuit_recovery_start', 'circuit_recovery_update'];
+/** A new stream in Tower's layout: app 1's subjects (as Tower's), then the control subjects. */
+const TOWER_NEW = ['apps.1.update.manual', 'apps.1.update.circuit', ...CONTROL];
 
 describe('ensureStream', () => {
   it('creates a stream in Tower’s layout with file storage and full history, then leaves it alone', async () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
     const created = await admin.ensureStream();
-    expect(created).toMatchObject({ stream, action: 'created', subjects: CONTROL, added: CONTROL, warnings: [] });
+    expect(created).toMatchObject({ stream, action: 'created', subjects: TOWER_NEW, added: TOWER_NEW, warnings: [] });
     const info = await jsm.streams.info(stream);
     expect(info.config).toMatchObject({
-      subjects: CONTROL,
+      subjects: TOWER_NEW,
       storage: StorageType.File,
       max_msgs_per_subject: -1,
       max_age: 0,
     });
     expect(await admin.ensureStream()).toMatchObject({ action: 'unchanged', added: [] });
+    expect(await admin.ensureStream({ appId: 1 })).toMatchObject({ action: 'unchanged', added: [] });
     expect(await admin.ensureStream({ appId: 42 })).toMatchObject({
       action: 'updated',
       added: ['apps.42.update.manual', 'apps.42.update.circuit'],
@@ -144,7 +147,7 @@ describe('ensureStream', () => {
     expect(await admin.ensureStream({ appId: 42 })).toMatchObject({ action: 'unchanged', added: [] });
   });
 
-  it('creates a stream with an app’s subjects when given one', async () => {
+  it('creates a stream with the given app’s subjects instead of app 1’s', async () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
     expect(await admin.ensureStream({ appId: 3 })).toMatchObject({
@@ -215,14 +218,14 @@ async function towerAppendsApp(stream: string, appId: number, config?: StreamCon
   await publishRaw(`apps.${appId}.update.manual`, [wireFlag({ id: 900 + appId, app_id: appId, title: 'from tower' })]);
 }
 
-async function aerobatConsumer(stream: string, appId: number): Promise<string> {
+async function aerobatConsumer(stream: string, appId: number | '*', filter = `apps.${appId}.>`): Promise<string> {
   const info = await jsm.consumers.add(stream, {
-    filter_subject: `apps.${appId}.>`,
+    filter_subject: filter,
     deliver_subject: createInbox(),
     deliver_policy: DeliverPolicy.LastPerSubject,
     ack_policy: AckPolicy.All,
   });
-  await publishRaw('circuit_open', String(appId * 10));
+  if (appId !== '*') await publishRaw('circuit_open', String(appId * 10));
   return info.name;
 }
 
@@ -231,12 +234,14 @@ describe('beside Tower and Aerobat', () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
     await admin.ensureStream();
+    // Aerobat's main process follows every app's manual subject, from before any flag exists.
+    await aerobatConsumer(stream, '*', 'apps.*.update.manual');
     await admin.createFlag(5, { title: 'ours' });
     // Tower publishes for a new app, and for the app the admin already wrote.
     await towerAppendsApp(stream, 6);
     await towerAppendsApp(stream, 5);
     expect((await jsm.streams.info(stream)).config.subjects).toEqual([
-      ...CONTROL,
+      ...TOWER_NEW,
       'apps.5.update.manual',
       'apps.5.update.circuit',
       'apps.6.update.manual',
@@ -274,6 +279,16 @@ describe('beside Tower and Aerobat', () => {
     expect(next).toMatchObject({ published: true, subject: 'apps.7.update.manual' });
     expect((await jsm.streams.info(stream)).config.subjects).toEqual(
       expect.arrayContaining(['apps.7.update.manual', 'apps.7.update.circuit', 'apps.8.update.manual']),
+    );
+    // Tower, still on its cached list (which has app 8, added by itself), adds app 9: app 7 is
+    // dropped again. `stream init` (ensureStream without an app) restores every app that has
+    // rulesets in the stream.
+    await towerAppendsApp(stream, 9, towerConfig);
+    expect((await jsm.streams.info(stream)).config.subjects).not.toContain('apps.7.update.manual');
+    const repaired = await admin.ensureStream();
+    expect(repaired).toMatchObject({ action: 'updated', added: ['apps.7.update.manual', 'apps.7.update.circuit'] });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(
+      expect.arrayContaining(['apps.7.update.manual', 'apps.8.update.manual', 'apps.9.update.manual']),
     );
   });
 

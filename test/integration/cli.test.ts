@@ -134,7 +134,7 @@ beforeAll(async () => {
   const init = await cli(['stream', 'init']);
   expect(init).toMatchObject({
     code: 0,
-    stdout: `created stream "flags_ruleset" with subjects ${TOWER_CONTROL.join(', ')}\n`,
+    stdout: `created stream "flags_ruleset" with subjects apps.1.update.manual, apps.1.update.circuit, ${TOWER_CONTROL.join(', ')}\n`,
   });
 }, 60_000);
 
