@@ -6,16 +6,16 @@
  * Queries reject with a `ConnectionError` when Redis cannot be reached and a `TailslideError`
  * (code 'SIGNALS') when Redis refuses a query; arguments are checked first (`InvalidOptionError`).
  */
-import type { Redis } from 'ioredis';
-import { ConnectionError, InvalidOptionError, TailslideError } from '../errors';
+import { AuthorizationError, ConnectionError, InvalidOptionError, TailslideError } from '../errors';
 import { silentLogger, safeLogger, type Logger } from '../logger';
 import { DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT, type ResolvedRedisOptions } from '../options';
+import { isRedisClient, type RedisClient } from './client';
 import { probeTimeSeries } from './detect';
 import { eventToken } from './keys';
 import { NativeReader } from './native-reader';
 import { bucketOf, type MetricTotals, type ReadBackend, type StatusTotals } from './read-backend';
 import { CONNECT_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
-import { describeError, isReplyError } from './redis-errors';
+import { describeError, isCredentialsError, isReplyError } from './redis-errors';
 import { TimeSeriesReader } from './timeseries-reader';
 
 const CONNECTION_TROUBLE = /Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|ECONN|ETIMEDOUT|EPIPE/;
@@ -30,8 +30,8 @@ export interface SignalReaderOptions {
   redisHost?: string;
   /** Default 6379. */
   redisPort?: number;
-  /** An ioredis client of yours: used, never closed. */
-  redisClient?: Redis;
+  /** An ioredis 5 client of yours (`new Redis(…)`): used, never closed. */
+  redisClient?: RedisClient;
   /** Where the signals are: 'auto' (default) asks the server for the TimeSeries module. */
   backend?: 'auto' | 'timeseries' | 'native';
   logger?: Logger;
@@ -90,10 +90,7 @@ export class SignalReader {
   constructor(options: SignalReaderOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
     const { redisUrl, redisHost, redisPort, redisClient, backend, logger } = options;
-    if (
-      redisClient !== undefined &&
-      (typeof redisClient !== 'object' || redisClient === null || typeof redisClient.pipeline !== 'function')
-    ) {
+    if (redisClient !== undefined && !isRedisClient(redisClient)) {
       throw new InvalidOptionError('redisClient', redisClient, 'an ioredis client');
     }
     if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !/^rediss?:\/\//i.test(redisUrl))) {
@@ -193,14 +190,26 @@ export class SignalReader {
   private async ready(): Promise<ReadBackend> {
     if (this.closed) throw new TailslideError('CLOSED', 'SignalReader is closed');
     if (!this.connection) {
-      this.connection = openSignalConnection(this.redis, (error) =>
-        this.logger.debug(`SignalReader: Redis ${error.message}`),
+      this.connection = openSignalConnection(
+        this.redis,
+        (error) => this.logger.debug(`SignalReader: Redis ${error.message}`),
+        (message) => this.logger.debug(`SignalReader: ${message}`),
       );
     }
     const connection = this.connection;
     connection.connect();
-    if (!(await connection.waitReady(CONNECT_TIMEOUT_MS))) {
-      throw new ConnectionError(`SignalReader: Redis is not reachable (connection ${connection.status})`);
+    // Fail fast: a refused port or refused credentials end the wait at once, not after the timeout.
+    const outcome = await connection.waitReady(CONNECT_TIMEOUT_MS, true);
+    if (!outcome.ready) {
+      const { error } = outcome;
+      if (error && isCredentialsError(error))
+        throw new AuthorizationError(`SignalReader: Redis refused the credentials (${describeError(error)})`, {
+          cause: error,
+        });
+      throw new ConnectionError(
+        `SignalReader: Redis is not reachable (${error ? describeError(error) : `connection ${connection.status}`})`,
+        { cause: error },
+      );
     }
     if (this.backend) return this.backend;
     if (this.mode === 'native') return (this.backend = new NativeReader(connection.client));

@@ -181,6 +181,16 @@ export class RedisServer extends ServerProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, until `thaw()`. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Resumes a frozen server (SIGCONT). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   protected command(): { bin: string; args: string[] } {
     return {
       bin: 'redis-server',
