@@ -76,8 +76,9 @@ export function ownClientOptions(credentialsRefused: () => boolean = () => false
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     connectTimeout: CONNECT_TIMEOUT_MS,
-    // CLIENT SETINFO needs a permission a least-privilege user lacks, and tells Redis nothing we need.
-    disableClientInfo: true,
+    // disableClientInfo stays false: ioredis ignores a refused CLIENT SETINFO, and its round trip is
+    // what holds the ready check back until AUTH has been answered (without it a wrong password
+    // races to `ready` on every attempt).
     retryStrategy: (attempt) =>
       credentialsRefused()
         ? reconnectDelay(attempt, CREDENTIALS_RETRY_BASE_MS, CREDENTIALS_RETRY_MAX_MS)
