@@ -44,8 +44,15 @@ export interface SignalWindow {
 }
 
 export interface SeriesWindow extends SignalWindow {
-  /** Bucket width; buckets start at multiples of it since the epoch (as TS.MRANGE aligns them). */
+  /** Bucket width. */
   readonly bucketMs: number;
+  /**
+   * Where buckets start: `'epoch'` (default) at multiples of `bucketMs` since the epoch, as TS.MRANGE
+   * aligns them; `'start'` at `fromMs + k × bucketMs`, as `TS.MRANGE … ALIGN start` (Tailslide's
+   * dashboard) does. On RedisTimeSeries before 1.6, which ignores ALIGN, the reader asks for finer
+   * epoch-aligned buckets that nest into the window's and adds them up: the same result.
+   */
+  readonly align?: 'epoch' | 'start';
 }
 
 export interface FlagCounts {
@@ -137,7 +144,11 @@ export class SignalReader {
     if (typeof bucketMs !== 'number' || !Number.isSafeInteger(bucketMs) || bucketMs < 1) {
       throw new InvalidOptionError('window.bucketMs', bucketMs, 'an integer ≥ 1');
     }
-    const first = bucketOf(window.fromMs, bucketMs);
+    const { align } = window;
+    if (align !== undefined && align !== 'epoch' && align !== 'start')
+      throw new InvalidOptionError('window.align', align, 'one of "epoch", "start"');
+    const alignMs = align === 'start' ? window.fromMs : 0;
+    const first = bucketOf(window.fromMs, bucketMs, alignMs);
     const n = Math.floor((window.toMs - first) / bucketMs) + 1;
     if (n > MAX_SERIES_BUCKETS) {
       throw new InvalidOptionError(
@@ -147,7 +158,7 @@ export class SignalReader {
       );
     }
     const backend = await this.ready();
-    const sparse = await this.query(() => backend.flagBuckets(flagId, window, bucketMs));
+    const sparse = await this.query(() => backend.flagBuckets(flagId, window, bucketMs, alignMs));
     const out: FlagBucket[] = [];
     for (let i = 0; i < n; i += 1) {
       const startMs = first + i * bucketMs;

@@ -344,6 +344,13 @@ describe('reading', () => {
       { startMs: t0 + 10_000, success: 155, failure: 1 },
       { startMs: t0 + 20_000, success: 255, failure: 1 },
     ]);
+
+    // Buckets aligned to the window's start (as Tailslide's dashboard asks with ALIGN start):
+    expect(await r.flagSeries(a, { fromMs: t0 + 3_000, toMs: t0 + 29_999, bucketMs: 10_000, align: 'start' })).toEqual([
+      { startMs: t0 + 3_000, success: 85, failure: 1 },
+      { startMs: t0 + 13_000, success: 185, failure: 1 },
+      { startMs: t0 + 23_000, success: 189, failure: 0 },
+    ]);
     const part = await r.flagCounts(a, { fromMs: t0 + 10_000, toMs: t0 + 19_999 });
     expect(part.success).toBe(155);
     expect(await r.appCounts(app, window)).toEqual([
@@ -379,6 +386,9 @@ describe('reading', () => {
     expect((await r.flagCounts(flag, { fromMs: Date.now() - 10_000, toMs: Date.now() })).success).toBe(1);
     await expect(r.flagCounts(flag, { fromMs: 10, toMs: 5 })).rejects.toThrow(/window.toMs/);
     await expect(r.flagSeries(flag, { fromMs: 0, toMs: Date.now(), bucketMs: 1 })).rejects.toThrow(/at most/);
+    await expect(
+      r.flagSeries(flag, { fromMs: 0, toMs: 1, bucketMs: 1, align: 'end' as unknown as 'start' }),
+    ).rejects.toThrow(/window.align/);
     await expect(r.metricSummary(flag, ' ', { fromMs: 0, toMs: 1 })).rejects.toThrow(/eventName/);
     expect(() => new SignalReader({ redisUrl: 'http://x' })).toThrow(/redisUrl/);
   });

@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { createSignalSink, SignalReader } from '../../src/signals';
+import { TimeSeriesReader } from '../../src/signals/timeseries-reader';
 import type { SignalSink } from '../../src/signals/types';
 import type { Logger } from '../../src/logger';
 import type { ResolvedSignalOptions } from '../../src/options';
@@ -155,6 +156,12 @@ describe.each(targets)('signals on $name', (target) => {
     expect(JSON.stringify(await admin.call('MODULE', 'LIST'))).toContain(`"ver",${expected}`);
   });
 
+  test('ALIGN is detected: 1.4 ignores it (the reader adapts), 1.6 and later know it', async () => {
+    const known = await new TimeSeriesReader(admin).supportsAlign();
+    if (target.module === undefined) return; // a server of yours: any answer is fine
+    expect(known).toBe(!target.name.includes('1.4.'));
+  });
+
   test("'auto' picks TimeSeries and says so once", async () => {
     lines.length = 0;
     const sink = await startedSink();
@@ -268,6 +275,13 @@ describe.each(targets)('signals on $name', (target) => {
       { startMs: t0, success: 55, failure: 1 },
       { startMs: t0 + 10_000, success: 155, failure: 1 },
       { startMs: t0 + 20_000, success: 255, failure: 1 },
+    ]);
+
+    // Buckets aligned to the window's start (as Tailslide's dashboard asks with ALIGN start):
+    expect(await r.flagSeries(a, { fromMs: t0 + 3_000, toMs: t0 + 29_999, bucketMs: 10_000, align: 'start' })).toEqual([
+      { startMs: t0 + 3_000, success: 85, failure: 1 },
+      { startMs: t0 + 13_000, success: 185, failure: 1 },
+      { startMs: t0 + 23_000, success: 189, failure: 0 },
     ]);
     const perApp = await r.appCounts(app, window);
     expect(perApp.find((c) => c.flagId === a)).toEqual({
