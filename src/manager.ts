@@ -173,7 +173,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return this.store.get(flagName)?.flag;
   }
 
-  /** Counters of the signal pipeline: backend, written, pending, dropped. */
+  /** Counters of the signal pipeline: backend, written, pending, dropped, unknown (docs/signals.md). */
   signalStats(): SignalStats {
     return this.signals.stats();
   }

@@ -472,7 +472,11 @@ describe('outages', () => {
       expect(log.count('info', /reachable again/)).toBe(1);
       const r = reader(durable.url);
       const counts = await r.flagCounts(flag, { fromMs: Date.now() - 60_000, toMs: Date.now() });
-      expect(counts.total).toBe(emitted);
+      // Nothing lost. At most one batch more: when Redis applied a batch (and fsynced it) and was
+      // killed before its reply left, the SDK cannot know and writes it again (at least once; seen
+      // about once in four runs, before and after the unknown counter).
+      expect(counts.total).toBeGreaterThanOrEqual(emitted);
+      expect(counts.total - emitted).toBeLessThanOrEqual(200); // batchSize
     }, 30_000);
 
     test('with a tiny bound the oldest events are dropped and counted exactly', async () => {
