@@ -15,11 +15,22 @@ export async function loadBootstrap(bootstrap: readonly unknown[] | string, appI
     try {
       payload = await readFile(bootstrap, 'utf8');
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = fsErrorMessage(err);
       return { ok: false, error: new InvalidOptionError('bootstrap', bootstrap, `a readable JSON file (${reason})`) };
     }
   }
   const origin = typeof bootstrap === 'string' ? `bootstrap file ${bootstrap}` : 'bootstrap';
   const result = parseRulesetPayload(payload, origin, { appId });
   return result.ok ? { ok: true, flags: result.flags, payload } : result;
+}
+
+/**
+ * The message of a file-system error. Not `instanceof Error`: errors made by Node's internals fail
+ * that test in another realm (a jest or vm context).
+ */
+export function fsErrorMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') {
+    return err.message;
+  }
+  return String(err);
 }

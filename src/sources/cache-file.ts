@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { TailslideError, toError } from '../errors';
+import { TailslideError } from '../errors';
 import type { Logger } from '../logger';
+import { fsErrorMessage } from './bootstrap';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import type { Flag } from '../ruleset/types';
 
@@ -114,17 +115,20 @@ export class CacheFileWriter {
       this.logger.debug(`cache file ${this.path} written (${text.length} bytes)`);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
-      const message = toError(err).message;
-      if (message === this.lastFailure) {
+      const message = fsErrorMessage(err);
+      // The message names the random temp file: the same failure is the same error code.
+      const code = (err as { code?: unknown } | undefined)?.code;
+      const kind = typeof code === 'string' ? code : message;
+      if (kind === this.lastFailure) {
         this.logger.debug(`cache file ${this.path} still not written: ${message}`);
         return;
       }
-      this.lastFailure = message;
+      this.lastFailure = kind;
       this.report(cacheError(`could not write the cache file ${this.path}`, err));
     }
   }
 }
 
 function cacheError(what: string, err: unknown): TailslideError {
-  return new TailslideError('CACHE_FILE', `${what}: ${toError(err).message}`, { cause: err });
+  return new TailslideError('CACHE_FILE', `${what}: ${fsErrorMessage(err)}`, { cause: err });
 }
