@@ -495,7 +495,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       case 'cache':
         return `serving the cache file's ruleset (${count} flags)`;
       default:
-        return `serving the last ruleset (${count} flags)`;
+        return 'serving the last ruleset';
     }
   }
 
