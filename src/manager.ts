@@ -40,7 +40,7 @@ export interface FlagManagerEvents {
   update: [UpdateEvent];
   /** Something went wrong and was survived: a bad message (the last good ruleset stays), a lost connection… */
   error: [TailslideError];
-  /** The NATS connection is lost; flags are served from the last ruleset while it retries. */
+  /** The NATS connection is lost; the ruleset in place (if any) is served while it retries. */
   stale: [{ readonly reason: string }];
   /** The NATS connection is back after `stale`; the newest ruleset is re-read. */
   reconnected: [];

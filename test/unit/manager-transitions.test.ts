@@ -102,6 +102,17 @@ const advance = (ms: number): Step => ({
   },
 });
 
+/** Lets real I/O (a file read) finish: turns of the event loop until `condition` holds. */
+const until = (what: string, condition: (w: World) => boolean): Step => ({
+  label: `until ${what}`,
+  run: async (w) => {
+    for (let turn = 0; turn < 10_000 && !condition(w); turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(condition(w)).toBe(true);
+  },
+});
+
 interface Expectation {
   readonly state?: ManagerState;
   readonly initialized?: boolean;
@@ -324,6 +335,17 @@ const cases: readonly Case[] = [
     ],
   },
   {
+    name: 'an unreadable online bootstrap is reported, not fatal: the stream still makes it ready',
+    options: { bootstrap: '/nonexistent/tailslide-bootstrap.json' },
+    script: [
+      init,
+      until('the error event', (w) => w.events.includes('error')),
+      check({ state: 'initializing', events: ['error'], source: undefined, warns: [/"bootstrap": ".*ENOENT/] }),
+      deliver(1, A),
+      check({ state: 'ready', events: ['error', 'ready'], source: 'stream' }),
+    ],
+  },
+  {
     name: 'events after disconnect() are ignored',
     script: [
       init,
@@ -341,7 +363,8 @@ const cases: readonly Case[] = [
 const managers: FlagManager[] = [];
 
 beforeEach(() => {
-  jest.useFakeTimers();
+  // setImmediate stays real: `until` uses it to let file reads finish.
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
 });
 
 afterEach(async () => {
