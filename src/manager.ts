@@ -10,8 +10,8 @@ import { createSignalSink } from './signals';
 import type { SignalSink, SignalStats } from './signals/types';
 import { loadBootstrap } from './sources/bootstrap';
 import { CacheFileWriter, readCacheFile } from './sources/cache-file';
-import { JetStreamSource } from './sources/jetstream';
-import { OfflineSource } from './sources/offline';
+import { createSource } from './sources/create';
+import type { OfflineSource } from './sources/offline';
 import type { FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
 import { Toggler, type EvaluationDetail, type TogglerHost } from './toggler';
 
@@ -248,12 +248,15 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     const { logger, initTimeoutMs } = this.options;
     for (const warning of this.options.warnings) logger.warn(warning);
     this.currentState = 'initializing';
-    const source = this.createSource();
-    if (source === undefined) {
-      const outcome = await this.initOutcome;
-      throw outcome.kind === 'failed' ? outcome.error : new TailslideError('CLOSED', 'disconnected while initializing');
+    const created = createSource(this.options);
+    if (!created.ok) {
+      this.onFatal(created.error);
+      throw created.error;
     }
+    const { source } = created;
     this.source = source;
+    this.sourceOrigin = created.origin;
+    this.offlineSource = created.offline;
     await this.serveBootstrap();
     if (this.options.cacheFile !== undefined) {
       this.cacheWriter = new CacheFileWriter(this.options.cacheFile, logger, (error) => this.report(error));
@@ -267,33 +270,6 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       return;
     }
     if (outcome.kind === 'failed') throw outcome.error;
-  }
-
-  /** The source the options ask for; undefined (and `failed`) when the `source` factory fails. */
-  private createSource(): FlagSource | undefined {
-    const { offline, bootstrap, nats, appId, logger, sourceFactory } = this.options;
-    if (sourceFactory !== undefined) {
-      let made: unknown;
-      try {
-        made = sourceFactory({ appId, logger });
-      } catch (err) {
-        this.onFatal(
-          new TailslideError('INVALID_OPTION', `the "source" factory threw: ${toError(err).message}`, { cause: err }),
-        );
-        return undefined;
-      }
-      if (!isFlagSource(made)) {
-        this.onFatal(new InvalidOptionError('source', made, 'a factory returning a FlagSource (start, close)'));
-        return undefined;
-      }
-      return made;
-    }
-    if (offline || nats === undefined) {
-      this.offlineSource = new OfflineSource(bootstrap ?? [], appId);
-      return this.offlineSource;
-    }
-    this.sourceOrigin = 'stream';
-    return new JetStreamSource({ nats, appId, logger });
   }
 
   /** Starts the source; a rejection (which the contract forbids) is a fatal error. */
@@ -540,13 +516,6 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       },
     };
   }
-}
-
-/** Whether a `source` factory returned something with `start` and `close`. */
-function isFlagSource(value: unknown): value is FlagSource {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Record<keyof FlagSource, unknown>>;
-  return typeof candidate.start === 'function' && typeof candidate.close === 'function';
 }
 
 /**
