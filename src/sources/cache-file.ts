@@ -102,7 +102,8 @@ export class CacheFileWriter {
       `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
     );
     try {
-      const file = await open(temp, 'w', 0o644);
+      // Owner-only: whitelists name users. (The umask can only take permissions away.)
+      const file = await open(temp, 'w', 0o600);
       try {
         await file.writeFile(text, 'utf8');
         await file.sync();
@@ -112,7 +113,7 @@ export class CacheFileWriter {
       await rename(temp, this.path);
       if (this.lastFailure !== undefined) this.logger.info(`cache file ${this.path} written again`);
       this.lastFailure = undefined;
-      this.logger.debug(`cache file ${this.path} written (${text.length} bytes)`);
+      this.logger.debug(`cache file ${this.path} written (${Buffer.byteLength(text)} bytes)`);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       const message = fsErrorMessage(err);

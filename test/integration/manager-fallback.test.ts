@@ -158,6 +158,7 @@ describe('cacheFile', () => {
     await waitFor(() => readFileSync(path, 'utf8').includes('"search"'), 'the update in the cache file');
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(v2);
     expect(statSync(path).ino).not.toBe(firstInode);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(path, '..'))).toEqual(['flags.json']);
   });
 
