@@ -62,11 +62,31 @@ export class TestData {
   /** Bumped on every change: the sequence of the next delivery. */
   private version = 1;
   private outage: string | undefined;
-  private readonly sources = new Set<TestDataSource>();
+  /** The sinks of the managers using this TestData now. */
+  private readonly sinks = new Set<SourceSink>();
 
   /** The factory to pass as the manager's `source` option. Several managers may share one TestData. */
   factory(): FlagSourceFactory {
-    return () => new TestDataSource(this);
+    return () => {
+      let sink: SourceSink | undefined;
+      let closed = false;
+      const source: FlagSource = {
+        start: (given) => {
+          if (!closed && sink === undefined) {
+            sink = given;
+            this.attach(given);
+          }
+          return Promise.resolve();
+        },
+        close: () => {
+          closed = true;
+          if (sink !== undefined) this.sinks.delete(sink);
+          sink = undefined;
+          return Promise.resolve();
+        },
+      };
+      return source;
+    };
   }
 
   /**
@@ -135,7 +155,7 @@ export class TestData {
   simulateOutage(reason = 'TestData outage'): this {
     if (this.outage !== undefined) return this;
     this.outage = reason;
-    for (const source of this.sources) source.sink?.connection('stale', { reason });
+    for (const sink of this.sinks) sink.connection('stale', { reason });
     return this;
   }
 
@@ -143,23 +163,16 @@ export class TestData {
   endOutage(): this {
     if (this.outage === undefined) return this;
     this.outage = undefined;
-    for (const source of this.sources) source.sink?.connection('connected');
+    for (const sink of this.sinks) sink.connection('connected');
     return this;
   }
 
-  /** @internal A source started: it gets the current state. */
-  attach(source: TestDataSource): void {
-    this.sources.add(source);
-    const sink = source.sink;
-    if (sink === undefined) return;
+  /** A manager's source started: it gets the current state. */
+  private attach(sink: SourceSink): void {
+    this.sinks.add(sink);
     if (this.outage === undefined) sink.connection('connected');
     else sink.connection('stale', { reason: this.outage });
-    this.deliver(source);
-  }
-
-  /** @internal */
-  detach(source: TestDataSource): void {
-    this.sources.delete(source);
+    this.deliver(sink);
   }
 
   private replace(next: readonly Record<string, unknown>[], origin: string): this {
@@ -168,12 +181,12 @@ export class TestData {
     this.ruleset = next.map((flag) => Object.freeze({ ...flag }));
     for (const flag of result.flags) this.ids.set(flag.title, flag.id);
     this.version += 1;
-    for (const source of this.sources) this.deliver(source);
+    for (const sink of this.sinks) this.deliver(sink);
     return this;
   }
 
-  private deliver(source: TestDataSource): void {
-    source.sink?.ruleset(this.ruleset, {
+  private deliver(sink: SourceSink): void {
+    sink.ruleset(this.ruleset, {
       sequence: this.version,
       subject: TEST_DATA_SUBJECT,
       pending: 0,
@@ -193,28 +206,5 @@ export class TestData {
     this.nextId += 1;
     this.ids.set(title, fresh);
     return fresh;
-  }
-}
-
-/** One manager's connection to a TestData. */
-class TestDataSource implements FlagSource {
-  sink: SourceSink | undefined;
-  private closed = false;
-
-  constructor(private readonly data: TestData) {}
-
-  start(sink: SourceSink): Promise<void> {
-    if (!this.closed && this.sink === undefined) {
-      this.sink = sink;
-      this.data.attach(this);
-    }
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    this.sink = undefined;
-    this.data.detach(this);
-    return Promise.resolve();
   }
 }

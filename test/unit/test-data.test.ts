@@ -138,6 +138,23 @@ describe('TestData', () => {
     expect(events).toEqual(['stale: lab outage', 'reconnected']);
   });
 
+  test('an offline manager: source "bootstrap", then "test" after setRuleset', async () => {
+    const manager = new FlagManager({
+      appId: 1,
+      offline: true,
+      bootstrap: [{ id: 1, title: 'a', is_active: true, rollout_percentage: 100 }],
+      logger: new RecordingLogger(),
+    });
+    managers.push(manager);
+    await manager.initialize();
+    expect(manager.evaluate('a').source).toBe('bootstrap');
+    const updates: UpdateEvent[] = [];
+    manager.on('update', (event) => updates.push(event));
+    manager.setRuleset([{ id: 1, title: 'a', is_active: false, rollout_percentage: 100 }]);
+    expect(manager.evaluate('a')).toMatchObject({ value: false, source: 'test' });
+    expect(updates.map((u) => [u.subject, u.source])).toEqual([['test-data', 'test']]);
+  });
+
   test('setRuleset on the manager is for offline managers; the error points to TestData', async () => {
     const td = new TestData();
     const manager = managerOf(td);
