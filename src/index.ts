@@ -11,6 +11,17 @@ export type { EvaluationReason } from './evaluation/evaluator';
 export { bucket, legacyBucket } from './evaluation/bucket';
 export { murmur3 } from './evaluation/murmur3';
 export type { FlagManagerOptions, HashingMode, SignalBackendOption } from './options';
+export type {
+  FlagSource,
+  FlagSourceContext,
+  FlagSourceFactory,
+  MessageMeta,
+  RulesetOrigin,
+  RulesetPayload,
+  SourceSink,
+} from './sources/types';
+export { TestData } from './sources/test-data';
+export type { TestFlag } from './sources/test-data';
 export {
   DEFAULT_INIT_TIMEOUT_MS,
   DEFAULT_NATS_STREAM,

@@ -3,6 +3,7 @@ import { decide, isOnReason, type CompiledFlag, type EvaluationReason } from './
 import { convertToText, type Converted } from './evaluation/user-context';
 import type { HashingMode } from './options';
 import type { SignalSink, SignalStatus } from './signals/types';
+import type { RulesetOrigin } from './sources/types';
 
 /** The outcome of one evaluation, with why. */
 export interface EvaluationDetail {
@@ -16,6 +17,11 @@ export interface EvaluationDetail {
   readonly reason: EvaluationReason;
   /** The user context the flag was evaluated for ('' when none). */
   readonly userContext: string;
+  /**
+   * Where the ruleset consulted came from: `stream`, `bootstrap`, `cache`, `test` or `custom`;
+   * undefined while no ruleset is loaded (reason NOT_READY).
+   */
+  readonly source?: RulesetOrigin;
   /** Set when reason is `ERROR`. */
   readonly errorMessage?: string;
 }
@@ -28,6 +34,8 @@ export interface TogglerHost {
   /** The current compiled flag, or undefined. */
   lookup(flagName: string): CompiledFlag | undefined;
   isReady(): boolean;
+  /** Where the current ruleset came from, or undefined before the first. */
+  rulesetOrigin(): RulesetOrigin | undefined;
   defaultUserContext(): string;
   /** Called when a flag is missing from a loaded ruleset (the host warns once per name). */
   flagNotFound(flagName: string): void;
@@ -152,6 +160,7 @@ export class Toggler {
       variant: value ? 'on' : 'off',
       reason,
       userContext,
+      source: this.host.rulesetOrigin(),
     };
   }
 }

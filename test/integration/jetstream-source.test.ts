@@ -42,28 +42,48 @@ type Event =
 
 class Recorder implements SourceSink {
   readonly events: Event[] = [];
+  private readonly watchers: Array<{ test: (event: Event) => boolean; resolve: (event: Event) => void }> = [];
+
+  private record(event: Event): void {
+    this.events.push(event);
+    for (const watcher of [...this.watchers]) {
+      if (!watcher.test(event)) continue;
+      this.watchers.splice(this.watchers.indexOf(watcher), 1);
+      watcher.resolve(event);
+    }
+  }
+
+  /**
+   * The first event matching, recorded already or to come: a wait on the event itself, which
+   * works under fake timers (where polling would not). Bounded by jest's test timeout.
+   */
+  next(test: (event: Event) => boolean): Promise<Event> {
+    const found = this.events.find(test);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve) => this.watchers.push({ test, resolve }));
+  }
 
   ruleset(payload: unknown, meta: MessageMeta): void {
     const text = payload instanceof Uint8Array ? new TextDecoder().decode(payload) : String(payload);
-    this.events.push({
+    this.record({
       kind: 'ruleset',
       delivered: { text, sequence: meta.sequence, subject: meta.subject, pending: meta.pending },
     });
   }
   resetSequence(): void {
-    this.events.push({ kind: 'reset' });
+    this.record({ kind: 'reset' });
   }
   connection(state: 'connected' | 'stale', detail?: { readonly reason?: string; readonly error?: unknown }): void {
-    this.events.push({ kind: 'connection', state, reason: detail?.reason });
+    this.record({ kind: 'connection', state, reason: detail?.reason });
   }
   waiting(reason: string): void {
-    this.events.push({ kind: 'waiting', reason });
+    this.record({ kind: 'waiting', reason });
   }
   error(error: TailslideError): void {
-    this.events.push({ kind: 'error', error });
+    this.record({ kind: 'error', error });
   }
   fatal(error: TailslideError): void {
-    this.events.push({ kind: 'fatal', error });
+    this.record({ kind: 'fatal', error });
   }
 
   get rulesets(): Delivered[] {
@@ -131,8 +151,20 @@ class MemoryLogger implements Logger {
 
 // ---------------------------------------------------------------- helpers
 
+/**
+ * From here on, setTimeout/setInterval are jest's fake ones (I/O, Date and the microtask queue stay
+ * real): every wait of the source and of the NATS client is then one of them, so "no timer left"
+ * proves that nothing more can happen, where a sleep would only sample. Undone after the test.
+ */
+function fakeTimeouts(): void {
+  jest.useFakeTimers({
+    doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate'],
+  });
+}
+
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
+  jest.useRealTimers();
   for (const cleanup of cleanups.splice(0).reverse()) {
     try {
       await cleanup();
@@ -457,23 +489,21 @@ describe('JetStreamSource: credentials and TLS', () => {
 
   test('token refused: exactly one fatal AuthorizationError within seconds, then no more attempts', async () => {
     const server = await startServer({ token: 'right' });
+    fakeTimeouts();
     const started = Date.now();
     const { source, sink } = await startSource(natsOptions(server, { token: 'wrong', reconnectWaitMs: 100 }), 1);
     expect(Date.now() - started).toBeLessThan(1_000);
 
-    await waitFor(() => sink.fatals.length > 0, 'a fatal error', sink, 5_000);
+    await sink.next((e) => e.kind === 'fatal');
     const fatal = sink.fatals[0];
     expect(fatal).toBeInstanceOf(AuthorizationError);
     expect(fatal?.message).toContain(server.url);
     expect(fatal?.message).toContain('token (sdkKey)');
     expect(fatal?.message).not.toContain('wrong');
-    const refusals = (): number => server.log.split('authentication error').length - 1;
-    const refusedSoFar = refusals();
-    expect(refusedSoFar).toBeGreaterThanOrEqual(1);
 
-    // Negative check: over ten reconnect waits, nothing else happens.
-    await sleep(1_000);
-    expect(refusals()).toBe(refusedSoFar);
+    // Ten reconnect waits pass at once; then nothing is left scheduled, so no attempt can follow.
+    await jest.advanceTimersByTimeAsync(10 * 120);
+    expect(jest.getTimerCount()).toBe(0);
     expect(sink.fatals).toHaveLength(1);
     expect(sink.states).not.toContain('connected');
     await source.close();
@@ -694,6 +724,9 @@ describe('JetStreamSource: resilience', () => {
     expect(sink.fatals[0]).toBeInstanceOf(AuthorizationError);
     const refusals = (): number => changed.log.split('authentication error').length - 1;
     const refusedSoFar = refusals();
+    // A sampled negative check, kept on purpose: the connection (and the client's reconnect timers)
+    // exists before the restart, so fake timers installed here would stop the very reconnects the
+    // test is about. Ten reconnect waits (100 ms) pass without a new refusal.
     await sleep(1_000);
     expect(refusals()).toBe(refusedSoFar);
     expect(sink.fatals).toHaveLength(1);
@@ -752,10 +785,11 @@ describe('JetStreamSource: resilience', () => {
     await server.stop();
 
     const started = Date.now();
-    const { sink } = await startSource(natsOptions(server, { reconnectWaitMs: 100 }), 1);
+    const { sink, logger } = await startSource(natsOptions(server, { reconnectWaitMs: 100 }), 1);
     expect(Date.now() - started).toBeLessThan(500);
     await waitFor(() => sink.states.includes('stale'), 'stale reported', sink);
-    await sleep(500);
+    // Two more attempts failed (their debug lines say so), and reported nothing more.
+    await waitFor(() => logger.lines.some((line) => / \(attempt 3\)$/.test(line)), 'two more attempts', sink);
     expect(sink.states).toEqual(['stale']);
     expect(sink.errors).toHaveLength(1);
 
@@ -816,13 +850,18 @@ describe('JetStreamSource: lifecycle', () => {
   });
 
   test('close() while the server is unreachable resolves promptly and stops retrying', async () => {
+    fakeTimeouts();
     const { source, sink, logger } = await startSource(natsOptions('nats://127.0.0.1:1', { reconnectWaitMs: 100 }), 1);
-    await waitFor(() => sink.states.includes('stale'), 'stale reported', sink);
+    // Reported once the first attempt failed: the source now waits (on a fake timer) to retry.
+    await sink.next((e) => e.kind === 'connection' && e.state === 'stale');
+    expect(jest.getTimerCount()).toBe(1);
     const started = Date.now();
     await source.close();
     expect(Date.now() - started).toBeLessThan(500);
+    // No retry is left scheduled: ten reconnect waits pass and nothing happens.
+    expect(jest.getTimerCount()).toBe(0);
     const lines = logger.lines.length;
-    await sleep(300);
+    await jest.advanceTimersByTimeAsync(10 * 120);
     expect(logger.lines.length).toBe(lines);
     expect(sink.fatals).toEqual([]);
   });
@@ -833,10 +872,12 @@ describe('JetStreamSource: lifecycle', () => {
       appId: 1,
       logger: new MemoryLogger(),
     });
+    fakeTimeouts();
     await source.close();
     const sink = new Recorder();
     await source.start(sink);
-    await sleep(50);
+    expect(jest.getTimerCount()).toBe(0);
+    await jest.advanceTimersByTimeAsync(10_000);
     expect(sink.events).toEqual([]);
   });
 });
