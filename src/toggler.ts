@@ -131,6 +131,8 @@ export class Toggler {
   private safeUserOf(userContext: unknown): string {
     if (typeof userContext === 'string') return userContext;
     if (userContext === undefined || userContext === null) return this.host.defaultUserContext();
+    // JavaScript callers may pass a number or any value: coerce it as String() does, as documented.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     return String(userContext);
   }
 

@@ -45,7 +45,7 @@ export class NativeBackend implements WriteBackend {
         key = nativeSignalKey(series.flagId, series.status, block);
         commands.push({ name: 'HINCRBY', args: [key, second, entry.count], owner });
         let flags = apps.get(series.appId);
-        if (!flags) apps.set(series.appId, (flags = new Map()));
+        if (!flags) apps.set(series.appId, (flags = new Map<number, number>()));
         flags.set(series.flagId, Math.max(flags.get(series.flagId) ?? 0, entry.atMs));
       } else {
         key = nativeMetricKey(series.flagId, series.event, series.variant, block);

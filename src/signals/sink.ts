@@ -64,7 +64,12 @@ export class RedisSignalSink implements SignalSink {
       options.backend === 'off' ? undefined : new BackendChoice(options.backend, options.retentionMs, logger);
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.open();
+    return Promise.resolve();
+  }
+
+  private open(): void {
     if (this.off || this.started || this.closed) return;
     this.started = true;
     try {

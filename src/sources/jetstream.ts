@@ -62,15 +62,17 @@ export class JetStreamSource implements FlagSource {
   }
 
   /** Starts connecting and resolves at once; every outcome goes to the sink. Never rejects. */
-  async start(sink: SourceSink): Promise<void> {
-    if (this.sink !== undefined || this.halted) return;
-    this.sink = sink;
-    this.connection = new SourceConnection(this.nats, this.logger, sink, {
-      up: () => this.requestSync('connected'),
-      down: () => void this.stopConsumer(),
-      fatal: (error) => this.fail(error),
-    });
-    this.connection.start();
+  start(sink: SourceSink): Promise<void> {
+    if (this.sink === undefined && !this.halted) {
+      this.sink = sink;
+      this.connection = new SourceConnection(this.nats, this.logger, sink, {
+        up: () => this.requestSync('connected'),
+        down: () => void this.stopConsumer(),
+        fatal: (error) => this.fail(error),
+      });
+      this.connection.start();
+    }
+    return Promise.resolve();
   }
 
   /**

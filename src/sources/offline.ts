@@ -45,7 +45,8 @@ export class OfflineSource implements FlagSource {
     this.sink?.ruleset(ruleset, { sequence: this.sequence, subject });
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.sink = undefined;
+    return Promise.resolve();
   }
 }

@@ -20,8 +20,8 @@ export interface MessageMeta {
  * None of these may throw back into the source (the manager guarantees it).
  */
 export interface SourceSink {
-  /** A ruleset payload: the raw message bytes (JSON text) or an already-parsed value. */
-  ruleset(payload: Uint8Array | string | unknown, meta: MessageMeta): void;
+  /** A ruleset payload: the raw message bytes (a `Uint8Array` of JSON text), a string, or an already-parsed value. */
+  ruleset(payload: unknown, meta: MessageMeta): void;
   /**
    * The source re-reads from the start (new consumer, server restart that lost the stream):
    * the manager then accepts any sequence again, not only newer ones.

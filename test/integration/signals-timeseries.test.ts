@@ -14,8 +14,11 @@ import { sleep } from '../support/servers';
 
 const url = process.env.REDIS_TIMESERIES_URL;
 
-/** Asked synchronously (a child process), since Jest decides skips while collecting tests. */
-function moduleState(): 'present' | string {
+/**
+ * `'present'`, or why the tests skip. Asked synchronously (a child process), since Jest decides skips
+ * while collecting tests.
+ */
+function moduleState(): string {
   if (!url)
     return 'set REDIS_TIMESERIES_URL to a Redis with the TimeSeries module (Redis 8, Redis Stack) to run these tests';
   const script = `
