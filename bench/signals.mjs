@@ -22,11 +22,14 @@ const APP = 1;
 const require = createRequire(import.meta.url);
 const { connect } = require('nats');
 const { FlagManager } = loadTailslide();
+/** @type {typeof import('../src/signals/index.js')} */
 const { SignalReader } = loadInternal('signals/index.js');
 
 const redis = await RedisServer.start();
 const nats = await NatsServer.start();
+/** @type {import('../src/index.js').FlagManager | undefined} */
 let manager;
+/** @type {import('../src/signals/index.js').SignalReader | undefined} */
 let reader;
 try {
   const nc = await connect({ servers: nats.url });
@@ -36,7 +39,7 @@ try {
   await nc.jetstream().publish(`apps.${APP}.update.manual`, new TextEncoder().encode(JSON.stringify(ruleset)));
   await nc.close();
 
-  manager = new FlagManager({
+  const m = new FlagManager({
     natsServer: nats.url,
     appId: APP,
     redisUrl: redis.url,
@@ -44,15 +47,19 @@ try {
     logger: quietLogger,
     initTimeoutMs: 10_000,
   });
-  await manager.initialize();
+  manager = m;
+  await m.initialize();
   if (!manager.initialized) throw new Error('manager not ready');
   // wait for the signal backend to connect, so the run does not start by filling the buffer
   for (let i = 0; i < 100 && manager.signalStats().backend !== 'native'; i++) await sleep(50);
   if (manager.signalStats().backend !== 'native')
     throw new Error(`signal backend is ${manager.signalStats().backend}, not native`);
 
-  const togglers = ruleset.map((f) => manager.newToggler({ flagName: f.title }));
-  const expected = ruleset.map(() => ({ success: 0, failure: 0 }));
+  const flagsUnderTest = ruleset.map((f) => ({
+    id: f.id,
+    toggler: m.newToggler({ flagName: f.title }),
+    expected: { success: 0, failure: 0 },
+  }));
   const BUFFER_LIMIT = 100_000; // the default signalBufferLimit
   let emitted = 0;
   let waits = 0;
@@ -64,14 +71,14 @@ try {
   while (process.hrtime.bigint() < endAt) {
     const c0 = process.hrtime.bigint();
     for (let c = 0; c < CHUNK; c++) {
-      const f = i % FLAGS;
+      const { toggler, expected } = /** @type {(typeof flagsUnderTest)[number]} */ (flagsUnderTest[i % FLAGS]);
       // one failure in 16, as a service with some errors would report
       if ((i & 15) === 15) {
-        togglers[f].emitFailure();
-        expected[f].failure++;
+        toggler.emitFailure();
+        expected.failure++;
       } else {
-        togglers[f].emitSuccess();
-        expected[f].success++;
+        toggler.emitSuccess();
+        expected.success++;
       }
       i++;
     }
@@ -94,14 +101,12 @@ try {
   const window = { fromMs: startMs - 60_000, toMs: Date.now() + 60_000 };
   let inRedis = 0;
   let mismatches = 0;
-  for (let f = 0; f < FLAGS; f++) {
-    const counts = await reader.flagCounts(ruleset[f].id, window);
+  for (const { id, expected } of flagsUnderTest) {
+    const counts = await reader.flagCounts(id, window);
     inRedis += counts.total;
-    if (counts.success !== expected[f].success || counts.failure !== expected[f].failure) {
+    if (counts.success !== expected.success || counts.failure !== expected.failure) {
       mismatches++;
-      log(
-        `flag ${ruleset[f].id}: Redis has ${counts.success}/${counts.failure}, emitted ${expected[f].success}/${expected[f].failure}`,
-      );
+      log(`flag ${id}: Redis has ${counts.success}/${counts.failure}, emitted ${expected.success}/${expected.failure}`);
     }
   }
   const lost = emitted - inRedis;
