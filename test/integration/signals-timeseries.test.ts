@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createSignalSink, SignalReader } from '../../src/signals';
 import type { SignalSink } from '../../src/signals/types';
-import type { Logger } from '../../src/logger';
 import type { ResolvedSignalOptions } from '../../src/options';
+import { RecordingLogger } from '../support/flags';
 import { sleep } from '../support/servers';
 
 const url = process.env.REDIS_TIMESERIES_URL;
@@ -60,13 +60,8 @@ if (state !== 'present') {
     let admin: Redis;
     const sinks: SignalSink[] = [];
     const readers: SignalReader[] = [];
-    const lines: Array<{ level: string; message: string }> = [];
-    const logger: Logger = {
-      debug: (message) => lines.push({ level: 'debug', message }),
-      info: (message) => lines.push({ level: 'info', message }),
-      warn: (message) => lines.push({ level: 'warn', message }),
-      error: (message) => lines.push({ level: 'error', message }),
-    };
+    const logger = new RecordingLogger();
+    const { lines } = logger;
 
     function options(over: Partial<Omit<ResolvedSignalOptions, 'redis'>> = {}): ResolvedSignalOptions {
       return {
