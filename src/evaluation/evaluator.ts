@@ -1,5 +1,5 @@
 /**
- * The pure evaluator (rollout.md): active status, then whitelist, then hashed percentage rollout
+ * The pure evaluator (docs/rollout.md): active status, then whitelist, then hashed percentage rollout
  * with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
  * the hash input: every outcome is a constant reason string.
  */
@@ -7,7 +7,7 @@ import type { Flag } from '../ruleset/types';
 import { BUCKETS, bucketAfter, legacyBucket } from './bucket';
 import { prefixState, type PrefixState } from './murmur3';
 
-/** How users are bucketed: MurmurHash3 (rollout.md), or Tailslide's legacy MD5. */
+/** How users are bucketed: MurmurHash3 (docs/rollout.md), or Tailslide's legacy MD5. */
 export type HashingMode = 'murmur3' | 'tailslide-md5';
 
 export type EvaluationReason =
@@ -79,7 +79,7 @@ export function decide(compiled: CompiledFlag, userContext: string, hashing: Has
 
 /**
  * A flat copy of a string. `split` returns slices of the original string, which `Set.has`
- * compares more slowly (whitelist lookups: 53 → 28 ns, bench/alt/PROPOSALS.md).
+ * compares more slowly (whitelist lookups: 53 → 28 ns, docs/benchmarks.md).
  */
 function flatCopy(value: string): string {
   return Buffer.from(value, 'utf8').toString('utf8');

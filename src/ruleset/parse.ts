@@ -89,7 +89,7 @@ export function parseRulesetPayload(payload: unknown, origin: string, options: P
 }
 
 /**
- * Validates a ruleset (a bare JSON array of snake_case flags, as in wire-format.md) and converts it
+ * Validates a ruleset (a bare JSON array of snake_case flags, as in docs/wire-format.md) and converts it
  * to frozen camelCase flags. Every problem is reported with the flag (index and title) and field.
  * Unknown extra fields are kept in `extra`.
  */

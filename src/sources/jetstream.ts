@@ -1,5 +1,5 @@
 /**
- * Rulesets from NATS JetStream (wire-format.md §1).
+ * Rulesets from NATS JetStream (docs/wire-format.md §1).
  *
  * One ephemeral consumer on `apps.<appId>.update.*` delivers the last message of each of the
  * app's subjects, then every new one, in stream-sequence order: no gap between "read the
