@@ -26,6 +26,7 @@ const MODULE_VERSION = String(opts.module ?? '1.6.19');
 const require = createRequire(import.meta.url);
 const { connect } = require('nats');
 const { FlagManager } = loadTailslide();
+/** @type {typeof import('../src/signals/index.js')} */
 const { SignalReader } = loadInternal('signals/index.js');
 
 let module;
@@ -36,7 +37,9 @@ if (BACKEND === 'timeseries') {
 }
 const redis = await RedisServer.start({ module });
 const nats = await NatsServer.start();
+/** @type {import('../src/index.js').FlagManager | undefined} */
 let manager;
+/** @type {import('../src/signals/index.js').SignalReader | undefined} */
 let reader;
 try {
   const nc = await connect({ servers: nats.url });
@@ -46,7 +49,7 @@ try {
   await nc.jetstream().publish(`apps.${APP}.update.manual`, new TextEncoder().encode(JSON.stringify(ruleset)));
   await nc.close();
 
-  manager = new FlagManager({
+  const m = new FlagManager({
     natsServer: nats.url,
     appId: APP,
     redisUrl: redis.url,
@@ -54,19 +57,24 @@ try {
     logger: quietLogger,
     initTimeoutMs: 10_000,
   });
-  await manager.initialize();
+  manager = m;
+  await m.initialize();
   if (!manager.initialized) throw new Error('manager not ready');
   // wait for the signal backend to connect, so the run does not start by filling the buffer
   // (a forced backend is named at once; write one event to see it work before timing)
-  manager.newToggler({ flagName: ruleset[0].title }).emitSuccess();
+  m.newToggler({ flagName: String(ruleset[0]?.title) }).emitSuccess();
   await manager.flushSignals(5_000);
   if (manager.signalStats().written !== 1)
     throw new Error(`the ${BACKEND} backend wrote nothing: ${JSON.stringify(manager.signalStats())}`);
   const warmup = 1;
 
-  const togglers = ruleset.map((f) => manager.newToggler({ flagName: f.title }));
-  const expected = ruleset.map(() => ({ success: 0, failure: 0 }));
-  expected[0].success += warmup;
+  const flagsUnderTest = ruleset.map((f) => ({
+    id: f.id,
+    toggler: m.newToggler({ flagName: f.title }),
+    expected: { success: 0, failure: 0 },
+  }));
+  const firstFlag = flagsUnderTest[0];
+  if (firstFlag) firstFlag.expected.success += warmup; // the write that checked the backend
   const BUFFER_LIMIT = 100_000; // the default signalBufferLimit
   let emitted = 0;
   let waits = 0;
@@ -78,14 +86,14 @@ try {
   while (process.hrtime.bigint() < endAt) {
     const c0 = process.hrtime.bigint();
     for (let c = 0; c < CHUNK; c++) {
-      const f = i % FLAGS;
+      const { toggler, expected } = /** @type {(typeof flagsUnderTest)[number]} */ (flagsUnderTest[i % FLAGS]);
       // one failure in 16, as a service with some errors would report
       if ((i & 15) === 15) {
-        togglers[f].emitFailure();
-        expected[f].failure++;
+        toggler.emitFailure();
+        expected.failure++;
       } else {
-        togglers[f].emitSuccess();
-        expected[f].success++;
+        toggler.emitSuccess();
+        expected.success++;
       }
       i++;
     }
@@ -108,14 +116,12 @@ try {
   const window = { fromMs: startMs - 60_000, toMs: Date.now() + 60_000 };
   let inRedis = 0;
   let mismatches = 0;
-  for (let f = 0; f < FLAGS; f++) {
-    const counts = await reader.flagCounts(ruleset[f].id, window);
+  for (const { id, expected } of flagsUnderTest) {
+    const counts = await reader.flagCounts(id, window);
     inRedis += counts.total;
-    if (counts.success !== expected[f].success || counts.failure !== expected[f].failure) {
+    if (counts.success !== expected.success || counts.failure !== expected.failure) {
       mismatches++;
-      log(
-        `flag ${ruleset[f].id}: Redis has ${counts.success}/${counts.failure}, emitted ${expected[f].success}/${expected[f].failure}`,
-      );
+      log(`flag ${id}: Redis has ${counts.success}/${counts.failure}, emitted ${expected.success}/${expected.failure}`);
     }
   }
   const lost = emitted + warmup - inRedis;

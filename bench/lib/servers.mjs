@@ -9,8 +9,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Port helpers shared with the demo's launcher (the built package's src/util/net).
+/** @type {typeof import('../../src/util/net.js')} */
 const localServers = createRequire(import.meta.url)('../../dist/cjs/util/net.js');
 
+/** @type {Set<ServerProcess>} */
 const running = new Set();
 
 function killAllSync() {
@@ -34,6 +36,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 export const { freePort } = localServers;
 
+/** @param {number} port */
 async function waitForPort(port, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await localServers.tcpAnswers('127.0.0.1', port))) {
@@ -42,19 +45,30 @@ async function waitForPort(port, timeoutMs = 10_000) {
   }
 }
 
+/** A server process; subclasses say how to start it in `command()`. */
 class ServerProcess {
+  /** @param {string} prefix of the temp dir */
   constructor(prefix) {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
     this.port = 0;
+    /** @type {import('node:child_process').ChildProcess | undefined} */
     this.child = undefined;
     this.output = '';
+  }
+
+  /**
+   * The binary and its arguments.
+   * @returns {{ bin: string, args: string[] }}
+   */
+  command() {
+    throw new Error('a ServerProcess subclass says how to start its server');
   }
 
   async start() {
     this.port = await freePort();
     const { bin, args } = this.command();
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const capture = (d) => {
+    const capture = (/** @type {Buffer} */ d) => {
       this.output += d.toString();
       if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
     };
@@ -88,12 +102,16 @@ class ServerProcess {
 }
 
 export class NatsServer extends ServerProcess {
-  /** `maxPayload`: bytes; a 10,000-flag ruleset is ~5 MB, above the server's 1 MB default. */
+  /**
+   * `maxPayload`: bytes; a 10,000-flag ruleset is ~5 MB, above the server's 1 MB default.
+   * @param {{ maxPayload?: number }} options
+   */
   constructor({ maxPayload } = {}) {
     super('tailslide-bench-nats-');
     this.maxPayload = maxPayload;
   }
 
+  /** @param {{ maxPayload?: number }} [options] */
   static start(options) {
     return new NatsServer(options).start();
   }
@@ -102,6 +120,7 @@ export class NatsServer extends ServerProcess {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** @override */
   command() {
     const lines = [
       `listen: "127.0.0.1:${this.port}"`,
@@ -115,12 +134,16 @@ export class NatsServer extends ServerProcess {
 }
 
 export class RedisServer extends ServerProcess {
-  /** `module`: path of a module to load (e.g. `timeSeriesModule('1.6.19')`). */
+  /**
+   * `module`: path of a module to load (e.g. `timeSeriesModule('1.6.19')`).
+   * @param {{ module?: string }} [options]
+   */
   constructor({ module } = {}) {
     super('tailslide-bench-redis-');
     this.module = module;
   }
 
+  /** @param {{ module?: string }} [options] */
   static start(options) {
     return new RedisServer(options).start();
   }
@@ -129,6 +152,7 @@ export class RedisServer extends ServerProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** @override */
   command() {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     args.push('--dir', this.dir);
@@ -141,6 +165,7 @@ export class RedisServer extends ServerProcess {
  * Path of a RedisTimeSeries build (`<dir>/<version>/redistimeseries.so`), or undefined when it is not
  * there. `<dir>`: $TAILSLIDE_REDISTIMESERIES_DIR, else `../shared/redistimeseries` beside the project.
  */
+/** @param {string} version */
 export function timeSeriesModule(version) {
   const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
   const dir = process.env.TAILSLIDE_REDISTIMESERIES_DIR ?? resolve(root, '../shared/redistimeseries');

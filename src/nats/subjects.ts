@@ -1,5 +1,5 @@
 /**
- * Subjects of the ruleset stream (wire-format.md §1) and NATS subject matching, pure and unit-tested.
+ * Subjects of the ruleset stream (docs/wire-format.md §1) and NATS subject matching, pure and unit-tested.
  *
  * An app publishes on exactly two subjects, `apps.<appId>.update.manual` and
  * `apps.<appId>.update.circuit`. Tower's stream lists them literally, added one by one as apps

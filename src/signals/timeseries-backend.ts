@@ -1,5 +1,5 @@
 /**
- * TimeSeries backend: the wire format of Tailslide (spec §2), written safely.
+ * TimeSeries backend: the wire format of Tailslide (docs/wire-format.md §2), written safely.
  *
  * Every folded sample is one `TS.ADD <key> <ms> <count> RETENTION <r> DUPLICATE_POLICY SUM
  * ON_DUPLICATE SUM LABELS …`: it creates the series on first write with the right labels, retention

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import { silentLogger } from '../../src/logger';
 import { FlagManager } from '../../src/manager';
 import { RecordingLogger, wireFlag } from '../support/flags';
 import type { WireFlag } from '../../src/ruleset/types';
+import { waitFor } from '../support/flags';
 import { NatsServer, freePort } from '../support/servers';
 
 const run = promisify(execFile);
@@ -96,14 +98,6 @@ async function lastRaw(
 
 async function lastSeq(stream: string): Promise<number> {
   return (await jsm.streams.info(stream)).state.last_seq;
-}
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A clock the test moves by hand. */
@@ -851,25 +845,25 @@ describe('watch', () => {
     const updates: RulesetUpdate[] = [];
     const stop = admin.watch(1, (u) => updates.push(u), { diff: { ignoreFields: ['updated_at'] } });
 
-    await waitFor('the initial ruleset', () => updates.length >= 1);
+    await waitFor(() => updates.length >= 1, 'the initial ruleset');
     expect(updates[0]).toMatchObject({ initial: true, sequence: circuitSeq, subject: 'apps.1.update.circuit' });
     expect(updates[0]?.diff.added.map((f) => f.title)).toEqual(['a', 'b']);
 
     await admin.setRollout(1, 'a', 30);
-    await waitFor('the rollout change', () => updates.length >= 2);
+    await waitFor(() => updates.length >= 2, 'the rollout change');
     expect(updates[1]).toMatchObject({ initial: false, subject: 'apps.1.update.manual' });
     expect(updates[1]?.diff.changed).toEqual([
       expect.objectContaining({ title: 'a', fields: [{ field: 'rollout_percentage', before: 0, after: 30 }] }),
     ]);
 
     await admin.createFlag(1, { title: 'c' });
-    await waitFor('the new flag', () => updates.length >= 3);
+    await waitFor(() => updates.length >= 3, 'the new flag');
     expect(updates[2]?.diff.added.map((f) => f.title)).toEqual(['c']);
 
     const badSeq = await publishRaw('apps.1.update.circuit', [
       { id: 1, title: 'a', is_active: true, rollout_percentage: 500 },
     ]);
-    await waitFor('the invalid message', () => updates.length >= 4);
+    await waitFor(() => updates.length >= 4, 'the invalid message');
     expect(updates[3]).toMatchObject({ sequence: badSeq, flags: undefined });
     expect(updates[3]?.error).toBeInstanceOf(InvalidRulesetError);
     expect(updates[3]?.error?.message).toContain('field "rollout_percentage"');
@@ -878,7 +872,7 @@ describe('watch', () => {
     await admin.publishRuleset(1, [
       { id: 2, title: 'b', is_active: true, rollout_percentage: 0, created_at: b?.created_at },
     ]);
-    await waitFor('the replacement', () => updates.length >= 5);
+    await waitFor(() => updates.length >= 5, 'the replacement');
     // Diffed against the last VALID ruleset (a, b, c), not the invalid message.
     expect(updates[4]?.diff.removed.map((f) => f.title)).toEqual(['a', 'c']);
     expect(updates[4]?.diff.changed.map((c) => c.fields.map((f) => f.field))).toEqual([['is_active']]);
@@ -889,7 +883,7 @@ describe('watch', () => {
     // A second watch sees that change: had the stopped one still been running, it would have too.
     const later: RulesetUpdate[] = [];
     const stopLater = admin.watch(1, (u) => later.push(u));
-    await waitFor('a second watch', () => later.length >= 1);
+    await waitFor(() => later.length >= 1, 'a second watch');
     expect(updates).toHaveLength(5);
     await stopLater();
   });
@@ -901,10 +895,10 @@ describe('watch', () => {
     const reasons: string[] = [];
     const updates: RulesetUpdate[] = [];
     const stop = admin.watch(5, (u) => updates.push(u), { onWaiting: (r) => reasons.push(r), retryMs: 50 });
-    await waitFor('a waiting reason', () => reasons.length >= 1);
+    await waitFor(() => reasons.length >= 1, 'a waiting reason');
     expect(reasons[0]).toMatch(/does not list the subjects of app 5/);
     await admin.createFlag(5, { title: 'late' });
-    await waitFor('the first ruleset', () => updates.length >= 1);
+    await waitFor(() => updates.length >= 1, 'the first ruleset');
     expect(updates[0]?.diff.added.map((f) => f.title)).toEqual(['late']);
     expect(reasons).toHaveLength(1);
     await stop();
@@ -919,7 +913,7 @@ describe('watch', () => {
       await admin.createFlag(1, { title: 'before close' });
       const updates: RulesetUpdate[] = [];
       admin.watch(1, (u) => updates.push(u), { retryMs: 50 });
-      await waitFor('the initial ruleset', () => updates.length >= 1);
+      await waitFor(() => updates.length >= 1, 'the initial ruleset');
       await admin.close();
       expect(own.isClosed()).toBe(false);
 
@@ -927,7 +921,7 @@ describe('watch', () => {
       await other.createFlag(1, { title: 'after close' });
       const seen: RulesetUpdate[] = [];
       const stop = other.watch(1, (u) => seen.push(u));
-      await waitFor('the other watch', () => seen.length >= 1);
+      await waitFor(() => seen.length >= 1, 'the other watch');
       expect(seen[0]?.flags?.map((f) => f.title)).toEqual(['before close', 'after close']);
       expect(updates).toHaveLength(1);
       await stop();

@@ -2,6 +2,7 @@
  * The `tailslide` command, run as a child process (the built dist/cjs/cli/main.js) against a real
  * nats-server and redis-server started here. Each test uses its own app id on one shared stream.
  */
+import { expect } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

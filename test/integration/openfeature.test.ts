@@ -3,6 +3,7 @@
  * reason mapping, real nats-server and redis-server (started here, on free ports) for readiness,
  * outages, updates and tracking. OpenFeature is a global singleton: every test resets it.
  */
+import { expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -104,10 +105,8 @@ describe('construction', () => {
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(InvalidOptionError);
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(/"manager"/);
     const m = ownManager(offlineOptions());
-    expect(() => new TailslideProvider({ manager: m, appId: 2 } as unknown as { manager: FlagManager })).toThrow(
-      /Invalid option "appId"/,
-    );
-    expect(() => new TailslideProvider({ appId: 'x' } as FlagManagerOptions)).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ manager: m, appId: 2 })).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ appId: 'x' })).toThrow(/Invalid option "appId"/);
   });
 });
 

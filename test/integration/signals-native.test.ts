@@ -9,36 +9,8 @@ import type { SignalSink } from '../../src/signals/types';
 import { nativeSignalKey, blockStart, NATIVE_BLOCK_MS } from '../../src/signals/keys';
 import type { Logger } from '../../src/logger';
 import type { ResolvedSignalOptions } from '../../src/options';
+import { RecordingLogger, waitFor } from '../support/flags';
 import { RedisServer, freePort, sleep } from '../support/servers';
-
-interface Line {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-}
-
-function captureLogger(): { logger: Logger; lines: Line[]; count(level: Line['level'], pattern: RegExp): number } {
-  const lines: Line[] = [];
-  const at = (level: Line['level']) => (message: string) => {
-    lines.push({ level, message });
-  };
-  return {
-    logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
-    lines,
-    count: (level, pattern) => lines.filter((l) => l.level === level && pattern.test(l.message)).length,
-  };
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function clientCount(): Promise<number> {
   return String(await admin.call('CLIENT', 'LIST'))
@@ -71,7 +43,7 @@ function options(
   };
 }
 
-function sink(opts: ResolvedSignalOptions, logger: Logger = captureLogger().logger): SignalSink {
+function sink(opts: ResolvedSignalOptions, logger: Logger = new RecordingLogger()): SignalSink {
   const s = createSignalSink(opts, logger);
   sinks.push(s);
   return s;
@@ -85,7 +57,7 @@ function reader(url = server.url): SignalReader {
 
 async function started(s: SignalSink): Promise<SignalSink> {
   await s.start();
-  await waitFor(() => s.stats().backend !== 'pending', 5_000, 'backend detection');
+  await waitFor(() => s.stats().backend !== 'pending', 'backend detection', 5_000);
   return s;
 }
 
@@ -107,8 +79,8 @@ afterAll(async () => {
 
 describe('backend choice', () => {
   test("'auto' on a Redis without the module picks native and says so once", async () => {
-    const log = captureLogger();
-    const s = await started(sink(options(), log.logger));
+    const log = new RecordingLogger();
+    const s = await started(sink(options(), log));
     expect(s.stats().backend).toBe('native');
     expect(log.count('info', /native/)).toBe(1);
     s.record(newFlag(), APP, 'success', Date.now());
@@ -130,13 +102,13 @@ describe('backend choice', () => {
   });
 
   test("forced 'timeseries' without the module logs an error and counts events as dropped", async () => {
-    const log = captureLogger();
-    const s = sink(options({ backend: 'timeseries' }), log.logger);
+    const log = new RecordingLogger();
+    const s = sink(options({ backend: 'timeseries' }), log);
     const flag = newFlag();
     for (let i = 0; i < 5; i += 1) s.record(flag, APP, 'success', Date.now());
     await s.start();
     await s.flush();
-    await waitFor(() => log.count('error', /no TimeSeries module/) === 1, 5_000, 'the error line');
+    await waitFor(() => log.count('error', /no TimeSeries module/) === 1, 'the error line', 5_000);
     for (let i = 0; i < 3; i += 1) s.record(flag, APP, 'failure', Date.now());
     expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8, unknown: 0 });
     expect(await admin.exists(`${flag}:success`)).toBe(0);
@@ -181,7 +153,7 @@ describe('writing', () => {
     const s = await started(sink(options({ flushIntervalMs: 50 })));
     const flag = newFlag();
     for (let i = 0; i < 5; i += 1) s.record(flag, APP, 'success', Date.now());
-    await waitFor(() => s.stats().written === 5, 3_000, 'interval flush');
+    await waitFor(() => s.stats().written === 5, 'interval flush', 3_000);
     expect(s.stats().pending).toBe(0);
   });
 
@@ -192,7 +164,7 @@ describe('writing', () => {
     await sleep(300);
     expect(s.stats()).toMatchObject({ written: 0, pending: 99 });
     s.record(flag, APP, 'success', Date.now());
-    await waitFor(() => s.stats().written === 100, 3_000, 'batch flush');
+    await waitFor(() => s.stats().written === 100, 'batch flush', 3_000);
     expect(s.stats().pending).toBe(0);
   });
 
@@ -202,7 +174,7 @@ describe('writing', () => {
     for (let tick = 0; tick < 100; tick++) {
       for (let i = 0; i < 40; i++) s.record(flag, APP, 'success', Date.now());
       await new Promise((resolve) => setImmediate(resolve));
-      await waitFor(() => s.stats().pending < 60, 5_000, 'the early flush to catch up');
+      await waitFor(() => s.stats().pending < 60, 'the early flush to catch up', 5_000);
     }
     await s.flush();
     expect(s.stats()).toMatchObject({ written: 4_000, pending: 0, dropped: 0 });
@@ -263,8 +235,8 @@ describe('writing', () => {
   });
 
   test('bad input is dropped with one warning, never thrown', async () => {
-    const log = captureLogger();
-    const s = await started(sink(options(), log.logger));
+    const log = new RecordingLogger();
+    const s = await started(sink(options(), log));
     const flag = newFlag();
     for (let i = 0; i < 3; i += 1) {
       expect(() => s.recordMetric(flag, APP, '   ', 'on', 1, Date.now())).not.toThrow();
@@ -287,7 +259,7 @@ describe('clock skew (native backend)', () => {
   test('a host clock behind Redis by more than the retention: keys live for the retention, data reads back', async () => {
     const s = new RedisSignalSink(
       options({ backend: 'native', retentionMs: RETENTION_MS }),
-      captureLogger().logger,
+      new RecordingLogger(),
       hostClock,
     );
     sinks.push(s);
@@ -307,8 +279,8 @@ describe('clock skew (native backend)', () => {
   });
 
   test('an event older than the retention by the host clock is dropped and counted, with one error', async () => {
-    const log = captureLogger();
-    const s = new RedisSignalSink(options({ backend: 'native', retentionMs: RETENTION_MS }), log.logger, hostClock);
+    const log = new RecordingLogger();
+    const s = new RedisSignalSink(options({ backend: 'native', retentionMs: RETENTION_MS }), log, hostClock);
     sinks.push(s);
     await started(s);
     const flag = newFlag();
@@ -411,11 +383,8 @@ describe('reading', () => {
 
 describe('outages', () => {
   test('Redis down at start: events wait, one warning, flush and close return promptly', async () => {
-    const log = captureLogger();
-    const s = sink(
-      options({ redis: { url: `redis://127.0.0.1:${await freePort()}` }, flushIntervalMs: 50 }),
-      log.logger,
-    );
+    const log = new RecordingLogger();
+    const s = sink(options({ redis: { url: `redis://127.0.0.1:${await freePort()}` }, flushIntervalMs: 50 }), log);
     await s.start();
     const flag = newFlag();
     for (let i = 0; i < 10; i += 1) s.record(flag, APP, 'success', Date.now());
@@ -441,10 +410,8 @@ describe('outages', () => {
     });
 
     test('a steady stream survives kill + restart: nothing lost within the bound, one warning, one recovery line', async () => {
-      const log = captureLogger();
-      const s = await started(
-        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, batchSize: 200 }), log.logger),
-      );
+      const log = new RecordingLogger();
+      const s = await started(sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, batchSize: 200 }), log));
       const flag = newFlag();
       let emitted = 0;
       const stream = setInterval(() => {
@@ -456,11 +423,11 @@ describe('outages', () => {
       try {
         await sleep(700);
         await durable.kill();
-        await waitFor(() => log.count('warn', /unreachable/) === 1, 5_000, 'the outage warning');
+        await waitFor(() => log.count('warn', /unreachable/) === 1, 'the outage warning', 5_000);
         await sleep(700);
         expect(s.stats().pending).toBeGreaterThan(0);
         await durable.start();
-        await waitFor(() => log.count('info', /reachable again/) === 1, 10_000, 'the recovery line');
+        await waitFor(() => log.count('info', /reachable again/) === 1, 'the recovery line', 10_000);
         await sleep(500);
       } finally {
         clearInterval(stream);
@@ -480,18 +447,18 @@ describe('outages', () => {
     }, 30_000);
 
     test('with a tiny bound the oldest events are dropped and counted exactly', async () => {
-      const log = captureLogger();
+      const log = new RecordingLogger();
       const s = await started(
-        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, bufferLimit: 100 }), log.logger),
+        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, bufferLimit: 100 }), log),
       );
       const flag = newFlag();
       await durable.kill();
-      await waitFor(() => log.count('warn', /unreachable/) === 1, 5_000, 'the outage warning');
+      await waitFor(() => log.count('warn', /unreachable/) === 1, 'the outage warning', 5_000);
       const t0 = Date.now();
       for (let i = 0; i < 1_000; i += 1) s.record(flag, APP, 'success', t0 - 1_000 + i);
       expect(s.stats()).toMatchObject({ written: 0, pending: 100, dropped: 900 });
       await durable.start();
-      await waitFor(() => s.stats().written === 100, 10_000, 'the backlog to be written');
+      await waitFor(() => s.stats().written === 100, 'the backlog to be written', 10_000);
       expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900, unknown: 0 });
       expect(log.count('info', /reachable again/)).toBe(1);
       // the newest 100 were kept: ms t0-100 … t0-1
