@@ -4,7 +4,6 @@
  * usable. Closes only a connection it opened.
  */
 import {
-  connect,
   DebugEvents,
   Events,
   type JetStreamClient,
@@ -14,7 +13,8 @@ import {
 } from 'nats';
 import { ConnectionError, isTailslideError, toError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
-import { natsConnectionOptions } from '../nats/connect';
+import { MAX_PINGS_OUT, natsConnectionOptions, PING_INTERVAL_MS } from '../nats/connect';
+import { dialNats, type NatsDial } from '../nats/transport';
 import type { ResolvedNatsOptions } from '../options';
 import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from '../nats/errors';
 import { jittered, Pause } from './jetstream-timing';
@@ -45,6 +45,10 @@ export class SourceConnection {
   private stopped = false;
   private statusIterator: AsyncIterable<Status> | undefined;
   private readonly pause = new Pause();
+  /** Our connect in flight, aborted by stop(). */
+  private dial: NatsDial | undefined;
+  /** The client found the connection stale (pings unanswered): the next Disconnect is a hang. */
+  private hung = false;
 
   constructor(
     private readonly nats: ResolvedNatsOptions,
@@ -69,6 +73,7 @@ export class SourceConnection {
     if (this.stopped) return;
     this.stopped = true;
     this.pause.cancel();
+    this.dial?.abort();
     const link = this.link;
     this.link = undefined;
     this.online = false;
@@ -113,7 +118,11 @@ export class SourceConnection {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        const nc = await connect({ ...natsConnectionOptions(this.nats), waitOnFirstConnect: false });
+        const dial = dialNats({ ...natsConnectionOptions(this.nats), waitOnFirstConnect: false });
+        this.dial = dial;
+        const nc = await dial.connection.finally(() => {
+          this.dial = undefined;
+        });
         if (!this.stopped) return nc;
         await nc.close().catch(() => undefined);
         return undefined;
@@ -160,13 +169,22 @@ export class SourceConnection {
   }
 
   private onStatus(status: Status): void {
-    const data = String(status.data);
+    const data = typeof status.data === 'string' ? status.data : JSON.stringify(status.data);
     switch (status.type) {
-      case Events.Disconnect:
+      case DebugEvents.StaleConnection:
+        this.hung = true;
+        return;
+      case Events.Disconnect: {
         this.online = false;
-        this.sink.connection('stale', { reason: `disconnected from NATS ${data}` });
+        const reason = this.hung
+          ? `NATS server ${data} stopped answering (${MAX_PINGS_OUT} pings in a row unanswered, ` +
+            `one every ${PING_INTERVAL_MS / 1_000} s)`
+          : `disconnected from NATS ${data}`;
+        this.hung = false;
+        this.sink.connection('stale', { reason });
         this.handlers.down();
         return;
+      }
       case Events.Reconnect:
         this.online = true;
         this.logger.debug(`reconnected to NATS ${data}`);
@@ -218,7 +236,7 @@ export class SourceConnection {
 
 /** Ends a `nats` status iterator (typed as a plain AsyncIterable, it has `stop()`). */
 function stopIterator(iterator: unknown): void {
-  if (typeof iterator === 'object' && iterator !== null && 'stop' in iterator && typeof iterator.stop === 'function') {
-    iterator.stop();
-  }
+  if (typeof iterator !== 'object' || iterator === null || !('stop' in iterator)) return;
+  const stop: unknown = iterator.stop;
+  if (typeof stop === 'function') (stop as () => void).call(iterator);
 }
