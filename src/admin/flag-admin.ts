@@ -8,7 +8,14 @@ import { connect, NatsError, type JetStreamClient, type JetStreamManager, type N
 import { AuthorizationError, ConnectionError } from '../errors';
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
-import { describeServers, errorMessage, isTlsError, tlsError } from '../nats/errors';
+import {
+  authorizationError,
+  credentialsOnlyInUrl,
+  describeServers,
+  errorMessage,
+  isTlsError,
+  tlsError,
+} from '../nats/errors';
 import { parseAppId } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import {
@@ -283,7 +290,7 @@ export class FlagAdmin {
     } catch (err) {
       if (owned) await nc.close().catch(() => undefined);
       throw new ConnectionError(
-        `JetStream does not answer on ${nats.servers.join(', ') || 'the given connection'} (is the server started with JetStream?): ${(err as Error).message}`,
+        `JetStream does not answer on ${nats.servers.length > 0 ? describeServers(nats) : 'the given connection'} (is the server started with JetStream?): ${errorMessage(err)}`,
         { cause: err },
       );
     }
@@ -313,7 +320,8 @@ function describe(flag: FlagRef): string {
 function connectError(err: unknown, nats: ResolvedAdminOptions['nats']): Error {
   const where = describeServers(nats);
   if (err instanceof NatsError && (err.isAuthError() || err.code === 'AUTHORIZATION_VIOLATION')) {
-    return new AuthorizationError(`NATS at ${where} refused the credentials: ${err.message}`, { cause: err });
+    if (credentialsOnlyInUrl(nats)) return authorizationError(nats, where, err);
+    return new AuthorizationError(`NATS at ${where} refused the credentials: ${errorMessage(err)}`, { cause: err });
   }
   if (isTlsError(err)) return tlsError(nats, where, err);
   return new ConnectionError(`Could not connect to NATS at ${where}: ${errorMessage(err)}`, { cause: err });
