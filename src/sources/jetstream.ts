@@ -15,7 +15,7 @@ import type { ResolvedNatsOptions } from '../options';
 import { SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
-import { appFilter, describeSubjects, streamCoversApp } from '../nats/subjects';
+import { appFilter, appIdOfSubject, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { boundedWait, retryDelay, RetryTimer } from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';
 
@@ -53,6 +53,16 @@ export class JetStreamSource implements FlagSource {
   /** `created` of the stream read last, and the highest sequence delivered from it. */
   private streamCreated: string | undefined;
   private lastSequence = 0;
+  /**
+   * The last ruleset the current consumer delivered while more messages were queued behind it
+   * (`pending` > 0): if what follows is not a ruleset, the sink is told the batch is drained by
+   * this one again, with `pending` 0 (it ignores the repeated sequence and declares itself ready).
+   */
+  private undrained: { data: Uint8Array; sequence: number; subject: string } | undefined;
+  /** Rulesets delivered by the current consumer. */
+  private rulesetsDelivered = 0;
+  /** Subjects of messages ignored as not rulesets (each logged once). */
+  private readonly ignoredSubjects = new Set<string>();
 
   /** Inert: nothing happens before start(). */
   constructor(options: JetStreamSourceOptions) {
@@ -62,8 +72,8 @@ export class JetStreamSource implements FlagSource {
   }
 
   /** Starts connecting and resolves at once; every outcome goes to the sink. Never rejects. */
-  async start(sink: SourceSink): Promise<void> {
-    if (this.sink !== undefined || this.halted) return;
+  start(sink: SourceSink): Promise<void> {
+    if (this.sink !== undefined || this.halted) return Promise.resolve();
     this.sink = sink;
     this.connection = new SourceConnection(this.nats, this.logger, sink, {
       up: () => this.requestSync('connected'),
@@ -71,6 +81,7 @@ export class JetStreamSource implements FlagSource {
       fatal: (error) => this.fail(error),
     });
     this.connection.start();
+    return Promise.resolve();
   }
 
   /**
@@ -137,6 +148,8 @@ export class JetStreamSource implements FlagSource {
     this.checkStreamIdentity(info);
 
     let consumer: AppConsumer;
+    this.undrained = undefined;
+    this.rulesetsDelivered = 0;
     try {
       consumer = await AppConsumer.start(
         { jsm: link.jsm, js: link.js, stream, appId: this.appId, logger: this.logger },
@@ -193,10 +206,42 @@ export class JetStreamSource implements FlagSource {
 
   private onMessage(msg: JsMsg): void {
     if (this.halted) return;
+    if (msg.seq > this.lastSequence) this.lastSequence = msg.seq;
+    if (appIdOfSubject(msg.subject) !== this.appId) {
+      this.ignoreMessage(msg);
+      return;
+    }
     this.failures = 0;
     this.lastWaiting = undefined;
-    if (msg.seq > this.lastSequence) this.lastSequence = msg.seq;
-    this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending: msg.info.pending });
+    const pending = msg.info.pending;
+    this.rulesetsDelivered += 1;
+    this.undrained = pending > 0 ? { data: msg.data, sequence: msg.seq, subject: msg.subject } : undefined;
+    this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending });
+  }
+
+  /**
+   * A message on one of the app's subjects that is not `manual` or `circuit` (the filter
+   * `apps.<id>.update.*` lets them through): not a ruleset (wire-format.md §1), never applied.
+   */
+  private ignoreMessage(msg: JsMsg): void {
+    if (!this.ignoredSubjects.has(msg.subject)) {
+      this.ignoredSubjects.add(msg.subject);
+      this.logger.debug(
+        `ignoring messages on ${msg.subject} (first: sequence ${msg.seq}): only ` +
+          `apps.${this.appId}.update.manual and apps.${this.appId}.update.circuit carry rulesets`,
+      );
+    }
+    if (msg.info.pending > 0) return;
+    const last = this.undrained;
+    this.undrained = undefined;
+    if (last !== undefined) {
+      this.sink?.ruleset(last.data, { sequence: last.sequence, subject: last.subject, pending: 0 });
+    } else if (this.rulesetsDelivered === 0) {
+      this.reportWaiting(
+        `no ruleset published yet for app ${this.appId} on stream "${this.nats.stream}" ` +
+          `(only messages on subjects that are not rulesets, such as ${msg.subject})`,
+      );
+    }
   }
 
   private onConsumerEnded(consumer: AppConsumer, reason: string, error: unknown): void {
