@@ -14,6 +14,7 @@ import {
 import { ConnectionError, isTailslideError, toError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import { MAX_PINGS_OUT, natsConnectionOptions, PING_INTERVAL_MS } from '../nats/connect';
+import { permissionRefusal, type PermissionRefusal } from '../nats/permissions';
 import { dialNats, type NatsDial } from '../nats/transport';
 import type { ResolvedNatsOptions } from '../options';
 import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from '../nats/errors';
@@ -37,6 +38,8 @@ export interface ConnectionHandlers {
   down(): void;
   /** Retrying cannot help (credentials refused, TLS misconfigured): the source must stop. */
   fatal(error: TailslideError): void;
+  /** The server refused a publish or a subscription (reported asynchronously, for any of them). */
+  refused(refusal: PermissionRefusal): void;
 }
 
 export class SourceConnection {
@@ -55,6 +58,8 @@ export class SourceConnection {
     private readonly logger: Logger,
     private readonly sink: SourceSink,
     private readonly handlers: ConnectionHandlers,
+    /** Inbox prefix of a connection we open (see appInboxPrefix). */
+    private readonly inboxPrefix?: string,
   ) {}
 
   /** The link while connected; undefined while disconnected or closed. */
@@ -118,7 +123,9 @@ export class SourceConnection {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        const dial = dialNats({ ...natsConnectionOptions(this.nats), waitOnFirstConnect: false });
+        const options = { ...natsConnectionOptions(this.nats), waitOnFirstConnect: false };
+        if (this.inboxPrefix !== undefined) options.inboxPrefix = this.inboxPrefix;
+        const dial = dialNats(options);
         this.dial = dial;
         const nc = await dial.connection.finally(() => {
           this.dial = undefined;
@@ -194,7 +201,12 @@ export class SourceConnection {
       case DebugEvents.Reconnecting:
         this.logger.debug(`reconnecting to NATS ${data}`);
         return;
-      case Events.Error:
+      case Events.Error: {
+        const refusal = permissionRefusal(status);
+        if (refusal !== undefined) this.handlers.refused(refusal);
+        else this.logger.debug(`NATS ${status.type}: ${data}`);
+        return;
+      }
       case Events.LDM:
         this.logger.debug(`NATS ${status.type}: ${data}`);
         return;
