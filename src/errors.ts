@@ -3,6 +3,7 @@
  * as `cause`. Programmer mistakes (bad options) throw; runtime trouble is reported through
  * the manager's `error` event and the logger, never as an unhandled rejection.
  */
+import { redactText } from './util/redact';
 
 export type TailslideErrorCode =
   | 'INVALID_OPTION'
@@ -26,7 +27,10 @@ export class TailslideError extends Error {
   }
 }
 
-/** A constructor option (or CLI flag) has a wrong value. Names the option and the value. */
+/**
+ * A constructor option (or CLI flag) has a wrong value. Names the option and the value; a URL's
+ * credentials are hidden in both the message and `value`.
+ */
 export class InvalidOptionError extends TailslideError {
   override name = 'InvalidOptionError';
   readonly option: string;
@@ -35,7 +39,7 @@ export class InvalidOptionError extends TailslideError {
   constructor(option: string, value: unknown, expected: string) {
     super('INVALID_OPTION', `Invalid option "${option}": ${describeValue(value)} (expected ${expected})`);
     this.option = option;
-    this.value = value;
+    this.value = typeof value === 'string' ? redactText(value) : value;
   }
 }
 
@@ -132,9 +136,12 @@ export function formatFlagIssue(issue: RulesetIssue): string {
   return where.length > 0 ? `${where.join(' ')}: ${issue.message}` : issue.message;
 }
 
-/** A short, safe rendering of any value for an error message. */
+/** A short, safe rendering of any value for an error message (credentials in URLs hidden). */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string') {
+    const text = redactText(value);
+    return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';

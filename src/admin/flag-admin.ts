@@ -4,11 +4,19 @@
  * whole ruleset, and every edit publishes a whole new one on the manual subject (see writer.ts for
  * how concurrent edits are kept from overwriting each other).
  */
-import { connect, NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { AuthorizationError, ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
-import { describeServers, errorMessage, isTlsError, tlsError } from '../nats/errors';
+import { dialNats } from '../nats/transport';
+import {
+  authorizationError,
+  credentialsOnlyInUrl,
+  describeServers,
+  errorMessage,
+  isTlsError,
+  tlsError,
+} from '../nats/errors';
 import { parseAppId } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import {
@@ -276,11 +284,11 @@ export class FlagAdmin {
       nc = nats.connection;
     } else {
       try {
-        nc = await connect({
+        nc = await dialNats({
           ...natsConnectionOptions(nats, ADMIN_CONNECTION_NAME),
           waitOnFirstConnect: false,
           timeout: this.options.connectTimeoutMs,
-        });
+        }).connection;
       } catch (err) {
         throw connectError(err, nats);
       }
@@ -292,7 +300,7 @@ export class FlagAdmin {
     } catch (err) {
       if (owned) await nc.close().catch(() => undefined);
       throw new ConnectionError(
-        `JetStream does not answer on ${nats.servers.join(', ') || 'the given connection'} (is the server started with JetStream?): ${(err as Error).message}`,
+        `JetStream does not answer on ${nats.servers.length > 0 ? describeServers(nats) : 'the given connection'} (is the server started with JetStream?): ${errorMessage(err)}`,
         { cause: err },
       );
     }
@@ -322,7 +330,8 @@ function describe(flag: FlagRef): string {
 function connectError(err: unknown, nats: ResolvedAdminOptions['nats']): Error {
   const where = describeServers(nats);
   if (err instanceof NatsError && (err.isAuthError() || err.code === 'AUTHORIZATION_VIOLATION')) {
-    return new AuthorizationError(`NATS at ${where} refused the credentials: ${err.message}`, { cause: err });
+    if (credentialsOnlyInUrl(nats)) return authorizationError(nats, where, err);
+    return new AuthorizationError(`NATS at ${where} refused the credentials: ${errorMessage(err)}`, { cause: err });
   }
   if (isTlsError(err)) return tlsError(nats, where, err);
   return new ConnectionError(`Could not connect to NATS at ${where}: ${errorMessage(err)}`, { cause: err });

@@ -95,10 +95,5 @@ export function sparkline(values: readonly (number | undefined)[], max?: number)
     .join('');
 }
 
-/** A URL with its password (and a user-only token) hidden, for printing. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return colon >= 0 ? `${scheme}${auth.slice(0, colon)}:***@` : `${scheme}***@`;
-  });
-}
+/** Moved to src/util/redact.ts (the library redacts its messages too); kept here for the commands. */
+export { redactUrl } from '../util/redact';

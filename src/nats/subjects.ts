@@ -68,6 +68,16 @@ export function appFilter(appId: number): string {
   return `apps.${appId}.update.*`;
 }
 
+/**
+ * Inbox prefix of a manager's connection: the replies it gets (JetStream API answers, pulled
+ * messages) arrive on `_INBOX.tailslide.<appId>.…`, so a user can be allowed to subscribe to its
+ * own app's replies only (`_INBOX.tailslide.<appId>.>`), not to every client's (`_INBOX.>`, which
+ * still covers it).
+ */
+export function appInboxPrefix(appId: number): string {
+  return `_INBOX.tailslide.${appId}`;
+}
+
 /** The app id of `apps.<appId>.update.<kind>`, or undefined for any other subject. */
 export function appIdOfSubject(subject: string): number | undefined {
   const match = /^apps\.(\d+)\.update\.(manual|circuit)$/.exec(subject);
