@@ -1,4 +1,5 @@
 import { InvalidRulesetError, describeValue, type RulesetIssue } from '../errors';
+import { parseTargeting, TARGETING_FIELDS, targetingToWire } from './targeting';
 import type { CircuitStatus, Flag, RecoveryProfile, WireFlag } from './types';
 
 /** Wait after a trip before recovery starts: one minute. */
@@ -54,6 +55,7 @@ const KNOWN_FIELDS = new Set<string>([
   'webhooks',
   'created_at',
   'updated_at',
+  ...TARGETING_FIELDS,
 ]);
 
 export type ParseResult =
@@ -145,6 +147,7 @@ export function toWire(flag: Flag): WireFlag {
     webhooks: flag.webhooks,
     created_at: flag.createdAt,
     updated_at: flag.updatedAt,
+    ...(flag.targeting === undefined ? {} : targetingToWire(flag.targeting)),
   };
 }
 
@@ -191,6 +194,8 @@ function parseFlag(item: unknown, index: number, options: ParseOptions, issues: 
   const rollout = read.percentage('rollout_percentage', { required: true });
   const whitelist = read.string('white_listed_users') ?? WIRE_DEFAULTS.white_listed_users;
 
+  const targeting = parseTargeting(raw, at);
+
   const flag: Flag = {
     id: id ?? 0,
     appId,
@@ -215,8 +220,10 @@ function parseFlag(item: unknown, index: number, options: ParseOptions, issues: 
     webhooks: read.string('webhooks') ?? WIRE_DEFAULTS.webhooks,
     createdAt: read.string('created_at') ?? '',
     updatedAt: read.string('updated_at') ?? '',
+    ...(targeting === undefined ? {} : { targeting }),
     extra: Object.freeze(extraFields(raw)),
   };
+
   return issues.length === before ? Object.freeze(flag) : undefined;
 }
 
