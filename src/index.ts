@@ -39,10 +39,12 @@ export type {
 export {
   AuthorizationError,
   ConnectionError,
+  InvalidFlagError,
   InvalidOptionError,
   InvalidRulesetError,
   TailslideError,
   isAuthorizationError,
+  isInvalidFlagError,
   isInvalidOptionError,
   isInvalidRulesetError,
   isTailslideError,

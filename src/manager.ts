@@ -1,10 +1,19 @@
 import { TypedEmitter } from './emitter';
-import { InvalidOptionError, TailslideError, describeValue, toError } from './errors';
+import {
+  InvalidFlagError,
+  InvalidOptionError,
+  TailslideError,
+  describeValue,
+  toError,
+  type RulesetIssue,
+} from './errors';
 import type { CompiledFlag } from './evaluation/evaluator';
+import { convertToText, type Converted } from './evaluation/user-context';
 import { FlagStore } from './flag-store';
 import type { Logger } from './logger';
 import { resolveOptions, type FlagManagerOptions, type ResolvedOptions } from './options';
-import { parseRuleset, parseRulesetPayload } from './ruleset/parse';
+import { FlagIssueLog } from './ruleset/issues';
+import { parseRuleset, parseRulesetPayloadLenient } from './ruleset/parse';
 import type { Flag, Ruleset } from './ruleset/types';
 import { createSignalSink } from './signals';
 import type { SignalSink, SignalStats } from './signals/types';
@@ -68,6 +77,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private waitReason: string | undefined;
   private readonly reportedWaits = new Set<string>();
   private readonly warnedUnknown = new Set<string>();
+  private readonly warnedContextKinds = new Set<string>();
+  private readonly flagIssues = new FlagIssueLog();
   private initPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private settleInit: ((outcome: InitOutcome) => void) | undefined;
@@ -150,14 +161,19 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return this.userContext;
   }
 
-  /** Evaluates one flag (same as `newToggler({ flagName }).evaluate(userContext)`). */
+  /** Evaluates one flag (same as `newToggler({ flagName }).evaluate(userContext)`). Never throws. */
   evaluate(flagName: string, userContext?: string): EvaluationDetail {
-    return new Toggler(this.host, String(flagName)).evaluate(userContext);
+    // A name that is no string or number (from JavaScript) names no flag: FLAG_NOT_FOUND.
+    const name = typeof flagName === 'string' ? flagName : convertToText(flagName).text;
+    return new Toggler(this.host, name).evaluate(userContext);
   }
 
-  /** Every flag's result for one user context, keyed by flag title. */
+  /**
+   * Every flag's result for one user context, keyed by flag title. The object has no prototype,
+   * so that a flag titled `__proto__` (or `constructor`) is a key like any other.
+   */
   evaluateAll(userContext?: string): Record<string, EvaluationDetail> {
-    const results: Record<string, EvaluationDetail> = {};
+    const results = Object.create(null) as Record<string, EvaluationDetail>;
     for (const flag of this.store.all()) results[flag.title] = this.evaluate(flag.title, userContext);
     return results;
   }
@@ -282,12 +298,14 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       return;
     }
     this.lastSequence = meta.sequence;
-    const result = parseRulesetPayload(payload, `${meta.subject} (sequence ${meta.sequence})`, { appId });
+    const origin = `${meta.subject} (sequence ${meta.sequence})`;
+    const result = parseRulesetPayloadLenient(payload, origin, { appId });
     if (!result.ok) {
       this.report(result.error);
       this.markReadyIfDrained(meta);
       return;
     }
+    this.reportFlagIssues(origin, result.issues);
     const wasReady = this.initialized;
     const changed = this.store.replace(result.flags);
     logger.debug(
@@ -340,6 +358,21 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     this.emit('failed', error);
   }
 
+  /**
+   * Each flag left out of an applied ruleset, once per (flag, reason): a warning and an `error`
+   * event (InvalidFlagError) for each of the first 20 new ones, one line for the rest.
+   */
+  private reportFlagIssues(origin: string, issues: readonly RulesetIssue[]): void {
+    if (issues.length === 0) return;
+    const fresh = this.flagIssues.fresh(issues);
+    for (const issue of fresh.slice(0, MAX_FLAG_REPORTS)) this.report(new InvalidFlagError(origin, issue));
+    if (fresh.length > MAX_FLAG_REPORTS) {
+      this.options.logger.warn(
+        `${fresh.length - MAX_FLAG_REPORTS} more problems with flags left out of the ruleset from ${origin} (not listed)`,
+      );
+    }
+  }
+
   /** Logs a survived problem and emits `error` (an `error` event with no listener is harmless here). */
   private report(error: TailslideError): void {
     this.options.logger.warn(error.message);
@@ -356,6 +389,15 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       lookup: (flagName: string): CompiledFlag | undefined => store.get(flagName),
       isReady: () => store.hasRuleset,
       defaultUserContext: () => this.userContext,
+      nonStringUserContext: (converted: Converted) => {
+        if (this.warnedContextKinds.has(converted.kind)) return;
+        this.warnedContextKinds.add(converted.kind);
+        options.logger.warn(
+          converted.usable
+            ? `a user context of type ${converted.kind} was passed; it is evaluated as its text, as String() gives it (pass a string)`
+            : `a user context of type ${converted.kind} was passed; it cannot be used and is evaluated as no user context (pass a string)`,
+        );
+      },
       flagNotFound: (flagName: string) => {
         if (!store.hasRuleset || this.warnedUnknown.has(flagName)) return;
         this.warnedUnknown.add(flagName);
@@ -366,6 +408,9 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     };
   }
 }
+
+/** Most flags left out of one ruleset that are reported one by one. */
+const MAX_FLAG_REPORTS = 20;
 
 /**
  * Resolves with the promise's value, or undefined when `timeoutMs` passes first. The timer keeps

@@ -455,6 +455,15 @@ describe('ruleset files', () => {
       { id: 1401, title: 'checkout-v2', fields: [{ field: 'rollout_percentage', before: 50, after: 75 }] },
     ]);
   });
+
+  it('reads a file that starts with a UTF-8 byte order mark (as Windows editors write it)', async () => {
+    const file = join(scratch, 'bom.json');
+    const flags = [{ id: 1601, title: 'bom-flag', is_active: true, rollout_percentage: 5 }];
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(flags))]));
+    const run = await cli(['ruleset', 'publish', file, '--app-id', '16', '--dry-run']);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toContain('1 flags, valid for app 16 (nothing published');
+  });
 });
 
 describe('evaluate', () => {
