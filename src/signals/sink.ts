@@ -109,7 +109,7 @@ export class RedisSignalSink implements SignalSink {
   recordMetric(flagId: number, appId: number, eventName: string, variant: Variant, value: number, atMs: number): void {
     if (this.off || this.closed) return;
     try {
-      if (!isId(flagId) || !isId(appId) || (variant !== 'on' && variant !== 'off')) {
+      if (!isId(flagId) || !isId(appId) || !isVariant(variant)) {
         this.warnOnce(
           `metric:${String(flagId)}:${String(appId)}:${String(variant)}`,
           `Signals: ignored a metric with flag id ${String(flagId)}, app id ${String(appId)}, variant ${String(variant)}`,
@@ -398,4 +398,13 @@ function countEvents(batch: readonly BufferEntry[]): number {
   let n = 0;
   for (const entry of batch) n += entry.count;
   return n;
+}
+
+/** `on`, `off`, or a variation index (`0`–`63`). */
+function isVariant(variant: unknown): variant is Variant {
+  return (
+    variant === 'on' ||
+    variant === 'off' ||
+    (typeof variant === 'string' && /^(?:[0-9]|[1-5][0-9]|6[0-3])$/.test(variant))
+  );
 }
