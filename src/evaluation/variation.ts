@@ -43,7 +43,7 @@ export function decideVariation(
 
   const off = targeting.offVariation;
   const valueOf = (index: number): JsonValue => targeting.variations[index] as JsonValue;
-  if (gate === 'FLAG_OFF') return { variation: off, value: valueOf(off), reason: gate };
+  if (compiled.offReason !== undefined) return { variation: off, value: valueOf(off), reason: gate };
   const pinned = targetFor(targeting, key);
   if (pinned >= 0) return { variation: pinned, value: valueOf(pinned), reason: 'TARGET_MATCH' };
   if (!isOnReason(gate)) return { variation: off, value: valueOf(off), reason: gate };

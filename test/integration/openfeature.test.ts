@@ -17,7 +17,7 @@ import {
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { FlagManager, InvalidOptionError, type FlagManagerOptions } from '../../src/index';
 import { TailslideProvider } from '../../src/openfeature/index';
-import { booleanResolution } from '../../src/openfeature/resolution';
+import { resolutionOf } from '../../src/openfeature/resolution';
 import { SignalReader } from '../../src/signals';
 import { NatsServer, RedisServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
@@ -247,13 +247,14 @@ test('the manager default user context is used when there is no targetingKey', a
 });
 
 test('ERROR → GENERAL (the evaluator never throws, so this is the pure mapping)', () => {
-  const resolution = booleanResolution(
+  const resolution = resolutionOf(
     {
       flagName: 'f',
       flagId: undefined,
       appId: 3,
-      value: false,
-      variant: 'off',
+      value: true,
+      variationIndex: undefined,
+      variant: undefined,
       reason: 'ERROR',
       userContext: 'u',
       errorMessage: 'boom',
