@@ -2,7 +2,7 @@ import { describeValue } from './errors';
 import { contextKey, type EvaluationContext } from './evaluation/context';
 import { decide, isOnReason, type CompiledFlag } from './evaluation/evaluator';
 import { convertToText, type Converted } from './evaluation/user-context';
-import { decideVariation, type VariationDecision, type VariationReason } from './evaluation/variation';
+import { decideVariation, type VariationReason } from './evaluation/variation';
 import type { HashingMode } from './options';
 import type { JsonValue } from './ruleset/targeting';
 import type { SignalSink, SignalStatus, Variant } from './signals/types';
@@ -45,13 +45,15 @@ export interface VariationDetail<T> {
    */
   readonly variant: string | undefined;
   readonly reason: VariationDetailReason;
-  readonly ruleIndex?: number;
-  readonly ruleId?: string;
-  /** The split bucket (0–99999), when a weighted split chose the variation. */
-  readonly splitBucket?: number;
+  /** The matching rule (reason RULE_MATCH); undefined otherwise. */
+  readonly ruleIndex: number | undefined;
+  readonly ruleId: string | undefined;
+  /** The split bucket (0–99999), when a weighted split chose the variation; undefined otherwise. */
+  readonly splitBucket: number | undefined;
   /** The context's key ('' when none). */
   readonly userContext: string;
-  readonly errorMessage?: string;
+  /** Why the default was returned, for TYPE_MISMATCH and ERROR. */
+  readonly errorMessage: string | undefined;
 }
 
 /** What a Toggler needs from its manager. Internal: built by FlagManager. */
@@ -130,9 +132,13 @@ export class Toggler {
         const reason = decide(compiled, key, this.host.hashing);
         return { ...this.detail(reason, compiled.flag.id, key), variationIndex: isOnReason(reason) ? 1 : 0 };
       }
-      const decision = decideVariation(compiled, ctx, this.host.hashing);
-      const on = decision.variation !== compiled.targeting.offVariation;
-      return { ...this.detail(decision.reason, compiled.flag.id, key, on), ...placement(decision) };
+      const d = decideVariation(compiled, ctx, this.host.hashing);
+      const detail = this.detail(d.reason, compiled.flag.id, key, d.variation !== compiled.targeting.offVariation);
+      return {
+        ...detail,
+        variationIndex: d.variation,
+        ...(d.ruleId === undefined ? {} : { ruleIndex: d.ruleIndex, ruleId: d.ruleId }),
+      };
     } catch (err) {
       return { ...this.detail('ERROR', undefined, key), errorMessage: messageOf(err) };
     }
@@ -230,7 +236,6 @@ export class Toggler {
     check: Check<T>,
   ): VariationDetail<T> {
     let key = '';
-    const base = { flagName: this.flagName, appId: this.host.appId };
     try {
       const ctx = this.contextOf(context);
       key = contextKey(ctx);
@@ -238,44 +243,57 @@ export class Toggler {
       if (compiled === undefined) {
         this.host.flagNotFound(this.flagName);
         const reason = this.host.isReady() ? 'FLAG_NOT_FOUND' : 'NOT_READY';
-        return { ...base, ...NO_VARIATION, flagId: undefined, value: defaultValue, reason, userContext: key };
+        return this.fallback(defaultValue, undefined, reason, key, undefined);
       }
-      const decision = decideVariation(compiled, ctx, this.host.hashing);
-      const flagId = compiled.flag.id;
-      if (!check.test(decision.value)) {
-        return {
-          ...base,
-          ...NO_VARIATION,
-          flagId,
-          value: defaultValue,
-          reason: 'TYPE_MISMATCH',
-          userContext: key,
-          errorMessage:
-            compiled.targeting?.explicitVariations === true
-              ? `flag ${JSON.stringify(this.flagName)} serves ${describeValue(decision.value)}, not a ${check.name}`
-              : `flag ${JSON.stringify(this.flagName)} is a boolean (on or off), not a ${check.name}: use a boolean evaluation`,
-        };
+      const d = decideVariation(compiled, ctx, this.host.hashing);
+      if (!check.test(d.value)) {
+        const message =
+          compiled.targeting?.explicitVariations === true
+            ? `flag ${JSON.stringify(this.flagName)} serves ${describeValue(d.value)}, not a ${check.name}`
+            : `flag ${JSON.stringify(this.flagName)} is a boolean (on or off), not a ${check.name}: use a boolean evaluation`;
+        return this.fallback(defaultValue, compiled.flag.id, 'TYPE_MISMATCH', key, message);
       }
       return {
-        ...base,
-        flagId,
-        value: decision.value,
-        variant: variantName(compiled, decision.variation),
-        reason: decision.reason,
+        flagName: this.flagName,
+        flagId: compiled.flag.id,
+        appId: this.host.appId,
+        value: d.value,
+        variationIndex: d.variation,
+        variant: variantName(compiled, d.variation),
+        reason: d.reason,
+        ruleIndex: d.ruleIndex,
+        ruleId: d.ruleId,
+        splitBucket: d.splitBucket,
         userContext: key,
-        ...placement(decision),
+        errorMessage: undefined,
       };
     } catch (err) {
-      return {
-        ...base,
-        ...NO_VARIATION,
-        flagId: undefined,
-        value: defaultValue,
-        reason: 'ERROR',
-        userContext: key,
-        errorMessage: messageOf(err),
-      };
+      return this.fallback(defaultValue, undefined, 'ERROR', key, messageOf(err));
     }
+  }
+
+  /** The caller's default, with why (same shape as a served detail). */
+  private fallback<T>(
+    value: T,
+    flagId: number | undefined,
+    reason: VariationDetailReason,
+    userContext: string,
+    errorMessage: string | undefined,
+  ): VariationDetail<T> {
+    return {
+      flagName: this.flagName,
+      flagId,
+      appId: this.host.appId,
+      value,
+      variationIndex: undefined,
+      variant: undefined,
+      reason,
+      ruleIndex: undefined,
+      ruleId: undefined,
+      splitBucket: undefined,
+      userContext,
+      errorMessage,
+    };
   }
 
   private emit(status: SignalStatus): void {
@@ -337,29 +355,11 @@ function isPlainContext(context: object): boolean {
   }
 }
 
-const NO_VARIATION = { variationIndex: undefined, variant: undefined } as const;
-
 /** The name metrics use for a served variation: `on`/`off`, or the index of a flag's own variations. */
 function variantName(compiled: CompiledFlag, variation: number): string {
   const targeting = compiled.targeting;
   if (targeting?.explicitVariations === true) return String(variation);
   return variation === (targeting?.offVariation ?? 0) ? 'off' : 'on';
-}
-
-/** The variation index, and the rule and split bucket when they chose it. */
-function placement(decision: VariationDecision): {
-  variationIndex: number;
-  ruleIndex?: number;
-  ruleId?: string;
-  splitBucket?: number;
-} {
-  const out: { variationIndex: number; ruleIndex?: number; ruleId?: string; splitBucket?: number } = {
-    variationIndex: decision.variation,
-  };
-  if (decision.ruleIndex !== undefined) out.ruleIndex = decision.ruleIndex;
-  if (decision.ruleId !== undefined) out.ruleId = decision.ruleId;
-  if (decision.splitBucket !== undefined) out.splitBucket = decision.splitBucket;
-  return out;
 }
 
 /** The message of anything thrown, without calling into it beyond `Error.message`. */

@@ -49,15 +49,18 @@ export interface CompiledTargeting {
   readonly splitPrefix: PrefixState;
 }
 
-/** Where a served variation came from. */
+/**
+ * Where a served variation came from. Every field is always present (undefined when it does not
+ * apply), so all outcomes share one shape and stay cheap to build and read.
+ */
 export interface TargetingOutcome {
   readonly variation: number;
   readonly reason: TargetingReason;
   /** The matching rule's index and id, when reason is RULE_MATCH. */
-  readonly ruleIndex?: number;
-  readonly ruleId?: string;
+  readonly ruleIndex: number | undefined;
+  readonly ruleId: string | undefined;
   /** The split bucket (0–99999), when a split served. */
-  readonly splitBucket?: number;
+  readonly splitBucket: number | undefined;
 }
 
 export function compileTargeting(title: string, targeting: Targeting): CompiledTargeting {
@@ -89,23 +92,9 @@ export function serveAfterGate(compiled: CompiledTargeting, context: EvaluationC
   const rules = compiled.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule;
-    if (ruleMatches(rule, context)) {
-      const served = serve(compiled, rule.serve, context);
-      return served.splitBucket === undefined
-        ? { variation: served.variation, reason: 'RULE_MATCH', ruleIndex: i, ruleId: rule.id }
-        : {
-            variation: served.variation,
-            reason: 'RULE_MATCH',
-            ruleIndex: i,
-            ruleId: rule.id,
-            splitBucket: served.splitBucket,
-          };
-    }
+    if (ruleMatches(rule, context)) return serve(compiled, rule.serve, context, 'RULE_MATCH', i, rule.id);
   }
-  const served = serve(compiled, compiled.fallthrough, context);
-  return served.splitBucket === undefined
-    ? { variation: served.variation, reason: 'FALLTHROUGH' }
-    : { variation: served.variation, reason: 'FALLTHROUGH', splitBucket: served.splitBucket };
+  return serve(compiled, compiled.fallthrough, context, 'FALLTHROUGH', undefined, undefined);
 }
 
 function ruleMatches(rule: CompiledRule, context: EvaluationContext): boolean {
@@ -138,15 +127,20 @@ function serve(
   compiled: CompiledTargeting,
   target: CompiledServe,
   context: EvaluationContext,
-): { variation: number; splitBucket?: number } {
-  if (target.kind === 'fixed') return { variation: target.variation };
+  reason: TargetingReason,
+  ruleIndex: number | undefined,
+  ruleId: string | undefined,
+): TargetingOutcome {
+  if (target.kind === 'fixed') {
+    return { variation: target.variation, reason, ruleIndex, ruleId, splitBucket: undefined };
+  }
   const splitBucket = splitBucketOf(compiled.splitPrefix, context, target.bucketBy);
   const thresholds = target.thresholds;
-  for (let i = 0; i < thresholds.length; i++) {
-    if ((thresholds[i] as number) > splitBucket) return { variation: target.variations[i] as number, splitBucket };
-  }
-  // Unreachable for a valid split (weights sum to 100000 > any bucket); serve the last entry.
-  return { variation: target.variations[target.variations.length - 1] as number, splitBucket };
+  const variations = target.variations;
+  // A valid split's weights sum to 100000, above any bucket; the last entry is the guard.
+  let i = 0;
+  while (i < thresholds.length - 1 && (thresholds[i] as number) <= splitBucket) i++;
+  return { variation: variations[i] as number, reason, ruleIndex, ruleId, splitBucket };
 }
 
 /**

@@ -16,21 +16,14 @@ export interface VariationDecision {
   readonly variation: number;
   readonly value: JsonValue;
   readonly reason: VariationReason;
-  /** The matching rule, when reason is RULE_MATCH. */
-  readonly ruleIndex?: number;
-  readonly ruleId?: string;
-  /** The split bucket (0–99999), when a split chose the variation. */
-  readonly splitBucket?: number;
+  /** The matching rule, when reason is RULE_MATCH (else undefined). */
+  readonly ruleIndex: number | undefined;
+  readonly ruleId: string | undefined;
+  /** The split bucket (0–99999), when a weighted split chose the variation (else undefined). */
+  readonly splitBucket: number | undefined;
 }
 
-const BOOLEAN_OFF: VariationDecisionBase = { variation: 0, value: false };
-const BOOLEAN_ON: VariationDecisionBase = { variation: 1, value: true };
-interface VariationDecisionBase {
-  readonly variation: number;
-  readonly value: JsonValue;
-}
-
-/** Decides a flag for a context. Total: every input gives a decision. */
+/** Decides a flag for a context. Total: every input gives a decision, all of one shape. */
 export function decideVariation(
   compiled: CompiledFlag,
   context: EvaluationContext,
@@ -39,14 +32,27 @@ export function decideVariation(
   const key = contextKey(context);
   const gate = decide(compiled, key, hashing);
   const targeting = compiled.targeting;
-  if (targeting === undefined) return { ...(isOnReason(gate) ? BOOLEAN_ON : BOOLEAN_OFF), reason: gate };
-
+  if (targeting === undefined) {
+    const on = isOnReason(gate);
+    return plain(on ? 1 : 0, on, gate);
+  }
+  const variations = targeting.variations;
   const off = targeting.offVariation;
-  const valueOf = (index: number): JsonValue => targeting.variations[index] as JsonValue;
-  if (compiled.offReason !== undefined) return { variation: off, value: valueOf(off), reason: gate };
+  if (compiled.offReason !== undefined) return plain(off, variations[off] as JsonValue, gate);
   const pinned = targetFor(targeting, key);
-  if (pinned >= 0) return { variation: pinned, value: valueOf(pinned), reason: 'TARGET_MATCH' };
-  if (!isOnReason(gate)) return { variation: off, value: valueOf(off), reason: gate };
-  const outcome = serveAfterGate(targeting, context);
-  return { ...outcome, value: valueOf(outcome.variation) };
+  if (pinned >= 0) return plain(pinned, variations[pinned] as JsonValue, 'TARGET_MATCH');
+  if (!isOnReason(gate)) return plain(off, variations[off] as JsonValue, gate);
+  const o = serveAfterGate(targeting, context);
+  return {
+    variation: o.variation,
+    value: variations[o.variation] as JsonValue,
+    reason: o.reason,
+    ruleIndex: o.ruleIndex,
+    ruleId: o.ruleId,
+    splitBucket: o.splitBucket,
+  };
+}
+
+function plain(variation: number, value: JsonValue, reason: VariationReason): VariationDecision {
+  return { variation, value, reason, ruleIndex: undefined, ruleId: undefined, splitBucket: undefined };
 }
