@@ -87,10 +87,14 @@ await manager.initialize();
 const toggler = manager.newToggler({ flagName: FLAG });
 
 // LaunchDarkly's equivalent flag, in its own flag format.
+/** @type {typeof import('@launchdarkly/node-server-sdk')} */
 const ld = require('@launchdarkly/node-server-sdk');
 // its package.json is not in its exports map: read it from node_modules
-const ldPkg = JSON.parse(readFileSync(join(ROOT, 'node_modules/@launchdarkly/node-server-sdk/package.json'), 'utf8'));
+const ldPkg = /** @type {{ version: string }} */ (
+  JSON.parse(readFileSync(join(ROOT, 'node_modules/@launchdarkly/node-server-sdk/package.json'), 'utf8'))
+);
 const td = new ld.integrations.TestData();
+/** @param {{ variation: number, weight: number }[]} split */
 const ldWeights = (split) => ({ variations: split.map((s) => ({ variation: s.variation, weight: s.weight })) });
 td.usePreconfiguredFlag({
   key: FLAG,
@@ -117,7 +121,7 @@ td.usePreconfiguredFlag({
         { attribute: 'email', op: 'endsWith', values: ['@example.com'], negate: false },
         { attribute: 'plan', op: 'in', values: ['pro', 'team'], negate: false },
       ],
-      rollout: ldWeights(rules[1].serve.split),
+      rollout: ldWeights(rules[1]?.serve.split ?? []),
       trackEvents: false,
     },
   ],
@@ -144,6 +148,7 @@ for (const c of contexts.slice(0, 200)) {
   if (oursRule !== theirsRule) throw new Error(`rule mismatch for ${JSON.stringify(c)}: ${oursRule} vs ${theirsRule}`);
 }
 
+/** @type {import('./lib/timing.mjs').RunBatch} */
 function runOurs(start, n) {
   const list = contexts;
   const len = list.length;
@@ -157,18 +162,24 @@ function runOurs(start, n) {
 }
 
 /** LaunchDarkly: `await client.variation(...)` per call, batches of BATCH timed like ours. */
+/**
+ * @param {number} samples
+ * @param {{ callback?: boolean }} [options]
+ */
 async function timeLd(samples, { callback = false } = {}) {
   const perCall = new Float64Array(samples);
   let total = 0n;
   let idx = 0;
   let hits = 0;
+  /** @type {(ctx: import('@launchdarkly/node-server-sdk').LDContext) => Promise<unknown>} */
   const one = callback
-    ? (ctx) => new Promise((resolve) => client.variation(FLAG, ctx, 'control', (_err, value) => resolve(value)))
+    ? (ctx) => new Promise((resolve) => void client.variation(FLAG, ctx, 'control', (_err, value) => resolve(value)))
     : (ctx) => client.variation(FLAG, ctx, 'control');
   for (let s = 0; s < samples; s++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < BATCH; i++) {
-      if ((await one(ldContexts[idx])) !== 'control') hits++;
+      if ((await one(/** @type {import('@launchdarkly/node-server-sdk').LDContext} */ (ldContexts[idx]))) !== 'control')
+        hits++;
       if (++idx === ldContexts.length) idx = 0;
     }
     const ns = process.hrtime.bigint() - t0;
@@ -189,14 +200,18 @@ log(
 );
 timeBatches(runOurs, { samples: 0, warmupCalls: WARMUP, usersLength: contexts.length });
 await timeLd(Math.max(20, Math.floor(PEER_SAMPLES / 4)));
+/** @type {ReturnType<typeof timeBatches>[]} */
 const ours = [];
+/** @type {Awaited<ReturnType<typeof timeLd>>[]} */
 const theirs = [];
 for (let r = 0; r < ROUNDS; r++) {
   ours.push(timeBatches(runOurs, { samples: SAMPLES, warmupCalls: 0, usersLength: contexts.length }));
   theirs.push(await timeLd(PEER_SAMPLES));
 }
 const theirsCallback = await timeLd(PEER_SAMPLES, { callback: true });
+/** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** @param {{ opsPerSec: number, nsPerCall: { p50: number, p99: number }, trueShare: number }[]} runs */
 const pick = (runs) => ({
   opsPerSec: median(runs.map((x) => x.opsPerSec)),
   nsPerCall: { p50: median(runs.map((x) => x.nsPerCall.p50)), p99: median(runs.map((x) => x.nsPerCall.p99)) },
@@ -213,6 +228,6 @@ report({
   theirs: b,
   theirsCallback: { nsPerCall: theirsCallback.nsPerCall, opsPerSec: theirsCallback.opsPerSec },
   rounds: ROUNDS,
-  ratioP50: median(ours.map((o, i) => theirs[i].nsPerCall.p50 / o.nsPerCall.p50)),
-  ratioOps: median(ours.map((o, i) => o.opsPerSec / theirs[i].opsPerSec)),
+  ratioP50: median(ours.map((o, i) => Number(theirs[i]?.nsPerCall.p50) / o.nsPerCall.p50)),
+  ratioOps: median(ours.map((o, i) => o.opsPerSec / Number(theirs[i]?.opsPerSec))),
 });

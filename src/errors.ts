@@ -13,7 +13,8 @@ export type TailslideErrorCode =
   | 'CONNECTION'
   | 'TIMEOUT'
   | 'CLOSED'
-  | 'SIGNALS';
+  | 'SIGNALS'
+  | 'CACHE_FILE';
 
 export class TailslideError extends Error {
   override name = 'TailslideError';

@@ -6,6 +6,7 @@ import { decideVariation, type VariationReason } from './evaluation/variation';
 import type { HashingMode } from './options';
 import type { JsonValue } from './ruleset/targeting';
 import type { SignalSink, SignalStatus, Variant } from './signals/types';
+import type { RulesetOrigin } from './sources/types';
 
 /** The outcome of one evaluation, with why. */
 export interface EvaluationDetail {
@@ -19,6 +20,11 @@ export interface EvaluationDetail {
   readonly reason: VariationReason;
   /** The user context's key the flag was evaluated for ('' when none). */
   readonly userContext: string;
+  /**
+   * Where the ruleset consulted came from: `stream`, `bootstrap`, `cache`, `test` or `custom`;
+   * undefined while no ruleset is loaded (reason NOT_READY).
+   */
+  readonly source?: RulesetOrigin;
   /** The variation served (1 = true, 0 = false for a boolean flag); undefined when the flag is unknown. */
   readonly variationIndex?: number;
   /** The matching rule of a flag with targeting rules (reason RULE_MATCH). */
@@ -54,6 +60,8 @@ export interface VariationDetail<T> {
   readonly userContext: string;
   /** Why the default was returned, for TYPE_MISMATCH and ERROR. */
   readonly errorMessage: string | undefined;
+  /** Where the ruleset consulted came from (`stream`, `bootstrap`, `cache`, `test`, `custom`). */
+  readonly source: RulesetOrigin | undefined;
 }
 
 /** What a Toggler needs from its manager. Internal: built by FlagManager. */
@@ -64,6 +72,8 @@ export interface TogglerHost {
   /** The current compiled flag, or undefined. */
   lookup(flagName: string): CompiledFlag | undefined;
   isReady(): boolean;
+  /** Where the current ruleset came from, or undefined before the first. */
+  rulesetOrigin(): RulesetOrigin | undefined;
   defaultUserContext(): EvaluationContext;
   /** Called when a flag is missing from a loaded ruleset (the host warns once per name). */
   flagNotFound(flagName: string): void;
@@ -266,6 +276,7 @@ export class Toggler {
         splitBucket: d.splitBucket,
         userContext: key,
         errorMessage: undefined,
+        source: this.host.rulesetOrigin(),
       };
     } catch (err) {
       return this.fallback(defaultValue, undefined, 'ERROR', key, messageOf(err));
@@ -293,6 +304,7 @@ export class Toggler {
       splitBucket: undefined,
       userContext,
       errorMessage,
+      source: this.host.rulesetOrigin(),
     };
   }
 
@@ -342,6 +354,7 @@ export class Toggler {
       variant: value ? 'on' : 'off',
       reason,
       userContext,
+      source: this.host.rulesetOrigin(),
     };
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The pure evaluator (rollout.md, docs/evaluation.md): active status, open circuit, then whitelist,
- * then hashed percentage rollout with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
+ * The pure evaluator (docs/rollout.md, docs/evaluation.md): active status, open circuit, then
+ * whitelist, then hashed percentage rollout with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
  * the hash input: every outcome is a constant reason string.
  */
 import type { Flag } from '../ruleset/types';
@@ -8,7 +8,7 @@ import { BUCKETS, bucketAfter, legacyBucket } from './bucket';
 import { prefixState, type PrefixState } from './murmur3';
 import { compileTargeting, type CompiledTargeting } from './targeting';
 
-/** How users are bucketed: MurmurHash3 (rollout.md), or Tailslide's legacy MD5. */
+/** How users are bucketed: MurmurHash3 (docs/rollout.md), or Tailslide's legacy MD5. */
 export type HashingMode = 'murmur3' | 'tailslide-md5';
 
 export type EvaluationReason =
@@ -96,7 +96,7 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /**
  * A flat copy of a string, equal to it as a JS string. `split` returns slices of the original
  * string, which `Set.has` compares more slowly (whitelist lookups: 53 → 28 ns,
- * bench/alt/PROPOSALS.md). A round trip through UTF-8 would turn a lone surrogate into U+FFFD and
+ * docs/benchmarks.md). A round trip through UTF-8 would turn a lone surrogate into U+FFFD and
  * the listed user would no longer match, so such an entry is copied through JSON instead.
  */
 function flatCopy(value: string): string {

@@ -120,46 +120,52 @@ export class TailslideProvider implements Provider {
     return this.closePromise;
   }
 
-  async resolveBooleanEvaluation(
+  resolveBooleanEvaluation(
     flagKey: string,
     defaultValue: boolean,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<boolean>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (t, ctx) =>
-      t.booleanVariationDetail(ctx, defaultValue),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.booleanVariationDetail(ctx, defaultValue)),
     );
   }
 
-  async resolveStringEvaluation(
+  resolveStringEvaluation(
     flagKey: string,
     defaultValue: string,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<string>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.stringVariationDetail(ctx, defaultValue));
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.stringVariationDetail(ctx, defaultValue)),
+    );
   }
 
-  async resolveNumberEvaluation(
+  resolveNumberEvaluation(
     flagKey: string,
     defaultValue: number,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<number>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.numberVariationDetail(ctx, defaultValue));
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.numberVariationDetail(ctx, defaultValue)),
+    );
   }
 
-  async resolveObjectEvaluation<T extends JsonValue>(
+  resolveObjectEvaluation<T extends JsonValue>(
     flagKey: string,
     defaultValue: T,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<T>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => {
-      // OpenFeature's JsonValue and ours are the same JSON; a served object is returned as the flag holds it.
-      const detail = t.jsonVariationDetail(ctx, defaultValue);
-      return detail as VariationDetail<unknown> as VariationDetail<T>;
-    });
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => {
+        // OpenFeature's JsonValue and ours are the same JSON; a served object is returned as the flag holds it.
+        const detail = t.jsonVariationDetail(ctx, defaultValue);
+        return detail as VariationDetail<unknown> as VariationDetail<T>;
+      }),
+    );
   }
 
   /**

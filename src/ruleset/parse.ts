@@ -127,7 +127,7 @@ export function parseRulesetPayloadLenient(
 }
 
 /**
- * Validates a ruleset (a bare JSON array of snake_case flags, as in wire-format.md) and converts it
+ * Validates a ruleset (a bare JSON array of snake_case flags, as in docs/wire-format.md) and converts it
  * to frozen camelCase flags. Strict: every problem is reported with the flag (index and title) and
  * field, and any problem rejects the whole ruleset. Unknown extra fields are kept in `extra`.
  */

@@ -23,7 +23,7 @@ function reason(fields: Record<string, unknown>, user: string, hashing: HashingM
   return decide(compileFlag(flag(fields)), user, hashing);
 }
 
-describe('MurmurHash3 x86_32 over UTF-8 (rollout.md golden vectors)', () => {
+describe('MurmurHash3 x86_32 over UTF-8 (docs/rollout.md golden vectors)', () => {
   test.each([
     ['App 1 Flag 1', U1, 516206059, 12018],
     ['App 1 Flag 1', U2, 1582783807, 36852],
@@ -139,7 +139,7 @@ describe('legacy MD5 bucketing (tailslide-md5)', () => {
   });
 });
 
-describe('order of checks (rollout.md)', () => {
+describe('order of checks (docs/rollout.md)', () => {
   test('inactive flag is off, even for a whitelisted user and at 100 %', () => {
     expect(reason({ is_active: false, rollout_percentage: 100, white_listed_users: U1 }, U1)).toBe('FLAG_OFF');
   });
