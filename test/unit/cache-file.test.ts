@@ -65,6 +65,7 @@ describe('CacheFileWriter', () => {
       writer.write(round % 2 === 0 ? big.slice(1) : big);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    writer.write(big); // the newest ruleset, whichever round the loop ended on
     await writer.close();
     done = true;
     await reader;
