@@ -6,9 +6,23 @@
 export { FlagManager } from './manager';
 export type { FlagManagerEvents, ManagerState, UpdateEvent } from './manager';
 export { Toggler } from './toggler';
-export type { EvaluationDetail } from './toggler';
+export type { EvaluationDetail, VariationDetail, VariationDetailReason } from './toggler';
 export type { EvaluationReason } from './evaluation/evaluator';
-export { bucket, legacyBucket } from './evaluation/bucket';
+export type { VariationReason } from './evaluation/variation';
+export type { TargetingReason } from './evaluation/targeting';
+export type { AttributeValue, ContextAttributes, EvaluationContext } from './evaluation/context';
+export type {
+  Clause,
+  ClauseOp,
+  ClauseValue,
+  JsonValue,
+  Rule,
+  Serve,
+  SplitEntry,
+  Target,
+  Targeting,
+} from './ruleset/targeting';
+export { bucket, legacyBucket, splitBucket } from './evaluation/bucket';
 export { murmur3 } from './evaluation/murmur3';
 export type { FlagManagerOptions, HashingMode, SignalBackendOption } from './options';
 export type {

@@ -7,6 +7,7 @@ import {
   toError,
   type RulesetIssue,
 } from './errors';
+import type { EvaluationContext } from './evaluation/context';
 import type { CompiledFlag } from './evaluation/evaluator';
 import { convertToText, type Converted } from './evaluation/user-context';
 import { FlagStore } from './flag-store';
@@ -14,6 +15,7 @@ import type { Logger } from './logger';
 import { resolveOptions, type FlagManagerOptions, type ResolvedOptions } from './options';
 import { FlagIssueLog } from './ruleset/issues';
 import { parseRuleset, parseRulesetPayloadLenient } from './ruleset/parse';
+import type { JsonValue } from './ruleset/targeting';
 import type { Flag, Ruleset } from './ruleset/types';
 import { createSignalSink } from './signals';
 import type { SignalSink, SignalStats } from './signals/types';
@@ -22,7 +24,7 @@ import { CacheFileWriter, readCacheFile } from './sources/cache-file';
 import { createSource } from './sources/create';
 import type { OfflineSource } from './sources/offline';
 import type { FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
-import { Toggler, type EvaluationDetail, type TogglerHost } from './toggler';
+import { Toggler, type EvaluationDetail, type TogglerHost, type VariationDetail } from './toggler';
 import { within } from './util/timeout';
 
 /** Payload of the `update` event. */
@@ -87,7 +89,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   /** A valid ruleset from the source has been applied (the bootstrap and cache file do not count). */
   private sourceLoaded = false;
   private cacheWriter: CacheFileWriter | undefined;
-  private userContext: string;
+  private userContext: EvaluationContext;
   private currentState: ManagerState = 'idle';
   private lastSequence: number | undefined;
   private connectionLost = false;
@@ -185,18 +187,24 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return new Toggler(this.host, flagName);
   }
 
-  /** Sets the default user context of evaluations that pass none. */
-  setUserContext(userContext: string): void {
-    if (typeof userContext !== 'string') throw new InvalidOptionError('userContext', userContext, 'a string');
+  /**
+   * Sets the default context of evaluations that pass none: a key, or an object with a `key` and
+   * attributes for targeting rules (docs/targeting.md).
+   */
+  setUserContext(userContext: EvaluationContext): void {
+    const valid =
+      typeof userContext === 'string' ||
+      (typeof userContext === 'object' && userContext !== null && !Array.isArray(userContext));
+    if (!valid) throw new InvalidOptionError('userContext', userContext, 'a string, or an object with a key');
     this.userContext = userContext;
   }
 
-  getUserContext(): string {
+  getUserContext(): EvaluationContext {
     return this.userContext;
   }
 
   /** Evaluates one flag (same as `newToggler({ flagName }).evaluate(userContext)`). Never throws. */
-  evaluate(flagName: string, userContext?: string): EvaluationDetail {
+  evaluate(flagName: string, userContext?: EvaluationContext): EvaluationDetail {
     // A name that is no string or number (from JavaScript) names no flag: FLAG_NOT_FOUND.
     const name = typeof flagName === 'string' ? flagName : convertToText(flagName).text;
     return new Toggler(this.host, name).evaluate(userContext);
@@ -206,10 +214,28 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
    * Every flag's result for one user context, keyed by flag title. The object has no prototype,
    * so that a flag titled `__proto__` (or `constructor`) is a key like any other.
    */
-  evaluateAll(userContext?: string): Record<string, EvaluationDetail> {
+  evaluateAll(userContext?: EvaluationContext): Record<string, EvaluationDetail> {
     const results = Object.create(null) as Record<string, EvaluationDetail>;
     for (const flag of this.store.all()) results[flag.title] = this.evaluate(flag.title, userContext);
     return results;
+  }
+
+  /**
+   * The value a flag serves a context (docs/targeting.md), or `defaultValue` when the flag is unknown
+   * or no ruleset has arrived. Same as `newToggler({ flagName }).variation(context, defaultValue)`.
+   */
+  variation(flagName: string, context: EvaluationContext | undefined, defaultValue: JsonValue): JsonValue {
+    return this.variationDetail(flagName, context, defaultValue).value;
+  }
+
+  /** `variation` with the variation index, the reason, and the rule and split bucket that chose it. Never throws. */
+  variationDetail(
+    flagName: string,
+    context: EvaluationContext | undefined,
+    defaultValue: JsonValue,
+  ): VariationDetail<JsonValue> {
+    const name = typeof flagName === 'string' ? flagName : convertToText(flagName).text;
+    return new Toggler(this.host, name).variationDetail(context, defaultValue);
   }
 
   /** The current ruleset: frozen camelCase flags in the order they arrived. */

@@ -25,3 +25,11 @@ export function legacyBucket(userContext: string): number {
   for (const byte of digest) remainder = (remainder * 256 + byte) % 100;
   return remainder;
 }
+
+/** Seed of the targeting split hash: independent of the rollout gate's seed 0 (targeting.md). */
+export const SPLIT_SEED = 1;
+
+/** `floor(murmur3(utf8(title + ":" + value), seed 1) × 100000 / 2^32)`: a split's bucket (targeting.md). */
+export function splitBucket(title: string, value: string): number {
+  return Math.floor((murmur3(`${title}:${value}`, SPLIT_SEED) * BUCKETS) / TWO_POW_32);
+}

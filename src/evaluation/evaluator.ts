@@ -6,6 +6,7 @@
 import type { Flag } from '../ruleset/types';
 import { BUCKETS, bucketAfter, legacyBucket } from './bucket';
 import { prefixState, type PrefixState } from './murmur3';
+import { compileTargeting, type CompiledTargeting } from './targeting';
 
 /** How users are bucketed: MurmurHash3 (docs/rollout.md), or Tailslide's legacy MD5. */
 export type HashingMode = 'murmur3' | 'tailslide-md5';
@@ -53,6 +54,8 @@ export interface CompiledFlag {
   readonly threshold: number;
   /** Hash state after `title + ":"`, the salt in front of the user context. */
   readonly hashPrefix: PrefixState;
+  /** The targeting extension, prepared; undefined for a plain boolean flag. */
+  readonly targeting: CompiledTargeting | undefined;
 }
 
 const NO_WHITELIST: ReadonlySet<string> = new Set();
@@ -70,6 +73,7 @@ export function compileFlag(flag: Flag): CompiledFlag {
     effectiveRollout: rollout,
     threshold: Number.isFinite(threshold) ? threshold : 0,
     hashPrefix: prefixState(`${flag.title}:`),
+    targeting: flag.targeting === undefined ? undefined : compileTargeting(flag.title, flag.targeting),
   };
 }
 

@@ -1,4 +1,5 @@
 import { InvalidRulesetError, describeValue, type RulesetIssue } from '../errors';
+import { parseTargeting, TARGETING_FIELDS, targetingToWire } from './targeting';
 import type { CircuitStatus, Flag, RecoveryProfile, WireFlag } from './types';
 
 /** Wait after a trip before recovery starts: one minute. */
@@ -54,6 +55,7 @@ const KNOWN_FIELDS = new Set<string>([
   'webhooks',
   'created_at',
   'updated_at',
+  ...TARGETING_FIELDS,
 ]);
 
 export type ParseResult =
@@ -203,6 +205,7 @@ export function toWire(flag: Flag): WireFlag {
     webhooks: flag.webhooks,
     created_at: flag.createdAt,
     updated_at: flag.updatedAt,
+    ...(flag.targeting === undefined ? {} : targetingToWire(flag.targeting)),
   };
 }
 
@@ -271,6 +274,8 @@ function readFlag(raw: Record<string, unknown>, index: number, options: ParseOpt
   const rollout = read.percentage('rollout_percentage', { required: true });
   const whitelist = read.string('white_listed_users') ?? WIRE_DEFAULTS.white_listed_users;
 
+  const targeting = parseTargeting(raw, at);
+
   const flag: Flag = {
     id: id ?? 0,
     appId,
@@ -295,6 +300,7 @@ function readFlag(raw: Record<string, unknown>, index: number, options: ParseOpt
     webhooks: read.string('webhooks') ?? WIRE_DEFAULTS.webhooks,
     createdAt: read.string('created_at') ?? '',
     updatedAt: read.string('updated_at') ?? '',
+    ...(targeting === undefined ? {} : { targeting }),
     extra: Object.freeze(extraFields(raw)),
   };
   return Object.freeze(flag);

@@ -1,3 +1,5 @@
+import type { Targeting } from './targeting';
+
 /** Circuit states as Tower and the breaker write them. */
 export type CircuitStatus = 'open' | 'close' | 'recovery';
 export type RecoveryProfile = 'linear' | 'exponential';
@@ -52,6 +54,8 @@ export interface Flag {
   readonly webhooks: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The targeting extension (docs/targeting.md); undefined when the flag uses none of its fields. */
+  readonly targeting?: Targeting;
   /** Wire fields this SDK does not know, kept verbatim (snake_case keys). */
   readonly extra: Readonly<Record<string, unknown>>;
 }

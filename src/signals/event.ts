@@ -59,7 +59,7 @@ export function checkEvent(
     return { ok: true, kind: 'signal', flagId, appId, status };
   }
   const { eventName, variant, value } = input;
-  if (!isId(flagId) || !isId(appId) || (variant !== 'on' && variant !== 'off'))
+  if (!isId(flagId) || !isId(appId) || !isVariant(variant))
     return {
       ok: false,
       key: `metric:${String(flagId)}:${String(appId)}:${String(variant)}`,
@@ -83,4 +83,13 @@ export function checkEvent(
 
 function isId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** `on`, `off`, or a variation index (`0`–`63`, docs/targeting.md). */
+function isVariant(variant: unknown): variant is Variant {
+  return (
+    variant === 'on' ||
+    variant === 'off' ||
+    (typeof variant === 'string' && /^(?:[0-9]|[1-5][0-9]|6[0-3])$/.test(variant))
+  );
 }

@@ -27,7 +27,13 @@ export interface ReadBackend {
   flagBuckets(flagId: number, window: Window, bucketMs: number, alignMs: number): Promise<Map<number, StatusTotals>>;
   /** Every flag of the app that has signal data within the retention → its totals in the window. */
   appTotals(appId: number, window: Window): Promise<Map<number, StatusTotals>>;
-  metricTotals(flagId: number, eventToken: string, window: Window): Promise<Record<Variant, MetricTotals>>;
+  /** Totals per variant: every variant asked for (zero when none), and any other one the backend finds. */
+  metricTotals(
+    flagId: number,
+    eventToken: string,
+    window: Window,
+    variants: readonly Variant[],
+  ): Promise<Map<Variant, MetricTotals>>;
 }
 
 /**

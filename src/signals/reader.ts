@@ -17,6 +17,7 @@ import { bucketOf, type MetricTotals, type ReadBackend, type StatusTotals } from
 import { CONNECT_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
 import { describeError, isCredentialsError, isReplyError } from './redis-errors';
 import { TimeSeriesReader } from './timeseries-reader';
+import type { Variant } from './types';
 
 const CONNECTION_TROUBLE = /Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|ECONN|ETIMEDOUT|EPIPE/;
 
@@ -82,8 +83,21 @@ export interface MetricStats {
 
 /** A custom metric compared between users who had the flag ('on') and who did not ('off'). */
 export interface MetricSummary {
+  /** Users with the flag on / off (a boolean flag's variants). */
   readonly on: MetricStats;
   readonly off: MetricStats;
+  /** Every variant asked for or found: `on`/`off`, or variation indexes (`"0"`, `"1"`, …). */
+  readonly variants: Readonly<Record<Variant, MetricStats>>;
+}
+
+/** Options of `metricSummary`. */
+export interface MetricSummaryOptions {
+  /**
+   * The variants to read (default `['on', 'off']`). A flag with its own variations records the
+   * variation index: pass `['0', '1', '2']`. The native backend reads exactly these; TimeSeries
+   * also returns any other variant it finds.
+   */
+  readonly variants?: readonly Variant[];
 }
 
 export class SignalReader {
@@ -187,15 +201,27 @@ export class SignalReader {
   }
 
   /** Count, sum and mean of a custom metric for users with the flag on and off. */
-  async metricSummary(flagId: number, eventName: string, window: SignalWindow): Promise<MetricSummary> {
+  async metricSummary(
+    flagId: number,
+    eventName: string,
+    window: SignalWindow,
+    options: MetricSummaryOptions = {},
+  ): Promise<MetricSummary> {
     checkId('flagId', flagId);
     const token = eventToken(eventName);
     if (token === undefined)
       throw new InvalidOptionError('eventName', eventName, 'a non-blank string of at most 200 characters');
     checkWindow(window);
     const backend = await this.ready();
-    const totals = await this.query(() => backend.metricTotals(flagId, token, window));
-    return { on: stats(totals.on), off: stats(totals.off) };
+    const variants = options.variants ?? DEFAULT_VARIANTS;
+    if (!Array.isArray(variants) || !variants.every((v) => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v))) {
+      throw new InvalidOptionError('variants', variants, 'an array of variant names (on, off, or variation indexes)');
+    }
+    const totals = await this.query(() => backend.metricTotals(flagId, token, window, variants));
+    const byVariant = Object.create(null) as Record<Variant, MetricStats>;
+    for (const [variant, t] of totals) byVariant[variant] = stats(t);
+    const zero = stats({ count: 0, sum: 0 });
+    return { on: byVariant.on ?? zero, off: byVariant.off ?? zero, variants: byVariant };
   }
 
   /** Closes the Redis client if the reader created it. Idempotent. */
@@ -268,6 +294,8 @@ function counts(totals: StatusTotals): FlagCounts {
     errorRate: total === 0 ? 0 : totals.failure / total,
   };
 }
+
+const DEFAULT_VARIANTS: readonly Variant[] = ['on', 'off'];
 
 function stats(totals: MetricTotals): MetricStats {
   return { count: totals.count, sum: totals.sum, mean: totals.count === 0 ? 0 : totals.sum / totals.count };

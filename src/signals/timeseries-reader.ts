@@ -107,15 +107,22 @@ export class TimeSeriesReader implements ReadBackend {
     return out;
   }
 
-  async metricTotals(flagId: number, eventToken: string, window: Window): Promise<Record<Variant, MetricTotals>> {
+  async metricTotals(
+    flagId: number,
+    eventToken: string,
+    window: Window,
+    variants: readonly Variant[],
+  ): Promise<Map<Variant, MetricTotals>> {
     const filter = new FilterBuilder(METRIC_LABELS.flagId, flagId).equal(METRIC_LABELS.event, eventToken);
     const ranges = await this.mrange(filter, window, window.toMs - window.fromMs + 1);
-    const out: Record<Variant, MetricTotals> = { on: { count: 0, sum: 0 }, off: { count: 0, sum: 0 } };
+    const out = new Map<Variant, MetricTotals>(variants.map((v) => [v, { count: 0, sum: 0 }]));
     for (const range of ranges) {
       const variant = labelOf(range, METRIC_LABELS.variant);
       const kind = labelOf(range, METRIC_LABELS.kind);
-      if ((variant !== 'on' && variant !== 'off') || (kind !== 'count' && kind !== 'sum')) continue;
-      out[variant][kind] += sumOf(range);
+      if (variant === undefined || variant === '' || (kind !== 'count' && kind !== 'sum')) continue;
+      let totals = out.get(variant);
+      if (totals === undefined) out.set(variant, (totals = { count: 0, sum: 0 }));
+      totals[kind] += sumOf(range);
     }
     return out;
   }

@@ -1,7 +1,11 @@
 /** Outcome of a guarded operation. */
 export type SignalStatus = 'success' | 'failure';
 /** Which side of a flag a user got, for custom metrics. */
-export type Variant = 'on' | 'off';
+/**
+ * The variant a custom metric is recorded under: `on`/`off` for a boolean flag, the variation index
+ * (`"0"`, `"1"`, …) for a flag with its own variations (docs/targeting.md).
+ */
+export type Variant = string;
 
 /**
  * Counters of the signal pipeline, readable at any time (`manager.signalStats()`). Every event

@@ -348,6 +348,34 @@ describe('reading', () => {
     expect(await reader().flagCounts(flag, { fromMs: now - 60_000, toMs: now + 1 })).toMatchObject({ total: 0 });
   });
 
+  test('custom metrics of a flag with variations: per variation index; bad variants refused', async () => {
+    const log = new RecordingLogger();
+    const s = await started(sink(options(), log));
+    const flag = newFlag();
+    const now = Date.now();
+    for (let i = 0; i < 6; i += 1) s.recordMetric(flag, APP, 'plan value', '0', 10, now);
+    for (let i = 0; i < 3; i += 1) s.recordMetric(flag, APP, 'plan value', '2', 30, now);
+    s.recordMetric(flag, APP, 'plan value', '64', 1, now); // past the 64 variations a flag can have
+    s.recordMetric(flag, APP, 'plan value', 'maybe', 1, now);
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 9, pending: 0 });
+    expect(log.count('warn', /ignored a metric/)).toBe(2);
+    const summary = await reader().metricSummary(
+      flag,
+      'plan value',
+      { fromMs: now - 60_000, toMs: now + 1 },
+      { variants: ['0', '1', '2'] },
+    );
+    expect(summary.variants).toEqual({
+      '0': { count: 6, sum: 60, mean: 10 },
+      '1': { count: 0, sum: 0, mean: 0 },
+      '2': { count: 3, sum: 90, mean: 30 },
+    });
+    await expect(
+      reader().metricSummary(flag, 'plan value', { fromMs: 0, toMs: 1 }, { variants: ['a b'] }),
+    ).rejects.toThrow(/variants/);
+  });
+
   test("the reader's 'auto' finds the native data; bad arguments reject clearly", async () => {
     const s = await started(sink(options()));
     const flag = newFlag();

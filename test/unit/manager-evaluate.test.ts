@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlagManager, type EvaluationDetail } from '../../src/index';
-import { REASON_MAPPING, booleanResolution } from '../../src/openfeature/resolution';
+import { REASON_MAPPING, resolutionOf } from '../../src/openfeature/resolution';
 import { RecordingLogger, wireFlag } from '../support/flags';
 
 const U1 = '375d39e6-9c3f-4f58-80bd-e5960b710295';
@@ -171,7 +171,7 @@ describe('an open circuit on an active flag', () => {
   test('OpenFeature: the value false with reason DISABLED, as an inactive flag', async () => {
     const { manager } = await offline();
     expect(REASON_MAPPING.CIRCUIT_OPEN).toEqual(REASON_MAPPING.FLAG_OFF);
-    expect(booleanResolution(manager.evaluate('tripped', U1), true)).toEqual({
+    expect(resolutionOf(manager.newToggler({ flagName: 'tripped' }).booleanVariationDetail(U1, true), true)).toEqual({
       value: false,
       variant: 'off',
       reason: 'DISABLED',
