@@ -151,7 +151,7 @@ export class FlagCard {
     );
     const label = (suffix: string): HTMLElement | null => this.el.querySelector(`#${id}-${suffix}`);
     const sliderLabel = label('slider-label');
-    if (sliderLabel) sliderLabel.textContent = `Rollout of ${title}`;
+    if (sliderLabel) replace(sliderLabel, 'Rollout', h('span', { class: 'visually-hidden' }, ` of ${title}`));
     const numberLabel = label('number-label');
     if (numberLabel) numberLabel.textContent = `Rollout of ${title} in percent`;
     const userLabel = label('user-label');

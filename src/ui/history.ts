@@ -102,7 +102,11 @@ export async function readHistory(
         previous = flags;
         first = false;
       }
-      if (m.info.pending === 0) done = true;
+      if (m.info.pending === 0) {
+        // A fetch waits for its whole batch until it expires: stop at the last message.
+        done = true;
+        break;
+      }
     }
     if (done || got === 0) break;
   }
