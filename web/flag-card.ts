@@ -143,7 +143,7 @@ export class FlagCard {
     this.desc.textContent = f.description;
     this.desc.hidden = f.description === '';
     this.toggle.setAttribute('aria-checked', String(f.is_active));
-    this.toggle.setAttribute('aria-label', `${title} on`);
+    this.toggle.setAttribute('aria-label', `Enable ${title}`);
     replace(
       this.toggle,
       h('span', { class: 'knob', 'aria-hidden': 'true' }),
