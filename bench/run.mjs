@@ -2,7 +2,7 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup ui)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -228,6 +228,18 @@ await step('startup', async () => {
       });
     }
   }
+});
+
+await step('ui', async () => {
+  [raw.ui] = await runChild('ui.mjs', quick ? ['--loads', '2', '--changes', '5'] : []);
+  const u = raw.ui;
+  rows.push({
+    what: `dashboard: app of ${fmtInt(u.flags)} flags`,
+    how: `tailslide ui on loopback in headless chromium; first render = navigation → every flag card in the DOM (fresh page, ${u.loads} loads after a warm-up); live update = ruleset (${(u.payloadBytes / 1024).toFixed(0)} KB) published to JetStream → the changed rollout shown in the page, ${u.changes} changes`,
+    result: `first render p50 ${fmtMs(u.firstRenderMs.p50)}, max ${fmtMs(u.firstRenderMs.max)}; live update p50 ${fmtMs(u.liveUpdateMs.p50)}, p90 ${fmtMs(u.liveUpdateMs.p90)}, max ${fmtMs(u.liveUpdateMs.max)}`,
+    target: 'live update ≤ 1 s',
+    met: mark(u.liveUpdateMs.max <= 1_000),
+  });
 });
 
 conditions.loadavgEnd = loadavg();
