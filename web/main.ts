@@ -440,23 +440,42 @@ async function flagPage(appId: number, flagId: number): Promise<void> {
   replace(
     main,
     h('h1', {}, flag.title),
-    card.el,
+    h('p', { class: 'muted' }, `App ${appId} · flag id ${flag.id}`),
     h(
-      'section',
-      { 'aria-labelledby': 'signals-h' },
-      h('h2', { id: 'signals-h' }, 'Signals'),
-      h('div', { class: 'ranges', role: 'group', 'aria-label': 'Time range' }, ...rangeButtons),
-      totals,
-      chartHost,
-    ),
-    h('section', { 'aria-labelledby': 'eval-h' }, h('h2', { id: 'eval-h' }, 'Evaluate for a user'), evalForm, result),
-    h('section', { 'aria-labelledby': 'circuit-h' }, h('h2', { id: 'circuit-h' }, 'Circuit timeline'), timeline),
-    h(
-      'section',
-      { 'aria-labelledby': 'history-h' },
-      h('h2', { id: 'history-h' }, 'Change history'),
-      retention,
-      historyList,
+      'div',
+      { class: 'flag-page' },
+      h(
+        'div',
+        { class: 'col' },
+        card.el,
+        h(
+          'section',
+          { 'aria-labelledby': 'eval-h' },
+          h('h2', { id: 'eval-h' }, 'Evaluate for a user'),
+          evalForm,
+          result,
+        ),
+        h('section', { 'aria-labelledby': 'circuit-h' }, h('h2', { id: 'circuit-h' }, 'Circuit timeline'), timeline),
+      ),
+      h(
+        'div',
+        { class: 'col' },
+        h(
+          'section',
+          { 'aria-labelledby': 'signals-h' },
+          h('h2', { id: 'signals-h' }, 'Signals'),
+          h('div', { class: 'ranges', role: 'group', 'aria-label': 'Time range' }, ...rangeButtons),
+          totals,
+          chartHost,
+        ),
+        h(
+          'section',
+          { 'aria-labelledby': 'history-h' },
+          h('h2', { id: 'history-h' }, 'Change history'),
+          retention,
+          historyList,
+        ),
+      ),
     ),
   );
   await Promise.all([loadSignals(), loadHistory().catch((error: unknown) => replace(historyList, problem(error)))]);
