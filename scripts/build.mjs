@@ -56,7 +56,6 @@ async function buildDashboard() {
     format: 'iife',
     target: 'es2020',
     minify: true,
-    sourcemap: 'linked',
     legalComments: 'eof',
     outdir: out,
     logLevel: 'warning',
