@@ -2,6 +2,8 @@
 import type { AppSummary, RulesetEvent } from './api';
 
 export interface LiveHandlers {
+  /** The stream (re)connected: the next ruleset event is a fresh start. */
+  open?: () => void;
   ruleset?: (event: RulesetEvent) => void;
   apps?: (apps: AppSummary[]) => void;
   invalid?: (event: { appId: number; sequence: number; message: string }) => void;
@@ -16,7 +18,10 @@ export function openLive(app: number | undefined, handlers: LiveHandlers): () =>
     status.dataset.state = state;
   };
   set('connecting…', 'connecting');
-  source.addEventListener('open', () => set('live', 'live'));
+  source.addEventListener('open', () => {
+    set('live', 'live');
+    handlers.open?.();
+  });
   source.addEventListener('error', () => set('reconnecting…', 'down'));
   source.addEventListener('ruleset', (e) =>
     handlers.ruleset?.(JSON.parse((e as MessageEvent<string>).data) as RulesetEvent),

@@ -50,8 +50,13 @@ class Client {
   constructor(private readonly res: ServerResponse) {}
 
   send(event: string, data: unknown): void {
+    this.sendText(event, JSON.stringify(data));
+  }
+
+  /** `json` is already serialized (one ruleset of hundreds of flags is serialized once for all clients). */
+  sendText(event: string, json: string): void {
     if (this.closed) return;
-    this.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.res.write(`event: ${event}\ndata: ${json}\n\n`);
   }
 
   comment(text: string): void {
@@ -180,7 +185,8 @@ export class LiveHub {
       initial: update.initial,
     };
     watch.latest = event;
-    for (const client of watch.clients) client.send('ruleset', event);
+    const text = JSON.stringify(event);
+    for (const client of watch.clients) client.sendText('ruleset', text);
     if (this.appsClients.size > 0) {
       const summary = this.appsSummary();
       for (const client of this.appsClients) client.send('apps', summary);
