@@ -38,6 +38,8 @@ export class FlagCard {
   private readonly details: HTMLDetailsElement;
   /** Rollout being edited: the value shown when the edit began. */
   private rolloutBase: number | undefined;
+  private rolloutSending = false;
+  private rolloutQueued: number | undefined;
   private settingsBase: Partial<WireFlag> | undefined;
 
   constructor(flag: WireFlag, opts: CardOptions) {
@@ -207,8 +209,11 @@ export class FlagCard {
     this.render();
   }
 
+  /**
+   * Sends the rollout typed or slid to. While one is on its way, later values wait and go next,
+   * each expecting the value sent before it (quick arrow keys on the slider are not a conflict).
+   */
   private async commitRollout(): Promise<void> {
-    const base = this.rolloutBase ?? this.flag.rollout_percentage;
     const raw = this.number.value.trim();
     const value = Math.round(Number(raw) * 10) / 10;
     if (raw === '' || !Number.isFinite(value) || value < 0 || value > 100) {
@@ -217,16 +222,34 @@ export class FlagCard {
     }
     this.slider.value = String(value);
     this.number.value = String(value);
-    const ok = await this.send(
-      { rollout_percentage: value },
-      { rollout_percentage: base },
-      `Rollout of ${this.flag.title} set to ${percent(value)}`,
-    );
+    if (this.rolloutSending) {
+      this.rolloutQueued = value;
+      return;
+    }
+    this.rolloutSending = true;
+    let base = this.rolloutBase ?? this.flag.rollout_percentage;
+    let next: number | undefined = value;
+    let ok = true;
+    while (next !== undefined && ok) {
+      const sent: number = next;
+      ok = await this.send(
+        { rollout_percentage: sent },
+        { rollout_percentage: base },
+        `Rollout of ${this.flag.title} set to ${percent(sent)}`,
+      );
+      base = sent;
+      next = this.rolloutQueued;
+      this.rolloutQueued = undefined;
+      if (next === sent) next = undefined;
+    }
+    this.rolloutSending = false;
     this.rolloutBase = undefined;
     if (!ok) this.render();
   }
 
   private async flip(): Promise<void> {
+    // One switch request at a time: a second click before the answer would expect a stale state.
+    if (this.toggle.getAttribute('aria-busy') === 'true') return;
     const now = this.flag.is_active;
     this.toggle.setAttribute('aria-busy', 'true');
     await this.send({ is_active: !now }, { is_active: now }, `${this.flag.title} turned ${now ? 'off' : 'on'}`);

@@ -128,6 +128,12 @@ it('changes the rollout with the number and the slider (0.1 % steps), and the wh
   await page.keyboard.press('ArrowRight');
   await waitFor(async () => (await flagOf('checkout-v2')).rollout_percentage === 33.4, 'rollout 33.4', UI_WAIT);
   await waitFor(async () => (await number.inputValue()) === '33.4', 'the number to follow the slider', UI_WAIT);
+  // Quick key presses are queued, each expecting the one before: no conflict with itself.
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  await waitFor(async () => (await flagOf('checkout-v2')).rollout_percentage === 33.9, 'rollout 33.9', UI_WAIT);
+  expect(await card('checkout-v2').locator('p.message').textContent()).toBe('');
+  for (let i = 0; i < 5; i++) await slider.press('ArrowLeft');
+  await waitFor(async () => (await flagOf('checkout-v2')).rollout_percentage === 33.4, 'rollout 33.4 again', UI_WAIT);
 
   await page.getByLabel('Add users to the whitelist of checkout-v2').fill('alice, bob');
   await page.getByRole('button', { name: 'Add to the whitelist of checkout-v2' }).click();
