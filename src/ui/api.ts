@@ -100,7 +100,12 @@ export async function handleApi(
 }
 
 function pathId(text: string, what: string): number {
-  const decoded = decodeURIComponent(text);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(text);
+  } catch {
+    decoded = text;
+  }
   if (!/^\d{1,15}$/.test(decoded))
     throw new HttpError(
       400,

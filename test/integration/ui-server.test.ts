@@ -192,7 +192,9 @@ describe('headers, bodies and errors', () => {
 
   it('serves every asset from the package (no CDN)', async () => {
     const page = await httpRequest(open.url);
-    const refs = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? '').filter((ref) => !ref.startsWith('#'));
+    const refs = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)]
+      .map((m) => m[1] ?? '')
+      .filter((ref) => !ref.startsWith('#'));
     expect(refs.length).toBeGreaterThanOrEqual(3);
     for (const ref of refs) {
       expect(ref.startsWith('/')).toBe(true);
@@ -240,6 +242,11 @@ describe('headers, bodies and errors', () => {
     expect(dup.json()).toMatchObject({ field: 'title' });
     const path = await httpRequest(`${open.url}api/apps/abc/flags/1`, { method: 'DELETE', headers: json(open) });
     expect(path.status).toBe(400);
+    const malformed = await httpRequest(`${open.url}api/apps/%E0%A4%A/flags/1`, {
+      method: 'DELETE',
+      headers: json(open),
+    });
+    expect(malformed.status).toBe(400);
     const broken = await httpRequest(`${open.url}api/apps/1/flags`, {
       method: 'POST',
       headers: json(open),
