@@ -235,7 +235,7 @@ await step('ui', async () => {
   const u = raw.ui;
   rows.push({
     what: `dashboard: app of ${fmtInt(u.flags)} flags`,
-    how: `tailslide ui on loopback in headless chromium; first render = navigation → every flag card in the DOM (fresh page, ${u.loads} loads after a warm-up); live feed up = navigation → first live event applied; live update = ruleset (${(u.payloadBytes / 1024).toFixed(0)} KB) published to JetStream → the changed rollout shown in the page, ${u.changes} changes`,
+    how: `tailslide ui on loopback in headless chromium; first render = navigation → the frame after every flag card is in the DOM (fresh page, ${u.loads} loads after a warm-up); live feed up = navigation → first live event applied; live update = ruleset (${(u.payloadBytes / 1024).toFixed(0)} KB) published to JetStream → the changed rollout shown in the page, ${u.changes} changes`,
     result: `first render p50 ${fmtMs(u.firstRenderMs.p50)}, max ${fmtMs(u.firstRenderMs.max)}; live feed up p50 ${fmtMs(u.liveReadyMs.p50)}; live update p50 ${fmtMs(u.liveUpdateMs.p50)}, p90 ${fmtMs(u.liveUpdateMs.p90)}, max ${fmtMs(u.liveUpdateMs.max)}`,
     target: 'live update ≤ 1 s',
     met: mark(u.liveUpdateMs.max <= 1_000),
