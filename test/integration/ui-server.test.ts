@@ -3,11 +3,14 @@
  * cookie), the CSRF and Host checks, the security headers, body limits, validation that names the
  * field, guarded edits, the history and the live event stream.
  */
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { resolve } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { FlagAdmin } from '../../src/admin';
 import { InvalidOptionError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
+import { FlagManager } from '../../src/manager';
 import { resolveDashboardSettings, startDashboard, type Dashboard } from '../../src/ui';
 import { waitFor } from '../support/flags';
 import { httpRequest } from '../support/http-client';
@@ -323,6 +326,55 @@ describe('edits, history and live events', () => {
       expect(Date.now() - started).toBeLessThan(1_000);
     } finally {
       req.destroy();
+    }
+  });
+});
+
+describe('signals chart data on both backends', () => {
+  const modulePath = resolve(
+    __dirname,
+    '..',
+    '..',
+    process.env.TAILSLIDE_TIMESERIES_MODULE ?? '../shared/redistimeseries/1.6.19/redistimeseries.so',
+  );
+  const backends: ['native' | 'timeseries', string[]][] = [['native', []]];
+  if (existsSync(modulePath)) backends.push(['timeseries', ['--loadmodule', modulePath]]);
+
+  it.each(backends)('%s: the counts a manager emitted, per bucket and in total', async (backend, args) => {
+    const server = await RedisServer.start(args);
+    const manager = new FlagManager({
+      appId: 1,
+      natsServer: nats.url,
+      redisUrl: server.url,
+      signalBackend: backend,
+      logger: silentLogger,
+    });
+    const dashboard = await startDashboard({
+      nats: nc,
+      signals: { redisUrl: server.url, backend },
+      port: 0,
+      logger: silentLogger,
+    });
+    try {
+      await manager.initialize();
+      const toggler = manager.newToggler({ flagName: 'search' });
+      for (let i = 0; i < 5; i++) toggler.emitSuccess();
+      for (let i = 0; i < 2; i++) toggler.emitFailure();
+      await manager.flushSignals(5_000);
+      expect(manager.signalStats()).toMatchObject({ backend, written: 7 });
+      for (const range of ['15m', '1h', '24h']) {
+        const res = await httpRequest(`${dashboard.url}api/apps/1/flags/2/signals?range=${range}`);
+        const body = res.json<{ buckets: [number, number, number][]; totals: Record<string, number> }>();
+        expect(body.totals).toEqual({ success: 5, failure: 2, total: 7, errorRate: 2 / 7 });
+        expect(body.buckets.reduce((sum, b) => sum + b[1] + b[2], 0)).toBe(7);
+      }
+      const bad = await httpRequest(`${dashboard.url}api/apps/1/flags/2/signals?range=2d`);
+      expect(bad.status).toBe(400);
+      expect(bad.json()).toMatchObject({ field: 'range' });
+    } finally {
+      await manager.disconnect();
+      await dashboard.close();
+      await server.dispose();
     }
   });
 });
