@@ -23,9 +23,15 @@ export function openLive(app: number | undefined, handlers: LiveHandlers): () =>
     handlers.open?.();
   });
   source.addEventListener('error', () => set('reconnecting…', 'down'));
-  source.addEventListener('ruleset', (e) =>
-    handlers.ruleset?.(JSON.parse((e as MessageEvent<string>).data) as RulesetEvent),
-  );
+  source.addEventListener('ruleset', (e) => {
+    set('live', 'live');
+    handlers.ruleset?.(JSON.parse((e as MessageEvent<string>).data) as RulesetEvent);
+  });
+  // The server cannot follow the app right now (no stream yet, a lost consumer): say why.
+  source.addEventListener('waiting', (e) => {
+    const { reason } = JSON.parse((e as MessageEvent<string>).data) as { reason: string };
+    set(`waiting: ${reason}`, 'down');
+  });
   source.addEventListener('apps', (e) => handlers.apps?.(JSON.parse((e as MessageEvent<string>).data) as AppSummary[]));
   source.addEventListener('invalid', (e) =>
     handlers.invalid?.(

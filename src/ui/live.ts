@@ -75,6 +75,8 @@ interface AppWatch {
   /** Other interests (the apps feed). */
   listeners: number;
   latest: RulesetEvent | undefined;
+  /** Why the watch is not following the app right now (no stream yet, a lost consumer), if so. */
+  waiting: string | undefined;
   stop: StopWatch;
 }
 
@@ -131,6 +133,7 @@ export class LiveHub {
     const watch = this.acquire(app);
     watch.clients.add(client);
     if (watch.latest !== undefined) client.send('ruleset', watch.latest);
+    if (watch.waiting !== undefined) client.send('waiting', { appId: app, reason: watch.waiting });
   }
 
   /** Ends every event stream and stops every watch. */
@@ -148,10 +151,20 @@ export class LiveHub {
   private acquire(app: number): AppWatch {
     let watch = this.watches.get(app);
     if (watch !== undefined) return watch;
-    const created: AppWatch = { clients: new Set(), listeners: 0, latest: undefined, stop: () => Promise.resolve() };
+    const created: AppWatch = {
+      clients: new Set(),
+      listeners: 0,
+      latest: undefined,
+      waiting: undefined,
+      stop: () => Promise.resolve(),
+    };
     this.watches.set(app, created);
     created.stop = this.admin.watch(app, (update) => this.onUpdate(created, update), {
-      onWaiting: (reason) => this.logger.debug(`dashboard: ${reason}`),
+      onWaiting: (reason) => {
+        this.logger.debug(`dashboard: ${reason}`);
+        created.waiting = reason;
+        for (const client of created.clients) client.send('waiting', { appId: app, reason });
+      },
     });
     watch = created;
     return watch;
@@ -167,6 +180,7 @@ export class LiveHub {
   }
 
   private onUpdate(watch: AppWatch, update: RulesetUpdate): void {
+    watch.waiting = undefined;
     if (update.flags === undefined) {
       const message = update.error?.message ?? 'invalid ruleset';
       for (const client of watch.clients)

@@ -378,3 +378,46 @@ describe('signals chart data on both backends', () => {
     }
   });
 });
+
+describe('live events before the stream exists', () => {
+  it('says why it waits, then follows the app once its first ruleset is published', async () => {
+    const bare = await NatsServer.start();
+    const dashboard = await startDashboard({ nats: { servers: bare.url }, port: 0, logger: silentLogger });
+    const other = new FlagAdmin({ nats: { servers: bare.url }, logger: silentLogger });
+    const events: { event: string; data: Record<string, unknown> }[] = [];
+    let buffer = '';
+    const req = request(`${dashboard.url}api/events?app=5`, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event !== undefined && data !== undefined)
+            events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+        }
+      });
+    });
+    req.end();
+    try {
+      await waitFor(() => events.some((e) => e.event === 'waiting'), 'a waiting event');
+      expect(events.find((e) => e.event === 'waiting')?.data.reason).toMatch(
+        /stream "flags_ruleset" does not exist yet/,
+      );
+      await other.connect();
+      await other.ensureStream();
+      await other.createFlag(5, { title: 'first' });
+      await waitFor(() => events.some((e) => e.event === 'ruleset'), 'the first ruleset', 10_000);
+      const ruleset = events.find((e) => e.event === 'ruleset')?.data as { flags: { title: string }[] };
+      expect(ruleset.flags.map((f) => f.title)).toEqual(['first']);
+    } finally {
+      req.destroy();
+      await other.close();
+      await dashboard.close();
+      await bare.dispose();
+    }
+  });
+});
