@@ -66,7 +66,10 @@ function loginPage(): void {
       onsubmit: (e: Event) => {
         e.preventDefault();
         api('POST', '/api/login', { token: input.value })
-          .then(() => route())
+          .then(() => {
+            offerLogout();
+            return route();
+          })
           .catch((error: unknown) => {
             message.className = 'message error';
             message.textContent = error instanceof Error ? error.message : String(error);
@@ -534,9 +537,38 @@ async function flagPage(appId: number, flagId: number): Promise<void> {
   };
 }
 
+/** With a token, a "Log out" button in the header (asked beside the first view, not before it). */
+function offerLogout(): void {
+  api<{ tokenRequired: boolean; authenticated: boolean }>('GET', '/api/session')
+    .then((session) => {
+      document.getElementById('logout')?.remove();
+      if (!session.tokenRequired || !session.authenticated) return;
+      const button = h(
+        'button',
+        {
+          type: 'button',
+          id: 'logout',
+          class: 'logout',
+          onclick: () => {
+            api('POST', '/api/logout')
+              .then(() => {
+                button.remove();
+                loginPage();
+              })
+              .catch((error: unknown) => toast(error instanceof Error ? error.message : String(error)));
+          },
+        },
+        'Log out',
+      );
+      document.querySelector('header.top')?.append(button);
+    })
+    .catch(() => undefined);
+}
+
 async function start(): Promise<void> {
   window.addEventListener('hashchange', () => void route());
   // No session check first (one round trip less): a 401 from any call shows the login form.
+  offerLogout();
   await route();
 }
 

@@ -316,6 +316,9 @@ it('asks for the token when one is set, and logs in with it', async () => {
     await p.getByRole('switch', { name: 'Enable checkout-v2' }).waitFor();
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'tailslide_ui')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    await p.getByRole('button', { name: 'Log out' }).click();
+    await p.getByLabel('Token').waitFor();
+    expect((await context.cookies()).find((c) => c.name === 'tailslide_ui')).toBeUndefined();
   } finally {
     await context.close();
     await locked.close();
