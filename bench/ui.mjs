@@ -1,4 +1,3 @@
-/* global document */
 // The dashboard with a 500-flag app, in headless Chromium on loopback:
 //   node --expose-gc bench/ui.mjs [--flags 500] [--loads 5] [--changes 20]
 //
@@ -58,26 +57,30 @@ try {
     ],
   });
   const url = `${dashboard.url}#/apps/1`;
+  /** @type {number[]} */
   const renderMs = [];
+  /** @type {number[]} */
   const liveMs = [];
+  /** @type {import('playwright-core').Page | undefined} */
   let page;
   for (let i = 0; i < LOADS + 1; i++) {
     await page?.close();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(url, { waitUntil: 'commit' });
     // The page marks (performance.mark) the frame after each ruleset is in the DOM, and the live
-    // feed's first event: read those, not the time playwright takes to notice.
+    // feed's first event: read those, not the time playwright takes to notice. (In-page code is
+    // given as text: it runs in the browser, with its own globals.)
     const handle = await page.waitForFunction(
-      (n) => {
+      `(() => {
         const shown = performance.getEntriesByName('tailslide:shown')[0];
         const live = performance.getEntriesByName('tailslide:live')[0];
         const cards = document.querySelectorAll('article.flag').length;
-        return shown && live && cards === n && [shown.startTime, live.startTime];
-      },
-      FLAGS,
+        return shown && live && cards === ${FLAGS} && [shown.startTime, live.startTime];
+      })()`,
+      undefined,
       { polling: 50, timeout: 60_000 },
     );
-    const [ms, liveAt] = await handle.jsonValue();
+    const [ms, liveAt] = /** @type {[number, number]} */ (await handle.jsonValue());
     if (i > 0) {
       // the first load warms the server (JIT, connections)
       renderMs.push(ms);
@@ -87,27 +90,31 @@ try {
       `load ${i}: shown at ${ms.toFixed(0)} ms, live at ${liveAt.toFixed(0)} ms${i === 0 ? ' (warm-up, not counted)' : ''}`,
     );
   }
+  if (page === undefined) throw new Error('no page was opened');
 
+  /** @type {number[]} */
   const updateMs = [];
   for (let i = 0; i < CHANGES; i++) {
     const index = (i * 37) % FLAGS;
     const value = Math.round(((i % 2 === 0 ? 12.3 : 45.6) + i / 10) * 10) / 10;
-    flags[index] = { ...flags[index], rollout_percentage: value, updated_at: new Date().toISOString() };
+    const flag = flags[index];
+    if (flag === undefined) throw new Error(`no flag at ${index}`);
+    flags[index] = { ...flag, rollout_percentage: value, updated_at: new Date().toISOString() };
     const started = Date.now();
     const ack = await js.publish('apps.1.update.manual', JSON.stringify(flags));
     const handle = await page.waitForFunction(
-      ([seq, title, v]) => {
-        const mark = performance.getEntriesByName('tailslide:shown').find((m) => m.detail.sequence >= seq);
+      `(() => {
+        const mark = performance.getEntriesByName('tailslide:shown').find((m) => m.detail.sequence >= ${ack.seq});
         if (!mark) return false;
         const card = [...document.querySelectorAll('article.flag')].find(
-          (el) => el.querySelector('.flag-title')?.textContent === title,
+          (el) => el.querySelector('.flag-title')?.textContent === ${JSON.stringify(flag.title)},
         );
-        return card?.querySelector('input.rollout-number')?.value === v && mark.detail.at;
-      },
-      [ack.seq, flags[index].title, String(value)],
+        return card?.querySelector('input.rollout-number')?.value === ${JSON.stringify(String(value))} && mark.detail.at;
+      })()`,
+      undefined,
       { polling: 20, timeout: 10_000 },
     );
-    updateMs.push((await handle.jsonValue()) - started);
+    updateMs.push(/** @type {number} */ (await handle.jsonValue()) - started);
     log(`change ${i}: ${updateMs[updateMs.length - 1]} ms`);
   }
   report({

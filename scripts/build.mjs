@@ -26,7 +26,8 @@ for (const entry of entries) {
   try {
     names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
   } catch (err) {
-    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(cjsPath)) continue;
+    const { code, message } = /** @type {{ code?: unknown, message?: unknown }} */ (err ?? {});
+    if (code === 'MODULE_NOT_FOUND' && String(message).includes(cjsPath)) continue;
     throw err;
   }
   const rel = `../cjs/${entry.cjs.slice(2)}`;

@@ -27,6 +27,7 @@ let browser;
 try {
   await admin.connect();
   await admin.ensureStream();
+  /** @type {(title: string, fields: Record<string, unknown>) => Promise<{ flag: { id: number } }>} */
   const create = (title, fields) => admin.createFlag(1, { title, ...fields });
   const checkout = await create('checkout-v2', {
     description: 'The one-page checkout',

@@ -1,6 +1,9 @@
+import { describeValue } from './errors';
 import { decide, isOnReason, type CompiledFlag, type EvaluationReason } from './evaluation/evaluator';
+import { convertToText, type Converted } from './evaluation/user-context';
 import type { HashingMode } from './options';
 import type { SignalSink, SignalStatus } from './signals/types';
+import type { RulesetOrigin } from './sources/types';
 
 /** The outcome of one evaluation, with why. */
 export interface EvaluationDetail {
@@ -14,6 +17,11 @@ export interface EvaluationDetail {
   readonly reason: EvaluationReason;
   /** The user context the flag was evaluated for ('' when none). */
   readonly userContext: string;
+  /**
+   * Where the ruleset consulted came from: `stream`, `bootstrap`, `cache`, `test` or `custom`;
+   * undefined while no ruleset is loaded (reason NOT_READY).
+   */
+  readonly source?: RulesetOrigin;
   /** Set when reason is `ERROR`. */
   readonly errorMessage?: string;
 }
@@ -26,9 +34,13 @@ export interface TogglerHost {
   /** The current compiled flag, or undefined. */
   lookup(flagName: string): CompiledFlag | undefined;
   isReady(): boolean;
+  /** Where the current ruleset came from, or undefined before the first. */
+  rulesetOrigin(): RulesetOrigin | undefined;
   defaultUserContext(): string;
   /** Called when a flag is missing from a loaded ruleset (the host warns once per name). */
   flagNotFound(flagName: string): void;
+  /** Called when a user context is not a string and was converted or dropped (the host warns once per kind). */
+  nonStringUserContext(converted: Converted): void;
 }
 
 /**
@@ -60,8 +72,9 @@ export class Toggler {
 
   /** Like `isFlagActive`, with the reason, the flag id and the user context used. */
   evaluate(userContext?: string): EvaluationDetail {
-    const user = this.safeUserOf(userContext);
+    let user = '';
     try {
+      user = this.userOf(userContext);
       const compiled = this.host.lookup(this.flagName);
       if (compiled === undefined) {
         this.host.flagNotFound(this.flagName);
@@ -69,10 +82,7 @@ export class Toggler {
       }
       return this.detail(decide(compiled, user, this.host.hashing), compiled.flag.id, user);
     } catch (err) {
-      return {
-        ...this.detail('ERROR', undefined, user),
-        errorMessage: err instanceof Error ? err.message : String(err),
-      };
+      return { ...this.detail('ERROR', undefined, user), errorMessage: messageOf(err) };
     }
   }
 
@@ -124,14 +134,20 @@ export class Toggler {
     }
   }
 
-  private userOf(userContext: string | undefined): string {
-    return typeof userContext === 'string' ? userContext : this.safeUserOf(userContext);
+  /** The user context to evaluate for. A string is taken as is: that is the hot path, kept tiny. */
+  private userOf(userContext: unknown): string {
+    return typeof userContext === 'string' ? userContext : this.otherUserOf(userContext);
   }
 
-  private safeUserOf(userContext: unknown): string {
-    if (typeof userContext === 'string') return userContext;
+  /**
+   * Anything but a string, from JavaScript callers: none means the default context; a number,
+   * boolean or bigint its text; anything else no context. Never throws (no `String(object)`).
+   */
+  private otherUserOf(userContext: unknown): string {
     if (userContext === undefined || userContext === null) return this.host.defaultUserContext();
-    return String(userContext);
+    const converted = convertToText(userContext);
+    this.host.nonStringUserContext(converted);
+    return converted.text;
   }
 
   private detail(reason: EvaluationReason, flagId: number | undefined, userContext: string): EvaluationDetail {
@@ -144,6 +160,16 @@ export class Toggler {
       variant: value ? 'on' : 'off',
       reason,
       userContext,
+      source: this.host.rulesetOrigin(),
     };
+  }
+}
+
+/** The message of anything thrown, without calling into it beyond `Error.message`. */
+function messageOf(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : describeValue(err);
+  } catch {
+    return 'unknown error';
   }
 }

@@ -60,7 +60,7 @@ export const CIRCUIT_FIELDS: readonly (keyof CircuitPatch)[] = [
 /** Fields the admin library sets itself and a patch may not touch. */
 export const MANAGED_FIELDS: readonly string[] = ['id', 'app_id', 'created_at', 'updated_at'];
 
-/** Wire fields in the order of wire-format.md, for stable output (diffs, printing). */
+/** Wire fields in the order of docs/wire-format.md, for stable output (diffs, printing). */
 export const WIRE_FIELD_ORDER: readonly string[] = [
   'id',
   'app_id',

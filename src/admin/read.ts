@@ -2,7 +2,7 @@
 import type { JetStreamManager, StoredMsg } from 'nats';
 import { JS_ERR, apiErrorCode } from '../nats/errors';
 import type { WireFlag } from '../ruleset/types';
-import { parseRulesetPayload, toWire } from '../ruleset/parse';
+import { parseRulesetPayload, rulesetText, toWire } from '../ruleset/parse';
 import { StreamNotFoundError, StreamRequestError } from './errors';
 import { appIdOfSubject, appSubjects } from '../nats/subjects';
 
@@ -73,7 +73,7 @@ export function decodeRuleset(stored: StoredRuleset, appId: number): WireFlag[] 
 export function lenientIds(data: Uint8Array): number[] {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    value = JSON.parse(rulesetText(data));
   } catch {
     return [];
   }

@@ -31,6 +31,8 @@ export function explain(
       return 'the ruleset has no flag of that name';
     case 'FLAG_OFF':
       return 'the flag is off (is_active: false)';
+    case 'CIRCUIT_OPEN':
+      return 'the circuit is open (circuit_status: "open"): off for everyone until it recovers or closes';
     case 'WHITELISTED':
       return 'the user is in white_listed_users';
     case 'FULL_ROLLOUT':

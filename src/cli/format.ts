@@ -42,7 +42,9 @@ export function percentage(value: number): string {
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(none)';
   if (typeof value === 'string') return JSON.stringify(value);
-  return JSON.stringify(value) ?? String(value);
+  // JSON has no functions or symbols: name their type instead.
+  const json: string | undefined = JSON.stringify(value);
+  return json ?? `(${typeof value})`;
 }
 
 /** `90000` → `1m30s`, `500` → `500ms`, `3600000` → `1h`. */

@@ -5,7 +5,7 @@ import { hashAfter, murmur3, type PrefixState } from './murmur3';
 export const BUCKETS = 100_000;
 const TWO_POW_32 = 0x1_0000_0000;
 
-/** `floor(murmur3(utf8(title + ":" + user)) × 100000 / 2^32)`, in [0, 99999] (rollout.md). */
+/** `floor(murmur3(utf8(title + ":" + user)) × 100000 / 2^32)`, in [0, 99999] (docs/rollout.md). */
 export function bucket(title: string, userContext: string): number {
   return Math.floor((murmur3(`${title}:${userContext}`) * BUCKETS) / TWO_POW_32);
 }

@@ -11,7 +11,7 @@
  *
  * Internal functions return the hash as a SIGNED int32 on purpose: a uint32 ≥ 2^31 is not a small
  * integer in V8, and returning one from a call that is not inlined allocates a HeapNumber. The
- * unsigned value is taken where it is used (bench/alt/PROPOSALS.md has the measurements).
+ * unsigned value is taken where it is used (docs/benchmarks.md has the measurements).
  */
 
 const C1 = 0xcc9e2d51;

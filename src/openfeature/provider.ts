@@ -119,45 +119,53 @@ export class TailslideProvider implements Provider {
     return this.closePromise;
   }
 
-  async resolveBooleanEvaluation(
+  resolveBooleanEvaluation(
     flagKey: string,
     defaultValue: boolean,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<boolean>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) => booleanResolution(detail, defaultValue));
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (detail) => booleanResolution(detail, defaultValue)),
+    );
   }
 
-  async resolveStringEvaluation(
+  resolveStringEvaluation(
     flagKey: string,
     defaultValue: string,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<string>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
-      typeMismatchResolution(detail, defaultValue, 'string'),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (detail) =>
+        typeMismatchResolution(detail, defaultValue, 'string'),
+      ),
     );
   }
 
-  async resolveNumberEvaluation(
+  resolveNumberEvaluation(
     flagKey: string,
     defaultValue: number,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<number>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
-      typeMismatchResolution(detail, defaultValue, 'number'),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (detail) =>
+        typeMismatchResolution(detail, defaultValue, 'number'),
+      ),
     );
   }
 
-  async resolveObjectEvaluation<T extends JsonValue>(
+  resolveObjectEvaluation<T extends JsonValue>(
     flagKey: string,
     defaultValue: T,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<T>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
-      typeMismatchResolution(detail, defaultValue, 'object'),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (detail) =>
+        typeMismatchResolution(detail, defaultValue, 'object'),
+      ),
     );
   }
 

@@ -23,6 +23,8 @@ type Mapping =
  */
 export const REASON_MAPPING: Readonly<Record<EvaluationReason, Mapping>> = {
   FLAG_OFF: { kind: 'value', reason: StandardResolutionReasons.DISABLED },
+  // An open circuit switches the flag off for everyone, as an inactive flag: the value false, DISABLED.
+  CIRCUIT_OPEN: { kind: 'value', reason: StandardResolutionReasons.DISABLED },
   WHITELISTED: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },
   ROLLOUT_IN: { kind: 'value', reason: StandardResolutionReasons.SPLIT },
   ROLLOUT_OUT: { kind: 'value', reason: StandardResolutionReasons.SPLIT },

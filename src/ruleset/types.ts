@@ -2,7 +2,7 @@
 export type CircuitStatus = 'open' | 'close' | 'recovery';
 export type RecoveryProfile = 'linear' | 'exponential';
 
-/** The known fields of a flag on the wire (snake_case). See shared/spec/wire-format.md §1. */
+/** The known fields of a flag on the wire (snake_case). See docs/wire-format.md §1. */
 export interface WireFlagFields {
   id: number;
   app_id: number;

@@ -160,7 +160,7 @@ export class SourceConnection {
   }
 
   private onStatus(status: Status): void {
-    const data = String(status.data);
+    const data = typeof status.data === 'object' ? JSON.stringify(status.data) : String(status.data);
     switch (status.type) {
       case Events.Disconnect:
         this.online = false;
@@ -218,7 +218,9 @@ export class SourceConnection {
 
 /** Ends a `nats` status iterator (typed as a plain AsyncIterable, it has `stop()`). */
 function stopIterator(iterator: unknown): void {
-  if (typeof iterator === 'object' && iterator !== null && 'stop' in iterator && typeof iterator.stop === 'function') {
-    iterator.stop();
-  }
+  if (isStoppable(iterator)) iterator.stop();
+}
+
+function isStoppable(value: unknown): value is { stop(): void } {
+  return typeof value === 'object' && value !== null && 'stop' in value && typeof value.stop === 'function';
 }

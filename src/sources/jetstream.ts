@@ -1,5 +1,5 @@
 /**
- * Rulesets from NATS JetStream (wire-format.md §1).
+ * Rulesets from NATS JetStream (docs/wire-format.md §1).
  *
  * One ephemeral consumer on `apps.<appId>.update.*` delivers the last message of each of the
  * app's subjects, then every new one, in stream-sequence order: no gap between "read the
@@ -62,15 +62,17 @@ export class JetStreamSource implements FlagSource {
   }
 
   /** Starts connecting and resolves at once; every outcome goes to the sink. Never rejects. */
-  async start(sink: SourceSink): Promise<void> {
-    if (this.sink !== undefined || this.halted) return;
-    this.sink = sink;
-    this.connection = new SourceConnection(this.nats, this.logger, sink, {
-      up: () => this.requestSync('connected'),
-      down: () => void this.stopConsumer(),
-      fatal: (error) => this.fail(error),
-    });
-    this.connection.start();
+  start(sink: SourceSink): Promise<void> {
+    if (this.sink === undefined && !this.halted) {
+      this.sink = sink;
+      this.connection = new SourceConnection(this.nats, this.logger, sink, {
+        up: () => this.requestSync('connected'),
+        down: () => void this.stopConsumer(),
+        fatal: (error) => this.fail(error),
+      });
+      this.connection.start();
+    }
+    return Promise.resolve();
   }
 
   /**

@@ -3,6 +3,7 @@
  * reason mapping, real nats-server and redis-server (started here, on free ports) for readiness,
  * outages, updates and tracking. OpenFeature is a global singleton: every test resets it.
  */
+import { expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -104,10 +105,8 @@ describe('construction', () => {
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(InvalidOptionError);
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(/"manager"/);
     const m = ownManager(offlineOptions());
-    expect(() => new TailslideProvider({ manager: m, appId: 2 } as unknown as { manager: FlagManager })).toThrow(
-      /Invalid option "appId"/,
-    );
-    expect(() => new TailslideProvider({ appId: 'x' } as FlagManagerOptions)).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ manager: m, appId: 2 })).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ appId: 'x' })).toThrow(/Invalid option "appId"/);
   });
 });
 
@@ -204,6 +203,16 @@ describe('boolean evaluation: every reason', () => {
     });
     expect(details.flagMetadata).not.toHaveProperty('flagId');
     expect(details.errorMessage).toMatch(/"no such flag" is not in the ruleset of app 1/);
+  });
+
+  test('the unknown-flag warning does not claim false when the caller gets its own default', async () => {
+    const logger = new RecordingLogger();
+    await OpenFeature.setProviderAndWait(new TailslideProvider(offlineOptions({ logger })));
+    expect(await OpenFeature.getClient().getBooleanValue('missing flag', true, { targetingKey: U1 })).toBe(true);
+    const [warning, ...more] = logger.matching('warn', /missing flag/);
+    expect(more).toEqual([]);
+    expect(warning).toMatch(/not in the ruleset \(FLAG_NOT_FOUND\).*OpenFeature clients get their own default value/);
+    expect(warning).not.toMatch(/evaluates to false/);
   });
 
   test('a targetingKey that is not a string → INVALID_CONTEXT; a number is taken as its text', async () => {

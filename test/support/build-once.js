@@ -7,6 +7,7 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '../..');
 
+/** @param {string} dir */
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

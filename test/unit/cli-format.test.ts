@@ -237,7 +237,7 @@ describe('demo view', () => {
     windowMs: 3_000,
     nats: 'nats://127.0.0.1:4222',
     redis: 'redis://127.0.0.1:6379',
-    signals: { backend: 'native', written: 1500, pending: 3, dropped: 0 },
+    signals: { backend: 'native', written: 1500, pending: 3, dropped: 0, unknown: 0 },
     requests: 3600,
     rows: [
       {
@@ -306,9 +306,8 @@ describe('demo view', () => {
   });
 });
 
-describe('README, section "The tailslide command"', () => {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const doc = readme.slice(readme.indexOf('## The `tailslide` command'), readme.indexOf('## OpenFeature'));
+describe('docs/cli.md, the reference of the tailslide command', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'cli.md'), 'utf8');
 
   it('lists every setting with its environment variable, and every exit code', () => {
     for (const spec of [...NATS_OPTIONS, APP_ID_OPTION, ...REDIS_OPTIONS]) {

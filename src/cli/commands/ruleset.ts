@@ -8,6 +8,7 @@ import { CliError, EXIT } from '../exit-codes';
 import { diffData, diffLines } from '../format-flags';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
 import { parseAppId } from '../parse';
+import { rulesetText } from '../../ruleset/parse';
 import { currentRuleset, withAdmin } from '../session';
 
 type Flags = NatsFlags & AppFlags & JsonFlags & { dryRun?: boolean };
@@ -92,7 +93,8 @@ function readJson(file: string, origin: string): unknown {
     throw new CliError(`Cannot read ${origin}: ${(error as Error).message}`, EXIT.USAGE);
   }
   try {
-    return JSON.parse(text) as unknown;
+    // rulesetText drops a leading byte order mark, which Windows editors write and JSON.parse refuses.
+    return JSON.parse(rulesetText(text)) as unknown;
   } catch (error) {
     throw new CliError(`${origin} is not valid JSON: ${(error as Error).message}`, EXIT.USAGE);
   }

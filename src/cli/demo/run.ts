@@ -216,7 +216,10 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       refreshRedis();
       render();
     }, TICK_MS);
-    closers.push(async () => clearInterval(ticker));
+    closers.push(() => {
+      clearInterval(ticker);
+      return Promise.resolve();
+    });
 
     let timer: NodeJS.Timeout | undefined;
     const elapsed = new Promise<'timeout'>((resolve) => {
