@@ -25,6 +25,36 @@ const { connect } = require('nats');
 const { chromium } = require('playwright-core');
 const { startDashboard } = loadInternal('ui/index.js');
 
+// In-page functions (they run in the browser, where `document` exists; functions, not strings,
+// since the dashboard's CSP forbids eval). The page's globals are reached through globalThis.
+/** @typedef {{ querySelector(selector: string): { textContent: string | null, value?: string } | null }} PageElement */
+/** @typedef {{ startTime: number, detail: { sequence: number, at: number } }} PageMark */
+/** @typedef {{ querySelectorAll(selector: string): ArrayLike<PageElement> }} PageDocument */
+
+/** @param {number} n  the [shown, live] times once n cards are in the page and both marks are set */
+function renderedAt(n) {
+  const doc = /** @type {PageDocument} */ (Reflect.get(globalThis, 'document'));
+  const shown = /** @type {PageMark[]} */ (/** @type {unknown} */ (performance.getEntriesByName('tailslide:shown')))[0];
+  const live = /** @type {PageMark[]} */ (/** @type {unknown} */ (performance.getEntriesByName('tailslide:live')))[0];
+  return (
+    shown !== undefined &&
+    live !== undefined &&
+    doc.querySelectorAll('article.flag').length === n && [shown.startTime, live.startTime]
+  );
+}
+
+/** @param {{ sequence: number, title: string, value: string }} want  wall-clock time the page showed it */
+function shownAt(want) {
+  const doc = /** @type {PageDocument} */ (Reflect.get(globalThis, 'document'));
+  const all = /** @type {PageMark[]} */ (/** @type {unknown} */ (performance.getEntriesByName('tailslide:shown')));
+  const mark = all.find((m) => m.detail.sequence >= want.sequence);
+  if (mark === undefined) return false;
+  const card = Array.from(doc.querySelectorAll('article.flag')).find(
+    (el) => el.querySelector('.flag-title')?.textContent === want.title,
+  );
+  return card?.querySelector('input.rollout-number')?.value === want.value && mark.detail.at;
+}
+
 const [nats, redis] = await Promise.all([NatsServer.start({ maxPayload: 8 * 1024 * 1024 }), RedisServer.start()]);
 let nc;
 let dashboard;
@@ -68,18 +98,8 @@ try {
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(url, { waitUntil: 'commit' });
     // The page marks (performance.mark) the frame after each ruleset is in the DOM, and the live
-    // feed's first event: read those, not the time playwright takes to notice. (In-page code is
-    // given as text: it runs in the browser, with its own globals.)
-    const handle = await page.waitForFunction(
-      `(() => {
-        const shown = performance.getEntriesByName('tailslide:shown')[0];
-        const live = performance.getEntriesByName('tailslide:live')[0];
-        const cards = document.querySelectorAll('article.flag').length;
-        return shown && live && cards === ${FLAGS} && [shown.startTime, live.startTime];
-      })()`,
-      undefined,
-      { polling: 50, timeout: 60_000 },
-    );
+    // feed's first event: read those, not the time playwright takes to notice.
+    const handle = await page.waitForFunction(renderedAt, FLAGS, { polling: 50, timeout: 60_000 });
     const [ms, liveAt] = /** @type {[number, number]} */ (await handle.jsonValue());
     if (i > 0) {
       // the first load warms the server (JIT, connections)
@@ -103,15 +123,8 @@ try {
     const started = Date.now();
     const ack = await js.publish('apps.1.update.manual', JSON.stringify(flags));
     const handle = await page.waitForFunction(
-      `(() => {
-        const mark = performance.getEntriesByName('tailslide:shown').find((m) => m.detail.sequence >= ${ack.seq});
-        if (!mark) return false;
-        const card = [...document.querySelectorAll('article.flag')].find(
-          (el) => el.querySelector('.flag-title')?.textContent === ${JSON.stringify(flag.title)},
-        );
-        return card?.querySelector('input.rollout-number')?.value === ${JSON.stringify(String(value))} && mark.detail.at;
-      })()`,
-      undefined,
+      shownAt,
+      { sequence: ack.seq, title: flag.title, value: String(value) },
       { polling: 20, timeout: 10_000 },
     );
     updateMs.push(/** @type {number} */ (await handle.jsonValue()) - started);
