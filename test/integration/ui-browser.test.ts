@@ -59,6 +59,10 @@ beforeAll(async () => {
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // The CSP forbids inline scripts and styles: nothing of the page's own may need them.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
   page.setDefaultTimeout(UI_WAIT);
 });
 
