@@ -2,7 +2,7 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals startup)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals startup ui)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,10 @@ const want = (/** @type {string} */ name) => !only || only.has(name);
  *   nsPerEmit: number, inRedis: number, lost: number, perFlagMismatches: number, stats: { dropped: number } }} SignalsResult
  */
 /** @typedef {{ initMs: number, heapBytesPerFlag: number, heapGrowthBytes: number, payloadBytes: number }} StartupResult */
+/**
+ * @typedef {{ flags: number, payloadBytes: number, loads: number, changes: number, firstRenderMs: Percentiles,
+ *   liveReadyMs: Percentiles, liveUpdateMs: Percentiles }} UiResult
+ */
 /** @typedef {{ what: string, how: string, result: string, target: string, met: string }} Row */
 
 /**
@@ -139,6 +143,7 @@ try {
  *   'signals-ts-1.4.14'?: SignalsResult,
  *   'signals-ts-1.6.19'?: SignalsResult,
  *   startup?: Record<string, StartupResult & { runs: StartupResult[] }>,
+ *   ui?: UiResult,
  * }}
  */
 const raw = {};
@@ -356,6 +361,19 @@ await step('startup', async () => {
       });
     }
   }
+});
+
+await step('ui', async () => {
+  /** @type {UiResult} */
+  const u = await first(runChild('ui.mjs', quick ? ['--loads', '2', '--changes', '5'] : []));
+  raw.ui = u;
+  rows.push({
+    what: `dashboard: app of ${fmtInt(u.flags)} flags`,
+    how: `tailslide ui on loopback in headless chromium; first render = navigation → the frame after every flag card is in the DOM (fresh page, ${u.loads} loads after a warm-up); live feed up = navigation → first live event applied; live update = ruleset (${(u.payloadBytes / 1024).toFixed(0)} KB) published to JetStream → the changed rollout shown in the page, ${u.changes} changes`,
+    result: `first render p50 ${fmtMs(u.firstRenderMs.p50)}, max ${fmtMs(u.firstRenderMs.max)}; live feed up p50 ${fmtMs(u.liveReadyMs.p50)}; live update p50 ${fmtMs(u.liveUpdateMs.p50)}, p90 ${fmtMs(u.liveUpdateMs.p90)}, max ${fmtMs(u.liveUpdateMs.max)}`,
+    target: 'live update ≤ 1 s',
+    met: mark(u.liveUpdateMs.max <= 1_000),
+  });
 });
 
 const loadavgEnd = loadavg();

@@ -9,6 +9,7 @@ import type { WireFlag } from '../ruleset/types';
 import { deepEqual } from './diff';
 import {
   DuplicateTitleError,
+  FlagChangedError,
   InvalidFlagValueError,
   UnknownAppError,
   UnknownFlagError,
@@ -73,8 +74,20 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
   };
 }
 
-export function updateFlagEdit(ref: FlagRef, patch: FlagPatch): RulesetEdit {
+/**
+ * `expect`: values the caller saw (some fields of the flag); when any differs from the flag in the
+ * ruleset the edit is applied to, `FlagChangedError` is thrown and nothing is published.
+ */
+export function updateFlagEdit(
+  ref: FlagRef,
+  patch: FlagPatch,
+  expect?: Readonly<Record<string, unknown>>,
+): RulesetEdit {
   return modifyFlag(ref, (flag, ctx) => {
+    if (expect !== undefined) {
+      const changed = Object.keys(expect).filter((field) => !deepEqual(flag[field], expect[field]));
+      if (changed.length > 0) throw new FlagChangedError(ctx.appId, flag, changed);
+    }
     const fields = cleanPatch(ctx.appId, flag.title, patch, EDITABLE_FIELDS);
     if (typeof fields.white_listed_users === 'string')
       fields.white_listed_users = normalizeWhitelist(fields.white_listed_users);

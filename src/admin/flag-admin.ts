@@ -182,9 +182,18 @@ export class FlagAdmin {
     return this.edit(appId, createFlagEdit(input), { what: `create flag ${JSON.stringify(title)}`, allApps: true });
   }
 
-  /** Changes any editable fields of a flag. */
-  updateFlag(appId: number | string, flag: FlagRef, patch: FlagPatch): Promise<EditOutcome> {
-    return this.edit(appId, updateFlagEdit(flag, patch), { what: `update flag ${describe(flag)}` });
+  /**
+   * Changes any editable fields of a flag. With `expect` (fields and the values the caller saw) the
+   * edit is applied only while the flag still has them, re-checked on every attempt; otherwise it
+   * throws `FlagChangedError` carrying the current flag, and nothing is published.
+   */
+  updateFlag(
+    appId: number | string,
+    flag: FlagRef,
+    patch: FlagPatch,
+    options: { expect?: Readonly<Record<string, unknown>> } = {},
+  ): Promise<EditOutcome> {
+    return this.edit(appId, updateFlagEdit(flag, patch, options.expect), { what: `update flag ${describe(flag)}` });
   }
 
   deleteFlag(appId: number | string, flag: FlagRef): Promise<EditOutcome> {

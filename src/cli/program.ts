@@ -9,6 +9,7 @@ import { flagsCommand } from './commands/flags';
 import { rulesetCommand } from './commands/ruleset';
 import { statsCommand } from './commands/stats';
 import { streamCommand } from './commands/stream';
+import { uiCommand } from './commands/ui';
 import { watchCommand } from './commands/watch';
 import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeOf } from './exit-codes';
 import { table } from './format';
@@ -46,6 +47,7 @@ export function createProgram(): Command {
     .addCommand(watchCommand())
     .addCommand(statsCommand())
     .addCommand(demoCommand())
+    .addCommand(uiCommand())
     .addHelpText('after', footer());
   configure(program);
   return program;

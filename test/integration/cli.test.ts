@@ -696,6 +696,7 @@ interface DemoRecord {
   requests?: number;
   signalsWritten?: number;
   stoppedServers?: { name: string; pid: number }[];
+  ui?: string | null;
 }
 
 function records(stdout: string): DemoRecord[] {
@@ -708,6 +709,11 @@ function records(stdout: string): DemoRecord[] {
 describe('demo', () => {
   it('runs a simulated service on the given servers, shows a flag change at once, and ends after --duration', async () => {
     const demo = new CliProcess(['demo', '--duration', '5s', '--json', '--app-id', '18']);
+    const started = await demo.line(/"event":"start"/);
+    // The dashboard runs beside it (on 4000, or any free port when that is taken).
+    const ui = (JSON.parse(started) as DemoRecord).ui ?? '';
+    expect(ui).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await fetch(`${ui}api/apps/18`)).status).toBe(200);
     await demo.line(/"event":"tick"/);
     expect((await cli(['flags', 'set-rollout', 'checkout-v2', '100', '--app-id', '18'])).code).toBe(0);
     await demo.line(/"event":"tick".*"title":"checkout-v2","id":\d+,"active":true,"rollout":100/);
@@ -784,5 +790,30 @@ describe('demo', () => {
     expect(run.stderr).toContain('docker compose up -d');
     expect(run.stderr).toMatch(/tailslide: nats-server and redis-server not installed/);
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('ui', () => {
+  it('serves the dashboard, prints its URL and stops cleanly on SIGTERM', async () => {
+    expect((await cli(['flags', 'create', 'ui-flag', '--app-id', '31'])).code).toBe(0);
+    const ui = new CliProcess(['ui', '--port', '0']);
+    const line = await ui.line(/^tailslide ui: http:\/\/127\.0\.0\.1:\d+\/$/);
+    const url = line.replace('tailslide ui: ', '');
+    const res = await fetch(`${url}api/apps/31`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { flags: { title: string }[] }).flags.map((f) => f.title)).toEqual(['ui-flag']);
+    ui.child.kill('SIGTERM');
+    const run = await ui.exited;
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: 'tailslide ui: stopped\n' });
+  });
+
+  it('refuses a non-loopback address without a token, and a short token', async () => {
+    const open = await cli(['ui', '--host', '0.0.0.0', '--port', '0']);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/--host.*"0\.0\.0\.0".*loopback address.*unless a token is set/);
+    const short = await cli(['ui', '--host', '0.0.0.0', '--port', '0'], { env: { TAILSLIDE_UI_TOKEN: 'short' } });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/--token/);
+    expect(short.stderr).not.toContain('short');
   });
 });

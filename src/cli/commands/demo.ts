@@ -9,7 +9,7 @@ import { parseAppId, parseDuration, parseInteger } from '../parse';
 
 type Flags = NatsFlags &
   RedisFlags &
-  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean };
+  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean; ui: boolean; uiPort: string };
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -27,7 +27,9 @@ export function demoCommand(): Command {
       String(DEMO_APP_ID),
     )
     .option('--rate <requests/s>', 'simulated requests per second', '200')
-    .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer');
+    .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer')
+    .option('--ui-port <port>', 'port of the dashboard on 127.0.0.1 (any free port when taken)', '4000')
+    .option('--no-ui', 'do not start the dashboard');
   withNatsOptions(cmd);
   withRedisOptions(cmd);
   cmd.option('--json', 'one JSON record per event (start, tick, change, stopped) instead of the live view');
@@ -42,8 +44,17 @@ export function demoCommand(): Command {
         throw badValue('--duration', opts.duration, 'a positive duration');
       const ratePerSecond = parseInteger(opts.rate, '--rate', 1);
       if (ratePerSecond > 100_000) throw badValue('--rate', opts.rate, 'at most 100000 requests per second');
+      const uiPort = opts.ui ? parseInteger(opts.uiPort, '--ui-port', 0) : undefined;
+      if (uiPort !== undefined && uiPort > 65535) throw badValue('--ui-port', opts.uiPort, 'a port from 0 to 65535');
       await runDemo(
-        { flags: opts, appId: parseAppId(opts.appId), durationMs, ratePerSecond, startServers: opts.startServers },
+        {
+          flags: opts,
+          appId: parseAppId(opts.appId),
+          durationMs,
+          ratePerSecond,
+          startServers: opts.startServers,
+          uiPort,
+        },
         out,
       );
     }),
