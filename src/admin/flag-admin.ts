@@ -34,7 +34,7 @@ import {
   type FlagAdminOptions,
   type ResolvedAdminOptions,
 } from './options';
-import { decodeRuleset, readAppMessages } from './read';
+import { decodeRuleset, readAppMessages, type InvalidFlag } from './read';
 import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
 import { ALL_APPS_SUBJECTS, STREAM_LAYOUTS, appIdOfSubject, type StreamLayout } from '../nats/subjects';
 import { watchRuleset, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
@@ -49,6 +49,10 @@ export interface RulesetSnapshot {
   readonly subject: string;
   /** When it was published. */
   readonly time: Date;
+  /** Flags that fail validation (Tower accepts an empty title): kept verbatim by every edit. */
+  readonly invalid: readonly InvalidFlag[];
+  /** Every flag in order, as `ruleset get` prints it: the valid ones in the wire format, the invalid ones as stored. */
+  readonly all: readonly unknown[];
 }
 
 interface Connected {
@@ -139,20 +143,25 @@ export class FlagAdmin {
 
   /**
    * The app's current ruleset: the newest message across its manual and circuit subjects, or
-   * undefined when it has none. Throws `InvalidRulesetError` (naming subject and sequence) when
-   * that message is not a valid ruleset, and `StreamNotFoundError` when there is no stream.
+   * undefined when it has none. Read flag by flag: flags that fail validation are in `invalid`
+   * (with why), the others in `flags`. Throws `InvalidRulesetError` (naming subject and sequence)
+   * when that message is not a JSON array, and `StreamNotFoundError` when there is no stream.
    */
   async readRuleset(appId: number | string): Promise<RulesetSnapshot | undefined> {
     const { jsm } = this.ready();
     const id = parseAppId(appId);
     const { newest } = await readAppMessages(jsm, this.stream, id);
     if (newest === undefined) return undefined;
+    const decoded = decodeRuleset(newest, id);
+    const byId = new Map(decoded.flags.map((flag) => [flag.id, flag]));
     return {
       appId: id,
-      flags: decodeRuleset(newest, id),
+      flags: decoded.flags,
       sequence: newest.sequence,
       subject: newest.subject,
       time: newest.time,
+      invalid: decoded.invalid,
+      all: decoded.slots.map((slot) => (slot.invalid === undefined ? byId.get(slot.id) : slot.invalid.raw)),
     };
   }
 
