@@ -18,8 +18,8 @@ import {
 } from './errors';
 import {
   CIRCUIT_FIELDS,
-  EDITABLE_FIELDS,
   MANAGED_FIELDS,
+  PATCHABLE_FIELDS,
   NEW_FLAG_DEFAULTS,
   newWireFlag,
   type CircuitPatch,
@@ -69,7 +69,7 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
         `must be a non-empty string, got ${describeValue(title)}`,
       );
     }
-    const fields = cleanPatch(ctx.appId, title, input, EDITABLE_FIELDS);
+    const fields = cleanPatch(ctx.appId, title, input, PATCHABLE_FIELDS);
     const existing = flags.find((flag) => flag.title === title);
     if (existing) throw new DuplicateTitleError(ctx.appId, title, existing.id);
     const flag = newWireFlag(ctx.appId, ctx.allocateId(), { ...fields, title }, ctx.nowIso);
@@ -82,7 +82,7 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
 
 export function updateFlagEdit(ref: FlagRef, patch: FlagPatch): RulesetEdit {
   return modifyFlag(ref, (flag, ctx) => {
-    const fields = cleanPatch(ctx.appId, flag.title, patch, EDITABLE_FIELDS);
+    const fields = cleanPatch(ctx.appId, flag.title, patch, PATCHABLE_FIELDS);
     if (typeof fields.white_listed_users === 'string')
       fields.white_listed_users = normalizeWhitelist(fields.white_listed_users);
     return fields;

@@ -18,7 +18,12 @@ export {
   type EditableFlagFields,
   type FlagPatch,
   type NewFlagInput,
+  type WireServe,
+  type WireSplitEntry,
+  type WireTarget,
+  type WireTargetingFields,
 } from './fields';
+export type { TargetsChange, VariationsPatch } from './targeting-edits';
 export {
   diffRulesets,
   diffFlag,
