@@ -88,7 +88,8 @@ export function rulesetCommand(): Command {
   return group.addCommand(get).addCommand(publish);
 }
 
-function readJson(file: string, origin: string): unknown {
+/** A JSON file (`-`: stdin), a leading byte order mark dropped; exit code 1 when unreadable or not JSON. */
+export function readJson(file: string, origin: string): unknown {
   let text: string;
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
