@@ -5,12 +5,12 @@
  * edit that leaves it invalid, naming the field. A real nats-server of the test's own.
  */
 import { connect, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
-import { FlagAdmin, InvalidFlagValueError } from '../../src/admin';
+import { FlagAdmin, InvalidFlagValueError, type RulesetUpdate } from '../../src/admin';
 import { arrayElementTexts } from '../../src/admin/raw-json';
 import { InvalidRulesetError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
 import { NatsServer } from '../support/servers';
-import { wireFlag } from '../support/flags';
+import { waitFor, wireFlag } from '../support/flags';
 
 const STREAM = 'flags_ruleset';
 
@@ -127,5 +127,20 @@ describe('an app with a flag that fails validation', () => {
     await publishTower(appId);
     const refused = admin.publishRuleset(appId, [wireFlag({ id: 9, app_id: appId, title: '' })]);
     await expect(refused).rejects.toBeInstanceOf(InvalidRulesetError);
+  });
+
+  it('is watched as SDKs apply it: the valid flags, and the bad one reported once', async () => {
+    const appId = nextApp++;
+    await publishTower(appId);
+    const updates: RulesetUpdate[] = [];
+    const stop = admin.watch(appId, (u) => updates.push(u));
+    await waitFor(() => updates.length >= 1, 'the initial ruleset');
+    expect(updates[0]?.flags?.map((f) => f.title)).toEqual(['checkout-v2', 'search']);
+    expect(updates[0]?.invalidFlags).toEqual([expect.objectContaining({ index: 1, id: 2, field: 'title' })]);
+    await admin.setRollout(appId, 'search', 10);
+    await waitFor(() => updates.length >= 2, 'the rollout change');
+    expect(updates[1]?.invalidFlags).toEqual([]);
+    expect(updates[1]?.diff.changed.map((c) => c.title)).toEqual(['search']);
+    await stop();
   });
 });

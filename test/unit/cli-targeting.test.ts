@@ -12,6 +12,7 @@ import { mergeInvalid } from '../../src/admin/writer';
 import type { DecodedRuleset } from '../../src/admin/read';
 import { CliError } from '../../src/cli/exit-codes';
 import { targetingLines, targetingSummary } from '../../src/cli/format-targeting';
+import { watchLines } from '../../src/cli/format-watch';
 import {
   parseContext,
   parseFallthrough,
@@ -158,5 +159,26 @@ describe('republishing around invalid flags', () => {
     expect(
       mergeInvalid({ ...decoded, invalid: [], slots: [{ id: 1 }, { id: 3 }] }, { flags: [a], changed: true }),
     ).toBeUndefined();
+  });
+});
+
+describe('watch', () => {
+  it('says which flags SDKs leave out of a ruleset', () => {
+    const a = newWireFlag(1, 1, { title: 'a' }, NOW);
+    const lines = watchLines({
+      appId: 1,
+      subject: 'apps.1.update.manual',
+      sequence: 7,
+      time: new Date(2026, 0, 1, 12, 0, 5),
+      initial: true,
+      flags: [a],
+      invalidFlags: [{ index: 1, id: 2, field: 'title', message: 'must be a non-empty string, got ""' }],
+      error: undefined,
+      diff: { added: [a], removed: [], changed: [] },
+    });
+    expect(lines).toEqual([
+      '12:00:05 #7 manual  current ruleset: 1 flag: "a"',
+      '12:00:05 #7 manual  ! left out by SDKs: flag #1 (id 2) field "title": must be a non-empty string, got ""',
+    ]);
   });
 });
