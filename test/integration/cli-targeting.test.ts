@@ -212,6 +212,20 @@ describe('the worked example of docs/targeting.md, built with the command', () =
     const target = await json<Record<string, unknown>>(['evaluate', 'pricing-page', '--user', 'qa-1', ...app]);
     expect(target).toMatchObject({ variationValue: 'monthly-first', variationIndex: 2, reason: 'TARGET_MATCH' });
 
+    // At a 10 % rollout, user-42 (gate bucket 21009) is out; qa-1 is pinned before the gate.
+    await ok(['flags', 'set-rollout', 'pricing-page', '10', ...app]);
+    const out = await json<Record<string, unknown>>([
+      'evaluate',
+      'pricing-page',
+      '--context',
+      JSON.stringify(NL_241),
+      ...app,
+    ]);
+    expect(out).toMatchObject({ variationValue: 'control', variationIndex: 0, reason: 'ROLLOUT_OUT' });
+    await serves(manager, NL_241, 'control', 'ROLLOUT_OUT');
+    await serves(manager, 'qa-1', 'monthly-first', 'TARGET_MATCH');
+    await ok(['flags', 'set-rollout', 'pricing-page', '100', ...app]);
+
     // flags show prints the targeting readably.
     const shown = await ok(['flags', 'show', 'pricing-page', ...app]);
     expect(shown).toContain('targeting:');
@@ -289,6 +303,11 @@ describe('an app with a flag that fails validation (a Tower ruleset with an empt
       await nc.jetstreamManager()
     ).streams.getMessage('flags_ruleset', { last_by_subj: 'apps.2.update.manual' });
     expect(arrayElementTexts(new TextDecoder().decode(msg.data))?.[1]).toBe(untitled);
+
+    const evaluated = await cli(['evaluate', '#21', ...app]);
+    expect(evaluated.code).toBe(2);
+    expect(evaluated.stderr).toContain('flag #1 "" (id 21): invalid: field "title"');
+    expect(evaluated.stderr).toContain('FLAG_NOT_FOUND');
 
     const refused = await cli(['flags', 'on', '#21', ...app]);
     expect(refused.code).toBe(1);

@@ -7,11 +7,11 @@ import { silentLogger } from '../../logger';
 import { FlagManager } from '../../manager';
 import type { HashingMode } from '../../options';
 import { action, optionalStringArg } from '../action';
-import { pickFlag } from '../flag-ref';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
 import type { EvaluationContext } from '../../evaluation/context';
 import { CliError, EXIT } from '../exit-codes';
 import { evaluationTable, explain, explainVariation, type ExplainedDetail } from '../format-eval';
-import { hasTargetingFields } from '../format-targeting';
+import { hasTargetingFields, invalidLine } from '../format-targeting';
 import { parseContext } from '../parse-targeting';
 import { parseAppId, parseChoice } from '../parse';
 import { currentRuleset, withAdmin } from '../session';
@@ -48,6 +48,16 @@ export function evaluateCommand(): Command {
         }
         const context: EvaluationContext = opts.context === undefined ? opts.user : parseContext(opts.context);
         const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+        const invalid =
+          flagArg === undefined || findFlagByArg(snapshot.flags, flagArg) !== undefined
+            ? undefined
+            : findInvalidByArg(snapshot.invalid, flagArg);
+        if (invalid !== undefined) {
+          throw new CliError(
+            `${invalidLine(invalid)}; SDKs leave it out of the ruleset and evaluate it as FLAG_NOT_FOUND`,
+            EXIT.NOT_FOUND,
+          );
+        }
         const wanted = flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
         const manager = new FlagManager({
           appId,
