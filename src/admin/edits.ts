@@ -7,7 +7,7 @@ import { describeValue } from '../errors';
 import { parseRuleset, splitWhitelist, toWire } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
 import { deepEqual } from './diff';
-import { findInvalidFlag, type InvalidFlag } from './read';
+import { findInvalidFlag, withRawTargeting, type InvalidFlag } from './read';
 import {
   DuplicateTitleError,
   InvalidFlagValueError,
@@ -139,8 +139,10 @@ export function deleteFlagEdit(ref: FlagRef): RulesetEdit {
 export function replaceRulesetEdit(value: unknown, origin: string): RulesetEdit {
   return (current, ctx) => {
     const createdAt = new Map((current ?? []).map((flag) => [flag.id, flag.created_at]));
-    const flags = validateRuleset(withNewFlagDefaults(value), origin, ctx.appId).map((flag) => ({
-      ...flag,
+    // Valid, so index for index the input's flags: their targeting fields are kept as written.
+    const items = Array.isArray(value) ? (value as unknown[]) : [];
+    const flags = validateRuleset(withNewFlagDefaults(value), origin, ctx.appId).map((flag, i) => ({
+      ...withRawTargeting(flag, items[i]),
       created_at: flag.created_at === '' ? (createdAt.get(flag.id) ?? ctx.nowIso) : flag.created_at,
       updated_at: flag.updated_at === '' ? ctx.nowIso : flag.updated_at,
     }));

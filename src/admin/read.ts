@@ -137,7 +137,7 @@ export function decodeRuleset(stored: StoredRuleset, appId: number): DecodedRule
       } else {
         titles.set(flag.title, index);
         ids.set(flag.id, index);
-        decoded.flags.push(withRawTargeting(toWire(flag), item as Record<string, unknown>));
+        decoded.flags.push(withRawTargeting(toWire(flag), item));
         decoded.slots.push({ id: flag.id });
         return;
       }
@@ -155,10 +155,12 @@ export function decodeRuleset(stored: StoredRuleset, appId: number): DecodedRule
 }
 
 /** `wire` with the targeting fields of `raw` as they were written (a valid flag's, so safe to keep). */
-function withRawTargeting(wire: WireFlag, raw: Record<string, unknown>): WireFlag {
+export function withRawTargeting(wire: WireFlag, raw: unknown): WireFlag {
   const out: WireFlag = { ...wire };
+  if (typeof raw !== 'object' || raw === null) return out;
   for (const field of TARGETING_FIELDS) {
-    if (raw[field] !== undefined) out[field] = JSON.parse(JSON.stringify(raw[field])) as unknown;
+    const value = (raw as Record<string, unknown>)[field];
+    if (value !== undefined) out[field] = JSON.parse(JSON.stringify(value)) as unknown;
   }
   return out;
 }

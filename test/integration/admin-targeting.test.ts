@@ -85,4 +85,11 @@ describe('targeting fields through the admin library', () => {
     expect(err.message).toContain('does not compile');
     expect((await admin.readRuleset(1))?.sequence).toBe(before?.sequence);
   });
+
+  it('are kept as written by publishRuleset', async () => {
+    await admin.publishRuleset(2, [
+      { id: 50, title: 'from-file', is_active: true, rollout_percentage: 100, ...TARGETING },
+    ]);
+    expect(targetingOf(await admin.getFlag(2, 50))).toEqual(TARGETING);
+  });
 });
