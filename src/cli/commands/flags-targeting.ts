@@ -42,6 +42,7 @@ export function variationsCommand(): Command {
       'tailslide flags variations pricing-page --clear --app-id 1',
     ],
   )
+    .summary("set a flag's variations, off variation and fallthrough (value or split)")
     .argument('<flag>', FLAG_ARG_HELP)
     .option('--set <json>', 'the variations: a JSON array of 2–64 values (strings, numbers, objects, …)')
     .option('--off <index>', 'the variation served when the flag is off or the user is outside the rollout')
@@ -93,6 +94,7 @@ export function targetsCommand(): Command {
       'tailslide flags targets dark-mode --add 1:alice --add 0:bob --app-id 1',
     ],
   )
+    .summary('pin context keys to a variation, or unpin them')
     .argument('<flag>', FLAG_ARG_HELP)
     .option(
       '--add <index:keys>',
@@ -130,6 +132,7 @@ export function rulesCommand(): Command {
       'tailslide flags rules pricing-page --clear --app-id 1',
     ],
   )
+    .summary("replace a flag's rules with a JSON array from a file or stdin, or --clear them")
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('[file]', 'JSON file with an array of rules, or - for stdin')
     .option('--clear', 'remove every rule')
