@@ -267,6 +267,12 @@ describe('the worked example of docs/targeting.md, built with the command', () =
     ]);
     const before = await json<EditJson>(['flags', 'show', 'bad-rules', ...app]);
     const bad = [EU_ANNUAL, { ...STAFF, clauses: [{ attribute: 'email', op: 'equals', values: ['x'] }] }];
+    const dry = await cli(['flags', 'rules', 'bad-rules', '-', '--dry-run', ...app], JSON.stringify(bad));
+    expect(dry.code).toBe(1);
+    expect(dry.stderr).toContain('field "rules[1].clauses[0].op"');
+    expect(await ok(['flags', 'rules', 'bad-rules', '-', '--dry-run', ...app], JSON.stringify([EU_ANNUAL]))).toMatch(
+      /^1 rule, valid for "bad-rules" \(id \d+\) in app 1 \(nothing published: --dry-run\)\n$/,
+    );
     const run = await cli(['flags', 'rules', 'bad-rules', '-', ...app], JSON.stringify(bad));
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');

@@ -5,10 +5,14 @@
  */
 import type { Command } from 'commander';
 import type { FlagAdmin } from '../../admin/flag-admin';
-import type { VariationsPatch } from '../../admin/targeting-edits';
+import { setRulesEdit, type VariationsPatch } from '../../admin/targeting-edits';
 import type { EditOutcome } from '../../admin/writer';
 import { action, optionalStringArg, stringArg } from '../action';
 import { CliError, EXIT } from '../exit-codes';
+import { pickFlag } from '../flag-ref';
+import { flagName } from '../format-flags';
+import { parseAppId } from '../parse';
+import { currentRuleset, withAdmin } from '../session';
 import {
   parseFallthrough,
   parseKeys,
@@ -116,7 +120,7 @@ export function targetsCommand(): Command {
     );
 }
 
-type RulesFlags = FlagCommandFlags & { clear?: boolean };
+type RulesFlags = FlagCommandFlags & { clear?: boolean; dryRun?: boolean };
 
 export function rulesCommand(): Command {
   return flagSubcommand(
@@ -127,6 +131,7 @@ export function rulesCommand(): Command {
       'see docs/targeting.md for the operators and splits. tailslide flags show <flag> --json prints the current ones',
     [
       'tailslide flags rules pricing-page rules.json --app-id 1',
+      'tailslide flags rules pricing-page rules.json --app-id 1 --dry-run',
       "tailslide flags show pricing-page --app-id 1 --json | jq '.rules' > rules.json",
       `echo '[{"id":"staff","clauses":[{"attribute":"email","op":"ends_with","values":["@example.com"]}],"serve":{"variation":1}}]' | tailslide flags rules pricing-page - --app-id 1`,
       'tailslide flags rules pricing-page --clear --app-id 1',
@@ -136,6 +141,7 @@ export function rulesCommand(): Command {
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('[file]', 'JSON file with an array of rules, or - for stdin')
     .option('--clear', 'remove every rule')
+    .option('--dry-run', 'only validate the rules against the flag as it is now; publish nothing')
     .action(
       action<RulesFlags>(async ({ opts, args, out }) => {
         const file = optionalStringArg(args, 1);
@@ -149,6 +155,31 @@ export function rulesCommand(): Command {
           if (!Array.isArray(rules)) {
             throw new CliError(`${origin} must hold a JSON array of rules, got ${typeof rules}`, EXIT.USAGE);
           }
+        }
+        if (opts.dryRun === true) {
+          const appId = parseAppId(opts.appId);
+          const flag = await withAdmin(opts, out, async (admin) => {
+            const snapshot = await currentRuleset(admin, appId);
+            const target = pickFlag(snapshot.flags, stringArg(args, 0), appId);
+            // The edit the command would publish, applied to the current ruleset only: it throws
+            // naming the rule and clause when the rules are not valid for this flag.
+            setRulesEdit(target.id, rules)(snapshot.flags, {
+              appId,
+              stream: admin.stream,
+              nowIso: new Date().toISOString(),
+              otherAppIds: new Map(),
+              invalidFlags: snapshot.invalid,
+              allocateId: () => {
+                throw new Error('internal: setting rules allocates no id');
+              },
+            });
+            return target;
+          });
+          const count = Array.isArray(rules) ? rules.length : 0;
+          out.result({ appId, valid: true, flag: flag.title, id: flag.id, rules: count }, () => [
+            `${count} rule${count === 1 ? '' : 's'}, valid for ${flagName(flag)} in app ${appId} (nothing published: --dry-run)`,
+          ]);
+          return;
         }
         await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.setRules(appId, flag.id, rules),
