@@ -42,9 +42,19 @@ import {
   type FlagAdminOptions,
   type ResolvedAdminOptions,
 } from './options';
-import { decodeRuleset, readAppMessages } from './read';
+import { decodeRuleset, readAppMessages, type InvalidFlag } from './read';
 import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
 import { ALL_APPS_SUBJECTS, STREAM_LAYOUTS, appIdOfSubject, type StreamLayout } from '../nats/subjects';
+import {
+  addTargetsEdit,
+  changeTargetsEdit,
+  clearTargetingEdit,
+  removeTargetsEdit,
+  setRulesEdit,
+  setVariationsEdit,
+  type TargetsChange,
+  type VariationsPatch,
+} from './targeting-edits';
 import { watchRuleset, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 import { applyEdit, type EditOutcome, type WriteOptions, type WriterContext } from './writer';
 
@@ -57,6 +67,10 @@ export interface RulesetSnapshot {
   readonly subject: string;
   /** When it was published. */
   readonly time: Date;
+  /** Flags that fail validation (Tower accepts an empty title): kept verbatim by every edit. */
+  readonly invalid: readonly InvalidFlag[];
+  /** Every flag in order, as `ruleset get` prints it: the valid ones in the wire format, the invalid ones as stored. */
+  readonly all: readonly unknown[];
 }
 
 interface Connected {
@@ -147,20 +161,25 @@ export class FlagAdmin {
 
   /**
    * The app's current ruleset: the newest message across its manual and circuit subjects, or
-   * undefined when it has none. Throws `InvalidRulesetError` (naming subject and sequence) when
-   * that message is not a valid ruleset, and `StreamNotFoundError` when there is no stream.
+   * undefined when it has none. Read flag by flag: flags that fail validation are in `invalid`
+   * (with why), the others in `flags`. Throws `InvalidRulesetError` (naming subject and sequence)
+   * when that message is not a JSON array, and `StreamNotFoundError` when there is no stream.
    */
   async readRuleset(appId: number | string): Promise<RulesetSnapshot | undefined> {
     const { jsm } = this.ready();
     const id = parseAppId(appId);
     const { newest } = await readAppMessages(jsm, this.stream, id);
     if (newest === undefined) return undefined;
+    const decoded = decodeRuleset(newest, id);
+    const byId = new Map(decoded.flags.map((flag) => [flag.id, flag]));
     return {
       appId: id,
-      flags: decodeRuleset(newest, id),
+      flags: decoded.flags,
       sequence: newest.sequence,
       subject: newest.subject,
       time: newest.time,
+      invalid: decoded.invalid,
+      all: decoded.slots.map((slot) => (slot.invalid === undefined ? byId.get(slot.id) : slot.invalid.raw)),
     };
   }
 
@@ -225,6 +244,43 @@ export class FlagAdmin {
     return this.edit(appId, removeWhitelistedUsersEdit(flag, list), {
       what: `remove whitelisted users from flag ${describe(flag)}`,
     });
+  }
+
+  /**
+   * Sets a flag's variations, off variation and fallthrough (docs/targeting.md); what is left out
+   * stays. The flag is validated whole (indexes of targets and rules included) before publishing.
+   */
+  setVariations(appId: number | string, flag: FlagRef, patch: VariationsPatch): Promise<EditOutcome> {
+    return this.edit(appId, setVariationsEdit(flag, patch), { what: `set the variations of flag ${describe(flag)}` });
+  }
+
+  /** Removes a flag's variations, targets, rules and fallthrough: a plain boolean flag again. */
+  clearTargeting(appId: number | string, flag: FlagRef): Promise<EditOutcome> {
+    return this.edit(appId, clearTargetingEdit(flag), { what: `clear the targeting of flag ${describe(flag)}` });
+  }
+
+  /** Pins context keys to variation `variation` (a key pinned to another variation moves). */
+  addTargets(appId: number | string, flag: FlagRef, variation: number, keys: readonly string[]): Promise<EditOutcome> {
+    return this.edit(appId, addTargetsEdit(flag, variation, keys), { what: `add targets to flag ${describe(flag)}` });
+  }
+
+  /** Unpins, then pins context keys, as one edit (see `addTargets`). */
+  changeTargets(appId: number | string, flag: FlagRef, change: TargetsChange): Promise<EditOutcome> {
+    return this.edit(appId, changeTargetsEdit(flag, change), { what: `change the targets of flag ${describe(flag)}` });
+  }
+
+  /** Unpins context keys from the flag's targets. */
+  removeTargets(appId: number | string, flag: FlagRef, keys: readonly string[]): Promise<EditOutcome> {
+    return this.edit(appId, removeTargetsEdit(flag, keys), { what: `remove targets from flag ${describe(flag)}` });
+  }
+
+  /**
+   * Replaces a flag's rules with `rules` (a JSON array; empty removes them). They are validated
+   * with the flag before publishing: `InvalidFlagValueError` names the field down to the rule and
+   * the clause, e.g. `rules[1].clauses[0].op`.
+   */
+  setRules(appId: number | string, flag: FlagRef, rules: unknown): Promise<EditOutcome> {
+    return this.edit(appId, setRulesEdit(flag, rules), { what: `set the rules of flag ${describe(flag)}` });
   }
 
   /** Sets circuit-breaker fields (threshold, status, recovery settings). */

@@ -18,10 +18,18 @@ import { headers, type JetStreamClient, type JetStreamManager, type PubAck } fro
 import { InvalidRulesetError } from '../errors';
 import type { Logger } from '../logger';
 import type { WireFlag } from '../ruleset/types';
-import { validateRuleset, type EditContext, type RulesetEdit } from './edits';
+import { validateRuleset, type EditContext, type EditResult, type RulesetEdit } from './edits';
 import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
 import { JS_ERR, apiErrorCode, errorCode } from '../nats/errors';
-import { HIGH_WATER_HEADER, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
+import {
+  HIGH_WATER_HEADER,
+  decodeRuleset,
+  lenientIds,
+  readAppMessages,
+  scanIds,
+  type DecodedRuleset,
+  type StoredRuleset,
+} from './read';
 import { ensureStream, streamInfo } from './stream';
 import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from '../nats/subjects';
 
@@ -76,12 +84,13 @@ export async function applyEdit(
     if (info === undefined) throw new StreamNotFoundError(ctx.stream);
     const guard = info.state.last_seq;
     const app = await readAppMessages(ctx.jsm, ctx.stream, appId);
-    const current =
+    const decoded =
       app.newest === undefined
         ? undefined
         : options.replace
           ? decodeOrUndefined(app.newest, appId)
           : decodeRuleset(app.newest, appId);
+    const current = decoded?.flags;
     const scan = options.allApps
       ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {}))
       : undefined;
@@ -98,6 +107,7 @@ export async function applyEdit(
       stream: ctx.stream,
       nowIso: ctx.now().toISOString(),
       otherAppIds,
+      invalidFlags: decoded?.invalid ?? [],
       allocateId: () => {
         if (scan === undefined) throw new Error(`internal: ${options.what} allocates an id without reading all apps`);
         highWater += 1;
@@ -120,6 +130,7 @@ export async function applyEdit(
     // The whole ruleset must be one the SDK accepts (unique titles and ids, every field in range).
     validateRuleset(result.flags, `app ${appId} after ${options.what}`, appId);
     for (const flag of result.flags) highWater = Math.max(highWater, flag.id);
+    const merged = options.replace ? undefined : mergeInvalid(decoded, result);
 
     if (!streamCovers(info.config.subjects ?? [], subject)) {
       // A stream with literal subjects (Tower's layout, our default) that does not list this app
@@ -134,7 +145,7 @@ export async function applyEdit(
     h.set(HIGH_WATER_HEADER, String(highWater));
     let ack: PubAck;
     try {
-      ack = await ctx.js.publish(subject, JSON.stringify(result.flags), {
+      ack = await ctx.js.publish(subject, merged?.text ?? JSON.stringify(result.flags), {
         expect: { lastSequence: guard },
         headers: h,
       });
@@ -168,7 +179,7 @@ export async function applyEdit(
       published: true,
       subject,
       sequence: ack.seq,
-      flags: result.flags,
+      flags: merged?.flags ?? result.flags,
       flag: result.flag,
       attempts: attempt,
     };
@@ -176,8 +187,36 @@ export async function applyEdit(
   throw new EditConflictError(appId, ctx.maxAttempts, options.what);
 }
 
+/**
+ * The text to publish: the edited valid flags, and the invalid flags of the stored ruleset verbatim
+ * in their positions (unless the edit fixed or deleted one). Valid flags keep their positions by
+ * id; new ones go at the end. Undefined when the stored ruleset had no invalid flag.
+ */
+export function mergeInvalid(
+  decoded: DecodedRuleset | undefined,
+  result: EditResult,
+): { text: string; flags: WireFlag[] } | undefined {
+  if (decoded === undefined || decoded.invalid.length === 0) return undefined;
+  const byId = new Map(result.flags.map((flag) => [flag.id, flag]));
+  const parts: string[] = [];
+  const flags: WireFlag[] = [];
+  const emit = (flag: WireFlag | undefined): void => {
+    if (flag === undefined || byId.get(flag.id) !== flag) return;
+    byId.delete(flag.id);
+    parts.push(JSON.stringify(flag));
+    flags.push(flag);
+  };
+  for (const slot of decoded.slots) {
+    if (slot.invalid === undefined) emit(byId.get(slot.id));
+    else if (result.fixed === slot.invalid.index) emit(result.flag);
+    else if (result.dropped !== slot.invalid.index) parts.push(slot.invalid.json);
+  }
+  for (const flag of result.flags) emit(flag);
+  return { text: `[${parts.join(',')}]`, flags };
+}
+
 /** A replaced ruleset is read only for what it can tell (creation times): an invalid one is ignored. */
-function decodeOrUndefined(stored: StoredRuleset, appId: number): WireFlag[] | undefined {
+function decodeOrUndefined(stored: StoredRuleset, appId: number): DecodedRuleset | undefined {
   try {
     return decodeRuleset(stored, appId);
   } catch (err) {

@@ -591,14 +591,20 @@ describe('edit errors', () => {
     expect(await lastSeq(stream)).toBe(before);
   });
 
-  it('refuses to edit on top of an invalid current ruleset, naming subject and sequence', async () => {
-    const seq = await publishRaw('apps.1.update.manual', [
-      { id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 },
-    ]);
-    const err = await rejection(admin.setActive(1, 'alpha', true));
+  it('refuses an edit that leaves an invalid flag invalid, takes one that fixes it; a non-array is refused', async () => {
+    await publishRaw('apps.1.update.manual', [{ id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 }]);
+    const snapshot = await admin.readRuleset(1);
+    expect(snapshot?.invalid.map((f) => f.issues[0]?.field)).toEqual(['is_active']);
+    const refused = await rejection(admin.setRollout(1, 'alpha', 10));
+    expect(refused).toBeInstanceOf(InvalidFlagValueError);
+    expect((refused as Error).message).toContain('field "is_active"');
+    await admin.setActive(1, 'alpha', true);
+    expect((await admin.readRuleset(1))?.flags).toEqual([expect.objectContaining({ title: 'alpha', is_active: true })]);
+
+    const seq = await publishRaw('apps.1.update.manual', { not: 'an array' });
+    const err = await rejection(admin.setActive(1, 'alpha', false));
     expect(err).toBeInstanceOf(InvalidRulesetError);
     expect((err as Error).message).toContain(`apps.1.update.manual #${seq}`);
-    expect((err as Error).message).toContain('field "is_active"');
     await expect(admin.readRuleset(1)).rejects.toBeInstanceOf(InvalidRulesetError);
   });
 

@@ -129,7 +129,13 @@ describe('flags', () => {
 });
 
 describe('watch lines', () => {
-  const base = { appId: 1, subject: 'apps.1.update.manual', time: new Date(2026, 0, 1, 12, 0, 5), error: undefined };
+  const base = {
+    appId: 1,
+    subject: 'apps.1.update.manual',
+    time: new Date(2026, 0, 1, 12, 0, 5),
+    error: undefined,
+    invalidFlags: [],
+  };
   const a = flag({ id: 1, title: 'checkout-v2', rollout_percentage: 50 });
 
   it('shows the starting ruleset, then each change on its own line', () => {
