@@ -1,5 +1,5 @@
 // ESLint (flat config): typescript-eslint's type-aware recommended rules, plus the layer boundaries
-// of docs/architecture.md as import rules. Formatting is Prettier's job (`npm run format`).
+// of docs/design.md ("Layers") as import rules. Formatting is Prettier's job (`npm run format`).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -39,16 +39,22 @@ const { CircuitBreaker, DEFAULT_BREAKER_WINDOW_MS, DEFAULT_BREAKER_POLL_INTERVAL
 const keys = loadInternal('signals/keys.js');
 
 class ModuleRedis extends RedisServer {
+  /** @param {string} modulePath */
   constructor(modulePath) {
     super();
     this.modulePath = modulePath;
   }
+  /** @override */
   command() {
     const base = super.command();
     return { bin: base.bin, args: [...base.args, '--loadmodule', this.modulePath] };
   }
 }
 
+/**
+ * @param {string} natsUrl
+ * @param {Array<[number, ReturnType<typeof wireFlag>[]]>} rulesets
+ */
 async function publishRulesets(natsUrl, rulesets) {
   const nc = await connect({ servers: natsUrl });
   const jsm = await nc.jetstreamManager();
@@ -80,7 +86,7 @@ async function killSwitch() {
       }),
     );
     await publishRulesets(nats.url, [[APP, flags]]);
-    const warn = (message) => log(`breaker: ${message}`);
+    const warn = (/** @type {string} */ message) => log(`breaker: ${message}`);
     breaker = new CircuitBreaker({
       natsServer: nats.url,
       redisUrl: redis.url,
@@ -102,7 +108,7 @@ async function killSwitch() {
     for (let i = 0; i < 100 && managers.some((m) => m.signalStats().backend !== 'native'); i++) await sleep(50);
     const ms = [];
     for (let t = 0; t < TRIPS; t++) {
-      const title = flags[t].title;
+      const title = `kill-${t}`;
       const togglers = managers.map((m) => m.newToggler({ flagName: title }));
       if (!togglers.every((tg) => tg.isFlagActive('u'))) throw new Error(`${title} is off before its trip`);
       // Start at a random phase of the flush and poll timers, as a real incident would.
@@ -170,6 +176,7 @@ async function pollCost() {
   let breaker;
   try {
     const now = Date.now();
+    /** @type {Array<[number, ReturnType<typeof wireFlag>[]]>} */
     const rulesets = [];
     let id = 1;
     for (let a = 1; a <= APPS; a++) {
@@ -190,10 +197,10 @@ async function pollCost() {
         for (let s = 0; s < 10; s++) {
           const at = now - s * 1_000;
           if (BACKEND === 'timeseries') {
-            for (const [status, n] of [
+            for (const [status, n] of /** @type {const} */ ([
               ['success', 100],
               ['failure', 1],
-            ]) {
+            ])) {
               p.call(
                 'TS.ADD',
                 `${flag.id}:${status}`,

@@ -7,7 +7,7 @@ import { args, loadTailslide, log, quietLogger, report, uuids, wireFlag } from '
 import { BATCH, bytesPerCall, countGcs, timeBatches } from './lib/timing.mjs';
 
 const opts = args();
-const CASE = opts.case ?? 'rollout';
+const CASE = /** @type {keyof typeof FLAG_TITLES} */ (opts.case ?? 'rollout');
 const USERS = Number(opts.users ?? 100_000);
 const SAMPLES = Number(opts.samples ?? 5_000);
 const WARMUP = Number(opts.warmup ?? 2_000_000);
@@ -45,6 +45,7 @@ await manager.initialize();
 const toggler = manager.newToggler({ flagName: FLAG_TITLES[CASE] });
 
 // the measured loop: one isFlagActive per user, users cycled
+/** @type {import('./lib/timing.mjs').RunBatch} */
 function runToggler(start, n) {
   const list = users;
   const len = list.length;
@@ -58,13 +59,14 @@ function runToggler(start, n) {
 }
 
 // the same loop with the call replaced by a trivial read of the user: the harness's own cost
+/** @type {import('./lib/timing.mjs').RunBatch} */
 function runControl(start, n) {
   const list = users;
   const len = list.length;
   let idx = start;
   let on = 0;
   for (let i = 0; i < n; i++) {
-    if (list[idx].charCodeAt(0) > 0x60) on++;
+    if ((list[idx] ?? '').charCodeAt(0) > 0x60) on++;
     if (++idx === len) idx = 0;
   }
   return on;
@@ -99,7 +101,7 @@ if (opts.alloc) {
     bytesPerCall: measured.bytesPerCall,
     controlBytesPerCall: control.bytesPerCall,
     discardedChunks: measured.discardedChunks,
-    hashInputChars: FLAG_TITLES[CASE].length + 1 + users[0].length,
+    hashInputChars: FLAG_TITLES[CASE].length + 1 + (users[0] ?? '').length,
     gcsDuringFreeRun: gcs,
   });
 } else {

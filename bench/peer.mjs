@@ -16,7 +16,8 @@ const ROUNDS = Number(opts.rounds ?? 5);
 const WARMUP = Number(opts.warmup ?? 2_000_000);
 
 const require = createRequire(import.meta.url);
-const unleashPkg = require('unleash-client/package.json');
+const unleashPkg = /** @type {{ version: string }} */ (require('unleash-client/package.json'));
+/** @type {typeof import('unleash-client')} */
 const { Unleash, InMemStorageProvider } = require('unleash-client');
 const { FlagManager } = loadTailslide();
 
@@ -60,7 +61,7 @@ const unleash = new Unleash({
   },
 });
 unleash.on('error', (err) => log(`unleash error: ${err?.message ?? err}`));
-await new Promise((resolve, reject) => {
+await new Promise((/** @type {(value?: undefined) => void} */ resolve, reject) => {
   const timer = setTimeout(() => reject(new Error('unleash-client not ready after 5 s')), 5_000);
   unleash.once('ready', () => {
     clearTimeout(timer);
@@ -68,6 +69,7 @@ await new Promise((resolve, reject) => {
   });
 });
 
+/** @type {import('./lib/timing.mjs').RunBatch} */
 function runOurs(start, n) {
   const list = users;
   const len = list.length;
@@ -80,6 +82,7 @@ function runOurs(start, n) {
   return on;
 }
 
+/** @type {import('./lib/timing.mjs').RunBatch} */
 function runUnleash(start, n) {
   const list = contexts;
   const len = list.length;
@@ -97,13 +100,18 @@ log(
 );
 timeBatches(runOurs, { samples: 0, warmupCalls: WARMUP, usersLength: users.length });
 timeBatches(runUnleash, { samples: 0, warmupCalls: WARMUP, usersLength: users.length });
+/** @typedef {ReturnType<typeof timeBatches>} Timing */
+/** @type {Timing[]} */
 const ours = [];
+/** @type {Timing[]} */
 const theirs = [];
 for (let r = 0; r < ROUNDS; r++) {
   ours.push(timeBatches(runOurs, { samples: SAMPLES, warmupCalls: 0, usersLength: users.length }));
   theirs.push(timeBatches(runUnleash, { samples: SAMPLES, warmupCalls: 0, usersLength: users.length }));
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** @param {number[]} xs */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** @param {Timing[]} runs */
 const pick = (runs) => ({
   opsPerSec: median(runs.map((x) => x.opsPerSec)),
   nsPerCall: { p50: median(runs.map((x) => x.nsPerCall.p50)), p99: median(runs.map((x) => x.nsPerCall.p99)) },
@@ -117,8 +125,8 @@ report({
   ours: a,
   theirs: b,
   // per round, then the median: how many times faster ours is
-  ratioP50: median(ours.map((x, i) => theirs[i].nsPerCall.p50 / x.nsPerCall.p50)),
-  ratioOps: median(ours.map((x, i) => x.opsPerSec / theirs[i].opsPerSec)),
+  ratioP50: median(ours.map((x, i) => (theirs[i]?.nsPerCall.p50 ?? NaN) / x.nsPerCall.p50)),
+  ratioOps: median(ours.map((x, i) => x.opsPerSec / (theirs[i]?.opsPerSec ?? NaN))),
   rounds: ROUNDS,
 });
 unleash.destroy();

@@ -22,7 +22,7 @@ const opts = args();
 const CHANGES = Number(opts.changes ?? 1_000);
 const WARMUP = Number(opts.warmup ?? 50);
 const FLAGS = Number(opts.flags ?? 100);
-const STORAGE = opts.storage ?? 'file';
+const STORAGE = /** @type {import('nats').StorageType} */ (opts.storage ?? 'file');
 const APP = 1;
 const SUBJECT = `apps.${APP}.update.manual`;
 const TIMEOUT_MS = 5_000;
@@ -32,9 +32,14 @@ const { connect, AckPolicy, DeliverPolicy } = require('nats');
 const { FlagManager } = loadTailslide();
 
 const server = await NatsServer.start({ maxPayload: 8 * 1024 * 1024 });
+/** @typedef {import('../src/index.js').FlagManager} FlagManager */
+/** @type {FlagManager | undefined} */
 let manager;
+/** @type {FlagManager | undefined} */
 let offline;
+/** @type {import('nats').ConsumerMessages | undefined} */
 let floorMessages;
+/** @type {import('nats').NatsConnection | undefined} */
 let nc;
 try {
   nc = await connect({ servers: server.url });
@@ -56,9 +61,11 @@ try {
   });
   await manager.initialize();
   if (!manager.initialized) throw new Error('manager not ready after 10 s');
-  offline = new FlagManager({ offline: true, appId: APP, bootstrap: flags, logger: quietLogger });
-  await offline.initialize();
+  const offlineManager = new FlagManager({ offline: true, appId: APP, bootstrap: flags, logger: quietLogger });
+  offline = offlineManager;
+  await offlineManager.initialize();
 
+  /** @type {{ title: string, resolve: (at: bigint) => void } | undefined} */
   let pending;
   manager.on('update', (event) => {
     const at = process.hrtime.bigint();
@@ -67,13 +74,14 @@ try {
   manager.on('error', (err) => log(`manager error: ${err.message}`));
   // `source` is internal: reaching for it keeps setRuleset's extra validation out of the timing.
   // If it is not there (renamed), fall back to setRuleset, which validates once more (an upper bound).
-  const offlineSource = offline.source;
-  const feedOffline =
-    offlineSource && typeof offlineSource.push === 'function'
-      ? (bytes) => offlineSource.push(bytes)
-      : (_bytes, text) => offline.setRuleset(JSON.parse(text));
+  const offlineSource = /** @type {{ source?: { push?: (payload: Uint8Array) => void } }} */ (
+    /** @type {unknown} */ (offlineManager)
+  ).source;
+  const push = offlineSource?.push?.bind(offlineSource);
+  /** @type {(bytes: Uint8Array, text: string) => void} */
+  const feedOffline = push ? (bytes) => push(bytes) : (_bytes, text) => offlineManager.setRuleset(JSON.parse(text));
   let offlineAt = 0n;
-  offline.on('update', () => {
+  offlineManager.on('update', () => {
     offlineAt = process.hrtime.bigint();
   });
 
@@ -86,6 +94,7 @@ try {
     mem_storage: true,
     num_replicas: 1,
   });
+  /** @type {((at: bigint) => void) | undefined} */
   let floorPending;
   floorMessages = await (
     await js.consumers.get('floor', info.name)
@@ -95,6 +104,12 @@ try {
     callback: () => floorPending?.(process.hrtime.bigint()),
   });
 
+  /**
+   * @param {string} what
+   * @param {number} i
+   * @param {(resolve: (at: bigint) => void) => void} arm
+   * @returns {Promise<bigint>}
+   */
   const waitFor = (what, i, arm) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`change ${i}: no ${what} after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
@@ -104,12 +119,16 @@ try {
       });
     });
 
+  /** @type {number[]} */
   const latencies = [];
+  /** @type {number[]} */
   const floor = [];
+  /** @type {number[]} */
   const sdkWork = [];
   let payloadBytes = 0;
   for (let i = 0; i < WARMUP + CHANGES; i++) {
     const flag = flags[i % flags.length];
+    if (flag === undefined) throw new Error('an empty ruleset');
     flag.rollout_percentage = flag.rollout_percentage >= 99 ? 1 : Math.round(flag.rollout_percentage * 10 + 7) / 10;
     flag.updated_at = new Date().toISOString();
     const text = JSON.stringify(flags);

@@ -2,28 +2,76 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup breaker)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals startup ui breaker)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BENCH_DIR, ROOT, args, machine, machineLine } from './lib/common.mjs';
+import { timeSeriesModule } from './lib/servers.mjs';
 
 const opts = args();
 const only = typeof opts.only === 'string' ? new Set(opts.only.split(',')) : undefined;
 const quick = Boolean(opts.quick);
-const want = (name) => !only || only.has(name);
+const want = (/** @type {string} */ name) => !only || only.has(name);
 
-/** Runs one benchmark process; resolves with the results it reported. */
+// What each benchmark reports (one JSON line each, see report() in lib/common.mjs).
+/** @typedef {{ p50: number, p90: number, p99: number, max: number, mean: number }} Percentiles */
+/** @typedef {{ users: number, calls: number, opsPerSec: number, nsPerCall: Percentiles, trueShare: number }} EvalResult */
+/** @typedef {{ calls: number, bytesPerCall: number, gcsDuringFreeRun: { minor: number } }} AllocResult */
+/**
+ * @typedef {{ opsPerSec: number, nsPerCall: { p50: number, p99: number } }} PeerSide
+ * @typedef {{ peer: string, rounds: number, ours: PeerSide, theirs: PeerSide, ratioP50: number, ratioOps: number }} PeerResult
+ */
+/**
+ * @typedef {{ flags: number, changes: number, payloadBytes: number, storage: string,
+ *   ms: Percentiles, floorMs: Percentiles, sdkWorkMs: Percentiles }} PropagationResult
+ */
+/**
+ * @typedef {{ backend: string, flags: number, emitted: number, emitSeconds: number, emitsPerSec: number,
+ *   nsPerEmit: number, inRedis: number, lost: number, perFlagMismatches: number, stats: { dropped: number } }} SignalsResult
+ */
+/** @typedef {{ initMs: number, heapBytesPerFlag: number, heapGrowthBytes: number, payloadBytes: number }} StartupResult */
+/**
+ * @typedef {{ flags: number, payloadBytes: number, loads: number, changes: number, firstRenderMs: Percentiles,
+ *   liveReadyMs: Percentiles, liveUpdateMs: Percentiles }} UiResult
+ */
+/**
+ * @typedef {{ trips: number, managers: number, ratePerManager: number, windowMs: number, pollIntervalMs: number,
+ *   minRequests: number, signalFlushIntervalMs: number, ms: Percentiles & { min: number } }} KillSwitchResult
+ * @typedef {{ apps: number, flagsPerApp: number, polls: number, ms: Percentiles, nodeCpuMsPerPoll: number,
+ *   redisCpuMsPerPoll: number }} BreakerPollResult
+ */
+/** @typedef {{ what: string, how: string, result: string, target: string, met: string }} Row */
+
+/**
+ * The one result a benchmark run reported (or the first of them), as the caller expects it.
+ * @template T
+ * @param {Promise<unknown[]>} results
+ * @returns {Promise<T>}
+ */
+async function first(results) {
+  const [result] = await results;
+  return /** @type {T} */ (result);
+}
+
+/**
+ * Runs one benchmark process; resolves with the results it reported.
+ * @param {string} script
+ * @param {string[]} scriptArgs
+ * @param {{ nodeFlags?: string[], timeoutMs?: number }} [options]
+ * @returns {Promise<unknown[]>}
+ */
 function runChild(script, scriptArgs, { nodeFlags = [], timeoutMs = 180_000 } = {}) {
   return new Promise((resolve, reject) => {
     const argv = ['--expose-gc', ...nodeFlags, join(BENCH_DIR, script), ...scriptArgs];
     process.stderr.write(`> node ${argv.map((a) => a.replace(`${ROOT}/`, '')).join(' ')}\n`);
     const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    /** @type {unknown[]} */
     const results = [];
     let out = '';
-    child.stdout.on('data', (d) => {
+    child.stdout.on('data', (/** @type {Buffer} */ d) => {
       out += d.toString();
       let nl;
       while ((nl = out.indexOf('\n')) >= 0) {
@@ -49,18 +97,24 @@ function runChild(script, scriptArgs, { nodeFlags = [], timeoutMs = 180_000 } = 
 
 function cpuPressure() {
   try {
-    const line = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0];
+    const line = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0] ?? '';
     return Number(/avg10=([\d.]+)/.exec(line)?.[1]);
   } catch {
     return undefined;
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** @param {number[]} xs */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** @param {number} ns */
 const fmtNs = (ns) => `${ns.toFixed(0)} ns`;
+/** @param {number} ms */
 const fmtMs = (ms) => (ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`);
+/** @param {number} n */
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+/** @param {number} ops */
 const fmtOps = (ops) => (ops >= 1e6 ? `${(ops / 1e6).toFixed(1)} M/s` : `${(ops / 1e3).toFixed(0)} k/s`);
+/** @param {boolean | undefined} ok */
 const mark = (ok) => (ok === undefined ? '' : ok ? '✅' : '❌');
 
 const dist = process.env.TAILSLIDE_DIST ? resolve(process.env.TAILSLIDE_DIST) : join(ROOT, 'dist/cjs');
@@ -71,6 +125,7 @@ if (!existsSync(join(dist, 'index.js'))) {
 
 const m = machine();
 const startedAt = new Date();
+/** @type {{ loadavgStart: number[], cpuPressureStart: number | undefined, loadavgEnd?: number[], cpuPressureEnd?: number | undefined }} */
 const conditions = { loadavgStart: loadavg(), cpuPressureStart: cpuPressure() };
 let commit = 'unknown';
 try {
@@ -82,26 +137,58 @@ try {
   // not a git checkout
 }
 
+/**
+ * Every result, as written to results.json.
+ * @type {{
+ *   eval?: Record<string, EvalResult>,
+ *   alloc?: { off?: AllocResult, whitelist?: AllocResult, rolloutRuns?: AllocResult[] },
+ *   peer?: PeerResult,
+ *   targeting?: PeerResult & { theirsCallback: PeerSide },
+ *   propagation?: Record<string, PropagationResult>,
+ *   signals?: SignalsResult,
+ *   'signals-ts-1.4.14'?: SignalsResult,
+ *   'signals-ts-1.6.19'?: SignalsResult,
+ *   startup?: Record<string, StartupResult & { runs: StartupResult[] }>,
+ *   ui?: UiResult,
+ *   breaker?: { killswitch?: KillSwitchResult, native?: BreakerPollResult, timeseries?: BreakerPollResult },
+ * }}
+ */
 const raw = {};
+/** @type {Row[]} */
 const rows = [];
+/** @type {string[]} */
 const failures = [];
+/**
+ * @param {string} name
+ * @param {() => Promise<void>} fn
+ */
 async function step(name, fn) {
   if (!want(name)) return;
   try {
     await fn();
   } catch (err) {
-    failures.push(`${name}: ${err.message}`);
-    process.stderr.write(`! ${name}: ${err.message}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    failures.push(`${name}: ${message}`);
+    process.stderr.write(`! ${name}: ${message}\n`);
   }
 }
 
 await step('eval', async () => {
   const samples = quick ? '500' : '5000';
-  raw.eval = {};
+  /** @type {Record<string, EvalResult>} */
+  const e = {};
+  raw.eval = e;
   for (const c of ['off', 'whitelist', 'rollout', 'rollout-wl-miss']) {
-    [raw.eval[c]] = await runChild('eval.mjs', ['--case', c, '--samples', samples]);
+    e[c] = await first(runChild('eval.mjs', ['--case', c, '--samples', samples]));
   }
-  const row = (what, r, target, ok) =>
+  /**
+   * @param {string} what
+   * @param {EvalResult | undefined} r
+   * @param {string} target
+   * @param {boolean | undefined} ok
+   */
+  const row = (what, r, target, ok) => {
+    if (r === undefined) throw new Error(`no result for ${what}`);
     rows.push({
       what,
       how: `toggler.isFlagActive(user), ${fmtInt(r.users)} users cycled, ${fmtInt(r.calls)} calls in batches of 1,000`,
@@ -109,10 +196,11 @@ await step('eval', async () => {
       target,
       met: mark(ok),
     });
-  const e = raw.eval;
+  };
   row('evaluation: flag off', e.off, '', undefined);
   row('evaluation: whitelisted user (whitelist of 1,000)', e.whitelist, '', undefined);
   const rollout = e.rollout;
+  if (rollout === undefined) throw new Error('no result for the rollout case');
   row(
     `evaluation: 37.5 % rollout (${(rollout.trueShare * 100).toFixed(1)} % on)`,
     rollout,
@@ -123,34 +211,43 @@ await step('eval', async () => {
 });
 
 await step('alloc', async () => {
-  raw.alloc = {};
-  const allocRun = (c) =>
-    runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], {
-      nodeFlags: ['--max-semi-space-size=64'],
-    });
-  for (const c of ['off', 'whitelist']) [raw.alloc[c]] = await allocRun(c);
+  /** @type {{ off?: AllocResult, whitelist?: AllocResult, rolloutRuns?: AllocResult[] }} */
+  const a = {};
+  raw.alloc = a;
+  /** @type {(c: string) => Promise<AllocResult[]>} */
+  const allocRun = async (c) =>
+    /** @type {AllocResult[]} */ (
+      await runChild('eval.mjs', ['--case', c, '--alloc', ...(quick ? ['--alloc-calls', '1000000'] : [])], {
+        nodeFlags: ['--max-semi-space-size=64'],
+      })
+    );
+  for (const c of /** @type {const} */ (['off', 'whitelist'])) a[c] = await first(allocRun(c));
   // the rollout case in several processes: what it allocates depends on a JIT inlining decision
-  raw.alloc.rolloutRuns = [];
-  for (let r = 0; r < (quick ? 1 : 3); r++) raw.alloc.rolloutRuns.push(...(await allocRun('rollout')));
-  const a = raw.alloc;
-  const runs = a.rolloutRuns;
+  /** @type {AllocResult[]} */
+  const runs = [];
+  a.rolloutRuns = runs;
+  for (let r = 0; r < (quick ? 1 : 3); r++) runs.push(...(await allocRun('rollout')));
+  const [run0] = runs;
+  const { off, whitelist } = a;
+  if (run0 === undefined || off === undefined || whitelist === undefined) throw new Error('allocation results missing');
   const perRun = runs.map((r) => Math.max(0, r.bytesPerCall).toFixed(1)).join(' / ');
   const worst = Math.max(...runs.map((r) => r.bytesPerCall));
   rows.push({
     what: 'allocation per evaluation',
-    how: `young-generation growth over ${fmtInt(runs[0].calls)} evaluations per process (GC-free chunks of 100k), ${runs.length} processes; GCs counted on a free run`,
+    how: `young-generation growth over ${fmtInt(run0.calls)} evaluations per process (GC-free chunks of 100k), ${runs.length} processes; GCs counted on a free run`,
     result:
       `rollout ${perRun} B/op (the title prefix is hashed once per flag, the user context straight from its char codes: no hash-input string)` +
-      `; ${runs[0].gcsDuringFreeRun.minor} scavenges per ${fmtInt(runs[0].calls)} calls. ` +
-      `Off ${Math.max(0, a.off.bytesPerCall).toFixed(1)} B/op, whitelisted ${Math.max(0, a.whitelist.bytesPerCall).toFixed(1)} B/op, 0 GCs`,
+      `; ${run0.gcsDuringFreeRun.minor} scavenges per ${fmtInt(run0.calls)} calls. ` +
+      `Off ${Math.max(0, off.bytesPerCall).toFixed(1)} B/op, whitelisted ${Math.max(0, whitelist.bytesPerCall).toFixed(1)} B/op, 0 GCs`,
     target: 'nothing beyond the hash input',
-    met: mark(worst < 1 && a.off.bytesPerCall < 1 && a.whitelist.bytesPerCall < 1),
+    met: mark(worst < 1 && off.bytesPerCall < 1 && whitelist.bytesPerCall < 1),
   });
 });
 
 await step('peer', async () => {
-  [raw.peer] = await runChild('peer.mjs', quick ? ['--samples', '200', '--rounds', '3'] : []);
-  const p = raw.peer;
+  /** @type {PeerResult} */
+  const p = await first(runChild('peer.mjs', quick ? ['--samples', '200', '--rounds', '3'] : []));
+  raw.peer = p;
   rows.push({
     what: `evaluation vs ${p.peer}`,
     how: `same process, ${p.rounds} interleaved rounds; unleash \`isEnabled\` with flexibleRollout 37.5 %, stickiness userId, bootstrapped, no network, metrics off`,
@@ -160,18 +257,41 @@ await step('peer', async () => {
   });
 });
 
-await step('propagation', async () => {
-  raw.propagation = {};
-  for (const flags of [10, 100]) {
-    [raw.propagation[flags]] = await runChild('propagation.mjs', [
-      '--flags',
-      String(flags),
-      ...(quick ? ['--changes', '200'] : []),
-    ]);
-  }
-  for (const p of Object.values(raw.propagation)) propagationRow(p);
+await step('targeting', async () => {
+  /** @type {PeerResult & { theirsCallback: PeerSide }} */
+  const t = await first(
+    runChild('targeting.mjs', quick ? ['--samples', '300', '--peer-samples', '30', '--rounds', '2'] : []),
+  );
+  raw.targeting = t;
+  rows.push({
+    what: 'evaluation: targeting flag (2 rules × 2 clauses, 50/50 split)',
+    how: `toggler.variation(context, default), 100,000 contexts with 4 attributes cycled, ${t.rounds} rounds`,
+    result: `${fmtOps(t.ours.opsPerSec)}; p50 ${fmtNs(t.ours.nsPerCall.p50)}, p99 ${fmtNs(t.ours.nsPerCall.p99)} per call`,
+    target: '≤ 400 ns per evaluation',
+    met: mark(t.ours.nsPerCall.p50 <= 400 && 1e9 / t.ours.opsPerSec <= 400),
+  });
+  rows.push({
+    what: `targeting vs ${t.peer}`,
+    how: "the same flag in LaunchDarkly's format through its TestData source (no network, events off), same process, rounds interleaved; its `variation` awaited per call as its users call it",
+    result: `ours ${fmtNs(t.ours.nsPerCall.p50)} vs ${fmtNs(t.theirs.nsPerCall.p50)} p50 (callback form ${fmtNs(t.theirsCallback.nsPerCall.p50)}): **${t.ratioP50.toFixed(1)}× faster** (${t.ratioOps.toFixed(1)}× by ops/s)`,
+    target: '≥ 5× faster',
+    met: mark(t.ratioP50 >= 5 && t.ratioOps >= 5),
+  });
 });
 
+await step('propagation', async () => {
+  /** @type {Record<string, PropagationResult>} */
+  const byFlags = {};
+  raw.propagation = byFlags;
+  for (const flags of [10, 100]) {
+    byFlags[flags] = await first(
+      runChild('propagation.mjs', ['--flags', String(flags), ...(quick ? ['--changes', '200'] : [])]),
+    );
+  }
+  for (const p of Object.values(byFlags)) propagationRow(p);
+});
+
+/** @param {PropagationResult} p */
 function propagationRow(p) {
   rows.push({
     what: `propagation, ${p.flags}-flag ruleset`,
@@ -185,38 +305,58 @@ function propagationRow(p) {
 }
 
 await step('signals', async () => {
-  [raw.signals] = await runChild('signals.mjs', quick ? ['--seconds', '2'] : []);
-  const s = raw.signals;
-  rows.push({
-    what: 'signals',
-    how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into redis-server (${s.backend} backend), then flush and read back with SignalReader`,
-    result: `${fmtInt(s.emitsPerSec)} emits/s (${fmtInt(s.emitted)} emits, ${fmtNs(s.nsPerEmit)} each in the caller); in Redis ${fmtInt(s.inRedis)}, lost ${s.lost}, dropped ${s.stats.dropped}`,
-    target: '≥ 200,000 emits/s, zero lost',
-    met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
-  });
+  // The native backend, and the TimeSeries backend on each RedisTimeSeries build that is there.
+  /** @type {{ key: 'signals' | 'signals-ts-1.4.14' | 'signals-ts-1.6.19', args: string[] }[]} */
+  const variants = [{ key: 'signals', args: [] }];
+  for (const version of /** @type {const} */ (['1.4.14', '1.6.19'])) {
+    if (timeSeriesModule(version) === undefined) {
+      process.stderr.write(`  signals on RedisTimeSeries ${version}: SKIPPED (no module found)\n`);
+      continue;
+    }
+    variants.push({ key: `signals-ts-${version}`, args: ['--backend', 'timeseries', '--module', version] });
+  }
+  for (const { key, args: extra } of variants) {
+    /** @type {SignalsResult & { module?: string }} */
+    const s = await first(runChild('signals.mjs', [...(quick ? ['--seconds', '2'] : []), ...extra]));
+    raw[key] = s;
+    const into = s.module ? `redis-server + ${s.module} (timeseries backend)` : `redis-server (${s.backend} backend)`;
+    rows.push({
+      what: 'signals',
+      how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into ${into}, then flush and read back with SignalReader`,
+      result: `${fmtInt(s.emitsPerSec)} emits/s (${fmtInt(s.emitted)} emits, ${fmtNs(s.nsPerEmit)} each in the caller); in Redis ${fmtInt(s.inRedis)}, lost ${s.lost}, dropped ${s.stats.dropped}`,
+      target: '≥ 200,000 emits/s, zero lost',
+      met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
+    });
+  }
 });
 
 await step('startup', async () => {
   const repeats = quick ? 1 : 3;
-  raw.startup = {};
+  /** @type {Record<string, StartupResult & { runs: StartupResult[] }>} */
+  const startup = {};
+  raw.startup = startup;
   for (const mode of ['jetstream', 'offline']) {
     for (const flags of [1_000, 10_000]) {
+      /** @type {StartupResult[]} */
       const runs = [];
       for (let r = 0; r < repeats; r++)
-        runs.push(...(await runChild('startup.mjs', ['--mode', mode, '--flags', String(flags)])));
-      raw.startup[`${mode}-${flags}`] = {
+        runs.push(
+          .../** @type {StartupResult[]} */ (await runChild('startup.mjs', ['--mode', mode, '--flags', String(flags)])),
+        );
+      startup[`${mode}-${flags}`] = {
         runs,
         initMs: median(runs.map((x) => x.initMs)),
         heapBytesPerFlag: median(runs.map((x) => x.heapBytesPerFlag)),
         heapGrowthBytes: median(runs.map((x) => x.heapGrowthBytes)),
-        payloadBytes: runs[0].payloadBytes,
+        payloadBytes: runs[0]?.payloadBytes ?? NaN,
       };
     }
   }
   for (const mode of ['jetstream', 'offline']) {
     for (const flags of [1_000, 10_000]) {
-      const s = raw.startup[`${mode}-${flags}`];
-      const small = raw.startup[`${mode}-1000`];
+      const s = startup[`${mode}-${flags}`];
+      const small = startup[`${mode}-1000`];
+      if (s === undefined || small === undefined) throw new Error(`start-up results of ${mode} missing`);
       const marginal =
         flags === 10_000 ? ` (marginal ${fmtInt((s.heapGrowthBytes - small.heapGrowthBytes) / 9_000)} B/flag)` : '';
       rows.push({
@@ -231,9 +371,11 @@ await step('startup', async () => {
 });
 
 await step('breaker', async () => {
-  raw.breaker = {};
-  [raw.breaker.killswitch] = await runChild('breaker.mjs', ['--case', 'killswitch', '--trips', quick ? '5' : '25']);
-  const k = raw.breaker.killswitch;
+  /** @type {KillSwitchResult} */
+  const k = await first(runChild('breaker.mjs', ['--case', 'killswitch', '--trips', quick ? '5' : '25']));
+  /** @type {{ killswitch?: KillSwitchResult, native?: BreakerPollResult, timeseries?: BreakerPollResult }} */
+  const b = { killswitch: k };
+  raw.breaker = b;
   rows.push({
     what: 'kill switch (circuit breaker)',
     how:
@@ -243,23 +385,21 @@ await step('breaker', async () => {
     target: 'p99 ≤ 2 s',
     met: mark(k.ms.p99 <= 2_000),
   });
-  for (const backend of ['native', 'timeseries']) {
+  for (const backend of /** @type {const} */ (['native', 'timeseries'])) {
+    /** @type {BreakerPollResult} */
+    let p;
     try {
-      [raw.breaker[backend]] = await runChild('breaker.mjs', [
-        '--case',
-        'poll',
-        '--backend',
-        backend,
-        ...(quick ? ['--polls', '5'] : []),
-      ]);
+      p = await first(
+        runChild('breaker.mjs', ['--case', 'poll', '--backend', backend, ...(quick ? ['--polls', '5'] : [])]),
+      );
     } catch (err) {
       if (backend === 'timeseries') {
-        process.stderr.write(`  (no TimeSeries row: ${err.message})\n`);
+        process.stderr.write(`  (no TimeSeries row: ${err instanceof Error ? err.message : String(err)})\n`);
         continue;
       }
       throw err;
     }
-    const p = raw.breaker[backend];
+    b[backend] = p;
     rows.push({
       what: `circuit breaker poll, ${backend} backend`,
       how: `${fmtInt(p.apps)} apps × ${fmtInt(p.flagsPerApp)} flags, all judged (signals in every window, no trips); poll() read + decide, ${p.polls} polls`,
@@ -270,11 +410,25 @@ await step('breaker', async () => {
   }
 });
 
-conditions.loadavgEnd = loadavg();
+await step('ui', async () => {
+  /** @type {UiResult} */
+  const u = await first(runChild('ui.mjs', quick ? ['--loads', '2', '--changes', '5'] : []));
+  raw.ui = u;
+  rows.push({
+    what: `dashboard: app of ${fmtInt(u.flags)} flags`,
+    how: `tailslide ui on loopback in headless chromium; first render = navigation → the frame after every flag card is in the DOM (fresh page, ${u.loads} loads after a warm-up); live feed up = navigation → first live event applied; live update = ruleset (${(u.payloadBytes / 1024).toFixed(0)} KB) published to JetStream → the changed rollout shown in the page, ${u.changes} changes`,
+    result: `first render p50 ${fmtMs(u.firstRenderMs.p50)}, max ${fmtMs(u.firstRenderMs.max)}; live feed up p50 ${fmtMs(u.liveReadyMs.p50)}; live update p50 ${fmtMs(u.liveUpdateMs.p50)}, p90 ${fmtMs(u.liveUpdateMs.p90)}, max ${fmtMs(u.liveUpdateMs.max)}`,
+    target: 'live update ≤ 1 s',
+    met: mark(u.liveUpdateMs.max <= 1_000),
+  });
+});
+
+const loadavgEnd = loadavg();
+conditions.loadavgEnd = loadavgEnd;
 conditions.cpuPressureEnd = cpuPressure();
 const durationS = (Date.now() - startedAt.getTime()) / 1000;
 
-const escape = (s) => String(s).replace(/\|/g, '\\|');
+const escape = (/** @type {string} */ s) => String(s).replace(/\|/g, '\\|');
 const table = [
   '| what | how | result | target | met |',
   '|---|---|---|---|---|',
@@ -282,7 +436,7 @@ const table = [
 ].join('\n');
 const conditionsLine =
   `load average ${conditions.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
-  `${conditions.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end` +
+  `${loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end` +
   (conditions.cpuPressureStart !== undefined
     ? `; CPU pressure (some, avg10) ${conditions.cpuPressureStart}% → ${conditions.cpuPressureEnd}%`
     : '');

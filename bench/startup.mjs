@@ -28,10 +28,13 @@ function heap() {
   return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
+/** @type {NatsServer | undefined} */
 let server;
+/** @type {import('../src/index.js').FlagManager | undefined} */
 let manager;
 const dir = mkdtempSync(join(tmpdir(), 'tailslide-bench-startup-'));
 try {
+  /** @type {import('../src/index.js').FlagManagerOptions} */
   let options;
   let payloadBytes;
   {

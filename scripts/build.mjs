@@ -3,7 +3,7 @@
 // `require`, so there is no dual-package hazard (one FlagManager class, one state).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +27,8 @@ for (const entry of entries) {
   try {
     names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
   } catch (err) {
-    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(cjsPath)) continue;
+    const { code, message } = /** @type {{ code?: unknown, message?: unknown }} */ (err ?? {});
+    if (code === 'MODULE_NOT_FOUND' && String(message).includes(cjsPath)) continue;
     throw err;
   }
   const rel = `../cjs/${entry.cjs.slice(2)}`;
@@ -37,8 +38,36 @@ for (const entry of entries) {
   );
   writeFileSync(join(root, 'dist/esm', `${entry.name}.d.mts`), `export * from '${entry.types}.js';\n`);
 }
+// The dashboard's page (web/): bundled with esbuild (uPlot included) into dist/ui, no CDN.
+await buildDashboard();
+
 try {
   chmodSync(join(root, 'dist/cjs/cli/main.js'), 0o755);
 } catch {
   // the CLI is optional while it is being built
+}
+
+async function buildDashboard() {
+  const web = join(root, 'web');
+  const out = join(root, 'dist/ui');
+  mkdirSync(out, { recursive: true });
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: { app: join(web, 'main.ts') },
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    legalComments: 'eof',
+    outdir: out,
+    logLevel: 'warning',
+  });
+  await build({
+    entryPoints: { app: join(web, 'app.css') },
+    bundle: true,
+    minify: true,
+    outdir: out,
+    logLevel: 'warning',
+  });
+  for (const file of ['index.html', 'favicon.svg']) copyFileSync(join(web, file), join(out, file));
 }

@@ -3,6 +3,7 @@
  * as `cause`. Programmer mistakes (bad options) throw; runtime trouble is reported through
  * the manager's `error` event and the logger, never as an unhandled rejection.
  */
+import { redactText } from './util/redact';
 
 export type TailslideErrorCode =
   | 'INVALID_OPTION'
@@ -13,7 +14,8 @@ export type TailslideErrorCode =
   | 'CONNECTION'
   | 'TIMEOUT'
   | 'CLOSED'
-  | 'SIGNALS';
+  | 'SIGNALS'
+  | 'CACHE_FILE';
 
 export class TailslideError extends Error {
   override name = 'TailslideError';
@@ -25,7 +27,10 @@ export class TailslideError extends Error {
   }
 }
 
-/** A constructor option (or CLI flag) has a wrong value. Names the option and the value. */
+/**
+ * A constructor option (or CLI flag) has a wrong value. Names the option and the value; a URL's
+ * credentials are hidden in both the message and `value`.
+ */
 export class InvalidOptionError extends TailslideError {
   override name = 'InvalidOptionError';
   readonly option: string;
@@ -34,7 +39,7 @@ export class InvalidOptionError extends TailslideError {
   constructor(option: string, value: unknown, expected: string) {
     super('INVALID_OPTION', `Invalid option "${option}": ${describeValue(value)} (expected ${expected})`);
     this.option = option;
-    this.value = value;
+    this.value = typeof value === 'string' ? redactText(value) : value;
   }
 }
 
@@ -42,6 +47,8 @@ export class InvalidOptionError extends TailslideError {
 export interface RulesetIssue {
   /** Index of the flag in the array, when the problem is inside a flag. */
   readonly index?: number;
+  /** The flag's id, when it has a usable one (not part of the strict message, which names index and title). */
+  readonly id?: number;
   /** The flag's title, when it has a usable one. */
   readonly title?: string;
   /** The wire field (snake_case), when one field is at fault. */
@@ -60,6 +67,22 @@ export class InvalidRulesetError extends TailslideError {
     super('INVALID_RULESET', `Invalid ruleset from ${origin}: ${issues.map(formatIssue).join('; ')}`);
     this.origin = origin;
     this.issues = issues;
+  }
+}
+
+/**
+ * One flag of a received ruleset failed validation and was left out; the rest of the ruleset was
+ * applied. Emitted once per (flag, reason) as the manager's `error` event. The flag evaluates as
+ * FLAG_NOT_FOUND (or, for a duplicate, as the first flag of that title or id).
+ */
+export class InvalidFlagError extends InvalidRulesetError {
+  override name = 'InvalidFlagError';
+  readonly issue: RulesetIssue;
+
+  constructor(origin: string, issue: RulesetIssue) {
+    super(origin, [issue]);
+    this.issue = issue;
+    this.message = `Flag left out of the ruleset from ${origin}: ${formatFlagIssue(issue)} (the other flags apply)`;
   }
 }
 
@@ -88,6 +111,9 @@ export function isInvalidOptionError(value: unknown): value is InvalidOptionErro
 export function isInvalidRulesetError(value: unknown): value is InvalidRulesetError {
   return value instanceof InvalidRulesetError;
 }
+export function isInvalidFlagError(value: unknown): value is InvalidFlagError {
+  return value instanceof InvalidFlagError;
+}
 export function isAuthorizationError(value: unknown): value is AuthorizationError {
   return value instanceof AuthorizationError;
 }
@@ -100,9 +126,22 @@ export function formatIssue(issue: RulesetIssue): string {
   return where.length > 0 ? `${where.join(' ')}: ${issue.message}` : issue.message;
 }
 
-/** A short, safe rendering of any value for an error message. */
+/** Like `formatIssue`, with the flag's id after its position and title: `flag #2 "beta" (id 7) field "…": …`. */
+export function formatFlagIssue(issue: RulesetIssue): string {
+  const where: string[] = [];
+  if (issue.index !== undefined) where.push(`flag #${issue.index}`);
+  if (issue.title !== undefined) where.push(JSON.stringify(issue.title));
+  if (issue.id !== undefined) where.push(`(id ${issue.id})`);
+  if (issue.field !== undefined) where.push(`field "${issue.field}"`);
+  return where.length > 0 ? `${where.join(' ')}: ${issue.message}` : issue.message;
+}
+
+/** A short, safe rendering of any value for an error message (credentials in URLs hidden). */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string') {
+    const text = redactText(value);
+    return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';

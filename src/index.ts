@@ -6,11 +6,36 @@
 export { FlagManager } from './manager';
 export type { FlagManagerEvents, ManagerState, UpdateEvent } from './manager';
 export { Toggler } from './toggler';
-export type { EvaluationDetail } from './toggler';
+export type { EvaluationDetail, VariationDetail, VariationDetailReason } from './toggler';
 export type { EvaluationReason } from './evaluation/evaluator';
-export { bucket, legacyBucket } from './evaluation/bucket';
+export type { VariationReason } from './evaluation/variation';
+export type { TargetingReason } from './evaluation/targeting';
+export type { AttributeValue, ContextAttributes, EvaluationContext } from './evaluation/context';
+export type {
+  Clause,
+  ClauseOp,
+  ClauseValue,
+  JsonValue,
+  Rule,
+  Serve,
+  SplitEntry,
+  Target,
+  Targeting,
+} from './ruleset/targeting';
+export { bucket, legacyBucket, splitBucket } from './evaluation/bucket';
 export { murmur3 } from './evaluation/murmur3';
 export type { FlagManagerOptions, HashingMode, SignalBackendOption } from './options';
+export type {
+  FlagSource,
+  FlagSourceContext,
+  FlagSourceFactory,
+  MessageMeta,
+  RulesetOrigin,
+  RulesetPayload,
+  SourceSink,
+} from './sources/types';
+export { TestData } from './sources/test-data';
+export type { TestFlag } from './sources/test-data';
 export {
   DEFAULT_INIT_TIMEOUT_MS,
   DEFAULT_NATS_STREAM,
@@ -25,6 +50,7 @@ export { parseRuleset, toWire } from './ruleset/parse';
 export type { ParseResult } from './ruleset/parse';
 export type { Logger } from './logger';
 export type { SignalStats, SignalStatus, Variant } from './signals/types';
+export type { RedisClient, RedisExecReply } from './signals/client';
 export { SignalReader } from './signals/reader';
 export type {
   AppFlagCounts,
@@ -39,10 +65,12 @@ export type {
 export {
   AuthorizationError,
   ConnectionError,
+  InvalidFlagError,
   InvalidOptionError,
   InvalidRulesetError,
   TailslideError,
   isAuthorizationError,
+  isInvalidFlagError,
   isInvalidOptionError,
   isInvalidRulesetError,
   isTailslideError,

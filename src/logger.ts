@@ -38,13 +38,13 @@ function writeLine(level: string, message: string): void {
  */
 export function safeLogger(logger: Logger): Logger {
   const guard =
-    (fn: (message: string, ...meta: unknown[]) => void) =>
+    (level: keyof Logger) =>
     (message: string, ...meta: unknown[]): void => {
       try {
-        fn.call(logger, message, ...meta);
+        logger[level](message, ...meta);
       } catch {
         // a broken logger must not take the SDK down
       }
     };
-  return { debug: guard(logger.debug), info: guard(logger.info), warn: guard(logger.warn), error: guard(logger.error) };
+  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
 }

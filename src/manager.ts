@@ -1,17 +1,31 @@
 import { TypedEmitter } from './emitter';
-import { InvalidOptionError, TailslideError, describeValue, toError } from './errors';
+import {
+  InvalidFlagError,
+  InvalidOptionError,
+  TailslideError,
+  describeValue,
+  toError,
+  type RulesetIssue,
+} from './errors';
+import type { EvaluationContext } from './evaluation/context';
 import type { CompiledFlag } from './evaluation/evaluator';
+import { convertToText, type Converted } from './evaluation/user-context';
 import { FlagStore } from './flag-store';
 import type { Logger } from './logger';
 import { resolveOptions, type FlagManagerOptions, type ResolvedOptions } from './options';
-import { parseRuleset, parseRulesetPayload } from './ruleset/parse';
+import { FlagIssueLog } from './ruleset/issues';
+import { parseRuleset, parseRulesetPayloadLenient } from './ruleset/parse';
+import type { JsonValue } from './ruleset/targeting';
 import type { Flag, Ruleset } from './ruleset/types';
 import { createSignalSink } from './signals';
 import type { SignalSink, SignalStats } from './signals/types';
-import { JetStreamSource } from './sources/jetstream';
-import { OfflineSource } from './sources/offline';
-import type { FlagSource, MessageMeta, SourceSink } from './sources/types';
-import { Toggler, type EvaluationDetail, type TogglerHost } from './toggler';
+import { loadBootstrap } from './sources/bootstrap';
+import { CacheFileWriter, readCacheFile } from './sources/cache-file';
+import { createSource } from './sources/create';
+import type { OfflineSource } from './sources/offline';
+import type { FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
+import { Toggler, type EvaluationDetail, type TogglerHost, type VariationDetail } from './toggler';
+import { within } from './util/timeout';
 
 /** Payload of the `update` event. */
 export interface UpdateEvent {
@@ -23,17 +37,22 @@ export interface UpdateEvent {
   readonly sequence: number;
   /** Subject it came on (`apps.1.update.manual`, `apps.1.update.circuit`, `test-data`). */
   readonly subject: string;
+  /** Where the new ruleset came from (as in `EvaluationDetail.source`). */
+  readonly source: RulesetOrigin;
 }
 
 /** Events of a FlagManager and their payloads. */
 export interface FlagManagerEvents {
-  /** The first ruleset is in: evaluations are real from now on. */
+  /**
+   * Initialization is over with a ruleset to serve: the source's first one, or, when none came
+   * within `initTimeoutMs`, the cache file's or the bootstrap (see `rulesetSource`).
+   */
   ready: [];
   /** A new ruleset replaced the previous one (only after `ready`). */
   update: [UpdateEvent];
   /** Something went wrong and was survived: a bad message (the last good ruleset stays), a lost connection… */
   error: [TailslideError];
-  /** The NATS connection is lost; flags are served from the last ruleset while it retries. */
+  /** The NATS connection is lost; the ruleset in place (if any) is served while it retries. */
   stale: [{ readonly reason: string }];
   /** The NATS connection is back after `stale`; the newest ruleset is re-read. */
   reconnected: [];
@@ -61,13 +80,26 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private readonly signals: SignalSink;
   private readonly host: TogglerHost;
   private source: FlagSource | undefined;
-  private userContext: string;
+  /** What the source's messages are when they do not say (`stream` for JetStream). */
+  private sourceOrigin: RulesetOrigin = 'custom';
+  /** The source `setRuleset` pushes to: the offline one this manager made. */
+  private offlineSource: OfflineSource | undefined;
+  /** Where the ruleset in the store came from. */
+  private origin: RulesetOrigin | undefined;
+  /** A valid ruleset from the source has been applied (the bootstrap and cache file do not count). */
+  private sourceLoaded = false;
+  private cacheWriter: CacheFileWriter | undefined;
+  private userContext: EvaluationContext;
   private currentState: ManagerState = 'idle';
   private lastSequence: number | undefined;
   private connectionLost = false;
   private waitReason: string | undefined;
+  /** Why the connection is lost, while it is. */
+  private staleReason: string | undefined;
   private readonly reportedWaits = new Set<string>();
   private readonly warnedUnknown = new Set<string>();
+  private readonly warnedContextKinds = new Set<string>();
+  private readonly flagIssues = new FlagIssueLog();
   private initPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private settleInit: ((outcome: InitOutcome) => void) | undefined;
@@ -91,7 +123,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return this.options.appId;
   }
 
-  /** True once the first ruleset is in. */
+  /** True once initialization is over with a ruleset to serve (see the `ready` event). */
   get initialized(): boolean {
     return this.store.hasRuleset && this.currentState !== 'initializing' && this.currentState !== 'idle';
   }
@@ -100,9 +132,21 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return this.currentState;
   }
 
+  private get closed(): boolean {
+    return this.currentState === 'closed';
+  }
+
   /** What the manager is waiting for while not ready (stream missing, no ruleset yet, …), if anything. */
   get waitingFor(): string | undefined {
     return this.waitReason;
+  }
+
+  /**
+   * Where the ruleset served now came from: `stream`, `bootstrap`, `cache`, `test`, `custom`;
+   * undefined before the first. Also in every evaluation's `source`.
+   */
+  get rulesetSource(): RulesetOrigin | undefined {
+    return this.origin;
   }
 
   /** The logger the manager writes to (yours, or the default), for code that wraps the manager. */
@@ -111,10 +155,13 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   }
 
   /**
-   * Connects, loads the app's newest ruleset and keeps watching. Resolves when the first ruleset
-   * is in or when `initTimeoutMs` passes (then `initialized` is false, flags evaluate to false
-   * with reason NOT_READY, and the manager keeps trying in the background). Rejects only for what
-   * retrying cannot fix: refused credentials, an unreadable or invalid bootstrap. Idempotent.
+   * Connects, loads the app's newest ruleset and keeps watching. A `bootstrap` is served from the
+   * start until the stream's first ruleset replaces it. Resolves when the source's first ruleset
+   * is in or when `initTimeoutMs` passes; then the `cacheFile` is read, and the manager serves it
+   * (or the bootstrap) and is initialized, or, with neither, is not (flags evaluate to false with
+   * reason NOT_READY). Either way it keeps trying in the background. Rejects only for what
+   * retrying cannot fix: refused credentials, an offline bootstrap that is unreadable or invalid,
+   * a `source` factory that throws. Idempotent.
    */
   initialize(): Promise<void> {
     this.initPromise ??= this.start();
@@ -140,26 +187,55 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return new Toggler(this.host, flagName);
   }
 
-  /** Sets the default user context of evaluations that pass none. */
-  setUserContext(userContext: string): void {
-    if (typeof userContext !== 'string') throw new InvalidOptionError('userContext', userContext, 'a string');
+  /**
+   * Sets the default context of evaluations that pass none: a key, or an object with a `key` and
+   * attributes for targeting rules (docs/targeting.md).
+   */
+  setUserContext(userContext: EvaluationContext): void {
+    const valid =
+      typeof userContext === 'string' ||
+      (typeof userContext === 'object' && userContext !== null && !Array.isArray(userContext));
+    if (!valid) throw new InvalidOptionError('userContext', userContext, 'a string, or an object with a key');
     this.userContext = userContext;
   }
 
-  getUserContext(): string {
+  getUserContext(): EvaluationContext {
     return this.userContext;
   }
 
-  /** Evaluates one flag (same as `newToggler({ flagName }).evaluate(userContext)`). */
-  evaluate(flagName: string, userContext?: string): EvaluationDetail {
-    return new Toggler(this.host, String(flagName)).evaluate(userContext);
+  /** Evaluates one flag (same as `newToggler({ flagName }).evaluate(userContext)`). Never throws. */
+  evaluate(flagName: string, userContext?: EvaluationContext): EvaluationDetail {
+    // A name that is no string or number (from JavaScript) names no flag: FLAG_NOT_FOUND.
+    const name = typeof flagName === 'string' ? flagName : convertToText(flagName).text;
+    return new Toggler(this.host, name).evaluate(userContext);
   }
 
-  /** Every flag's result for one user context, keyed by flag title. */
-  evaluateAll(userContext?: string): Record<string, EvaluationDetail> {
-    const results: Record<string, EvaluationDetail> = {};
+  /**
+   * Every flag's result for one user context, keyed by flag title. The object has no prototype,
+   * so that a flag titled `__proto__` (or `constructor`) is a key like any other.
+   */
+  evaluateAll(userContext?: EvaluationContext): Record<string, EvaluationDetail> {
+    const results = Object.create(null) as Record<string, EvaluationDetail>;
     for (const flag of this.store.all()) results[flag.title] = this.evaluate(flag.title, userContext);
     return results;
+  }
+
+  /**
+   * The value a flag serves a context (docs/targeting.md), or `defaultValue` when the flag is unknown
+   * or no ruleset has arrived. Same as `newToggler({ flagName }).variation(context, defaultValue)`.
+   */
+  variation(flagName: string, context: EvaluationContext | undefined, defaultValue: JsonValue): JsonValue {
+    return this.variationDetail(flagName, context, defaultValue).value;
+  }
+
+  /** `variation` with the variation index, the reason, and the rule and split bucket that chose it. Never throws. */
+  variationDetail(
+    flagName: string,
+    context: EvaluationContext | undefined,
+    defaultValue: JsonValue,
+  ): VariationDetail<JsonValue> {
+    const name = typeof flagName === 'string' ? flagName : convertToText(flagName).text;
+    return new Toggler(this.host, name).variationDetail(context, defaultValue);
   }
 
   /** The current ruleset: frozen camelCase flags in the order they arrived. */
@@ -172,7 +248,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return this.store.get(flagName)?.flag;
   }
 
-  /** Counters of the signal pipeline: backend, written, pending, dropped. */
+  /** Counters of the signal pipeline: backend, written, pending, dropped, unknown (docs/signals.md). */
   signalStats(): SignalStats {
     return this.signals.stats();
   }
@@ -184,19 +260,20 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   /**
    * Offline mode only: replaces the ruleset as a JetStream update would (same `update` event).
-   * For tests. Throws InvalidRulesetError (naming flag and field) if the ruleset is invalid.
+   * For tests (a `TestData` source does the same for any manager). Throws InvalidRulesetError
+   * (naming flag and field) if the ruleset is invalid.
    */
   setRuleset(ruleset: readonly unknown[]): void {
-    if (!(this.source instanceof OfflineSource)) {
+    if (this.offlineSource === undefined) {
       throw new InvalidOptionError(
         'offline',
         this.options.offline,
-        'true (setRuleset works on an initialized offline manager)',
+        'true (setRuleset works on an initialized offline manager; with other sources, use TestData)',
       );
     }
     const result = parseRuleset(ruleset, 'setRuleset', { appId: this.options.appId });
     if (!result.ok) throw result.error;
-    this.source.push(ruleset);
+    this.offlineSource.push(ruleset);
   }
 
   /**
@@ -214,31 +291,97 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     const { logger, initTimeoutMs } = this.options;
     for (const warning of this.options.warnings) logger.warn(warning);
     this.currentState = 'initializing';
-    this.source = this.createSource();
+    const created = createSource(this.options);
+    if (!created.ok) {
+      this.onFatal(created.error);
+      throw created.error;
+    }
+    const { source } = created;
+    this.source = source;
+    this.sourceOrigin = created.origin;
+    this.offlineSource = created.offline;
+    await this.serveBootstrap();
+    if (this.options.cacheFile !== undefined) {
+      this.cacheWriter = new CacheFileWriter(this.options.cacheFile, logger, (error) => this.report(error));
+    }
     await this.signals.start();
-    await this.source.start(this.createSink());
+    if (this.closed) throw new TailslideError('CLOSED', 'disconnected while initializing');
+    await this.startSource(source);
     const outcome = await withTimeout(this.initOutcome, initTimeoutMs);
     if (outcome === undefined) {
-      logger.warn(
-        `not ready after ${initTimeoutMs} ms (initTimeoutMs): ${this.waitReason ?? 'no ruleset received yet'}. ` +
-          'Flags evaluate to false (reason NOT_READY) until the first ruleset arrives; still trying.',
-      );
+      await this.fallBack();
       return;
     }
     if (outcome.kind === 'failed') throw outcome.error;
   }
 
-  private createSource(): FlagSource {
-    const { offline, bootstrap, nats, appId, logger } = this.options;
-    if (offline || nats === undefined) return new OfflineSource(bootstrap ?? [], appId);
-    return new JetStreamSource({ nats, appId, logger });
+  /** Starts the source; a rejection (which the contract forbids) is a fatal error. */
+  private async startSource(source: FlagSource): Promise<void> {
+    try {
+      await source.start(this.createSink());
+    } catch (err) {
+      this.onFatal(
+        new TailslideError('CONNECTION', `the flag source failed to start: ${toError(err).message}`, { cause: err }),
+      );
+    }
+  }
+
+  /** Online `bootstrap`: served until the source's first ruleset. A bad one is reported, not fatal. */
+  private async serveBootstrap(): Promise<void> {
+    const { bootstrap, appId, logger } = this.options;
+    if (bootstrap === undefined || this.offlineSource !== undefined) return;
+    const loaded = await loadBootstrap(bootstrap, appId);
+    if (!loaded.ok) {
+      this.report(loaded.error);
+      return;
+    }
+    if (this.sourceLoaded || this.currentState !== 'initializing') return;
+    this.apply(loaded.flags, 'bootstrap');
+    logger.info(`serving the bootstrap ruleset (${loaded.flags.length} flags) until the stream's first ruleset`);
+  }
+
+  /**
+   * `initTimeoutMs` passed without a ruleset from the source: serve the cache file if it holds
+   * one, else the bootstrap if there is one, and call initialization done; else not ready.
+   */
+  private async fallBack(): Promise<void> {
+    const { logger, initTimeoutMs, cacheFile, appId } = this.options;
+    const why = this.waitReason ?? this.staleReason ?? 'no ruleset received yet';
+    let served: string | undefined;
+    if (cacheFile !== undefined) {
+      const cached = await readCacheFile(cacheFile, appId);
+      if (this.sourceLoaded || this.currentState !== 'initializing') return;
+      if (cached.kind === 'loaded') {
+        this.apply(cached.flags, 'cache');
+        served = `the cache file ${cacheFile} (${cached.flags.length} flags, written ${cached.writtenAt.toISOString()})`;
+      } else if (cached.kind === 'invalid') {
+        this.report(cached.error);
+      } else {
+        logger.info(`no cache file ${cacheFile} yet: nothing cached to serve`);
+      }
+    }
+    if (this.currentState !== 'initializing') return;
+    if (served === undefined && this.origin === 'bootstrap')
+      served = `the bootstrap (${this.store.all().length} flags)`;
+    if (served === undefined) {
+      logger.warn(
+        `not ready after ${initTimeoutMs} ms (initTimeoutMs): ${why}. ` +
+          'Flags evaluate to false (reason NOT_READY) until the first ruleset arrives; still trying.',
+      );
+      return;
+    }
+    logger.warn(
+      `no ruleset after ${initTimeoutMs} ms (initTimeoutMs): ${why}. ` +
+        `Serving ${served} until the source's first ruleset arrives; still trying.`,
+    );
+    this.becomeReady();
   }
 
   private async close(): Promise<void> {
     const wasState = this.currentState;
     this.currentState = 'closed';
     this.settleInit?.({ kind: 'closed' });
-    const results = await Promise.allSettled([this.source?.close(), this.signals.close()]);
+    const results = await Promise.allSettled([this.source?.close(), this.signals.close(), this.cacheWriter?.close()]);
     for (const result of results) {
       if (result.status === 'rejected')
         this.options.logger.warn(`while disconnecting: ${toError(result.reason).message}`);
@@ -258,7 +401,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
         }
       };
     return {
-      ruleset: guard((payload: unknown, meta: MessageMeta) => this.onRuleset(payload, meta)),
+      ruleset: guard((payload: RulesetPayload, meta: MessageMeta) => this.onRuleset(payload, meta)),
       resetSequence: guard(() => {
         this.lastSequence = undefined;
       }),
@@ -274,7 +417,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     };
   }
 
-  private onRuleset(payload: unknown, meta: MessageMeta): void {
+  private onRuleset(payload: RulesetPayload, meta: MessageMeta): void {
     const { logger, appId } = this.options;
     if (this.lastSequence !== undefined && meta.sequence <= this.lastSequence) {
       logger.debug(`ignoring ${meta.subject} sequence ${meta.sequence}: already at ${this.lastSequence}`);
@@ -282,28 +425,61 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       return;
     }
     this.lastSequence = meta.sequence;
-    const result = parseRulesetPayload(payload, `${meta.subject} (sequence ${meta.sequence})`, { appId });
+    const origin = `${meta.subject} (sequence ${meta.sequence})`;
+    const result = parseRulesetPayloadLenient(payload, origin, { appId });
     if (!result.ok) {
       this.report(result.error);
       this.markReadyIfDrained(meta);
       return;
     }
+    this.reportFlagIssues(origin, result.issues);
     const wasReady = this.initialized;
-    const changed = this.store.replace(result.flags);
+    const before = this.origin;
+    const source = meta.origin ?? this.sourceOrigin;
+    const changed = this.apply(result.flags, source);
+    const firstFromSource = !this.sourceLoaded;
+    this.sourceLoaded = true;
     logger.debug(
       `ruleset from ${meta.subject} (sequence ${meta.sequence}): ${result.flags.length} flags, ${changed.length} changed`,
     );
+    if (before !== undefined && before !== source && (before === 'bootstrap' || before === 'cache')) {
+      logger.info(
+        `the ${source} ruleset replaces the ${before === 'cache' ? 'cache file' : 'bootstrap'} (${changed.length} flags changed)`,
+      );
+    }
+    if (firstFromSource || changed.length > 0) this.cacheWriter?.write(result.flags);
     if (wasReady && changed.length > 0) {
-      this.emit('update', { changed, flagCount: result.flags.length, sequence: meta.sequence, subject: meta.subject });
+      this.emit('update', {
+        changed,
+        flagCount: result.flags.length,
+        sequence: meta.sequence,
+        subject: meta.subject,
+        source,
+      });
     }
     this.markReadyIfDrained(meta);
   }
 
+  /** Puts a validated ruleset in place; returns the titles of the flags it changed. */
+  private apply(flags: readonly Flag[], origin: RulesetOrigin): string[] {
+    const changed = this.store.replace(flags);
+    this.origin = origin;
+    return changed;
+  }
+
   private markReadyIfDrained(meta: MessageMeta): void {
-    if (this.currentState !== 'initializing' || !this.store.hasRuleset || (meta.pending ?? 0) > 0) return;
+    if (this.currentState !== 'initializing' || !this.sourceLoaded || (meta.pending ?? 0) > 0) return;
+    this.becomeReady();
+  }
+
+  private becomeReady(): void {
     this.currentState = this.connectionLost ? 'stale' : 'ready';
     this.waitReason = undefined;
-    this.options.logger.info(`ready: ${this.store.all().length} flags of app ${this.options.appId}`);
+    const origin =
+      this.origin === 'stream' || this.origin === undefined
+        ? ''
+        : ` (from the ${this.origin === 'cache' ? 'cache file' : this.origin})`;
+    this.options.logger.info(`ready: ${this.store.all().length} flags of app ${this.options.appId}${origin}`);
     this.settleInit?.({ kind: 'ready' });
     this.emit('ready');
   }
@@ -314,15 +490,34 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       this.connectionLost = true;
       if (this.currentState === 'ready') this.currentState = 'stale';
       const why = reason ?? 'connection to NATS lost';
-      this.options.logger.warn(`${why}; serving the last ruleset while reconnecting`);
+      this.staleReason = why;
+      this.options.logger.warn(`${why}; ${this.servingNow()} while reconnecting`);
       this.emit('stale', { reason: why });
       return;
     }
     if (!this.connectionLost) return;
     this.connectionLost = false;
+    this.staleReason = undefined;
     if (this.currentState === 'stale') this.currentState = 'ready';
     this.options.logger.info('reconnected to NATS');
     this.emit('reconnected');
+  }
+
+  /** What evaluations get while the source is away, for the `stale` warning. */
+  private servingNow(): string {
+    const count = this.store.all().length;
+    switch (this.origin) {
+      case undefined:
+        return this.options.cacheFile !== undefined && this.currentState === 'initializing'
+          ? 'no ruleset loaded yet (flags evaluate to false, NOT_READY; the cache file is read if none arrives within initTimeoutMs)'
+          : 'no ruleset loaded yet: flags evaluate to false (NOT_READY)';
+      case 'bootstrap':
+        return `serving the bootstrap ruleset (${count} flags)`;
+      case 'cache':
+        return `serving the cache file's ruleset (${count} flags)`;
+      default:
+        return 'serving the last ruleset';
+    }
   }
 
   private onWaiting(reason: string): void {
@@ -340,6 +535,21 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     this.emit('failed', error);
   }
 
+  /**
+   * Each flag left out of an applied ruleset, once per (flag, reason): a warning and an `error`
+   * event (InvalidFlagError) for each of the first 20 new ones, one line for the rest.
+   */
+  private reportFlagIssues(origin: string, issues: readonly RulesetIssue[]): void {
+    if (issues.length === 0) return;
+    const fresh = this.flagIssues.fresh(issues);
+    for (const issue of fresh.slice(0, MAX_FLAG_REPORTS)) this.report(new InvalidFlagError(origin, issue));
+    if (fresh.length > MAX_FLAG_REPORTS) {
+      this.options.logger.warn(
+        `${fresh.length - MAX_FLAG_REPORTS} more problems with flags left out of the ruleset from ${origin} (not listed)`,
+      );
+    }
+  }
+
   /** Logs a survived problem and emits `error` (an `error` event with no listener is harmless here). */
   private report(error: TailslideError): void {
     this.options.logger.warn(error.message);
@@ -355,31 +565,36 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       signals: this.signals,
       lookup: (flagName: string): CompiledFlag | undefined => store.get(flagName),
       isReady: () => store.hasRuleset,
+      rulesetOrigin: () => this.origin,
       defaultUserContext: () => this.userContext,
+      nonStringUserContext: (converted: Converted) => {
+        if (this.warnedContextKinds.has(converted.kind)) return;
+        this.warnedContextKinds.add(converted.kind);
+        options.logger.warn(
+          converted.usable
+            ? `a user context of type ${converted.kind} was passed; it is evaluated as its text, as String() gives it (pass a string)`
+            : `a user context of type ${converted.kind} was passed; it cannot be used and is evaluated as no user context (pass a string)`,
+        );
+      },
       flagNotFound: (flagName: string) => {
         if (!store.hasRuleset || this.warnedUnknown.has(flagName)) return;
         this.warnedUnknown.add(flagName);
         options.logger.warn(
-          `unknown flag ${describeValue(flagName)} in app ${options.appId}: it evaluates to false (FLAG_NOT_FOUND)`,
+          `unknown flag ${describeValue(flagName)} in app ${options.appId}: it is not in the ruleset (FLAG_NOT_FOUND); ` +
+            'togglers treat it as off, OpenFeature clients get their own default value',
         );
       },
     };
   }
 }
 
+/** Most flags left out of one ruleset that are reported one by one. */
+const MAX_FLAG_REPORTS = 20;
+
 /**
  * Resolves with the promise's value, or undefined when `timeoutMs` passes first. The timer keeps
  * the process alive while someone awaits it (as every awaited timeout should) and is always cleared.
  */
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T | undefined> {
-  if (timeoutMs === undefined) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T | undefined> {
+  return within(promise, timeoutMs, 'holds-process');
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection, TlsOptions } from 'nats';
-import type { Redis } from 'ioredis';
+import { isRedisClient, type RedisClient } from './signals/client';
 import { InvalidOptionError, describeValue } from './errors';
 import type { HashingMode } from './evaluation/evaluator';
 import type { Logger } from './logger';
@@ -15,6 +15,7 @@ import {
   streamName,
 } from './validate';
 import type { WireFlag } from './ruleset/types';
+import type { FlagSourceFactory } from './sources/types';
 
 export const DEFAULT_NATS_STREAM = 'flags_ruleset';
 export const DEFAULT_INIT_TIMEOUT_MS = 15_000;
@@ -49,8 +50,8 @@ export interface FlagManagerOptions {
 
   /** Redis URL (`redis://` / `rediss://`, with password and db); wins over host/port. */
   redisUrl?: string;
-  /** An ioredis client of yours; the SDK uses it and never closes it. */
-  redisClient?: Redis;
+  /** An ioredis 5 client of yours (`new Redis(…)`); the SDK uses it and never closes it. */
+  redisClient?: RedisClient;
   /** NATS user and password. */
   natsUser?: string;
   natsPassword?: string;
@@ -66,10 +67,24 @@ export interface FlagManagerOptions {
   initTimeoutMs?: number;
   /** Wait between NATS reconnect attempts (jittered). Default 1000. */
   reconnectWaitMs?: number;
-  /** No NATS connection: serve `bootstrap` (and test-data updates). */
+  /** No NATS connection: serve `bootstrap` (and `setRuleset` updates). */
   offline?: boolean;
-  /** A ruleset in the wire format, or a path to a JSON file holding one. Required when offline. */
+  /**
+   * A ruleset in the wire format, or a path to a JSON file holding one. Required when offline;
+   * online, it is served until the stream's first ruleset arrives (`source: 'bootstrap'`).
+   */
   bootstrap?: readonly WireFlag[] | readonly unknown[] | string;
+  /**
+   * Path of a file where the last good ruleset is kept (written atomically on every update), read
+   * at start when no ruleset arrives within `initTimeoutMs`, so a restart during an outage serves
+   * the last known flags (`source: 'cache'`). Its content is the wire format (a JSON array).
+   */
+  cacheFile?: string;
+  /**
+   * Where the rulesets come from: a factory called once by `initialize()`, e.g. a `TestData`'s
+   * `factory()`. Default: the app's JetStream stream, or the bootstrap with `offline: true`.
+   */
+  source?: FlagSourceFactory;
   /** Rollout hashing. Default `murmur3`; `tailslide-md5` matches Tailslide's Python and Ruby SDKs. */
   hashing?: HashingMode;
   /** Where the SDK writes what it has to say. Default: warnings and errors to stderr. */
@@ -104,7 +119,7 @@ export interface ResolvedNatsOptions {
 
 export interface ResolvedRedisOptions {
   /** Exactly one of `client` and `url`/`host` is used: an injected client wins. */
-  readonly client: Redis | undefined;
+  readonly client: RedisClient | undefined;
   readonly url: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -128,7 +143,10 @@ export interface ResolvedOptions {
   readonly logger: Logger;
   readonly offline: boolean;
   readonly bootstrap: readonly unknown[] | string | undefined;
-  /** Undefined when offline. */
+  readonly cacheFile: string | undefined;
+  /** A source of the user's (the `source` option); undefined for the built-in ones. */
+  readonly sourceFactory: FlagSourceFactory | undefined;
+  /** Undefined when offline or with a `source` of the user's. */
   readonly nats: ResolvedNatsOptions | undefined;
   readonly signals: ResolvedSignalOptions;
   /** Things worth a warning that are not errors (e.g. `redisHost` given as a URL). */
@@ -155,6 +173,8 @@ const KNOWN_OPTIONS = new Set<string>([
   'reconnectWaitMs',
   'offline',
   'bootstrap',
+  'cacheFile',
+  'source',
   'hashing',
   'logger',
   'signalBackend',
@@ -208,9 +228,69 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
     throw new InvalidOptionError('bootstrap', undefined, 'a ruleset (array or JSON file path) when "offline" is true');
   }
 
-  const nats = offline ? undefined : resolveNats(options);
+  const sourceFactory = options.source;
+  if (sourceFactory !== undefined && typeof sourceFactory !== 'function') {
+    throw new InvalidOptionError(
+      'source',
+      sourceFactory,
+      'a function (context) => FlagSource, e.g. testData.factory()',
+    );
+  }
+  if (sourceFactory !== undefined && offline) {
+    throw new InvalidOptionError('offline', true, 'not set together with "source" (the source supplies the flags)');
+  }
+  const cacheFile = resolveCacheFile(options.cacheFile, offline);
+
+  let nats: ResolvedNatsOptions | undefined;
+  if (sourceFactory !== undefined) {
+    const ignored = NATS_OPTIONS.filter((key) => options[key] !== undefined);
+    if (ignored.length > 0) warnings.push(`${ignored.join(', ')} ignored: the "source" option supplies the flags`);
+  } else if (!offline) {
+    nats = resolveNats(options);
+  }
   const signals = resolveSignals(options, warnings);
-  return { appId, userContext, initTimeoutMs, hashing, logger, offline, bootstrap, nats, signals, warnings };
+  return {
+    appId,
+    userContext,
+    initTimeoutMs,
+    hashing,
+    logger,
+    offline,
+    bootstrap,
+    cacheFile,
+    sourceFactory,
+    nats,
+    signals,
+    warnings,
+  };
+}
+
+const NATS_OPTIONS = [
+  'natsServer',
+  'natsStream',
+  'sdkKey',
+  'natsUser',
+  'natsPassword',
+  'natsNkeySeed',
+  'natsCredsFile',
+  'natsTls',
+  'natsConnection',
+  'reconnectWaitMs',
+] as const satisfies readonly (keyof FlagManagerOptions)[];
+
+function resolveCacheFile(value: unknown, offline: boolean): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '' || value.includes('\0') || /[/\\]$/.test(value)) {
+    throw new InvalidOptionError('cacheFile', value, 'the path of a file (its directory must exist)');
+  }
+  if (offline) {
+    throw new InvalidOptionError(
+      'cacheFile',
+      value,
+      'no cache file when "offline" is true (to serve that file, pass it as "bootstrap")',
+    );
+  }
+  return value;
 }
 
 function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
@@ -261,10 +341,7 @@ function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
 
 function resolveSignals(options: FlagManagerOptions, warnings: string[]): ResolvedSignalOptions {
   const client = options.redisClient;
-  if (
-    client !== undefined &&
-    (typeof client !== 'object' || client === null || typeof client.pipeline !== 'function')
-  ) {
+  if (client !== undefined && !isRedisClient(client)) {
     throw new InvalidOptionError('redisClient', client, 'an ioredis client');
   }
   const url = optionalString('redisUrl', options.redisUrl);

@@ -46,9 +46,9 @@ export function optionalEnum<T extends string>(option: string, value: unknown, a
 /** A user's logger, checked and wrapped so that it can never throw into the SDK; the default when absent. */
 export function resolveLogger(value: unknown, option = 'logger', fallback: Logger = defaultLogger): Logger {
   if (value === undefined) return fallback;
-  const l = value as Partial<Record<keyof Logger, unknown>> | null;
-  if (typeof l !== 'object' || l === null)
+  if (typeof value !== 'object' || value === null)
     throw new InvalidOptionError(option, value, 'an object with debug, info, warn and error methods');
+  const l: Partial<Record<keyof Logger, unknown>> = value;
   for (const method of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof l[method] !== 'function') throw new InvalidOptionError(`${option}.${method}`, l[method], 'a function');
   }

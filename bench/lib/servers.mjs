@@ -2,14 +2,17 @@
 // `redis-server` from PATH, on free loopback ports, with temp dirs removed at stop. Every server
 // started is registered and stopped on exit, SIGINT and SIGTERM too.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Port helpers shared with the demo's launcher (the built package's src/util/net).
+/** @type {typeof import('../../src/util/net.js')} */
 const localServers = createRequire(import.meta.url)('../../dist/cjs/util/net.js');
 
+/** @type {Set<ServerProcess>} */
 const running = new Set();
 
 function killAllSync() {
@@ -33,6 +36,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 export const { freePort } = localServers;
 
+/** @param {number} port */
 async function waitForPort(port, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await localServers.tcpAnswers('127.0.0.1', port))) {
@@ -41,19 +45,30 @@ async function waitForPort(port, timeoutMs = 10_000) {
   }
 }
 
+/** A server process; subclasses say how to start it in `command()`. */
 class ServerProcess {
+  /** @param {string} prefix of the temp dir */
   constructor(prefix) {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
     this.port = 0;
+    /** @type {import('node:child_process').ChildProcess | undefined} */
     this.child = undefined;
     this.output = '';
+  }
+
+  /**
+   * The binary and its arguments.
+   * @returns {{ bin: string, args: string[] }}
+   */
+  command() {
+    throw new Error('a ServerProcess subclass says how to start its server');
   }
 
   async start() {
     this.port = await freePort();
     const { bin, args } = this.command();
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const capture = (d) => {
+    const capture = (/** @type {Buffer} */ d) => {
       this.output += d.toString();
       if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
     };
@@ -87,12 +102,16 @@ class ServerProcess {
 }
 
 export class NatsServer extends ServerProcess {
-  /** `maxPayload`: bytes; a 10,000-flag ruleset is ~5 MB, above the server's 1 MB default. */
+  /**
+   * `maxPayload`: bytes; a 10,000-flag ruleset is ~5 MB, above the server's 1 MB default.
+   * @param {{ maxPayload?: number }} options
+   */
   constructor({ maxPayload } = {}) {
     super('tailslide-bench-nats-');
     this.maxPayload = maxPayload;
   }
 
+  /** @param {{ maxPayload?: number }} [options] */
   static start(options) {
     return new NatsServer(options).start();
   }
@@ -101,6 +120,7 @@ export class NatsServer extends ServerProcess {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** @override */
   command() {
     const lines = [
       `listen: "127.0.0.1:${this.port}"`,
@@ -114,22 +134,41 @@ export class NatsServer extends ServerProcess {
 }
 
 export class RedisServer extends ServerProcess {
-  constructor() {
+  /**
+   * `module`: path of a module to load (e.g. `timeSeriesModule('1.6.19')`).
+   * @param {{ module?: string }} [options]
+   */
+  constructor({ module } = {}) {
     super('tailslide-bench-redis-');
+    this.module = module;
   }
 
-  static start() {
-    return new RedisServer().start();
+  /** @param {{ module?: string }} [options] */
+  static start(options) {
+    return new RedisServer(options).start();
   }
 
   get url() {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** @override */
   command() {
-    return {
-      bin: 'redis-server',
-      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
-    };
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    args.push('--dir', this.dir);
+    if (this.module !== undefined) args.push('--loadmodule', this.module);
+    return { bin: 'redis-server', args };
   }
+}
+
+/**
+ * Path of a RedisTimeSeries build (`<dir>/<version>/redistimeseries.so`), or undefined when it is not
+ * there. `<dir>`: $TAILSLIDE_REDISTIMESERIES_DIR, else `../shared/redistimeseries` beside the project.
+ */
+/** @param {string} version */
+export function timeSeriesModule(version) {
+  const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+  const dir = process.env.TAILSLIDE_REDISTIMESERIES_DIR ?? resolve(root, '../shared/redistimeseries');
+  const path = join(dir, version, 'redistimeseries.so');
+  return existsSync(path) ? path : undefined;
 }

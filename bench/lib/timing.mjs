@@ -6,7 +6,7 @@
 // batches", which includes GC pauses and timer interrupts that land in a batch.
 import v8 from 'node:v8';
 import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
-import { summarize } from './common.mjs';
+import { requireGc, summarize } from './common.mjs';
 
 export const BATCH = 1_000;
 
@@ -17,8 +17,16 @@ export const BATCH = 1_000;
 const NOISE_BYTES = 16 * 1024;
 
 /**
+ * Calls `n` times from user index `startIndex`, returning something derived from the calls (a count
+ * of true results) so that nothing is optimized away.
+ * @typedef {(startIndex: number, n: number) => number} RunBatch
+ */
+
+/**
  * Times `runBatch(startIndex, n)` (which must do n calls and return something derived from them,
  * so nothing is optimized away). Returns per-call ns percentiles and overall ops/s.
+ * @param {RunBatch} runBatch
+ * @param {{ samples: number, warmupCalls: number, usersLength: number }} options
  */
 export function timeBatches(runBatch, { samples, warmupCalls, usersLength }) {
   let sink = 0;
@@ -56,9 +64,11 @@ export function timeBatches(runBatch, { samples, warmupCalls, usersLength }) {
  * one (a full GC before each chunk empties the young generation, and the process is started with
  * a large semi-space), the growth of the young generation over the chunk is what the chunk allocated.
  * A chunk of zero calls calibrates the cost of reading the statistics itself.
+ * @param {RunBatch} runBatch
+ * @param {{ totalCalls: number, chunkCalls: number, usersLength: number }} options
  */
 export function bytesPerCall(runBatch, { totalCalls, chunkCalls, usersLength }) {
-  const gc = globalThis.gc;
+  const gc = requireGc();
   // young generation only: where per-call garbage goes, and (unlike old space) not swept
   // concurrently after the forced GC, so its size only moves when the program allocates
   const used = () => {
@@ -108,9 +118,14 @@ export function bytesPerCall(runBatch, { totalCalls, chunkCalls, usersLength }) 
   };
 }
 
-/** Counts GCs by kind while `fn` runs (entries are delivered asynchronously, so this awaits). */
+/**
+ * Counts GCs by kind while `fn` runs (entries are delivered asynchronously, so this awaits).
+ * @template T
+ * @param {() => T} fn
+ */
 export async function countGcs(fn) {
   const counts = { minor: 0, major: 0, incremental: 0, weakcb: 0, other: 0, totalMs: 0 };
+  /** @type {Record<number, 'major' | 'minor' | 'incremental' | 'weakcb'>} */
   const kinds = {
     [perf.NODE_PERFORMANCE_GC_MAJOR]: 'major',
     [perf.NODE_PERFORMANCE_GC_MINOR]: 'minor',
@@ -119,7 +134,9 @@ export async function countGcs(fn) {
   };
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = kinds[entry.detail?.kind ?? entry.kind] ?? 'other';
+      // Node 16+ puts the kind in `detail` (older ones had `entry.kind`, gone since)
+      const { detail } = /** @type {{ detail?: { kind?: number } }} */ (entry);
+      const kind = kinds[detail?.kind ?? -1] ?? 'other';
       counts[kind]++;
       counts.totalMs += entry.duration;
     }

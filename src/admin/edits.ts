@@ -7,8 +7,10 @@ import { describeValue } from '../errors';
 import { parseRuleset, splitWhitelist, toWire } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
 import { deepEqual } from './diff';
+import { findInvalidFlag, withRawTargeting, type InvalidFlag } from './read';
 import {
   DuplicateTitleError,
+  FlagChangedError,
   InvalidFlagValueError,
   UnknownAppError,
   UnknownFlagError,
@@ -17,8 +19,8 @@ import {
 } from './errors';
 import {
   CIRCUIT_FIELDS,
-  EDITABLE_FIELDS,
   MANAGED_FIELDS,
+  PATCHABLE_FIELDS,
   NEW_FLAG_DEFAULTS,
   newWireFlag,
   type CircuitPatch,
@@ -35,6 +37,8 @@ export interface EditContext {
   allocateId(): number;
   /** Flag ids in other apps' current rulesets (id → app id). Empty unless run with `allApps`. */
   readonly otherAppIds: ReadonlyMap<number, number>;
+  /** The app's flags that fail validation, kept verbatim by every edit that does not name them. */
+  readonly invalidFlags?: readonly InvalidFlag[];
 }
 
 export interface EditResult {
@@ -44,6 +48,10 @@ export interface EditResult {
   readonly changed: boolean;
   /** The flag created, changed or deleted (as it was before deletion). */
   readonly flag?: WireFlag;
+  /** The position of an invalid flag this edit made valid (`flag` takes its place). */
+  readonly fixed?: number;
+  /** The position of an invalid flag this edit deleted. */
+  readonly dropped?: number;
 }
 
 /** `current` is undefined when the app has no message in the stream yet. */
@@ -62,7 +70,7 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
         `must be a non-empty string, got ${describeValue(title)}`,
       );
     }
-    const fields = cleanPatch(ctx.appId, title, input, EDITABLE_FIELDS);
+    const fields = cleanPatch(ctx.appId, title, input, PATCHABLE_FIELDS);
     const existing = flags.find((flag) => flag.title === title);
     if (existing) throw new DuplicateTitleError(ctx.appId, title, existing.id);
     const flag = newWireFlag(ctx.appId, ctx.allocateId(), { ...fields, title }, ctx.nowIso);
@@ -73,9 +81,21 @@ export function createFlagEdit(input: NewFlagInput): RulesetEdit {
   };
 }
 
-export function updateFlagEdit(ref: FlagRef, patch: FlagPatch): RulesetEdit {
+/**
+ * `expect`: values the caller saw (some fields of the flag); when any differs from the flag in the
+ * ruleset the edit is applied to, `FlagChangedError` is thrown and nothing is published.
+ */
+export function updateFlagEdit(
+  ref: FlagRef,
+  patch: FlagPatch,
+  expect?: Readonly<Record<string, unknown>>,
+): RulesetEdit {
   return modifyFlag(ref, (flag, ctx) => {
-    const fields = cleanPatch(ctx.appId, flag.title, patch, EDITABLE_FIELDS);
+    if (expect !== undefined) {
+      const changed = Object.keys(expect).filter((field) => !deepEqual(flag[field], expect[field]));
+      if (changed.length > 0) throw new FlagChangedError(ctx.appId, flag, changed);
+    }
+    const fields = cleanPatch(ctx.appId, flag.title, patch, PATCHABLE_FIELDS);
     if (typeof fields.white_listed_users === 'string')
       fields.white_listed_users = normalizeWhitelist(fields.white_listed_users);
     return fields;
@@ -97,7 +117,7 @@ export function setRolloutEdit(ref: FlagRef, percentage: number): RulesetEdit {
 export function addWhitelistedUsersEdit(ref: FlagRef, users: readonly string[]): RulesetEdit {
   return modifyFlag(ref, (flag, ctx) => {
     const add = checkUsers(ctx.appId, flag.title, users);
-    const list = splitWhitelist(flag.white_listed_users);
+    const list = splitWhitelist(stringField(flag.white_listed_users));
     for (const user of add) if (!list.includes(user)) list.push(user);
     return { white_listed_users: list.join(',') };
   });
@@ -106,7 +126,7 @@ export function addWhitelistedUsersEdit(ref: FlagRef, users: readonly string[]):
 export function removeWhitelistedUsersEdit(ref: FlagRef, users: readonly string[]): RulesetEdit {
   return modifyFlag(ref, (flag, ctx) => {
     const remove = new Set(checkUsers(ctx.appId, flag.title, users));
-    const list = splitWhitelist(flag.white_listed_users).filter((user) => !remove.has(user));
+    const list = splitWhitelist(stringField(flag.white_listed_users)).filter((user) => !remove.has(user));
     return { white_listed_users: list.join(',') };
   });
 }
@@ -114,6 +134,8 @@ export function removeWhitelistedUsersEdit(ref: FlagRef, users: readonly string[
 export function deleteFlagEdit(ref: FlagRef): RulesetEdit {
   return (current, ctx) => {
     const flags = requireRuleset(current, ctx);
+    const invalid = findInvalid(flags, ref, ctx);
+    if (invalid !== undefined) return { flags, changed: true, dropped: invalid.index };
     const index = findFlag(flags, ref, ctx.appId);
     const flag = flags[index];
     return { flags: flags.filter((_, i) => i !== index), changed: true, ...(flag ? { flag } : {}) };
@@ -130,8 +152,10 @@ export function deleteFlagEdit(ref: FlagRef): RulesetEdit {
 export function replaceRulesetEdit(value: unknown, origin: string): RulesetEdit {
   return (current, ctx) => {
     const createdAt = new Map((current ?? []).map((flag) => [flag.id, flag.created_at]));
-    const flags = validateRuleset(withNewFlagDefaults(value), origin, ctx.appId).map((flag) => ({
-      ...flag,
+    // Valid, so index for index the input's flags: their targeting fields are kept as written.
+    const items = Array.isArray(value) ? (value as unknown[]) : [];
+    const flags = validateRuleset(withNewFlagDefaults(value), origin, ctx.appId).map((flag, i) => ({
+      ...withRawTargeting(flag, items[i]),
       created_at: flag.created_at === '' ? (createdAt.get(flag.id) ?? ctx.nowIso) : flag.created_at,
       updated_at: flag.updated_at === '' ? ctx.nowIso : flag.updated_at,
     }));
@@ -178,12 +202,19 @@ export function validateRuleset(value: unknown, origin: string, appId: number): 
   return parsed.flags.map(toWire);
 }
 
-type PatchFn = (flag: WireFlag, ctx: EditContext) => Partial<Record<string, unknown>>;
+export type PatchFn = (flag: WireFlag, ctx: EditContext) => Partial<Record<string, unknown>>;
 
-/** An edit of one existing flag: applies the patch, sets `updated_at`, validates the result. */
-function modifyFlag(ref: FlagRef, patchOf: PatchFn): RulesetEdit {
+/**
+ * An edit of one existing flag: applies the patch (a field patched to undefined is removed), sets
+ * `updated_at`, validates the result. A flag that fails validation in the stored ruleset can be
+ * edited (by id, or by its title) when the edit makes it valid; otherwise the edit is refused
+ * naming the field still at fault.
+ */
+export function modifyFlag(ref: FlagRef, patchOf: PatchFn): RulesetEdit {
   return (current, ctx) => {
     const flags = requireRuleset(current, ctx);
+    const invalid = findInvalid(flags, ref, ctx);
+    if (invalid !== undefined) return fixInvalidFlag(flags, invalid, patchOf, ctx);
     const index = findFlag(flags, ref, ctx.appId);
     const flag = flags[index];
     if (flag === undefined)
@@ -198,7 +229,7 @@ function modifyFlag(ref: FlagRef, patchOf: PatchFn): RulesetEdit {
       const other = flags.find((f) => f.title === title);
       if (other) throw new DuplicateTitleError(ctx.appId, title, other.id);
     }
-    const next: WireFlag = { ...flag, ...patch };
+    const next = applyPatch(flag, patch);
     if (deepEqual(next, flag)) return { flags, changed: false, flag };
     next.updated_at = ctx.nowIso;
     checkFlag(ctx.appId, next, flag.title);
@@ -206,6 +237,47 @@ function modifyFlag(ref: FlagRef, patchOf: PatchFn): RulesetEdit {
     out[index] = next;
     return { flags: out, changed: true, flag: next };
   };
+}
+
+/** The invalid flag `ref` names, when no valid flag answers to it. */
+function findInvalid(flags: readonly WireFlag[], ref: FlagRef, ctx: EditContext): InvalidFlag | undefined {
+  const valid = typeof ref === 'number' ? flags.some((f) => f.id === ref) : flags.some((f) => f.title === ref);
+  return valid ? undefined : findInvalidFlag(ctx.invalidFlags ?? [], ref);
+}
+
+function fixInvalidFlag(
+  flags: readonly WireFlag[],
+  invalid: InvalidFlag,
+  patchOf: PatchFn,
+  ctx: EditContext,
+): EditResult {
+  const name = invalid.title !== undefined && invalid.title.trim() !== '' ? invalid.title : `#${invalid.id ?? '?'}`;
+  const raw = invalid.raw;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidFlagValueError(ctx.appId, name, '(flag)', raw, 'is not a flag object; delete it instead');
+  }
+  const base = raw as WireFlag;
+  const patch = patchOf(base, ctx);
+  const title = patch.title;
+  if (typeof title === 'string') {
+    const other = flags.find((f) => f.title === title);
+    if (other) throw new DuplicateTitleError(ctx.appId, title, other.id);
+  }
+  const next = applyPatch(base, patch);
+  next.updated_at = ctx.nowIso;
+  checkFlag(ctx.appId, next, name, 'is still invalid after this edit: ');
+  return { flags: [...flags, next], changed: true, flag: next, fixed: invalid.index };
+}
+
+/** `flag` with `patch` over it; a field patched to undefined is removed. */
+function applyPatch(flag: WireFlag, patch: Partial<Record<string, unknown>>): WireFlag {
+  const next: WireFlag = { ...flag, ...patch };
+  for (const [field, value] of Object.entries(patch)) if (value === undefined) delete next[field];
+  return next;
+}
+
+function stringField(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function requireRuleset(current: readonly WireFlag[] | undefined, ctx: EditContext): readonly WireFlag[] {
@@ -269,12 +341,24 @@ function cleanPatch(
  * Validates one flag as the SDK would; the first problem becomes an `InvalidFlagValueError` naming
  * the flag by `name` (its title before the edit, so a bad new title does not hide which flag it is).
  */
-function checkFlag(appId: number, flag: WireFlag, name: string = flag.title): void {
+function checkFlag(appId: number, flag: WireFlag, name: string = flag.title, prefix = ''): void {
   const parsed = parseRuleset([flag], `flag ${describeFlagRef(flag.title)}`, { appId });
   if (parsed.ok) return;
-  const issue = parsed.error.issues[0];
+  const [issue, ...more] = parsed.error.issues;
   const field = issue?.field ?? '(flag)';
-  throw new InvalidFlagValueError(appId, name, field, flag[field], issue?.message ?? parsed.error.message);
+  const also = more.map((m) => `${m.field ?? '(flag)'} ${m.message}`);
+  const problem = `${prefix}${issue?.message ?? parsed.error.message}${also.length > 0 ? `; also ${also.join('; ')}` : ''}`;
+  throw new InvalidFlagValueError(appId, name, field, valueAt(flag, field), problem);
+}
+
+/** The value at a field path such as `rules[1].clauses[0].op`; undefined when it is not there. */
+function valueAt(flag: WireFlag, path: string): unknown {
+  let value: unknown = flag;
+  for (const part of path.split(/[.[\]]+/).filter((p) => p !== '')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
 }
 
 function checkUsers(appId: number, flag: string, users: readonly string[]): string[] {

@@ -4,6 +4,7 @@
  * wrong input, like a bad CLI flag. Each names the app, the flag and the field where it can.
  */
 import { TailslideError, describeValue } from '../errors';
+import type { WireFlag } from '../ruleset/types';
 
 /** How a flag was named: a title (string) or an id (number). */
 export type FlagRef = string | number;
@@ -113,6 +114,29 @@ export class EditConflictError extends TailslideError {
   }
 }
 
+/**
+ * A guarded update found the flag changed since the caller read it (`updateFlag(…, { expect })`):
+ * nothing was published. Carries the flag as it is now and the fields that differ.
+ */
+export class FlagChangedError extends TailslideError {
+  override name = 'FlagChangedError';
+  readonly appId: number;
+  /** The flag as it is now in the stream. */
+  readonly current: WireFlag;
+  /** The expected fields whose current values differ. */
+  readonly fields: readonly string[];
+
+  constructor(appId: number, current: WireFlag, fields: readonly string[]) {
+    super(
+      'CONFLICT',
+      `Flag ${JSON.stringify(current.title)} of app ${appId} was changed elsewhere (${fields.join(', ')}); the edit was not applied`,
+    );
+    this.appId = appId;
+    this.current = current;
+    this.fields = fields;
+  }
+}
+
 /** A FlagAdmin method was called before `connect()` or after `close()`. */
 export class AdminClosedError extends TailslideError {
   override name = 'AdminClosedError';
@@ -148,6 +172,9 @@ export function isInvalidFlagValueError(value: unknown): value is InvalidFlagVal
 }
 export function isEditConflictError(value: unknown): value is EditConflictError {
   return value instanceof EditConflictError;
+}
+export function isFlagChangedError(value: unknown): value is FlagChangedError {
+  return value instanceof FlagChangedError;
 }
 export function isStreamNotFoundError(value: unknown): value is StreamNotFoundError {
   return value instanceof StreamNotFoundError;

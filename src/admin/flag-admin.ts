@@ -4,11 +4,19 @@
  * whole ruleset, and every edit publishes a whole new one on the manual subject (see writer.ts for
  * how concurrent edits are kept from overwriting each other).
  */
-import { connect, NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
-import { AuthorizationError, ConnectionError } from '../errors';
+import { NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { AuthorizationError, ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
-import { describeServers, errorMessage, isTlsError, tlsError } from '../nats/errors';
+import { dialNats } from '../nats/transport';
+import {
+  authorizationError,
+  credentialsOnlyInUrl,
+  describeServers,
+  errorMessage,
+  isTlsError,
+  tlsError,
+} from '../nats/errors';
 import { parseAppId } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import {
@@ -34,9 +42,19 @@ import {
   type FlagAdminOptions,
   type ResolvedAdminOptions,
 } from './options';
-import { decodeRuleset, readAppMessages } from './read';
+import { decodeRuleset, readAppMessages, type InvalidFlag } from './read';
 import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
-import { ALL_APPS_SUBJECTS, appIdOfSubject } from '../nats/subjects';
+import { ALL_APPS_SUBJECTS, STREAM_LAYOUTS, appIdOfSubject, type StreamLayout } from '../nats/subjects';
+import {
+  addTargetsEdit,
+  changeTargetsEdit,
+  clearTargetingEdit,
+  removeTargetsEdit,
+  setRulesEdit,
+  setVariationsEdit,
+  type TargetsChange,
+  type VariationsPatch,
+} from './targeting-edits';
 import { watchRuleset, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 import { applyEdit, type EditOutcome, type WriteOptions, type WriterContext } from './writer';
 
@@ -49,6 +67,10 @@ export interface RulesetSnapshot {
   readonly subject: string;
   /** When it was published. */
   readonly time: Date;
+  /** Flags that fail validation (Tower accepts an empty title): kept verbatim by every edit. */
+  readonly invalid: readonly InvalidFlag[];
+  /** Every flag in order, as `ruleset get` prints it: the valid ones in the wire format, the invalid ones as stored. */
+  readonly all: readonly unknown[];
 }
 
 interface Connected {
@@ -106,13 +128,22 @@ export class FlagAdmin {
   }
 
   /**
-   * Creates the stream if missing (subjects `apps.*.update.*`, file storage, full history), or, on a
-   * stream with literal subjects (as Tower creates it), adds the two subjects of `appId` if missing.
+   * Creates the stream if missing (file storage, full history), or makes sure it captures the two
+   * subjects of `appId`. `layout` applies to a new stream only: `literal` (default, Tower's
+   * layout: Tower's control subjects plus literal subjects per app, which Tower and Aerobat can
+   * use) or `wildcard` (`apps.*.update.*`, which they cannot). On an existing stream that does
+   * not capture the app, its two literal subjects are appended, as Tower does; a stream that
+   * captures it already (a wildcard one, say) is left as it is. Flag edits do this by themselves
+   * before their first publish for an app.
    */
-  async ensureStream(options: { appId?: number | string } = {}): Promise<EnsureStreamResult> {
+  async ensureStream(options: { appId?: number | string; layout?: StreamLayout } = {}): Promise<EnsureStreamResult> {
+    const layout = options.layout ?? 'literal';
+    if (!STREAM_LAYOUTS.includes(layout)) {
+      throw new InvalidOptionError('layout', layout, STREAM_LAYOUTS.map((l) => `"${l}"`).join(' or '));
+    }
     const { jsm } = this.ready();
     const appId = options.appId === undefined ? undefined : parseAppId(options.appId);
-    return ensureStream(jsm, this.stream, appId, this.logger);
+    return ensureStream(jsm, this.stream, appId, this.logger, layout);
   }
 
   /** Apps that have at least one ruleset message in the stream, ascending. */
@@ -130,20 +161,25 @@ export class FlagAdmin {
 
   /**
    * The app's current ruleset: the newest message across its manual and circuit subjects, or
-   * undefined when it has none. Throws `InvalidRulesetError` (naming subject and sequence) when
-   * that message is not a valid ruleset, and `StreamNotFoundError` when there is no stream.
+   * undefined when it has none. Read flag by flag: flags that fail validation are in `invalid`
+   * (with why), the others in `flags`. Throws `InvalidRulesetError` (naming subject and sequence)
+   * when that message is not a JSON array, and `StreamNotFoundError` when there is no stream.
    */
   async readRuleset(appId: number | string): Promise<RulesetSnapshot | undefined> {
     const { jsm } = this.ready();
     const id = parseAppId(appId);
     const { newest } = await readAppMessages(jsm, this.stream, id);
     if (newest === undefined) return undefined;
+    const decoded = decodeRuleset(newest, id);
+    const byId = new Map(decoded.flags.map((flag) => [flag.id, flag]));
     return {
       appId: id,
-      flags: decodeRuleset(newest, id),
+      flags: decoded.flags,
       sequence: newest.sequence,
       subject: newest.subject,
       time: newest.time,
+      invalid: decoded.invalid,
+      all: decoded.slots.map((slot) => (slot.invalid === undefined ? byId.get(slot.id) : slot.invalid.raw)),
     };
   }
 
@@ -165,9 +201,18 @@ export class FlagAdmin {
     return this.edit(appId, createFlagEdit(input), { what: `create flag ${JSON.stringify(title)}`, allApps: true });
   }
 
-  /** Changes any editable fields of a flag. */
-  updateFlag(appId: number | string, flag: FlagRef, patch: FlagPatch): Promise<EditOutcome> {
-    return this.edit(appId, updateFlagEdit(flag, patch), { what: `update flag ${describe(flag)}` });
+  /**
+   * Changes any editable fields of a flag. With `expect` (fields and the values the caller saw) the
+   * edit is applied only while the flag still has them, re-checked on every attempt; otherwise it
+   * throws `FlagChangedError` carrying the current flag, and nothing is published.
+   */
+  updateFlag(
+    appId: number | string,
+    flag: FlagRef,
+    patch: FlagPatch,
+    options: { expect?: Readonly<Record<string, unknown>> } = {},
+  ): Promise<EditOutcome> {
+    return this.edit(appId, updateFlagEdit(flag, patch, options.expect), { what: `update flag ${describe(flag)}` });
   }
 
   deleteFlag(appId: number | string, flag: FlagRef): Promise<EditOutcome> {
@@ -199,6 +244,43 @@ export class FlagAdmin {
     return this.edit(appId, removeWhitelistedUsersEdit(flag, list), {
       what: `remove whitelisted users from flag ${describe(flag)}`,
     });
+  }
+
+  /**
+   * Sets a flag's variations, off variation and fallthrough (docs/targeting.md); what is left out
+   * stays. The flag is validated whole (indexes of targets and rules included) before publishing.
+   */
+  setVariations(appId: number | string, flag: FlagRef, patch: VariationsPatch): Promise<EditOutcome> {
+    return this.edit(appId, setVariationsEdit(flag, patch), { what: `set the variations of flag ${describe(flag)}` });
+  }
+
+  /** Removes a flag's variations, targets, rules and fallthrough: a plain boolean flag again. */
+  clearTargeting(appId: number | string, flag: FlagRef): Promise<EditOutcome> {
+    return this.edit(appId, clearTargetingEdit(flag), { what: `clear the targeting of flag ${describe(flag)}` });
+  }
+
+  /** Pins context keys to variation `variation` (a key pinned to another variation moves). */
+  addTargets(appId: number | string, flag: FlagRef, variation: number, keys: readonly string[]): Promise<EditOutcome> {
+    return this.edit(appId, addTargetsEdit(flag, variation, keys), { what: `add targets to flag ${describe(flag)}` });
+  }
+
+  /** Unpins, then pins context keys, as one edit (see `addTargets`). */
+  changeTargets(appId: number | string, flag: FlagRef, change: TargetsChange): Promise<EditOutcome> {
+    return this.edit(appId, changeTargetsEdit(flag, change), { what: `change the targets of flag ${describe(flag)}` });
+  }
+
+  /** Unpins context keys from the flag's targets. */
+  removeTargets(appId: number | string, flag: FlagRef, keys: readonly string[]): Promise<EditOutcome> {
+    return this.edit(appId, removeTargetsEdit(flag, keys), { what: `remove targets from flag ${describe(flag)}` });
+  }
+
+  /**
+   * Replaces a flag's rules with `rules` (a JSON array; empty removes them). They are validated
+   * with the flag before publishing: `InvalidFlagValueError` names the field down to the rule and
+   * the clause, e.g. `rules[1].clauses[0].op`.
+   */
+  setRules(appId: number | string, flag: FlagRef, rules: unknown): Promise<EditOutcome> {
+    return this.edit(appId, setRulesEdit(flag, rules), { what: `set the rules of flag ${describe(flag)}` });
   }
 
   /** Sets circuit-breaker fields (threshold, status, recovery settings). */
@@ -276,11 +358,11 @@ export class FlagAdmin {
       nc = nats.connection;
     } else {
       try {
-        nc = await connect({
+        nc = await dialNats({
           ...natsConnectionOptions(nats, ADMIN_CONNECTION_NAME),
           waitOnFirstConnect: false,
           timeout: this.options.connectTimeoutMs,
-        });
+        }).connection;
       } catch (err) {
         throw connectError(err, nats);
       }
@@ -292,7 +374,7 @@ export class FlagAdmin {
     } catch (err) {
       if (owned) await nc.close().catch(() => undefined);
       throw new ConnectionError(
-        `JetStream does not answer on ${nats.servers.join(', ') || 'the given connection'} (is the server started with JetStream?): ${(err as Error).message}`,
+        `JetStream does not answer on ${nats.servers.length > 0 ? describeServers(nats) : 'the given connection'} (is the server started with JetStream?): ${errorMessage(err)}`,
         { cause: err },
       );
     }
@@ -322,7 +404,8 @@ function describe(flag: FlagRef): string {
 function connectError(err: unknown, nats: ResolvedAdminOptions['nats']): Error {
   const where = describeServers(nats);
   if (err instanceof NatsError && (err.isAuthError() || err.code === 'AUTHORIZATION_VIOLATION')) {
-    return new AuthorizationError(`NATS at ${where} refused the credentials: ${err.message}`, { cause: err });
+    if (credentialsOnlyInUrl(nats)) return authorizationError(nats, where, err);
+    return new AuthorizationError(`NATS at ${where} refused the credentials: ${errorMessage(err)}`, { cause: err });
   }
   if (isTlsError(err)) return tlsError(nats, where, err);
   return new ConnectionError(`Could not connect to NATS at ${where}: ${errorMessage(err)}`, { cause: err });

@@ -18,7 +18,12 @@ export {
   type EditableFlagFields,
   type FlagPatch,
   type NewFlagInput,
+  type WireServe,
+  type WireSplitEntry,
+  type WireTarget,
+  type WireTargetingFields,
 } from './fields';
+export type { TargetsChange, VariationsPatch } from './targeting-edits';
 export {
   diffRulesets,
   diffFlag,
@@ -29,14 +34,16 @@ export {
   type RulesetDiff,
 } from './diff';
 export type { EnsureStreamResult } from './stream';
+export { STREAM_LAYOUTS, TOWER_CONTROL_SUBJECTS, type StreamLayout } from '../nats/subjects';
 export type { EditOutcome } from './writer';
 export type { EditContext, EditResult, RulesetEdit } from './edits';
-export { HIGH_WATER_HEADER } from './read';
+export { HIGH_WATER_HEADER, type InvalidFlag } from './read';
 export { DEFAULT_WATCH_RETRY_MS, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 export {
   AdminClosedError,
   DuplicateTitleError,
   EditConflictError,
+  FlagChangedError,
   InvalidFlagValueError,
   StreamNotFoundError,
   StreamRequestError,
@@ -44,6 +51,7 @@ export {
   UnknownFlagError,
   isDuplicateTitleError,
   isEditConflictError,
+  isFlagChangedError,
   isInvalidFlagValueError,
   isStreamNotFoundError,
   isUnknownAppError,

@@ -1,8 +1,11 @@
 /** Reading rulesets back from the stream: the last message of a subject, of an app, of every app. */
 import type { JetStreamManager, StoredMsg } from 'nats';
 import { JS_ERR, apiErrorCode } from '../nats/errors';
+import { InvalidRulesetError, type RulesetIssue } from '../errors';
 import type { WireFlag } from '../ruleset/types';
-import { parseRulesetPayload, toWire } from '../ruleset/parse';
+import { parseRuleset, parseRulesetPayload, rulesetText, toWire } from '../ruleset/parse';
+import { TARGETING_FIELDS } from '../ruleset/targeting';
+import { arrayElementTexts } from './raw-json';
 import { StreamNotFoundError, StreamRequestError } from './errors';
 import { appIdOfSubject, appSubjects } from '../nats/subjects';
 
@@ -62,18 +65,116 @@ export async function readAppMessages(jsm: JetStreamManager, stream: string, app
   return { manual, circuit, newest };
 }
 
-/** The flags of a stored ruleset, validated; throws `InvalidRulesetError` naming subject and sequence. */
-export function decodeRuleset(stored: StoredRuleset, appId: number): WireFlag[] {
-  const parsed = parseRulesetPayload(stored.data, originOf(stored), { appId });
-  if (!parsed.ok) throw parsed.error;
-  return parsed.flags.map(toWire);
+/**
+ * A flag of a stored ruleset that fails validation (Tower accepts an empty title, for one). The
+ * admin keeps it verbatim, in its position, when it republishes the app, and shows it with why.
+ */
+export interface InvalidFlag {
+  /** Its position in the stored ruleset. */
+  readonly index: number;
+  /** Its id, when it has a usable one. */
+  readonly id: number | undefined;
+  /** Its title, when it is a string (possibly empty). */
+  readonly title: string | undefined;
+  /** The flag as parsed from JSON. */
+  readonly raw: unknown;
+  /** Its exact text in the message, written back byte for byte. */
+  readonly json: string;
+  /** Why it is invalid: each field at fault. */
+  readonly issues: readonly RulesetIssue[];
+}
+
+/** One position of a stored ruleset: a valid flag (by id) or an invalid one. */
+export type RulesetSlot = { readonly id: number; readonly invalid?: undefined } | { readonly invalid: InvalidFlag };
+
+/** A stored ruleset read flag by flag. */
+export interface DecodedRuleset {
+  /** The valid flags, in order, in the wire format. */
+  readonly flags: WireFlag[];
+  /** The flags that fail validation, in order. */
+  readonly invalid: InvalidFlag[];
+  /** Every position in order. */
+  readonly slots: RulesetSlot[];
+}
+
+/**
+ * The flags of a stored ruleset, validated flag by flag: the valid ones in the wire format, the
+ * others kept verbatim as `InvalidFlag`s (also a second flag of a title or id already seen).
+ * Throws `InvalidRulesetError` (naming subject and sequence) only when the message is not a JSON
+ * array. The targeting fields of a valid flag are kept as they were written (with any fields this
+ * SDK does not know inside rules or targets), not rebuilt from the parsed flag.
+ */
+export function decodeRuleset(stored: StoredRuleset, appId: number): DecodedRuleset {
+  const origin = originOf(stored);
+  const text = rulesetText(stored.data);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (!Array.isArray(value)) {
+    const parsed = parseRulesetPayload(stored.data, origin, { appId });
+    throw parsed.ok ? new InvalidRulesetError(origin, [{ message: 'expected a JSON array of flags' }]) : parsed.error;
+  }
+  const texts = arrayElementTexts(text);
+  const decoded: DecodedRuleset = { flags: [], invalid: [], slots: [] };
+  const titles = new Map<string, number>();
+  const ids = new Map<number, number>();
+  value.forEach((item: unknown, index) => {
+    const json = texts?.length === value.length ? (texts[index] ?? JSON.stringify(item)) : JSON.stringify(item);
+    const parsed = parseRuleset([item], origin, { appId });
+    let issues: RulesetIssue[];
+    if (parsed.ok && parsed.flags[0] !== undefined) {
+      const flag = parsed.flags[0];
+      const where = { index, id: flag.id, title: flag.title };
+      const sameTitle = titles.get(flag.title);
+      const sameId = ids.get(flag.id);
+      if (sameTitle !== undefined) {
+        issues = [{ ...where, field: 'title', message: `duplicate title (also flag #${sameTitle})` }];
+      } else if (sameId !== undefined) {
+        issues = [{ ...where, field: 'id', message: `duplicate id ${flag.id} (also flag #${sameId})` }];
+      } else {
+        titles.set(flag.title, index);
+        ids.set(flag.id, index);
+        decoded.flags.push(withRawTargeting(toWire(flag), item));
+        decoded.slots.push({ id: flag.id });
+        return;
+      }
+    } else {
+      issues = parsed.ok ? [] : parsed.error.issues.map((issue) => ({ ...issue, index }));
+    }
+    const raw = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+    const id = typeof raw.id === 'number' && Number.isSafeInteger(raw.id) && raw.id >= 0 ? raw.id : undefined;
+    const title = typeof raw.title === 'string' ? raw.title : undefined;
+    const invalid: InvalidFlag = { index, id, title, raw: item, json, issues };
+    decoded.invalid.push(invalid);
+    decoded.slots.push({ invalid });
+  });
+  return decoded;
+}
+
+/** `wire` with the targeting fields of `raw` as they were written (a valid flag's, so safe to keep). */
+export function withRawTargeting(wire: WireFlag, raw: unknown): WireFlag {
+  const out: WireFlag = { ...wire };
+  if (typeof raw !== 'object' || raw === null) return out;
+  for (const field of TARGETING_FIELDS) {
+    const value = (raw as Record<string, unknown>)[field];
+    if (value !== undefined) out[field] = JSON.parse(JSON.stringify(value)) as unknown;
+  }
+  return out;
+}
+
+/** The flag named by title (string) or id (number) among the invalid flags, or undefined. */
+export function findInvalidFlag(invalid: readonly InvalidFlag[], ref: string | number): InvalidFlag | undefined {
+  return invalid.find((flag) => (typeof ref === 'number' ? flag.id === ref : flag.title === ref));
 }
 
 /** Flag ids found in a payload, read leniently (a broken message of another app must not block us). */
 export function lenientIds(data: Uint8Array): number[] {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    value = JSON.parse(rulesetText(data));
   } catch {
     return [];
   }

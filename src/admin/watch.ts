@@ -3,9 +3,10 @@
  * message of each subject and follows every new one, reporting each new ruleset with its diff.
  */
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
-import type { InvalidRulesetError } from '../errors';
+import type { InvalidRulesetError, RulesetIssue } from '../errors';
 import type { Logger } from '../logger';
-import { parseRulesetPayload, toWire } from '../ruleset/parse';
+import { FlagIssueLog } from '../ruleset/issues';
+import { parseRulesetPayloadLenient, toWire } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
 import { diffRulesets, type DiffOptions, type RulesetDiff } from './diff';
 import { StreamNotFoundError } from './errors';
@@ -20,8 +21,16 @@ export interface RulesetUpdate {
   readonly time: Date;
   /** True for the ruleset that was current when the watch started: its diff lists every flag as added. */
   readonly initial: boolean;
-  /** The new ruleset; undefined when the message is invalid (SDKs keep the previous one). */
+  /**
+   * The new ruleset's valid flags, as SDKs apply it; undefined when the message is not usable at
+   * all (not a JSON array, or no valid flag: SDKs keep the previous ruleset).
+   */
   readonly flags: readonly WireFlag[] | undefined;
+  /**
+   * Flags SDKs leave out of this ruleset (an empty title from Tower, say), each (flag, reason)
+   * reported once: in the first update that has it, not again while later ones still do.
+   */
+  readonly invalidFlags: readonly RulesetIssue[];
   /** Why the message is invalid, naming flag and field. */
   readonly error: InvalidRulesetError | undefined;
   /** Changes against the last valid ruleset seen; empty for an invalid message. */
@@ -78,12 +87,13 @@ export function watchRuleset(
     }
   };
 
+  const issueLog = new FlagIssueLog();
   const handle = (m: JsMsg): void => {
     // A restarted consumer begins again at the last message of each subject: skip what we saw.
     if (m.seq <= lastSequence) return;
     lastSequence = m.seq;
     lastReason = undefined;
-    const parsed = parseRulesetPayload(m.data, `${m.subject} #${m.seq}`, { appId });
+    const parsed = parseRulesetPayloadLenient(m.data, `${m.subject} #${m.seq}`, { appId });
     const flags = parsed.ok ? parsed.flags.map(toWire) : undefined;
     if (!reportedInitial && m.info.pending > 0) {
       // Still in the initial batch (the older subject's last message): not the current ruleset.
@@ -92,6 +102,7 @@ export function watchRuleset(
     }
     const initial = !reportedInitial;
     reportedInitial = true;
+    const invalidFlags = parsed.ok ? issueLog.fresh(parsed.issues) : [];
     const update: RulesetUpdate = {
       appId,
       subject: m.subject,
@@ -99,6 +110,7 @@ export function watchRuleset(
       time: new Date(Math.floor(m.info.timestampNanos / 1e6)),
       initial,
       flags,
+      invalidFlags,
       error: parsed.ok ? undefined : parsed.error,
       diff: flags ? diffRulesets(initial ? [] : base, flags, options.diff) : EMPTY_DIFF,
     };

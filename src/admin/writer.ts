@@ -18,12 +18,23 @@ import { headers, type JetStreamClient, type JetStreamManager, type PubAck } fro
 import { InvalidRulesetError } from '../errors';
 import type { Logger } from '../logger';
 import type { WireFlag } from '../ruleset/types';
-import { validateRuleset, type EditContext, type RulesetEdit } from './edits';
+import { validateRuleset, type EditContext, type EditResult, type RulesetEdit } from './edits';
 import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
-import { JS_ERR, apiErrorCode } from '../nats/errors';
-import { HIGH_WATER_HEADER, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
+import { JS_ERR, apiErrorCode, errorCode } from '../nats/errors';
+import {
+  HIGH_WATER_HEADER,
+  decodeRuleset,
+  lenientIds,
+  readAppMessages,
+  scanIds,
+  type DecodedRuleset,
+  type StoredRuleset,
+} from './read';
 import { ensureStream, streamInfo } from './stream';
 import { ALL_APPS_SUBJECTS, circuitSubject, manualSubject, streamCovers } from '../nats/subjects';
+
+/** The `nats` client's code for a publish no stream answered ("no responders"). */
+const NO_STREAM_ANSWERED = '503';
 
 export interface WriterContext {
   readonly js: JetStreamClient;
@@ -75,12 +86,13 @@ export async function applyEdit(
     if (info === undefined) throw new StreamNotFoundError(ctx.stream);
     const guard = info.state.last_seq;
     const app = await readAppMessages(ctx.jsm, ctx.stream, appId);
-    const current =
+    const decoded =
       app.newest === undefined
         ? undefined
         : options.replace
           ? decodeOrUndefined(app.newest, appId)
           : decodeRuleset(app.newest, appId);
+    const current = decoded?.flags;
     const scan = options.allApps
       ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {}))
       : undefined;
@@ -97,6 +109,7 @@ export async function applyEdit(
       stream: ctx.stream,
       nowIso: ctx.now().toISOString(),
       otherAppIds,
+      invalidFlags: decoded?.invalid ?? [],
       allocateId: () => {
         if (scan === undefined) throw new Error(`internal: ${options.what} allocates an id without reading all apps`);
         highWater += 1;
@@ -119,10 +132,14 @@ export async function applyEdit(
     // The whole ruleset must be one the SDK accepts (unique titles and ids, every field in range).
     validateRuleset(result.flags, `app ${appId} after ${options.what}`, appId);
     for (const flag of result.flags) highWater = Math.max(highWater, flag.id);
+    const merged = options.replace ? undefined : mergeInvalid(decoded, result);
 
     if (!streamCovers(info.config.subjects ?? [], subject)) {
-      // A Tower-style stream that does not list this app yet (its first flag): add its subjects,
-      // as Tower does. Updating the config does not move the stream's last sequence.
+      // A stream with literal subjects (Tower's layout, our default) that does not list this app
+      // yet: add its two subjects before the first publish, as Tower does, and wait for that.
+      // The check costs nothing (the stream info is read for the guard anyway), so it runs on
+      // every attempt and also repairs subjects another writer's update dropped. Updating the
+      // config does not move the stream's last sequence, so the guard still holds.
       await ensureStream(ctx.jsm, ctx.stream, appId, ctx.logger);
     }
 
@@ -130,12 +147,21 @@ export async function applyEdit(
     h.set(HIGH_WATER_HEADER, String(highWater));
     let ack: PubAck;
     try {
-      ack = await ctx.js.publish(subject, JSON.stringify(result.flags), {
+      ack = await ctx.js.publish(subject, merged?.text ?? JSON.stringify(result.flags), {
         expect: { lastSequence: guard },
         headers: h,
       });
     } catch (err) {
       const code = apiErrorCode(err);
+      if (errorCode(err) === NO_STREAM_ANSWERED && attempt < ctx.maxAttempts) {
+        // No stream captures the subject any more: a concurrent subject update (ours from another
+        // process, or Tower's, which writes back the subject list it read at its start) dropped
+        // it between our check and the publish. The next attempt adds it again.
+        ctx.logger.warn(
+          `${options.what} in app ${appId}: no stream captured ${subject} (its subjects were replaced by another writer); adding them again`,
+        );
+        continue;
+      }
       if (code !== JS_ERR.WRONG_LAST_SEQUENCE) {
         throw new StreamRequestError(
           `${options.what} in app ${appId} (publish on ${subject}; the edit may not have been applied)`,
@@ -155,7 +181,7 @@ export async function applyEdit(
       published: true,
       subject,
       sequence: ack.seq,
-      flags: result.flags,
+      flags: merged?.flags ?? result.flags,
       flag: result.flag,
       attempts: attempt,
     };
@@ -163,8 +189,36 @@ export async function applyEdit(
   throw new EditConflictError(appId, ctx.maxAttempts, options.what);
 }
 
+/**
+ * The text to publish: the edited valid flags, and the invalid flags of the stored ruleset verbatim
+ * in their positions (unless the edit fixed or deleted one). Valid flags keep their positions by
+ * id; new ones go at the end. Undefined when the stored ruleset had no invalid flag.
+ */
+export function mergeInvalid(
+  decoded: DecodedRuleset | undefined,
+  result: EditResult,
+): { text: string; flags: WireFlag[] } | undefined {
+  if (decoded === undefined || decoded.invalid.length === 0) return undefined;
+  const byId = new Map(result.flags.map((flag) => [flag.id, flag]));
+  const parts: string[] = [];
+  const flags: WireFlag[] = [];
+  const emit = (flag: WireFlag | undefined): void => {
+    if (flag === undefined || byId.get(flag.id) !== flag) return;
+    byId.delete(flag.id);
+    parts.push(JSON.stringify(flag));
+    flags.push(flag);
+  };
+  for (const slot of decoded.slots) {
+    if (slot.invalid === undefined) emit(byId.get(slot.id));
+    else if (result.fixed === slot.invalid.index) emit(result.flag);
+    else if (result.dropped !== slot.invalid.index) parts.push(slot.invalid.json);
+  }
+  for (const flag of result.flags) emit(flag);
+  return { text: `[${parts.join(',')}]`, flags };
+}
+
 /** A replaced ruleset is read only for what it can tell (creation times): an invalid one is ignored. */
-function decodeOrUndefined(stored: StoredRuleset, appId: number): WireFlag[] | undefined {
+function decodeOrUndefined(stored: StoredRuleset, appId: number): DecodedRuleset | undefined {
   try {
     return decodeRuleset(stored, appId);
   } catch (err) {

@@ -269,7 +269,8 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
 
   private openRedis(): void {
     const { redis } = this.options;
-    let client = redis.client;
+    // Any ioredis 5 `Redis` satisfies the public `RedisClient` shape; the breaker uses more of it.
+    let client = redis.client as unknown as Redis | undefined;
     if (client === undefined) {
       client =
         redis.url !== undefined

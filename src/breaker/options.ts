@@ -1,6 +1,5 @@
 /** Options of `new CircuitBreaker(options)`, validated once at the constructor. */
 import type { NatsConnection, TlsOptions } from 'nats';
-import type { Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -11,6 +10,7 @@ import {
   parseAppId,
   type ResolvedNatsOptions,
 } from '../options';
+import { isRedisClient, type RedisClient } from '../signals/client';
 import {
   isNatsConnection,
   natsServers,
@@ -50,8 +50,8 @@ export interface CircuitBreakerOptions {
   redisUrl?: string;
   redisHost?: string;
   redisPort?: number;
-  /** An ioredis client of yours: used, never closed. */
-  redisClient?: Redis;
+  /** An ioredis client of yours (not a Cluster): used, never closed. */
+  redisClient?: RedisClient;
   /** Where the signals are: 'auto' (default) asks Redis for the TimeSeries module. */
   signalBackend?: 'auto' | 'timeseries' | 'native';
 
@@ -79,7 +79,7 @@ export interface CircuitBreakerOptions {
 export interface ResolvedBreakerOptions {
   readonly nats: ResolvedNatsOptions;
   readonly redis: {
-    readonly client: Redis | undefined;
+    readonly client: RedisClient | undefined;
     readonly url: string | undefined;
     readonly host: string;
     readonly port: number;
@@ -117,10 +117,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     throw new InvalidOptionError('natsTls', options.natsTls, 'true or an object of TLS options');
 
   const redisClient = options.redisClient;
-  if (
-    redisClient !== undefined &&
-    (typeof redisClient !== 'object' || redisClient === null || typeof redisClient.pipeline !== 'function')
-  ) {
+  if (redisClient !== undefined && !isRedisClient(redisClient)) {
     throw new InvalidOptionError('redisClient', redisClient, 'an ioredis client');
   }
   const redisUrl = optionalString('redisUrl', options.redisUrl);

@@ -3,6 +3,7 @@
  * id, so a flag titled "7" is still reachable by its title; `#7` is always the id.
  */
 import { UnknownFlagError } from '../admin/errors';
+import type { InvalidFlag } from '../admin/read';
 import type { WireFlag } from '../ruleset/types';
 
 export function findFlagByArg(flags: readonly WireFlag[], arg: string): WireFlag | undefined {
@@ -25,4 +26,11 @@ export function pickFlag(flags: readonly WireFlag[], arg: string, appId: number)
     );
   }
   return flag;
+}
+
+/** The invalid flag `arg` names (by `#7`, `7` or its title) when no valid flag does. */
+export function findInvalidByArg(invalid: readonly InvalidFlag[], arg: string): InvalidFlag | undefined {
+  const idOnly = /^#?(\d+)$/.exec(arg.trim());
+  const byTitle = arg.trim().startsWith('#') ? undefined : invalid.find((flag) => flag.title === arg);
+  return byTitle ?? (idOnly ? invalid.find((flag) => flag.id === Number(idOnly[1])) : undefined);
 }

@@ -2,8 +2,10 @@
 import { bucket, legacyBucket } from '../evaluation/bucket';
 import type { HashingMode } from '../options';
 import type { WireFlag } from '../ruleset/types';
-import type { EvaluationDetail } from '../toggler';
+import type { JsonValue } from '../ruleset/targeting';
+import type { EvaluationDetail, VariationDetail } from '../toggler';
 import { percentage, table } from './format';
+import { hasTargetingFields, variationLabel } from './format-targeting';
 
 /** The rollout evaluation uses: reduced during circuit recovery, as the evaluator does. */
 export function effectiveRollout(flag: WireFlag): number {
@@ -31,6 +33,8 @@ export function explain(
       return 'the ruleset has no flag of that name';
     case 'FLAG_OFF':
       return 'the flag is off (is_active: false)';
+    case 'CIRCUIT_OPEN':
+      return 'the circuit is open (circuit_status: "open"): off for everyone until it recovers or closes';
     case 'WHITELISTED':
       return 'the user is in white_listed_users';
     case 'FULL_ROLLOUT':
@@ -56,6 +60,44 @@ export function explain(
 
 export interface ExplainedDetail extends EvaluationDetail {
   readonly explanation: string;
+  /** The value served (the variation's value; `value` stays on/off for isFlagActive). */
+  readonly variationValue?: JsonValue;
+  /** The split bucket (0–99999), when a weighted split chose the variation. */
+  readonly splitBucket?: number;
+}
+
+/**
+ * Why a flag with targeting served what it served, or undefined for a plain boolean flag (then
+ * `explain` says it). Names the target, the rule (index and id) and the split bucket.
+ */
+export function explainVariation(
+  detail: VariationDetail<JsonValue>,
+  flag: WireFlag | undefined,
+  base: string,
+): string | undefined {
+  if (flag === undefined || !hasTargetingFields(flag)) return undefined;
+  const served = detail.variationIndex === undefined ? '' : variationLabel(flag, detail.variationIndex);
+  const split = (what: string, serve: unknown): string => {
+    if (detail.splitBucket === undefined) return `${what} serves ${served}`;
+    const by =
+      typeof serve === 'object' && serve !== null && typeof (serve as { bucket_by?: unknown }).bucket_by === 'string'
+        ? (serve as { bucket_by: string }).bucket_by
+        : 'key';
+    return `${what} split by ${by} puts bucket ${detail.splitBucket} in variation ${served}`;
+  };
+  switch (detail.reason) {
+    case 'TARGET_MATCH':
+      return `the key ${JSON.stringify(detail.userContext)} is pinned to variation ${served} (targets)`;
+    case 'RULE_MATCH': {
+      const rules = Array.isArray(flag.rules) ? (flag.rules as unknown[]) : [];
+      const rule = rules[detail.ruleIndex ?? -1] as { serve?: unknown } | undefined;
+      return `rule ${detail.ruleIndex ?? '?'} ${JSON.stringify(detail.ruleId)} matched; ${split('its', rule?.serve)}`;
+    }
+    case 'FALLTHROUGH':
+      return `no rule matched; ${split('the fallthrough', flag.fallthrough)}`;
+    default:
+      return detail.variationIndex === undefined ? base : `${base}; it serves the off variation ${served}`;
+  }
 }
 
 export function evaluationTable(details: readonly ExplainedDetail[]): string[] {
@@ -70,7 +112,11 @@ export function evaluationTable(details: readonly ExplainedDetail[]): string[] {
     details.map((d) => [
       d.flagName,
       d.flagId === undefined ? '-' : String(d.flagId),
-      d.value ? 'on' : 'off',
+      d.variationValue !== undefined && typeof d.variationValue !== 'boolean'
+        ? JSON.stringify(d.variationValue)
+        : d.value
+          ? 'on'
+          : 'off',
       d.reason,
       d.explanation,
     ]),

@@ -3,7 +3,9 @@ import type { FieldChange, FlagChange, RulesetDiff } from '../admin/diff';
 import { WIRE_FIELD_ORDER } from '../admin/fields';
 import { splitWhitelist } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
+import type { InvalidFlag } from '../admin/read';
 import { formatValue, percentage, table } from './format';
+import { TARGETING_FIELD_SET, invalidReason, targetingLines, targetingSummary } from './format-targeting';
 
 /** `on, 50 %`, `off`, `on, 20 % + 3 listed`, with the circuit when it is not closed. */
 export function flagState(flag: WireFlag): string {
@@ -14,8 +16,13 @@ export function flagState(flag: WireFlag): string {
   return parts.join(', ');
 }
 
-export function flagsTable(flags: readonly WireFlag[]): string[] {
-  const rows = flags.map((flag) => [
+/**
+ * The flags as a table; `invalid` flags (kept verbatim, see FlagAdmin.readRuleset) appear in their
+ * positions with why they are invalid. A TARGETING column appears when a flag uses targeting.
+ */
+export function flagsTable(flags: readonly WireFlag[], invalid: readonly InvalidFlag[] = []): string[] {
+  const withTargeting = flags.some((flag) => targetingSummary(flag) !== '');
+  const validRows = flags.map((flag) => [
     String(flag.id),
     flag.title,
     flag.is_active ? 'on' : 'off',
@@ -24,7 +31,31 @@ export function flagsTable(flags: readonly WireFlag[]): string[] {
     flag.circuit_status,
     flag.error_threshold_percentage > 0 ? percentage(flag.error_threshold_percentage) : '-',
     flag.updated_at,
+    ...(withTargeting ? [targetingSummary(flag) || '-'] : []),
   ]);
+  const rows: string[][] = [];
+  const byIndex = new Map(invalid.map((flag) => [flag.index, flag]));
+  for (let i = 0, v = 0; i < flags.length + invalid.length; i++) {
+    const bad = byIndex.get(i);
+    if (bad === undefined) {
+      const row = validRows[v++];
+      if (row !== undefined) rows.push(row);
+      continue;
+    }
+    rows.push([
+      bad.id === undefined ? '-' : String(bad.id),
+      `${bad.title === undefined || bad.title.trim() === '' ? JSON.stringify(bad.title ?? null) : bad.title} (${invalidReason(bad)})`,
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      typeof (bad.raw as { updated_at?: unknown } | null)?.updated_at === 'string'
+        ? String((bad.raw as { updated_at: string }).updated_at)
+        : '-',
+      ...(withTargeting ? ['-'] : []),
+    ]);
+  }
   return table(
     [
       { header: 'ID', align: 'right' },
@@ -35,24 +66,28 @@ export function flagsTable(flags: readonly WireFlag[]): string[] {
       { header: 'CIRCUIT' },
       { header: 'THRESHOLD', align: 'right' },
       { header: 'UPDATED' },
+      ...(withTargeting ? [{ header: 'TARGETING' }] : []),
     ],
     rows,
   );
 }
 
-/** Every field of a flag, one per line, in wire order, then unknown fields by name. */
+/**
+ * Every field of a flag, one per line, in wire order, then unknown fields by name; then the
+ * targeting fields, readably (variations, targets, rules in order, fallthrough).
+ */
 export function flagDetail(flag: WireFlag): string[] {
   const known = new Set(WIRE_FIELD_ORDER);
   const fields = [
     ...WIRE_FIELD_ORDER,
     ...Object.keys(flag)
-      .filter((k) => !known.has(k))
+      .filter((k) => !known.has(k) && !TARGETING_FIELD_SET.has(k))
       .sort(),
   ];
   const rows = fields
     .filter((field) => flag[field] !== undefined)
     .map((field) => [`${field}:`, formatValue(flag[field])]);
-  return table([{ header: '' }, { header: '' }], rows).slice(1);
+  return [...table([{ header: '' }, { header: '' }], rows).slice(1), ...targetingLines(flag)];
 }
 
 /** `rollout_percentage: 50 → 20` */

@@ -1,5 +1,7 @@
 /** How `tailslide watch` prints an update of a ruleset. Pure. */
 import type { RulesetUpdate } from '../admin/watch';
+import type { WireFlag } from '../ruleset/types';
+import { formatFlagIssue } from '../errors';
 import { clock } from './format';
 import { diffData, diffLines } from './format-flags';
 
@@ -12,8 +14,13 @@ export function watchLines(update: RulesetUpdate): string[] {
   if (update.flags === undefined) {
     return [`${prefix}  invalid ruleset, SDKs keep the previous one: ${update.error?.message ?? 'unknown problem'}`];
   }
+  const left = update.invalidFlags.map((issue) => `${prefix}  ! left out by SDKs: ${formatFlagIssue(issue)}`);
+  return [...rulesetLines(update, update.flags, prefix), ...left];
+}
+
+function rulesetLines(update: RulesetUpdate, flags: readonly WireFlag[], prefix: string): string[] {
   if (update.initial) {
-    const titles = update.flags.map((f) => f.title);
+    const titles = flags.map((f) => f.title);
     const shown = titles
       .slice(0, MAX_TITLES)
       .map((t) => JSON.stringify(t))
@@ -24,7 +31,7 @@ export function watchLines(update: RulesetUpdate): string[] {
     ];
   }
   const lines = diffLines(update.diff);
-  if (lines.length === 0) return [`${prefix}  republished, no flag changed (${update.flags.length} flags)`];
+  if (lines.length === 0) return [`${prefix}  republished, no flag changed (${flags.length} flags)`];
   return lines.map((line) => `${prefix}  ${line}`);
 }
 
@@ -40,5 +47,6 @@ export function watchRecord(update: RulesetUpdate): Record<string, unknown> {
     flags: update.flags?.length ?? null,
     diff: diffData(update.diff),
     error: update.error?.message ?? null,
+    invalidFlags: update.invalidFlags.map(formatFlagIssue),
   };
 }

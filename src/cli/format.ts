@@ -42,7 +42,9 @@ export function percentage(value: number): string {
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(none)';
   if (typeof value === 'string') return JSON.stringify(value);
-  return JSON.stringify(value) ?? String(value);
+  // JSON has no functions or symbols: name their type instead.
+  const json: string | undefined = JSON.stringify(value);
+  return json ?? `(${typeof value})`;
 }
 
 /** `90000` → `1m30s`, `500` → `500ms`, `3600000` → `1h`. */
@@ -93,10 +95,5 @@ export function sparkline(values: readonly (number | undefined)[], max?: number)
     .join('');
 }
 
-/** A URL with its password (and a user-only token) hidden, for printing. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return colon >= 0 ? `${scheme}${auth.slice(0, colon)}:***@` : `${scheme}***@`;
-  });
-}
+/** Moved to src/util/redact.ts (the library redacts its messages too); kept here for the commands. */
+export { redactUrl } from '../util/redact';

@@ -3,6 +3,7 @@
  * errors to stderr. The only module besides the demo's live view that touches process streams.
  */
 import type { Logger } from '../logger';
+import { redactText } from '../util/redact';
 
 export interface Streams {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -27,18 +28,18 @@ export class Output {
     return this.streams.stdout.columns ?? 100;
   }
 
-  /** A line of human-readable output. */
+  /** A line of human-readable output. Every text line is written with credentials in URLs hidden. */
   line(text = ''): void {
-    this.streams.stdout.write(`${text}\n`);
+    this.streams.stdout.write(`${redactText(text)}\n`);
   }
 
   lines(texts: readonly string[]): void {
-    if (texts.length > 0) this.streams.stdout.write(`${texts.join('\n')}\n`);
+    if (texts.length > 0) this.streams.stdout.write(`${texts.map(redactText).join('\n')}\n`);
   }
 
   /** Raw text to stdout (the live view's cursor moves). */
   raw(text: string): void {
-    this.streams.stdout.write(text);
+    this.streams.stdout.write(redactText(text));
   }
 
   /** A JSON document (pretty-printed), the whole result of a command. */
@@ -59,15 +60,15 @@ export class Output {
 
   /** Information about what the command is doing (stderr, so stdout stays parseable). */
   note(text: string): void {
-    this.streams.stderr.write(`${text}\n`);
+    this.streams.stderr.write(`${redactText(text)}\n`);
   }
 
   warn(text: string): void {
-    this.streams.stderr.write(`tailslide: warning: ${text}\n`);
+    this.streams.stderr.write(`tailslide: warning: ${redactText(text)}\n`);
   }
 
   error(text: string): void {
-    this.streams.stderr.write(`tailslide: ${text}\n`);
+    this.streams.stderr.write(`tailslide: ${redactText(text)}\n`);
   }
 
   /** A logger for the library code: warnings and errors to stderr, the rest only when verbose. */

@@ -155,7 +155,7 @@ export function flagPatchFromOptions(options: FlagFieldOptions): FlagPatch {
   if (options.errorThreshold !== undefined)
     patch.error_threshold_percentage = parsePercentage(options.errorThreshold, '--error-threshold');
   if (options.webhooks !== undefined) patch.webhooks = options.webhooks;
-  return patch as FlagPatch;
+  return patch;
 }
 
 /** Raw strings of the options of `flags set-circuit`. */

@@ -10,11 +10,13 @@ import { flagsCommand } from './commands/flags';
 import { rulesetCommand } from './commands/ruleset';
 import { statsCommand } from './commands/stats';
 import { streamCommand } from './commands/stream';
+import { uiCommand } from './commands/ui';
 import { watchCommand } from './commands/watch';
 import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeOf } from './exit-codes';
 import { table } from './format';
 import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from './options';
 import { Output } from './output';
+import { redactText } from '../util/redact';
 
 /** The settings and exit codes, after the command list of `tailslide --help`. */
 function footer(): string {
@@ -47,6 +49,7 @@ export function createProgram(): Command {
     .addCommand(statsCommand())
     .addCommand(breakerCommand())
     .addCommand(demoCommand())
+    .addCommand(uiCommand())
     .addHelpText('after', footer());
   configure(program);
   return program;
@@ -57,7 +60,7 @@ function configure(command: Command): void {
   command.exitOverride();
   command.showHelpAfterError('(run with --help for usage)');
   command.configureOutput({
-    outputError: (text, write) => write(`tailslide: ${text.replace(/^error: /, '')}`),
+    outputError: (text, write) => write(`tailslide: ${redactText(text.replace(/^error: /, ''))}`),
   });
   for (const sub of command.commands) configure(sub);
 }

@@ -5,7 +5,7 @@ import { hashAfter, murmur3, type PrefixState } from './murmur3';
 export const BUCKETS = 100_000;
 const TWO_POW_32 = 0x1_0000_0000;
 
-/** `floor(murmur3(utf8(title + ":" + user)) × 100000 / 2^32)`, in [0, 99999] (rollout.md). */
+/** `floor(murmur3(utf8(title + ":" + user)) × 100000 / 2^32)`, in [0, 99999] (docs/rollout.md). */
 export function bucket(title: string, userContext: string): number {
   return Math.floor((murmur3(`${title}:${userContext}`) * BUCKETS) / TWO_POW_32);
 }
@@ -24,4 +24,12 @@ export function legacyBucket(userContext: string): number {
   let remainder = 0;
   for (const byte of digest) remainder = (remainder * 256 + byte) % 100;
   return remainder;
+}
+
+/** Seed of the targeting split hash: independent of the rollout gate's seed 0 (targeting.md). */
+export const SPLIT_SEED = 1;
+
+/** `floor(murmur3(utf8(title + ":" + value), seed 1) × 100000 / 2^32)`: a split's bucket (targeting.md). */
+export function splitBucket(title: string, value: string): number {
+  return Math.floor((murmur3(`${title}:${value}`, SPLIT_SEED) * BUCKETS) / TWO_POW_32);
 }

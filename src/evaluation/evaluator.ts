@@ -1,13 +1,14 @@
 /**
- * The pure evaluator (rollout.md): active status, then whitelist, then hashed percentage rollout
- * with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
+ * The pure evaluator (docs/rollout.md, docs/evaluation.md): active status, open circuit, then
+ * whitelist, then hashed percentage rollout with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
  * the hash input: every outcome is a constant reason string.
  */
 import type { Flag } from '../ruleset/types';
 import { BUCKETS, bucketAfter, legacyBucket } from './bucket';
 import { prefixState, type PrefixState } from './murmur3';
+import { compileTargeting, type CompiledTargeting } from './targeting';
 
-/** How users are bucketed: MurmurHash3 (rollout.md), or Tailslide's legacy MD5. */
+/** How users are bucketed: MurmurHash3 (docs/rollout.md), or Tailslide's legacy MD5. */
 export type HashingMode = 'murmur3' | 'tailslide-md5';
 
 export type EvaluationReason =
@@ -17,6 +18,11 @@ export type EvaluationReason =
   | 'FLAG_NOT_FOUND'
   /** `is_active` is false. */
   | 'FLAG_OFF'
+  /**
+   * `is_active` is true but `circuit_status` is `"open"`: the circuit breaker tripped and the flag
+   * is off for everyone, as if inactive. (Tower's PATCH without `is_active` leaves a tripped flag so.)
+   */
+  | 'CIRCUIT_OPEN'
   /** The user context is in `white_listed_users`. */
   | 'WHITELISTED'
   /** Effective rollout is 100 %: on for everyone, empty context included. */
@@ -38,6 +44,8 @@ export function isOnReason(reason: EvaluationReason): boolean {
 /** A flag with everything evaluation needs precomputed once per ruleset. */
 export interface CompiledFlag {
   readonly flag: Flag;
+  /** The reason a flag is off for everyone (inactive, or circuit open); undefined when it is on. */
+  readonly offReason: 'FLAG_OFF' | 'CIRCUIT_OPEN' | undefined;
   /** Whitelisted contexts; empty set when none. */
   readonly whitelist: ReadonlySet<string>;
   /** Effective rollout in percent (after recovery throttling). */
@@ -46,6 +54,8 @@ export interface CompiledFlag {
   readonly threshold: number;
   /** Hash state after `title + ":"`, the salt in front of the user context. */
   readonly hashPrefix: PrefixState;
+  /** The targeting extension, prepared; undefined for a plain boolean flag. */
+  readonly targeting: CompiledTargeting | undefined;
 }
 
 const NO_WHITELIST: ReadonlySet<string> = new Set();
@@ -58,16 +68,19 @@ export function compileFlag(flag: Flag): CompiledFlag {
   const threshold = Math.min(BUCKETS, Math.max(0, Math.round(rollout * 1000)));
   return {
     flag,
+    offReason: !flag.isActive ? 'FLAG_OFF' : flag.circuitStatus === 'open' ? 'CIRCUIT_OPEN' : undefined,
     whitelist: flag.whiteListedUsers.length === 0 ? NO_WHITELIST : new Set(flag.whiteListedUsers.map(flatCopy)),
     effectiveRollout: rollout,
     threshold: Number.isFinite(threshold) ? threshold : 0,
     hashPrefix: prefixState(`${flag.title}:`),
+    targeting: flag.targeting === undefined ? undefined : compileTargeting(flag.title, flag.targeting),
   };
 }
 
 /** Decides one flag for one user context (an empty string when none is known). */
 export function decide(compiled: CompiledFlag, userContext: string, hashing: HashingMode): EvaluationReason {
-  if (!compiled.flag.isActive) return 'FLAG_OFF';
+  const off = compiled.offReason;
+  if (off !== undefined) return off;
   if (userContext !== '' && compiled.whitelist.size > 0 && compiled.whitelist.has(userContext)) return 'WHITELISTED';
   if (hashing === 'tailslide-md5') return decideLegacy(compiled, userContext);
   const threshold = compiled.threshold;
@@ -77,11 +90,17 @@ export function decide(compiled: CompiledFlag, userContext: string, hashing: Has
   return bucketAfter(compiled.hashPrefix, userContext) < threshold ? 'ROLLOUT_IN' : 'ROLLOUT_OUT';
 }
 
+/** A lone (unpaired) UTF-16 surrogate: in `u` mode a well-formed pair is one code point and does not match. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /**
- * A flat copy of a string. `split` returns slices of the original string, which `Set.has`
- * compares more slowly (whitelist lookups: 53 → 28 ns, bench/alt/PROPOSALS.md).
+ * A flat copy of a string, equal to it as a JS string. `split` returns slices of the original
+ * string, which `Set.has` compares more slowly (whitelist lookups: 53 → 28 ns,
+ * docs/benchmarks.md). A round trip through UTF-8 would turn a lone surrogate into U+FFFD and
+ * the listed user would no longer match, so such an entry is copied through JSON instead.
  */
 function flatCopy(value: string): string {
+  if (LONE_SURROGATE.test(value)) return JSON.parse(JSON.stringify(value)) as string;
   return Buffer.from(value, 'utf8').toString('utf8');
 }
 

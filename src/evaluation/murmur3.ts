@@ -11,7 +11,7 @@
  *
  * Internal functions return the hash as a SIGNED int32 on purpose: a uint32 ≥ 2^31 is not a small
  * integer in V8, and returning one from a call that is not inlined allocates a HeapNumber. The
- * unsigned value is taken where it is used (bench/alt/PROPOSALS.md has the measurements).
+ * unsigned value is taken where it is used (docs/benchmarks.md has the measurements).
  */
 
 const C1 = 0xcc9e2d51;
@@ -20,8 +20,10 @@ const C2 = 0x1b873593;
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
 
-/** The murmur state after the UTF-8 bytes of a prefix (seed 0). */
+/** The murmur state after the UTF-8 bytes of a prefix. */
 export interface PrefixState {
+  /** The seed: 0 for the rollout gate, 1 for targeting splits (targeting.md). */
+  readonly seed: number;
   /** Running hash over the prefix's whole 4-byte blocks. */
   readonly h: number;
   /** The 0–3 bytes left over, little-endian, completed by the next bytes. */
@@ -32,23 +34,23 @@ export interface PrefixState {
   readonly prefix: string;
 }
 
-const EMPTY: PrefixState = { h: 0, carry: 0, carryLength: 0, byteLength: 0, prefix: '' };
+const EMPTY: PrefixState = { seed: 0, h: 0, carry: 0, carryLength: 0, byteLength: 0, prefix: '' };
 
-/** MurmurHash3_x86_32(utf8(input), seed 0) as an unsigned 32-bit integer. */
-export function murmur3(input: string): number {
-  return hashAfter(EMPTY, input) >>> 0;
+/** MurmurHash3_x86_32(utf8(input), seed) as an unsigned 32-bit integer. */
+export function murmur3(input: string, seed = 0): number {
+  return hashAfter(seed === 0 ? EMPTY : { ...EMPTY, seed, h: seed | 0 }, input) >>> 0;
 }
 
 /** Hashes a prefix once, for `hashAfter`. */
-export function prefixState(prefix: string): PrefixState {
+export function prefixState(prefix: string, seed = 0): PrefixState {
   const bytes = encoder.encode(prefix);
   const blockEnd = bytes.length & ~3;
-  let h = 0;
+  let h = seed | 0;
   for (let i = 0; i < blockEnd; i += 4) h = mixBlock(h, readBlock(bytes, i));
   let carry = 0;
   const carryLength = bytes.length - blockEnd;
   for (let j = 0; j < carryLength; j++) carry |= (bytes[blockEnd + j] as number) << (8 * j);
-  return { h, carry, carryLength, byteLength: bytes.length, prefix };
+  return { seed: seed | 0, h, carry, carryLength, byteLength: bytes.length, prefix };
 }
 
 /**
@@ -102,7 +104,7 @@ function hashBytesAfter(state: PrefixState, input: string): number {
   const { written } = encoder.encodeInto(input, scratch.subarray(state.byteLength));
   const length = state.byteLength + written;
   const blockEnd = length & ~3;
-  let h = 0;
+  let h = state.seed;
   let i = 0;
   for (; i < blockEnd; i += 4) h = mixBlock(h, readBlock(scratch, i));
   if (i < length) {

@@ -7,6 +7,16 @@ import type { ResolvedNatsOptions } from '../options';
 export const CONNECTION_NAME = 'tailslide-node';
 
 /**
+ * Hang detection: a PING every PING_INTERVAL_MS; with MAX_PINGS_OUT of them unanswered at the next
+ * tick, the client drops the connection and reconnects, as for a closed socket. A server that stops
+ * answering is thus reported 4 to 6 s after its last answer (docs/operations.md).
+ */
+export const PING_INTERVAL_MS = 2_000;
+export const MAX_PINGS_OUT = 2;
+/** An attempt (TCP, the server's INFO, CONNECT and its PONG) that takes longer fails. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
  * Builds `nats` connection options from resolved options: servers, every auth method
  * (token, user/password, NKey seed, creds file), TLS, and a reconnect policy of "forever,
  * with jittered waits". Reads the creds file here, so a wrong path fails at once.
@@ -40,8 +50,9 @@ export function natsConnectionOptions(nats: ResolvedNatsOptions, name = CONNECTI
     reconnectJitter: Math.max(100, Math.floor(nats.reconnectWaitMs / 2)),
     reconnectJitterTLS: Math.max(100, nats.reconnectWaitMs),
     waitOnFirstConnect: true,
-    pingInterval: 10_000,
-    maxPingOut: 2,
+    pingInterval: PING_INTERVAL_MS,
+    maxPingOut: MAX_PINGS_OUT,
+    timeout: CONNECT_TIMEOUT_MS,
   };
   if (nats.token !== undefined) options.token = nats.token;
   if (nats.user !== undefined) options.user = nats.user;

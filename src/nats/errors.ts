@@ -6,6 +6,7 @@
  */
 import { AuthorizationError, ConnectionError } from '../errors';
 import type { ResolvedNatsOptions } from '../options';
+import { hasUrlCredentials, redactText, redactUrl } from '../util/redact';
 
 /** JetStream API error codes (`api_error.err_code`) the source and the admin library act on. */
 export const JS_ERR = {
@@ -29,9 +30,10 @@ export function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** The message of anything thrown, with credentials in URLs hidden. */
 export function errorMessage(err: unknown): string {
   const message = field(err, 'message');
-  return typeof message === 'string' && message !== '' ? message : String(err);
+  return redactText(typeof message === 'string' && message !== '' ? message : String(err));
 }
 
 /** The JetStream API error number of a failed JetStream request, when it is one. */
@@ -78,19 +80,37 @@ export function describeCredentials(nats: ResolvedNatsOptions): string {
   return 'connection without credentials';
 }
 
+/** Whether credentials were given only inside a server URL, which the `nats` client ignores. */
+export function credentialsOnlyInUrl(nats: ResolvedNatsOptions): boolean {
+  const given = nats.credsFile ?? nats.nkeySeed ?? nats.user ?? nats.token;
+  return given === undefined && nats.servers.some(hasUrlCredentials);
+}
+
+/** The servers for messages, credentials hidden. */
 export function describeServers(nats: ResolvedNatsOptions): string {
-  return nats.servers.length > 0 ? nats.servers.join(', ') : 'the NATS server';
+  return nats.servers.length > 0 ? nats.servers.map(redactUrl).join(', ') : 'the NATS server';
 }
 
 export function authorizationError(nats: ResolvedNatsOptions, server: string, err: unknown): AuthorizationError {
+  const where = redactText(server);
+  const why = errorMessage(err);
+  if (credentialsOnlyInUrl(nats)) {
+    return new AuthorizationError(
+      `NATS server ${where} refused the connection without credentials (${why}): the user, password or ` +
+        'token in a server URL is not used; pass them as natsUser and natsPassword, or the token as sdkKey ' +
+        '(--nats-user, --nats-password, --sdk-key); not retrying',
+      { cause: err },
+    );
+  }
   return new AuthorizationError(
-    `NATS server ${server} refused the ${describeCredentials(nats)} (${errorMessage(err)}); ` +
+    `NATS server ${where} refused the ${describeCredentials(nats)} (${why}); ` +
       'not retrying: check sdkKey / natsUser / natsPassword / natsNkeySeed / natsCredsFile',
     { cause: err },
   );
 }
 
-export function tlsError(nats: ResolvedNatsOptions, server: string, err: unknown): ConnectionError {
+export function tlsError(nats: ResolvedNatsOptions, rawServer: string, err: unknown): ConnectionError {
+  const server = redactText(rawServer);
   const code = errorCode(err);
   const detail = errorMessage(err);
   let message: string;

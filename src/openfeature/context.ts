@@ -4,6 +4,7 @@
  */
 import type { EvaluationContext, TrackingEventDetails } from '@openfeature/server-sdk';
 import { describeValue } from '../errors';
+import type { AttributeValue, EvaluationContext as TailslideContext } from '../evaluation/context';
 
 export type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
@@ -49,4 +50,53 @@ export function trackedValueOf(details: TrackingEventDetails | undefined): Read<
   if (value === undefined || value === null) return { ok: true, value: 1 };
   if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
   return { ok: false, message: `trackingEventDetails.value must be a finite number, got ${describeValue(value)}` };
+}
+
+/**
+ * The Tailslide context of an evaluation: `targetingKey` as the key and the context's other
+ * attributes (strings, finite numbers, booleans, null, dates as RFC 3339 strings, and arrays of
+ * those; anything else is left out) for targeting rules. A context with no attributes is its key
+ * alone (a string), or undefined when it has none: then the manager's default context applies.
+ * Without a targetingKey, attributes are evaluated with the key of the manager's default context.
+ */
+export function tailslideContextOf(
+  context: EvaluationContext | undefined,
+  defaultKey: () => string,
+): Read<TailslideContext | undefined> {
+  const key = targetingKeyOf(context);
+  if (!key.ok) return key;
+  const attributes = Object.create(null) as Record<string, AttributeValue>;
+  let count = 0;
+  if (context !== undefined && context !== null && typeof context === 'object') {
+    for (const name of Object.keys(context)) {
+      if (name === 'targetingKey' || name === 'key') continue;
+      const value = attributeValue(context[name]);
+      if (value === undefined) continue;
+      attributes[name] = value;
+      count++;
+    }
+  }
+  if (count === 0) return { ok: true, value: key.value };
+  attributes.key = key.value ?? defaultKey();
+  return { ok: true, value: attributes as TailslideContext };
+}
+
+function attributeValue(value: unknown): AttributeValue | undefined {
+  const scalar = scalarValue(value);
+  if (scalar !== undefined) return scalar;
+  if (!Array.isArray(value)) return undefined;
+  const items: (string | number | boolean | null)[] = [];
+  for (const item of value) {
+    const converted = scalarValue(item);
+    if (converted === undefined) return undefined;
+    items.push(converted);
+  }
+  return items;
+}
+
+function scalarValue(value: unknown): string | number | boolean | null | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.toISOString() : undefined;
+  return undefined;
 }

@@ -15,15 +15,16 @@ import {
   type ResolutionDetails,
   type TrackingEventDetails,
 } from '@openfeature/server-sdk';
-import { InvalidOptionError, toError } from '../errors';
+import { InvalidOptionError, describeValue, toError } from '../errors';
+import { contextKey, type EvaluationContext as TailslideContext } from '../evaluation/context';
 import type { Logger } from '../logger';
 import { resolveLogger } from '../validate';
 import { FlagManager, type ManagerState } from '../manager';
 import type { FlagManagerOptions } from '../options';
-import type { EvaluationDetail } from '../toggler';
+import type { Toggler, VariationDetail } from '../toggler';
 import { ManagerEventBridge } from './events';
-import { targetingKeyOf, trackedFlagKeysOf, trackedValueOf } from './context';
-import { booleanResolution, errorResolution, typeMismatchResolution } from './resolution';
+import { tailslideContextOf, trackedFlagKeysOf, trackedValueOf } from './context';
+import { errorResolution, resolutionOf } from './resolution';
 
 /** `new TailslideProvider({ manager })`: wrap a FlagManager of yours. */
 export interface TailslideProviderManagerOptions {
@@ -119,45 +120,51 @@ export class TailslideProvider implements Provider {
     return this.closePromise;
   }
 
-  async resolveBooleanEvaluation(
+  resolveBooleanEvaluation(
     flagKey: string,
     defaultValue: boolean,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<boolean>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) => booleanResolution(detail, defaultValue));
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.booleanVariationDetail(ctx, defaultValue)),
+    );
   }
 
-  async resolveStringEvaluation(
+  resolveStringEvaluation(
     flagKey: string,
     defaultValue: string,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<string>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
-      typeMismatchResolution(detail, defaultValue, 'string'),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.stringVariationDetail(ctx, defaultValue)),
     );
   }
 
-  async resolveNumberEvaluation(
+  resolveNumberEvaluation(
     flagKey: string,
     defaultValue: number,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<number>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
-      typeMismatchResolution(detail, defaultValue, 'number'),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => t.numberVariationDetail(ctx, defaultValue)),
     );
   }
 
-  async resolveObjectEvaluation<T extends JsonValue>(
+  resolveObjectEvaluation<T extends JsonValue>(
     flagKey: string,
     defaultValue: T,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
   ): Promise<ResolutionDetails<T>> {
-    return this.resolve(flagKey, defaultValue, context, logger, (detail) =>
-      typeMismatchResolution(detail, defaultValue, 'object'),
+    return Promise.resolve(
+      this.resolve(flagKey, defaultValue, context, logger, (t, ctx) => {
+        // OpenFeature's JsonValue and ours are the same JSON; a served object is returned as the flag holds it.
+        const detail = t.jsonVariationDetail(ctx, defaultValue);
+        return detail as VariationDetail<unknown> as VariationDetail<T>;
+      }),
     );
   }
 
@@ -172,7 +179,7 @@ export class TailslideProvider implements Provider {
       const event = String(trackingEventName);
       const flagKeys = trackedFlagKeysOf(trackingEventDetails);
       const value = trackedValueOf(trackingEventDetails);
-      const user = targetingKeyOf(context);
+      const user = tailslideContextOf(context, () => contextKey(this.manager.getUserContext()));
       if (!flagKeys.ok || !value.ok || !user.ok) {
         const problem = [flagKeys, value, user]
           .map((read) => (read.ok ? '' : read.message))
@@ -204,12 +211,19 @@ export class TailslideProvider implements Provider {
     defaultValue: T,
     context: EvaluationContext,
     logger: OpenFeatureLogger,
-    toResolution: (detail: EvaluationDetail) => ResolutionDetails<T>,
+    evaluate: (toggler: Toggler, context: TailslideContext | undefined) => VariationDetail<T>,
   ): ResolutionDetails<T> {
     try {
-      const user = targetingKeyOf(context);
-      if (!user.ok) return errorResolution(defaultValue, ErrorCode.INVALID_CONTEXT, user.message);
-      return toResolution(this.manager.evaluate(flagKey, user.value));
+      const tailslideContext = tailslideContextOf(context, () => contextKey(this.manager.getUserContext()));
+      if (!tailslideContext.ok)
+        return errorResolution(defaultValue, ErrorCode.INVALID_CONTEXT, tailslideContext.message);
+      if (typeof flagKey !== 'string' || flagKey === '') {
+        return errorResolution(defaultValue, ErrorCode.FLAG_NOT_FOUND, `flag ${describeValue(flagKey)} names no flag`);
+      }
+      return resolutionOf(
+        evaluate(this.manager.newToggler({ flagName: flagKey }), tailslideContext.value),
+        defaultValue,
+      );
     } catch (err) {
       const message = `evaluating flag ${JSON.stringify(String(flagKey))} failed: ${toError(err).message}`;
       logger.error(`tailslide: ${message}`);

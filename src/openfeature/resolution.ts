@@ -9,21 +9,29 @@ import {
   type ResolutionDetails,
   type ResolutionReason,
 } from '@openfeature/server-sdk';
-import type { EvaluationReason } from '../evaluation/evaluator';
-import type { EvaluationDetail } from '../toggler';
+import type { VariationDetail, VariationDetailReason } from '../toggler';
 
 /** What one Tailslide reason becomes: a value with an OpenFeature reason, or an error resolution. */
 type Mapping =
   | { readonly kind: 'value'; readonly reason: ResolutionReason }
-  | { readonly kind: 'error'; readonly errorCode: ErrorCode; readonly message: (detail: EvaluationDetail) => string };
+  | { readonly kind: 'error'; readonly errorCode: ErrorCode; readonly message: (detail: Detail) => string };
+
+/** What a resolution needs of an evaluation: the toggler's variation detail. */
+type Detail = VariationDetail<unknown>;
 
 /**
- * Every Tailslide reason, mapped. `Record<EvaluationReason, …>` makes a new reason a compile error
- * here until it is mapped.
+ * Every Tailslide reason, mapped. `Record<VariationDetailReason, …>` makes a new reason a compile
+ * error here until it is mapped. A rule or fallthrough that served through a weighted split is SPLIT
+ * (see `valueReason`).
  */
-export const REASON_MAPPING: Readonly<Record<EvaluationReason, Mapping>> = {
+export const REASON_MAPPING: Readonly<Record<VariationDetailReason, Mapping>> = {
   FLAG_OFF: { kind: 'value', reason: StandardResolutionReasons.DISABLED },
+  // An open circuit switches the flag off for everyone, as an inactive flag: the off value, DISABLED.
+  CIRCUIT_OPEN: { kind: 'value', reason: StandardResolutionReasons.DISABLED },
   WHITELISTED: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },
+  TARGET_MATCH: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },
+  RULE_MATCH: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },
+  FALLTHROUGH: { kind: 'value', reason: StandardResolutionReasons.DEFAULT },
   ROLLOUT_IN: { kind: 'value', reason: StandardResolutionReasons.SPLIT },
   ROLLOUT_OUT: { kind: 'value', reason: StandardResolutionReasons.SPLIT },
   FULL_ROLLOUT: { kind: 'value', reason: StandardResolutionReasons.STATIC },
@@ -44,6 +52,11 @@ export const REASON_MAPPING: Readonly<Record<EvaluationReason, Mapping>> = {
     errorCode: ErrorCode.PROVIDER_NOT_READY,
     message: (d) => `no ruleset of app ${d.appId} has arrived yet`,
   },
+  TYPE_MISMATCH: {
+    kind: 'error',
+    errorCode: ErrorCode.TYPE_MISMATCH,
+    message: (d) => d.errorMessage ?? `flag ${JSON.stringify(d.flagName)} serves another type`,
+  },
   ERROR: {
     kind: 'error',
     errorCode: ErrorCode.GENERAL,
@@ -51,10 +64,11 @@ export const REASON_MAPPING: Readonly<Record<EvaluationReason, Mapping>> = {
   },
 };
 
-/** `{ flagId, appId, reason }`: the Tailslide side of a resolution (flagId only for a known flag). */
-export function flagMetadataOf(detail: EvaluationDetail): FlagMetadata {
+/** `{ flagId, appId, reason }` (plus `ruleId`): the Tailslide side of a resolution (flagId only for a known flag). */
+export function flagMetadataOf(detail: Detail): FlagMetadata {
   const metadata: FlagMetadata = { appId: detail.appId, reason: detail.reason };
   if (detail.flagId !== undefined) metadata.flagId = detail.flagId;
+  if (detail.ruleId !== undefined) metadata.ruleId = detail.ruleId;
   return metadata;
 }
 
@@ -79,38 +93,28 @@ export function errorResolution<T>(
   return resolution;
 }
 
-/** The resolution of a boolean evaluation. */
-export function booleanResolution(detail: EvaluationDetail, defaultValue: boolean): ResolutionDetails<boolean> {
-  const mapping = REASON_MAPPING[detail.reason];
-  const flagMetadata = flagMetadataOf(detail);
-  if (mapping.kind === 'error')
-    return errorResolution(defaultValue, mapping.errorCode, mapping.message(detail), flagMetadata);
-  return { value: detail.value, variant: detail.variant, reason: mapping.reason, flagMetadata };
-}
-
 /**
- * The resolution of a string, number or object evaluation: Tailslide flags are on/off, so a known
- * flag is a TYPE_MISMATCH; an unknown flag or a manager without a ruleset keeps its own error.
+ * The resolution of a typed evaluation: the value served, with the variant (`on`/`off`, or the
+ * variation index of a flag with its own variations) and the mapped reason; or the default with an
+ * error code.
  */
-export function typeMismatchResolution<T>(
-  detail: EvaluationDetail,
-  defaultValue: T,
-  requested: string,
-): ResolutionDetails<T> {
+export function resolutionOf<T>(detail: VariationDetail<T>, defaultValue: T): ResolutionDetails<T> {
   const mapping = REASON_MAPPING[detail.reason];
   const flagMetadata = flagMetadataOf(detail);
-  if (
-    mapping.kind === 'error' &&
-    mapping.errorCode !== ErrorCode.TARGETING_KEY_MISSING &&
-    mapping.errorCode !== ErrorCode.GENERAL
-  ) {
+  if (mapping.kind === 'error') {
     return errorResolution(defaultValue, mapping.errorCode, mapping.message(detail), flagMetadata);
   }
-  return errorResolution(
-    defaultValue,
-    ErrorCode.TYPE_MISMATCH,
-    `flag ${JSON.stringify(detail.flagName)} is a boolean (Tailslide flags are on or off), not a ${requested}: ` +
-      'use getBooleanValue / getBooleanDetails',
+  const resolution: ResolutionDetails<T> = {
+    value: detail.value,
+    reason: valueReason(detail, mapping.reason),
     flagMetadata,
-  );
+  };
+  if (detail.variant !== undefined) resolution.variant = detail.variant;
+  return resolution;
+}
+
+/** A rule or the fallthrough that served through a weighted split is a SPLIT. */
+function valueReason(detail: Detail, mapped: ResolutionReason): ResolutionReason {
+  const split = detail.splitBucket !== undefined && (detail.reason === 'RULE_MATCH' || detail.reason === 'FALLTHROUGH');
+  return split ? StandardResolutionReasons.SPLIT : mapped;
 }

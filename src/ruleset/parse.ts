@@ -1,4 +1,5 @@
 import { InvalidRulesetError, describeValue, type RulesetIssue } from '../errors';
+import { parseTargeting, TARGETING_FIELDS, targetingToWire } from './targeting';
 import type { CircuitStatus, Flag, RecoveryProfile, WireFlag } from './types';
 
 /** Wait after a trip before recovery starts: one minute. */
@@ -54,10 +55,20 @@ const KNOWN_FIELDS = new Set<string>([
   'webhooks',
   'created_at',
   'updated_at',
+  ...TARGETING_FIELDS,
 ]);
 
 export type ParseResult =
   { readonly ok: true; readonly flags: readonly Flag[] } | { readonly ok: false; readonly error: InvalidRulesetError };
+
+/**
+ * What the receiving side makes of a ruleset: the flags that passed validation, and an issue for
+ * each flag left out. Fails only when the message is not a JSON array, or when it holds flags and
+ * none of them is usable (applying it would drop every flag of the app for garbage).
+ */
+export type LenientParseResult =
+  | { readonly ok: true; readonly flags: readonly Flag[]; readonly issues: readonly RulesetIssue[] }
+  | { readonly ok: false; readonly error: InvalidRulesetError };
 
 export interface ParseOptions {
   /** The app the ruleset belongs to: flags without `app_id` get it; a different `app_id` is an error. */
@@ -67,36 +78,85 @@ export interface ParseOptions {
 /** Most issues listed in one error; the rest are counted. */
 const MAX_ISSUES = 20;
 
+const BOM = 0xfeff;
+
 /**
- * Decodes a message payload (bytes or text of JSON, or an already-parsed value) and validates it.
- * `origin` names where it came from in errors (`apps.1.update.manual #42`, a file path, …).
+ * The text of a message: bytes decoded as UTF-8, and a leading byte order mark (which editors on
+ * Windows write and `JSON.parse` refuses) removed.
  */
-export function parseRulesetPayload(payload: unknown, origin: string, options: ParseOptions = {}): ParseResult {
-  let value: unknown = payload;
-  if (payload instanceof Uint8Array || typeof payload === 'string') {
-    const text =
-      typeof payload === 'string'
-        ? payload
-        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      const size = typeof payload === 'string' ? payload.length : payload.byteLength;
-      return fail(origin, [{ message: `not JSON (${size} bytes): ${(err as Error).message}` }]);
-    }
+export function rulesetText(payload: Uint8Array | string): string {
+  const text =
+    typeof payload === 'string'
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  return text.charCodeAt(0) === BOM ? text.slice(1) : text;
+}
+
+type Decoded =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: InvalidRulesetError };
+
+/** Bytes or text are parsed as JSON (after `rulesetText`); anything else is taken as already parsed. */
+function decode(payload: unknown, origin: string): Decoded {
+  if (!(payload instanceof Uint8Array) && typeof payload !== 'string') return { ok: true, value: payload };
+  try {
+    return { ok: true, value: JSON.parse(rulesetText(payload)) };
+  } catch (err) {
+    const size = typeof payload === 'string' ? payload.length : payload.byteLength;
+    return fail(origin, [{ message: `not JSON (${size} bytes): ${(err as Error).message}` }]);
   }
-  return parseRuleset(value, origin, options);
 }
 
 /**
- * Validates a ruleset (a bare JSON array of snake_case flags, as in wire-format.md) and converts it
- * to frozen camelCase flags. Every problem is reported with the flag (index and title) and field.
- * Unknown extra fields are kept in `extra`.
+ * Decodes a message payload (bytes or text of JSON, or an already-parsed value) and validates it
+ * strictly: one bad flag rejects the whole ruleset. For editors and files about to be published.
+ * `origin` names where it came from in errors (`apps.1.update.manual #42`, a file path, …).
+ */
+export function parseRulesetPayload(payload: unknown, origin: string, options: ParseOptions = {}): ParseResult {
+  const decoded = decode(payload, origin);
+  return decoded.ok ? parseRuleset(decoded.value, origin, options) : decoded;
+}
+
+/** `parseRulesetPayload` for the receiving side: see `parseRulesetLenient`. */
+export function parseRulesetPayloadLenient(
+  payload: unknown,
+  origin: string,
+  options: ParseOptions = {},
+): LenientParseResult {
+  const decoded = decode(payload, origin);
+  return decoded.ok ? parseRulesetLenient(decoded.value, origin, options) : decoded;
+}
+
+/**
+ * Validates a ruleset (a bare JSON array of snake_case flags, as in docs/wire-format.md) and converts it
+ * to frozen camelCase flags. Strict: every problem is reported with the flag (index and title) and
+ * field, and any problem rejects the whole ruleset. Unknown extra fields are kept in `extra`.
  */
 export function parseRuleset(value: unknown, origin: string, options: ParseOptions = {}): ParseResult {
-  if (!Array.isArray(value)) {
-    return fail(origin, [{ message: `expected a JSON array of flags, got ${describeValue(value)}` }]);
-  }
+  if (!Array.isArray(value)) return notAnArray(origin, value);
+  const { flags, issues } = validateFlags(value, options);
+  if (issues.length > 0) return fail(origin, issues);
+  return { ok: true, flags };
+}
+
+/**
+ * Validates a ruleset per flag, as a manager receives it: each flag that fails validation is left
+ * out and described in `issues` (index, id, title and field); duplicates of a title or an id are
+ * left out after the first. Tower accepts flags that this SDK cannot use (an empty title), and one
+ * of them must not stop every later change of the app from applying.
+ */
+export function parseRulesetLenient(value: unknown, origin: string, options: ParseOptions = {}): LenientParseResult {
+  if (!Array.isArray(value)) return notAnArray(origin, value);
+  const { flags, issues } = validateFlags(value, options);
+  if (flags.length === 0 && value.length > 0) return fail(origin, issues);
+  return { ok: true, flags, issues };
+}
+
+function notAnArray(origin: string, value: unknown): { readonly ok: false; readonly error: InvalidRulesetError } {
+  return fail(origin, [{ message: `expected a JSON array of flags, got ${describeValue(value)}` }]);
+}
+
+/** Every flag read in order; the first of a title or id wins. */
+function validateFlags(value: readonly unknown[], options: ParseOptions): { flags: Flag[]; issues: RulesetIssue[] } {
   const issues: RulesetIssue[] = [];
   const flags: Flag[] = [];
   const titles = new Map<string, number>();
@@ -104,22 +164,22 @@ export function parseRuleset(value: unknown, origin: string, options: ParseOptio
   value.forEach((item: unknown, index) => {
     const flag = parseFlag(item, index, options, issues);
     if (!flag) return;
+    const where = { index, id: flag.id, title: flag.title };
     const sameTitle = titles.get(flag.title);
     if (sameTitle !== undefined) {
-      issues.push({ index, title: flag.title, field: 'title', message: `duplicate title (also flag #${sameTitle})` });
+      issues.push({ ...where, field: 'title', message: `duplicate title (also flag #${sameTitle})` });
       return;
     }
     const sameId = ids.get(flag.id);
     if (sameId !== undefined) {
-      issues.push({ index, title: flag.title, field: 'id', message: `duplicate id ${flag.id} (also flag #${sameId})` });
+      issues.push({ ...where, field: 'id', message: `duplicate id ${flag.id} (also flag #${sameId})` });
       return;
     }
     titles.set(flag.title, index);
     ids.set(flag.id, index);
     flags.push(flag);
   });
-  if (issues.length > 0) return fail(origin, issues);
-  return { ok: true, flags };
+  return { flags, issues };
 }
 
 /** Converts a flag back to the wire format (snake_case), keeping unknown fields. */
@@ -145,6 +205,7 @@ export function toWire(flag: Flag): WireFlag {
     webhooks: flag.webhooks,
     created_at: flag.createdAt,
     updated_at: flag.updatedAt,
+    ...(flag.targeting === undefined ? {} : targetingToWire(flag.targeting)),
   };
 }
 
@@ -158,20 +219,42 @@ export function splitWhitelist(value: string): string[] {
   return users;
 }
 
-function fail(origin: string, issues: RulesetIssue[]): ParseResult {
+function fail(origin: string, issues: RulesetIssue[]): { readonly ok: false; readonly error: InvalidRulesetError } {
   const shown = issues.slice(0, MAX_ISSUES);
   if (issues.length > MAX_ISSUES) shown.push({ message: `and ${issues.length - MAX_ISSUES} more problems` });
   return { ok: false, error: new InvalidRulesetError(origin, shown) };
 }
 
-/** Reads the fields of one flag, pushing an issue for each bad one; undefined when any is bad. */
+/**
+ * Reads the fields of one flag, pushing an issue for each bad one (with the flag's id when that
+ * field is usable); undefined when any is bad. Never throws, even for an exotic object passed as
+ * a bootstrap (a getter that throws is an issue like any other).
+ */
 function parseFlag(item: unknown, index: number, options: ParseOptions, issues: RulesetIssue[]): Flag | undefined {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     issues.push({ index, message: `expected a flag object, got ${describeValue(item)}` });
     return undefined;
   }
   const raw = item as Record<string, unknown>;
-  const before = issues.length;
+  const own: RulesetIssue[] = [];
+  let flag: Flag | undefined;
+  let id: number | undefined;
+  try {
+    id = isWireId(raw.id) ? raw.id : undefined;
+    flag = readFlag(raw, index, options, own);
+  } catch (err) {
+    own.push({ index, message: `could not be read: ${err instanceof Error ? err.message : describeValue(err)}` });
+  }
+  if (own.length === 0) return flag;
+  for (const issue of own) issues.push(id === undefined ? issue : { ...issue, id });
+  return undefined;
+}
+
+function isWireId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function readFlag(raw: Record<string, unknown>, index: number, options: ParseOptions, issues: RulesetIssue[]): Flag {
   const title = typeof raw.title === 'string' && raw.title.trim() !== '' ? raw.title : undefined;
   if (title === undefined) {
     issues.push({ index, field: 'title', message: `must be a non-empty string, got ${describeValue(raw.title)}` });
@@ -190,6 +273,8 @@ function parseFlag(item: unknown, index: number, options: ParseOptions, issues: 
   const isActive = read.boolean('is_active', { required: true });
   const rollout = read.percentage('rollout_percentage', { required: true });
   const whitelist = read.string('white_listed_users') ?? WIRE_DEFAULTS.white_listed_users;
+
+  const targeting = parseTargeting(raw, at);
 
   const flag: Flag = {
     id: id ?? 0,
@@ -215,13 +300,18 @@ function parseFlag(item: unknown, index: number, options: ParseOptions, issues: 
     webhooks: read.string('webhooks') ?? WIRE_DEFAULTS.webhooks,
     createdAt: read.string('created_at') ?? '',
     updatedAt: read.string('updated_at') ?? '',
+    ...(targeting === undefined ? {} : { targeting }),
     extra: Object.freeze(extraFields(raw)),
   };
-  return issues.length === before ? Object.freeze(flag) : undefined;
+  return Object.freeze(flag);
 }
 
+/**
+ * Unknown fields, kept. A null-prototype object, so that a field named `__proto__` stays a field
+ * (on a plain object, assigning it would set the prototype and lose the field).
+ */
 function extraFields(raw: Record<string, unknown>): Record<string, unknown> {
-  const extra: Record<string, unknown> = {};
+  const extra = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
     if (!KNOWN_FIELDS.has(key)) extra[key] = raw[key];
   }

@@ -1,8 +1,10 @@
+import type { Targeting } from './targeting';
+
 /** Circuit states as Tower and the breaker write them. */
 export type CircuitStatus = 'open' | 'close' | 'recovery';
 export type RecoveryProfile = 'linear' | 'exponential';
 
-/** The known fields of a flag on the wire (snake_case). See shared/spec/wire-format.md §1. */
+/** The known fields of a flag on the wire (snake_case). See docs/wire-format.md §1. */
 export interface WireFlagFields {
   id: number;
   app_id: number;
@@ -52,6 +54,8 @@ export interface Flag {
   readonly webhooks: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The targeting extension (docs/targeting.md); undefined when the flag uses none of its fields. */
+  readonly targeting?: Targeting;
   /** Wire fields this SDK does not know, kept verbatim (snake_case keys). */
   readonly extra: Readonly<Record<string, unknown>>;
 }

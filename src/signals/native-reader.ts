@@ -35,11 +35,16 @@ export class NativeReader implements ReadBackend {
     return totals.get(flagId) ?? { success: 0, failure: 0 };
   }
 
-  async flagBuckets(flagId: number, window: Window, bucketMs: number): Promise<Map<number, StatusTotals>> {
+  async flagBuckets(
+    flagId: number,
+    window: Window,
+    bucketMs: number,
+    alignMs: number,
+  ): Promise<Map<number, StatusTotals>> {
     const out = new Map<number, StatusTotals>();
-    const first = bucketOf(window.fromMs, bucketMs);
+    const first = bucketOf(window.fromMs, bucketMs, alignMs);
     await this.eachSecond([flagId], window, (_flag, status, secondMs, n) => {
-      addTotals(out, Math.max(first, bucketOf(secondMs, bucketMs)), status, n);
+      addTotals(out, Math.max(first, bucketOf(secondMs, bucketMs, alignMs)), status, n);
     });
     return out;
   }
@@ -52,10 +57,15 @@ export class NativeReader implements ReadBackend {
     return totals;
   }
 
-  async metricTotals(flagId: number, eventToken: string, window: Window): Promise<Record<Variant, MetricTotals>> {
-    const out: Record<Variant, MetricTotals> = { on: { count: 0, sum: 0 }, off: { count: 0, sum: 0 } };
+  async metricTotals(
+    flagId: number,
+    eventToken: string,
+    window: Window,
+    variants: readonly Variant[],
+  ): Promise<Map<Variant, MetricTotals>> {
+    const out = new Map<Variant, MetricTotals>(variants.map((v) => [v, { count: 0, sum: 0 }]));
     const requests: Array<{ key: string; block: number; variant: Variant }> = [];
-    for (const variant of ['on', 'off'] as const) {
+    for (const variant of variants) {
       for (const block of blocks(window))
         requests.push({ key: nativeMetricKey(flagId, eventToken, variant, block), block, variant });
     }
@@ -68,8 +78,10 @@ export class NativeReader implements ReadBackend {
         const secondMs = request.block + Number(match[2]) * NATIVE_RESOLUTION_MS;
         const value = Number(raw);
         if (!Number.isFinite(value) || !overlaps(secondMs, window)) continue;
-        if (match[1] === 'c') out[request.variant].count += value;
-        else out[request.variant].sum += value;
+        const totals = out.get(request.variant);
+        if (totals === undefined) continue;
+        if (match[1] === 'c') totals.count += value;
+        else totals.sum += value;
       }
     });
     return out;

@@ -1,12 +1,12 @@
 /**
- * TimeSeries backend: the wire format of Tailslide (spec §2), written safely.
+ * TimeSeries backend: the wire format of Tailslide (docs/wire-format.md §2), written safely.
  *
  * Every folded sample is one `TS.ADD <key> <ms> <count> RETENTION <r> DUPLICATE_POLICY SUM
  * ON_DUPLICATE SUM LABELS …`: it creates the series on first write with the right labels, retention
  * and SUM policy, and sums into samples of the same millisecond even on a series created earlier
  * with the BLOCK policy (by the original SDKs). LABELS must come last: the module reads every
  * argument after LABELS as a label pair. Arguments are built with the `redis-time-series-ts`
- * request builder; its `RedisTimeSeries.add()` cannot be used here (see the README, section "Signals").
+ * request builder; its `RedisTimeSeries.add()` cannot be used here (see docs/signals.md, "Design notes").
  */
 import { Label } from 'redis-time-series-ts/lib/entity/label';
 import { Sample } from 'redis-time-series-ts/lib/entity/sample';

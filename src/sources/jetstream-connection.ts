@@ -4,7 +4,6 @@
  * usable. Closes only a connection it opened.
  */
 import {
-  connect,
   DebugEvents,
   Events,
   type JetStreamClient,
@@ -14,7 +13,9 @@ import {
 } from 'nats';
 import { ConnectionError, isTailslideError, toError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
-import { natsConnectionOptions } from '../nats/connect';
+import { MAX_PINGS_OUT, natsConnectionOptions, PING_INTERVAL_MS } from '../nats/connect';
+import { permissionRefusal, type PermissionRefusal } from '../nats/permissions';
+import { dialNats, type NatsDial } from '../nats/transport';
 import type { ResolvedNatsOptions } from '../options';
 import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from '../nats/errors';
 import { jittered, Pause } from './jetstream-timing';
@@ -37,6 +38,8 @@ export interface ConnectionHandlers {
   down(): void;
   /** Retrying cannot help (credentials refused, TLS misconfigured): the source must stop. */
   fatal(error: TailslideError): void;
+  /** The server refused a publish or a subscription (reported asynchronously, for any of them). */
+  refused(refusal: PermissionRefusal): void;
 }
 
 export class SourceConnection {
@@ -45,12 +48,18 @@ export class SourceConnection {
   private stopped = false;
   private statusIterator: AsyncIterable<Status> | undefined;
   private readonly pause = new Pause();
+  /** Our connect in flight, aborted by stop(). */
+  private dial: NatsDial | undefined;
+  /** The client found the connection stale (pings unanswered): the next Disconnect is a hang. */
+  private hung = false;
 
   constructor(
     private readonly nats: ResolvedNatsOptions,
     private readonly logger: Logger,
     private readonly sink: SourceSink,
     private readonly handlers: ConnectionHandlers,
+    /** Inbox prefix of a connection we open (see appInboxPrefix). */
+    private readonly inboxPrefix?: string,
   ) {}
 
   /** The link while connected; undefined while disconnected or closed. */
@@ -69,6 +78,7 @@ export class SourceConnection {
     if (this.stopped) return;
     this.stopped = true;
     this.pause.cancel();
+    this.dial?.abort();
     const link = this.link;
     this.link = undefined;
     this.online = false;
@@ -113,7 +123,13 @@ export class SourceConnection {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        const nc = await connect({ ...natsConnectionOptions(this.nats), waitOnFirstConnect: false });
+        const options = { ...natsConnectionOptions(this.nats), waitOnFirstConnect: false };
+        if (this.inboxPrefix !== undefined) options.inboxPrefix = this.inboxPrefix;
+        const dial = dialNats(options);
+        this.dial = dial;
+        const nc = await dial.connection.finally(() => {
+          this.dial = undefined;
+        });
         if (!this.stopped) return nc;
         await nc.close().catch(() => undefined);
         return undefined;
@@ -160,13 +176,22 @@ export class SourceConnection {
   }
 
   private onStatus(status: Status): void {
-    const data = String(status.data);
+    const data = typeof status.data === 'string' ? status.data : JSON.stringify(status.data);
     switch (status.type) {
-      case Events.Disconnect:
+      case DebugEvents.StaleConnection:
+        this.hung = true;
+        return;
+      case Events.Disconnect: {
         this.online = false;
-        this.sink.connection('stale', { reason: `disconnected from NATS ${data}` });
+        const reason = this.hung
+          ? `NATS server ${data} stopped answering (${MAX_PINGS_OUT} pings in a row unanswered, ` +
+            `one every ${PING_INTERVAL_MS / 1_000} s)`
+          : `disconnected from NATS ${data}`;
+        this.hung = false;
+        this.sink.connection('stale', { reason });
         this.handlers.down();
         return;
+      }
       case Events.Reconnect:
         this.online = true;
         this.logger.debug(`reconnected to NATS ${data}`);
@@ -176,7 +201,12 @@ export class SourceConnection {
       case DebugEvents.Reconnecting:
         this.logger.debug(`reconnecting to NATS ${data}`);
         return;
-      case Events.Error:
+      case Events.Error: {
+        const refusal = permissionRefusal(status);
+        if (refusal !== undefined) this.handlers.refused(refusal);
+        else this.logger.debug(`NATS ${status.type}: ${data}`);
+        return;
+      }
       case Events.LDM:
         this.logger.debug(`NATS ${status.type}: ${data}`);
         return;
@@ -218,7 +248,9 @@ export class SourceConnection {
 
 /** Ends a `nats` status iterator (typed as a plain AsyncIterable, it has `stop()`). */
 function stopIterator(iterator: unknown): void {
-  if (typeof iterator === 'object' && iterator !== null && 'stop' in iterator && typeof iterator.stop === 'function') {
-    iterator.stop();
-  }
+  if (isStoppable(iterator)) iterator.stop();
+}
+
+function isStoppable(value: unknown): value is { stop(): void } {
+  return typeof value === 'object' && value !== null && 'stop' in value && typeof value.stop === 'function';
 }

@@ -20,11 +20,14 @@ import {
   ConsumerEvents,
   DeliverPolicy,
   nanos,
+  type ConsumerConfig,
+  type ConsumerInfo,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
 } from 'nats';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger';
 import { appFilter } from '../nats/subjects';
 import { errorMessage } from '../nats/errors';
@@ -34,6 +37,16 @@ export const PULL_EXPIRES_MS = 10_000;
 /** The server deletes a consumer nobody pulls from for this long (we died without deleting it). */
 export const CONSUMER_INACTIVE_THRESHOLD_MS = 60_000;
 const PULL_BATCH = 64;
+
+/**
+ * A consumer name unique to this manager instance and attempt: `tailslide_<appId>_<12 hex>`. A
+ * named consumer is created through `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>` (nats-server
+ * 2.9+), a subject that carries the app's filter, so NATS permissions can confine a user to its
+ * app (docs/permissions.md).
+ */
+export function consumerName(appId: number): string {
+  return `tailslide_${appId}_${randomBytes(6).toString('hex')}`;
+}
 
 export interface AppConsumerHandlers {
   /** A message, in stream-sequence order. */
@@ -60,7 +73,7 @@ export class AppConsumer {
 
   private constructor(
     private readonly target: AppConsumerTarget,
-    /** The server-assigned consumer name. */
+    /** The consumer's name. */
     readonly name: string,
     /** Messages the consumer had to deliver when created (0: the app has published nothing yet). */
     readonly initialPending: number,
@@ -69,7 +82,8 @@ export class AppConsumer {
 
   /** Creates the consumer on the server and starts consuming it. Rejects with the `nats` error. */
   static async start(target: AppConsumerTarget, handlers: AppConsumerHandlers): Promise<AppConsumer> {
-    const info = await target.jsm.consumers.add(target.stream, {
+    const config: Partial<ConsumerConfig> = {
+      name: consumerName(target.appId),
       description: `tailslide-node: rulesets of app ${target.appId}`,
       filter_subject: appFilter(target.appId),
       deliver_policy: DeliverPolicy.LastPerSubject,
@@ -78,7 +92,18 @@ export class AppConsumer {
       mem_storage: true,
       num_replicas: 1,
       inactive_threshold: nanos(CONSUMER_INACTIVE_THRESHOLD_MS),
-    });
+    };
+    let info: ConsumerInfo;
+    try {
+      info = await target.jsm.consumers.add(target.stream, config);
+    } catch (err) {
+      // A server before 2.9 has no named-consumer API (the client says so before sending):
+      // an unnamed consumer works there, it just cannot be confined by permissions.
+      if (!/consumer 'name' requires server/.test(errorMessage(err))) throw err;
+      target.logger.debug(`${errorMessage(err)}: creating the consumer without a name`);
+      delete config.name;
+      info = await target.jsm.consumers.add(target.stream, config);
+    }
     const consumer = new AppConsumer(target, info.name, info.num_pending, handlers);
     try {
       await consumer.consume();

@@ -1,5 +1,5 @@
 /**
- * Rulesets from NATS JetStream (wire-format.md §1).
+ * Rulesets from NATS JetStream (docs/wire-format.md §1).
  *
  * One ephemeral consumer on `apps.<appId>.update.*` delivers the last message of each of the
  * app's subjects, then every new one, in stream-sequence order: no gap between "read the
@@ -15,12 +15,15 @@ import type { ResolvedNatsOptions } from '../options';
 import { SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
-import { appFilter, describeSubjects, streamCoversApp } from '../nats/subjects';
-import { boundedWait, retryDelay, RetryTimer } from './jetstream-timing';
+import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
+import { describeRefusal, isOptionalPermission, permissionRefusal, type PermissionRefusal } from '../nats/permissions';
+import { boundedWait, jittered, retryDelay, RetryTimer } from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';
 
 /** A consumer that ends sooner than this after its creation counts as a failed attempt. */
 const SHORT_LIVED_CONSUMER_MS = 2_000;
+/** After a permission refusal, the next attempt waits this long (the server's config may be reloaded). */
+export const PERMISSION_RETRY_MS = 30_000;
 /** close() waits at most this long for a sync in flight, and for the server to delete our consumer. */
 const CLOSE_STEP_TIMEOUT_MS = 1_000;
 
@@ -53,6 +56,18 @@ export class JetStreamSource implements FlagSource {
   /** `created` of the stream read last, and the highest sequence delivered from it. */
   private streamCreated: string | undefined;
   private lastSequence = 0;
+  /**
+   * The last ruleset the current consumer delivered while more messages were queued behind it
+   * (`pending` > 0): if what follows is not a ruleset, the sink is told the batch is drained by
+   * this one again, with `pending` 0 (it ignores the repeated sequence and declares itself ready).
+   */
+  private undrained: { data: Uint8Array; sequence: number; subject: string } | undefined;
+  /** Rulesets delivered by the current consumer. */
+  private rulesetsDelivered = 0;
+  /** Permission refusals reported, by cause (`publish <subject pattern>`); cleared by a ruleset. */
+  private readonly refusals = new Set<string>();
+  /** Subjects of messages ignored as not rulesets (each logged once). */
+  private readonly ignoredSubjects = new Set<string>();
 
   /** Inert: nothing happens before start(). */
   constructor(options: JetStreamSourceOptions) {
@@ -62,15 +77,23 @@ export class JetStreamSource implements FlagSource {
   }
 
   /** Starts connecting and resolves at once; every outcome goes to the sink. Never rejects. */
-  async start(sink: SourceSink): Promise<void> {
-    if (this.sink !== undefined || this.halted) return;
+  start(sink: SourceSink): Promise<void> {
+    if (this.sink !== undefined || this.halted) return Promise.resolve();
     this.sink = sink;
-    this.connection = new SourceConnection(this.nats, this.logger, sink, {
-      up: () => this.requestSync('connected'),
-      down: () => void this.stopConsumer(),
-      fatal: (error) => this.fail(error),
-    });
+    this.connection = new SourceConnection(
+      this.nats,
+      this.logger,
+      sink,
+      {
+        up: () => this.requestSync('connected'),
+        down: () => void this.stopConsumer(),
+        fatal: (error) => this.fail(error),
+        refused: (refusal) => this.onRefusedStatus(refusal),
+      },
+      appInboxPrefix(this.appId),
+    );
     this.connection.start();
+    return Promise.resolve();
   }
 
   /**
@@ -124,6 +147,7 @@ export class JetStreamSource implements FlagSource {
     } catch (err) {
       if (outdated()) return;
       if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
+      if (this.refusedBy(err)) return;
       return this.syncFailed(`could not read stream "${stream}" on ${server}`, err);
     }
     if (outdated()) return;
@@ -137,6 +161,8 @@ export class JetStreamSource implements FlagSource {
     this.checkStreamIdentity(info);
 
     let consumer: AppConsumer;
+    this.undrained = undefined;
+    this.rulesetsDelivered = 0;
     try {
       consumer = await AppConsumer.start(
         { jsm: link.jsm, js: link.js, stream, appId: this.appId, logger: this.logger },
@@ -154,6 +180,7 @@ export class JetStreamSource implements FlagSource {
             `(its subjects: ${describeSubjects(subjects)}; this server needs the filter inside one stream subject or containing one)`,
         );
       }
+      if (this.refusedBy(err)) return;
       return this.syncFailed(`could not create a consumer on stream "${stream}" on ${server}`, err);
     }
     if (outdated()) {
@@ -193,10 +220,43 @@ export class JetStreamSource implements FlagSource {
 
   private onMessage(msg: JsMsg): void {
     if (this.halted) return;
+    if (msg.seq > this.lastSequence) this.lastSequence = msg.seq;
+    if (appIdOfSubject(msg.subject) !== this.appId) {
+      this.ignoreMessage(msg);
+      return;
+    }
     this.failures = 0;
     this.lastWaiting = undefined;
-    if (msg.seq > this.lastSequence) this.lastSequence = msg.seq;
-    this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending: msg.info.pending });
+    this.refusals.clear();
+    const pending = msg.info.pending;
+    this.rulesetsDelivered += 1;
+    this.undrained = pending > 0 ? { data: msg.data, sequence: msg.seq, subject: msg.subject } : undefined;
+    this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending });
+  }
+
+  /**
+   * A message on one of the app's subjects that is not `manual` or `circuit` (the filter
+   * `apps.<id>.update.*` lets them through): not a ruleset (wire-format.md §1), never applied.
+   */
+  private ignoreMessage(msg: JsMsg): void {
+    if (!this.ignoredSubjects.has(msg.subject)) {
+      this.ignoredSubjects.add(msg.subject);
+      this.logger.debug(
+        `ignoring messages on ${msg.subject} (first: sequence ${msg.seq}): only ` +
+          `apps.${this.appId}.update.manual and apps.${this.appId}.update.circuit carry rulesets`,
+      );
+    }
+    if (msg.info.pending > 0) return;
+    const last = this.undrained;
+    this.undrained = undefined;
+    if (last !== undefined) {
+      this.sink?.ruleset(last.data, { sequence: last.sequence, subject: last.subject, pending: 0 });
+    } else if (this.rulesetsDelivered === 0) {
+      this.reportWaiting(
+        `no ruleset published yet for app ${this.appId} on stream "${this.nats.stream}" ` +
+          `(only messages on subjects that are not rulesets, such as ${msg.subject})`,
+      );
+    }
   }
 
   private onConsumerEnded(consumer: AppConsumer, reason: string, error: unknown): void {
@@ -207,9 +267,10 @@ export class JetStreamSource implements FlagSource {
       this.orphans.push(consumer); // the connection went: the reconnect syncs again
       return;
     }
+    void consumer.delete();
+    if (this.refusedBy(error)) return;
     if (error !== undefined)
       this.sink?.error(new ConnectionError(`${reason}; creating a new consumer`, { cause: error }));
-    void consumer.delete();
     if (Date.now() - this.consumerStartedAt < SHORT_LIVED_CONSUMER_MS) {
       this.failures += 1;
       this.scheduleSync(retryDelay(this.failures), reason);
@@ -217,6 +278,56 @@ export class JetStreamSource implements FlagSource {
       this.failures = 0;
       this.requestSync(reason);
     }
+  }
+
+  /**
+   * A request or the consumer failed for want of a permission: reported once per cause (as what
+   * the source waits for, so the manager's not-ready message repeats it), then one slow retry.
+   */
+  private refusedBy(err: unknown): boolean {
+    const refusal = permissionRefusal(err);
+    if (refusal === undefined) return false;
+    this.failures += 1;
+    this.reportRefusal(refusal);
+    this.scheduleSync(jittered(PERMISSION_RETRY_MS), `refused: ${refusal.operation} ${refusal.subject}`);
+    return true;
+  }
+
+  /**
+   * A refusal the server reported on its own. The requests' own refusals are handled where they
+   * fail; a pull (`$JS.API.CONSUMER.MSG.NEXT…`) fails only here: the consumer would wait for
+   * nothing, so it goes, and a new one is tried after the slow retry.
+   */
+  private onRefusedStatus(refusal: PermissionRefusal): void {
+    if (this.halted) return;
+    // On a connection shared with the host (natsConnection), a refusal may be about its own work.
+    const tokens = refusal.subject.split('.');
+    const stream = refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.') ? tokens[5] : tokens[4];
+    const ours =
+      refusal.subject.startsWith('_INBOX.') ||
+      (/^\$JS\.API\.(STREAM\.INFO|CONSUMER)\./.test(refusal.subject) && stream === this.nats.stream);
+    if (!ours) {
+      this.logger.debug(`NATS refused ${refusal.operation} to "${refusal.subject}" (not a subject of this source)`);
+      return;
+    }
+    this.reportRefusal(refusal);
+    if (refusal.operation !== 'publish' || !refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.')) return;
+    if (this.consumer === undefined) return;
+    void this.stopConsumer();
+    this.failures += 1;
+    this.scheduleSync(jittered(PERMISSION_RETRY_MS), `refused: ${refusal.operation} ${refusal.subject}`);
+  }
+
+  private reportRefusal(refusal: PermissionRefusal): void {
+    const key = `${refusal.operation} ${refusal.subject}`;
+    if (this.refusals.has(key)) return;
+    this.refusals.add(key);
+    const message = describeRefusal(refusal, this.nats.user);
+    if (isOptionalPermission(refusal)) {
+      this.logger.debug(`${message} (optional: an abandoned consumer expires by itself)`);
+      return;
+    }
+    this.reportWaiting(`${message}; trying again every ${PERMISSION_RETRY_MS / 1_000} s`);
   }
 
   private waitFor(reason: string): void {

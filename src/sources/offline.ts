@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { InvalidOptionError } from '../errors';
-import { parseRulesetPayload } from '../ruleset/parse';
-import type { FlagSource, SourceSink } from './types';
+import { loadBootstrap } from './bootstrap';
+import type { FlagSource, RulesetPayload, SourceSink } from './types';
 
 /**
- * Serves a bootstrap ruleset (an array in the wire format, or a JSON file) with no connection,
- * and rulesets pushed at run time by tests (`manager.setRuleset`), as if they came from JetStream.
+ * The source of `offline: true`: serves the bootstrap ruleset (an array in the wire format, or a
+ * JSON file) with no connection, and rulesets pushed at run time by `manager.setRuleset`, as if
+ * they came from JetStream. An unreadable or invalid bootstrap is fatal: there is nothing else.
  */
 export class OfflineSource implements FlagSource {
   private sink: SourceSink | undefined;
@@ -18,34 +17,32 @@ export class OfflineSource implements FlagSource {
 
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    const origin = typeof this.bootstrap === 'string' ? `bootstrap file ${this.bootstrap}` : 'bootstrap';
-    let payload: unknown = this.bootstrap;
-    if (typeof this.bootstrap === 'string') {
-      try {
-        payload = await readFile(this.bootstrap, 'utf8');
-      } catch (err) {
-        sink.fatal(
-          new InvalidOptionError('bootstrap', this.bootstrap, `a readable JSON file (${(err as Error).message})`),
-        );
-        return;
-      }
-    }
-    const result = parseRulesetPayload(payload, origin, { appId: this.appId });
-    if (!result.ok) {
-      sink.fatal(result.error);
+    const loaded = await loadBootstrap(this.bootstrap, this.appId);
+    if (!loaded.ok) {
+      sink.fatal(loaded.error);
       return;
     }
     sink.connection('connected');
-    this.push(payload, 'bootstrap');
+    this.deliver(loaded.payload, 'bootstrap');
   }
 
-  /** Delivers a ruleset as the next message. The caller has validated it. */
-  push(ruleset: unknown, subject = 'test-data'): void {
-    this.sequence += 1;
-    this.sink?.ruleset(ruleset, { sequence: this.sequence, subject });
+  /** Delivers a ruleset as the next message (`setRuleset`). The caller has validated it. */
+  push(ruleset: readonly unknown[]): void {
+    this.deliver(ruleset, 'test-data');
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.sink = undefined;
+    return Promise.resolve();
+  }
+
+  private deliver(payload: RulesetPayload, subject: 'bootstrap' | 'test-data'): void {
+    this.sequence += 1;
+    this.sink?.ruleset(payload, {
+      sequence: this.sequence,
+      subject,
+      pending: 0,
+      origin: subject === 'bootstrap' ? 'bootstrap' : 'test',
+    });
   }
 }

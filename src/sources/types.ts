@@ -1,4 +1,21 @@
 import type { TailslideError } from '../errors';
+import type { Logger } from '../logger';
+
+/**
+ * Where the ruleset an evaluation used came from (`EvaluationDetail.source`):
+ * - `stream`: the app's JetStream stream;
+ * - `bootstrap`: the `bootstrap` option (offline, or online until the stream's first ruleset);
+ * - `cache`: the `cacheFile`, read at start because the stream was out of reach;
+ * - `test`: a `TestData` source or `manager.setRuleset()`;
+ * - `custom`: a source of your own (unless it names one of the above in `MessageMeta.origin`).
+ */
+export type RulesetOrigin = 'stream' | 'bootstrap' | 'cache' | 'test' | 'custom';
+
+/**
+ * A ruleset as a source delivers it: the raw message bytes or text (JSON), or an already-parsed
+ * array in the wire format. The manager decodes and validates it.
+ */
+export type RulesetPayload = Uint8Array | string | readonly unknown[];
 
 /** Where a ruleset message came from. Sequences only grow within one source. */
 export interface MessageMeta {
@@ -12,6 +29,8 @@ export interface MessageMeta {
    * newest of the app's subjects is in place before `initialize()` resolves.
    */
   readonly pending?: number;
+  /** What kind of ruleset this is, for `EvaluationDetail.source`. Default `custom`. */
+  readonly origin?: RulesetOrigin;
 }
 
 /**
@@ -20,8 +39,8 @@ export interface MessageMeta {
  * None of these may throw back into the source (the manager guarantees it).
  */
 export interface SourceSink {
-  /** A ruleset payload: the raw message bytes (JSON text) or an already-parsed value. */
-  ruleset(payload: Uint8Array | string | unknown, meta: MessageMeta): void;
+  /** A ruleset: the raw message bytes or JSON text, or an already-parsed array (wire format). */
+  ruleset(payload: RulesetPayload, meta: MessageMeta): void;
   /**
    * The source re-reads from the start (new consumer, server restart that lost the stream):
    * the manager then accepts any sequence again, not only newer ones.
@@ -41,7 +60,11 @@ export interface SourceSink {
   fatal(error: TailslideError): void;
 }
 
-/** A supplier of rulesets: JetStream, a bootstrap file, test data. */
+/**
+ * A supplier of rulesets: JetStream, a bootstrap file, test data, or your own. The manager
+ * receives it from a factory (the `source` option) and calls `start` once from `initialize()`
+ * and `close` once from `disconnect()`. See docs/manager.md.
+ */
 export interface FlagSource {
   /**
    * Starts work and resolves promptly, without waiting for a connection: every outcome
@@ -52,3 +75,15 @@ export interface FlagSource {
   /** Stops work and releases what the source opened. Idempotent. */
   close(): Promise<void>;
 }
+
+/** What a source factory is given: the app it serves and the manager's logger. */
+export interface FlagSourceContext {
+  readonly appId: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Makes the manager's source (the `source` option), called once by `initialize()`. The default
+ * makes the JetStream source, or the offline one with `offline: true`.
+ */
+export type FlagSourceFactory = (context: FlagSourceContext) => FlagSource;

@@ -1,9 +1,19 @@
+import { expect } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  connect,
+  createInbox,
+  DeliverPolicy,
+  StorageType,
+  type JetStreamManager,
+  type NatsConnection,
+  type StreamConfig,
+} from 'nats';
 import {
   AdminClosedError,
   DuplicateTitleError,
@@ -19,7 +29,10 @@ import {
 } from '../../src/admin';
 import { AuthorizationError, ConnectionError, InvalidRulesetError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
+import { FlagManager } from '../../src/manager';
+import { RecordingLogger, wireFlag } from '../support/flags';
 import type { WireFlag } from '../../src/ruleset/types';
+import { waitFor } from '../support/flags';
 import { NatsServer, freePort } from '../support/servers';
 
 const run = promisify(execFile);
@@ -87,14 +100,6 @@ async function lastSeq(stream: string): Promise<number> {
   return (await jsm.streams.info(stream)).state.last_seq;
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** A clock the test moves by hand. */
 function manualClock(start = '2026-03-01T10:00:00.000Z'): { now: () => Date; set(iso: string): void } {
   let current = new Date(start);
@@ -110,21 +115,56 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
+const CONTROL = ['circuit_open', 'circuit_close', 'circuit_recovery_start', 'circuit_recovery_update'];
+/** A new stream in Tower's layout: app 1's subjects (as Tower's), then the control subjects. */
+const TOWER_NEW = ['apps.1.update.manual', 'apps.1.update.circuit', ...CONTROL];
+
 describe('ensureStream', () => {
-  it('creates a wildcard stream with file storage and full history on an empty server, then leaves it alone', async () => {
+  it('creates a stream in Tower’s layout with file storage and full history, then leaves it alone', async () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
     const created = await admin.ensureStream();
-    expect(created).toMatchObject({ stream, action: 'created', subjects: ['apps.*.update.*'] });
+    expect(created).toMatchObject({ stream, action: 'created', subjects: TOWER_NEW, added: TOWER_NEW, warnings: [] });
     const info = await jsm.streams.info(stream);
     expect(info.config).toMatchObject({
-      subjects: ['apps.*.update.*'],
+      subjects: TOWER_NEW,
       storage: StorageType.File,
       max_msgs_per_subject: -1,
       max_age: 0,
     });
     expect(await admin.ensureStream()).toMatchObject({ action: 'unchanged', added: [] });
+    expect(await admin.ensureStream({ appId: 1 })).toMatchObject({ action: 'unchanged', added: [] });
+    expect(await admin.ensureStream({ appId: 42 })).toMatchObject({
+      action: 'updated',
+      added: ['apps.42.update.manual', 'apps.42.update.circuit'],
+    });
     expect(await admin.ensureStream({ appId: 42 })).toMatchObject({ action: 'unchanged', added: [] });
+  });
+
+  it('creates a stream with the given app’s subjects instead of app 1’s', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    expect(await admin.ensureStream({ appId: 3 })).toMatchObject({
+      action: 'created',
+      subjects: ['apps.3.update.manual', 'apps.3.update.circuit', ...CONTROL],
+    });
+  });
+
+  it('creates the wildcard stream only when asked, with a warning, and never converts a stream', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    const created = await admin.ensureStream({ layout: 'wildcard' });
+    expect(created).toMatchObject({ action: 'created', subjects: ['apps.*.update.*'] });
+    expect(created.warnings.join('\n')).toMatch(/Tower cannot add .* Aerobat's consumer \(apps\.<id>\.>\) is refused/);
+    // A wildcard stream already captures every app: left as it is, warned about on every call.
+    const again = await admin.ensureStream({ appId: 42 });
+    expect(again).toMatchObject({ action: 'unchanged', added: [], subjects: ['apps.*.update.*'] });
+    expect(again.warnings).toHaveLength(1);
+    await admin.createFlag(42, { title: 'x' });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(['apps.*.update.*']);
+    await expect(admin.ensureStream({ layout: 'star' as 'wildcard' })).rejects.toThrow(
+      /layout.*"literal" or "wildcard"/,
+    );
   });
 
   it('adds an app’s two literal subjects to a Tower-style stream, once', async () => {
@@ -155,6 +195,134 @@ describe('ensureStream', () => {
     const result = await admin.ensureStream();
     expect(result.action).toBe('unchanged');
     expect(result.warnings.join('\n')).toMatch(/older than 3600 s/);
+  });
+});
+
+/**
+ * What Tower and Aerobat do to a stream: Tower appends the literal subjects of an app it publishes
+ * for with a stream update of the config it read (then publishes); Aerobat creates a push consumer
+ * filtered on `apps.<id>.>` and publishes its control messages on `circuit_open` and the like.
+ */
+async function towerAppendsApp(stream: string, appId: number, config?: StreamConfig): Promise<void> {
+  const current = config ?? (await jsm.streams.info(stream)).config;
+  for (const subject of [`apps.${appId}.update.manual`, `apps.${appId}.update.circuit`]) {
+    if (!current.subjects?.includes(subject)) current.subjects?.push(subject);
+  }
+  await jsm.streams.update(stream, current);
+  await publishRaw(`apps.${appId}.update.manual`, [wireFlag({ id: 900 + appId, app_id: appId, title: 'from tower' })]);
+}
+
+async function aerobatConsumer(stream: string, appId: number | '*', filter = `apps.${appId}.>`): Promise<string> {
+  const info = await jsm.consumers.add(stream, {
+    filter_subject: filter,
+    deliver_subject: createInbox(),
+    deliver_policy: DeliverPolicy.LastPerSubject,
+    ack_policy: AckPolicy.All,
+  });
+  if (appId !== '*') await publishRaw('circuit_open', String(appId * 10));
+  return info.name;
+}
+
+describe('beside Tower and Aerobat', () => {
+  it('a stream made by ensureStream takes Tower’s subject append and Aerobat’s consumer', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    // Aerobat's main process follows every app's manual subject, from before any flag exists.
+    await aerobatConsumer(stream, '*', 'apps.*.update.manual');
+    await admin.createFlag(5, { title: 'ours' });
+    // Tower publishes for a new app, and for the app the admin already wrote.
+    await towerAppendsApp(stream, 6);
+    await towerAppendsApp(stream, 5);
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual([
+      ...TOWER_NEW,
+      'apps.5.update.manual',
+      'apps.5.update.circuit',
+      'apps.6.update.manual',
+      'apps.6.update.circuit',
+    ]);
+    expect(await aerobatConsumer(stream, 5)).toEqual(expect.any(String));
+    expect(await aerobatConsumer(stream, 6)).toEqual(expect.any(String));
+    // And the admin keeps editing on top of Tower's message.
+    const edited = await admin.createFlag(6, { title: 'after tower' });
+    expect(edited.flags.map((f) => f.title)).toEqual(['from tower', 'after tower']);
+  });
+
+  it('the same steps fail on a wildcard stream (which is why it is not the default)', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream({ layout: 'wildcard' });
+    await admin.createFlag(5, { title: 'ours' });
+    expect(String(await rejection(towerAppendsApp(stream, 6)))).toMatch(
+      /subject "apps\.\*\.update\.\*" overlaps with "apps\.6\.update\.manual"/,
+    );
+    expect(await rejection(aerobatConsumer(stream, 5))).toMatchObject({ api_error: { err_code: 10093 } });
+  });
+
+  it('re-adds an app’s subjects that Tower’s stale config dropped, before the next publish', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    // Tower reads the stream config once, at its start.
+    const towerConfig = (await jsm.streams.info(stream)).config;
+    await admin.createFlag(7, { title: 'ours' });
+    // Tower then adds app 8 by writing back its stale list: app 7's subjects are gone.
+    await towerAppendsApp(stream, 8, towerConfig);
+    expect((await jsm.streams.info(stream)).config.subjects).not.toContain('apps.7.update.manual');
+    const next = await admin.createFlag(7, { title: 'again' });
+    expect(next).toMatchObject({ published: true, subject: 'apps.7.update.manual' });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(
+      expect.arrayContaining(['apps.7.update.manual', 'apps.7.update.circuit', 'apps.8.update.manual']),
+    );
+    // Tower, still on its cached list (which has app 8, added by itself), adds app 9: app 7 is
+    // dropped again. `stream init` (ensureStream without an app) restores every app that has
+    // rulesets in the stream.
+    await towerAppendsApp(stream, 9, towerConfig);
+    expect((await jsm.streams.info(stream)).config.subjects).not.toContain('apps.7.update.manual');
+    const repaired = await admin.ensureStream();
+    expect(repaired).toMatchObject({ action: 'updated', added: ['apps.7.update.manual', 'apps.7.update.circuit'] });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(
+      expect.arrayContaining(['apps.7.update.manual', 'apps.8.update.manual', 'apps.9.update.manual']),
+    );
+  });
+
+  it('concurrent first writes to many new apps from several admins all land, and no app loses its subjects', async () => {
+    const stream = newStream();
+    const admins = await Promise.all(Array.from({ length: 4 }, () => openAdmin(stream, { maxAttempts: 100 })));
+    await admins[0]?.ensureStream();
+    const apps = Array.from({ length: 12 }, (_, i) => 20 + i);
+    const outcomes = await Promise.all(
+      apps.map((appId, i) => admins[i % admins.length]!.createFlag(appId, { title: `first of ${appId}` })),
+    );
+    expect(outcomes.every((o) => o.published)).toBe(true);
+    const subjects = (await jsm.streams.info(stream)).config.subjects ?? [];
+    for (const appId of apps) {
+      expect(subjects).toEqual(expect.arrayContaining([`apps.${appId}.update.manual`, `apps.${appId}.update.circuit`]));
+      expect((await admins[0]!.readRuleset(appId))?.flags.map((f) => f.title)).toEqual([`first of ${appId}`]);
+    }
+  });
+
+  it('the SDK follows an app on a literal stream, before and after the app’s subjects are added', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await admin.createFlag(30, { title: 'early', is_active: true, rollout_percentage: 100 });
+    const logger = new RecordingLogger();
+    const managerOptions = { natsServer: server.url, natsStream: stream, logger, signalBackend: 'off' as const };
+    // App 30 is in the stream already; app 31 is not yet.
+    const before = new FlagManager({ ...managerOptions, appId: 30, initTimeoutMs: 10_000 });
+    const waiting = new FlagManager({ ...managerOptions, appId: 31, initTimeoutMs: 300, reconnectWaitMs: 100 });
+    try {
+      await Promise.all([before.initialize(), waiting.initialize()]);
+      expect(before.newToggler({ flagName: 'early' }).isFlagActive('u1')).toBe(true);
+      expect(waiting.initialized).toBe(false);
+      expect(waiting.waitingFor).toMatch(/no subjects for app 31/);
+      await admin.createFlag(31, { title: 'late', is_active: true, rollout_percentage: 100 });
+      expect(await waiting.waitForInitialization(20_000)).toBe(true);
+      expect(waiting.newToggler({ flagName: 'late' }).isFlagActive('u1')).toBe(true);
+    } finally {
+      await Promise.all([before.disconnect(), waiting.disconnect()]);
+    }
   });
 });
 
@@ -209,7 +377,8 @@ describe('flag edits', () => {
     expect((await admin.createFlag(2, { title: 'a' })).flag?.id).toBe(2);
     expect((await admin.createFlag(1, { title: 'b' })).flag?.id).toBe(3);
     await admin.deleteFlag(1, 'b');
-    // A flag Tower published in another app, with its own id.
+    // A flag Tower published in another app, with its own id (Tower adds the app's subjects first).
+    await admin.ensureStream({ appId: 9 });
     await publishRaw('apps.9.update.manual', [{ ...(await admin.getFlag(2, 'a')), id: 40, app_id: 9, title: 'tower' }]);
     expect((await admin.createFlag(3, { title: 'c' })).flag?.id).toBe(41);
     await admin.deleteFlag(3, 'c');
@@ -422,14 +591,20 @@ describe('edit errors', () => {
     expect(await lastSeq(stream)).toBe(before);
   });
 
-  it('refuses to edit on top of an invalid current ruleset, naming subject and sequence', async () => {
-    const seq = await publishRaw('apps.1.update.manual', [
-      { id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 },
-    ]);
-    const err = await rejection(admin.setActive(1, 'alpha', true));
+  it('refuses an edit that leaves an invalid flag invalid, takes one that fixes it; a non-array is refused', async () => {
+    await publishRaw('apps.1.update.manual', [{ id: 1, title: 'alpha', is_active: 'yes', rollout_percentage: 0 }]);
+    const snapshot = await admin.readRuleset(1);
+    expect(snapshot?.invalid.map((f) => f.issues[0]?.field)).toEqual(['is_active']);
+    const refused = await rejection(admin.setRollout(1, 'alpha', 10));
+    expect(refused).toBeInstanceOf(InvalidFlagValueError);
+    expect((refused as Error).message).toContain('field "is_active"');
+    await admin.setActive(1, 'alpha', true);
+    expect((await admin.readRuleset(1))?.flags).toEqual([expect.objectContaining({ title: 'alpha', is_active: true })]);
+
+    const seq = await publishRaw('apps.1.update.manual', { not: 'an array' });
+    const err = await rejection(admin.setActive(1, 'alpha', false));
     expect(err).toBeInstanceOf(InvalidRulesetError);
     expect((err as Error).message).toContain(`apps.1.update.manual #${seq}`);
-    expect((err as Error).message).toContain('field "is_active"');
     await expect(admin.readRuleset(1)).rejects.toBeInstanceOf(InvalidRulesetError);
   });
 
@@ -534,7 +709,7 @@ describe('publishRuleset', () => {
   it('replaces an invalid current ruleset', async () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
-    await admin.ensureStream();
+    await admin.ensureStream({ appId: 6 });
     await publishRaw('apps.6.update.manual', 'not json');
     await admin.publishRuleset(6, good(6));
     expect((await admin.readRuleset(6))?.flags.map((f) => f.title)).toEqual(['one', 'two']);
@@ -676,25 +851,25 @@ describe('watch', () => {
     const updates: RulesetUpdate[] = [];
     const stop = admin.watch(1, (u) => updates.push(u), { diff: { ignoreFields: ['updated_at'] } });
 
-    await waitFor('the initial ruleset', () => updates.length >= 1);
+    await waitFor(() => updates.length >= 1, 'the initial ruleset');
     expect(updates[0]).toMatchObject({ initial: true, sequence: circuitSeq, subject: 'apps.1.update.circuit' });
     expect(updates[0]?.diff.added.map((f) => f.title)).toEqual(['a', 'b']);
 
     await admin.setRollout(1, 'a', 30);
-    await waitFor('the rollout change', () => updates.length >= 2);
+    await waitFor(() => updates.length >= 2, 'the rollout change');
     expect(updates[1]).toMatchObject({ initial: false, subject: 'apps.1.update.manual' });
     expect(updates[1]?.diff.changed).toEqual([
       expect.objectContaining({ title: 'a', fields: [{ field: 'rollout_percentage', before: 0, after: 30 }] }),
     ]);
 
     await admin.createFlag(1, { title: 'c' });
-    await waitFor('the new flag', () => updates.length >= 3);
+    await waitFor(() => updates.length >= 3, 'the new flag');
     expect(updates[2]?.diff.added.map((f) => f.title)).toEqual(['c']);
 
     const badSeq = await publishRaw('apps.1.update.circuit', [
       { id: 1, title: 'a', is_active: true, rollout_percentage: 500 },
     ]);
-    await waitFor('the invalid message', () => updates.length >= 4);
+    await waitFor(() => updates.length >= 4, 'the invalid message');
     expect(updates[3]).toMatchObject({ sequence: badSeq, flags: undefined });
     expect(updates[3]?.error).toBeInstanceOf(InvalidRulesetError);
     expect(updates[3]?.error?.message).toContain('field "rollout_percentage"');
@@ -703,7 +878,7 @@ describe('watch', () => {
     await admin.publishRuleset(1, [
       { id: 2, title: 'b', is_active: true, rollout_percentage: 0, created_at: b?.created_at },
     ]);
-    await waitFor('the replacement', () => updates.length >= 5);
+    await waitFor(() => updates.length >= 5, 'the replacement');
     // Diffed against the last VALID ruleset (a, b, c), not the invalid message.
     expect(updates[4]?.diff.removed.map((f) => f.title)).toEqual(['a', 'c']);
     expect(updates[4]?.diff.changed.map((c) => c.fields.map((f) => f.field))).toEqual([['is_active']]);
@@ -714,7 +889,7 @@ describe('watch', () => {
     // A second watch sees that change: had the stopped one still been running, it would have too.
     const later: RulesetUpdate[] = [];
     const stopLater = admin.watch(1, (u) => later.push(u));
-    await waitFor('a second watch', () => later.length >= 1);
+    await waitFor(() => later.length >= 1, 'a second watch');
     expect(updates).toHaveLength(5);
     await stopLater();
   });
@@ -726,10 +901,10 @@ describe('watch', () => {
     const reasons: string[] = [];
     const updates: RulesetUpdate[] = [];
     const stop = admin.watch(5, (u) => updates.push(u), { onWaiting: (r) => reasons.push(r), retryMs: 50 });
-    await waitFor('a waiting reason', () => reasons.length >= 1);
+    await waitFor(() => reasons.length >= 1, 'a waiting reason');
     expect(reasons[0]).toMatch(/does not list the subjects of app 5/);
     await admin.createFlag(5, { title: 'late' });
-    await waitFor('the first ruleset', () => updates.length >= 1);
+    await waitFor(() => updates.length >= 1, 'the first ruleset');
     expect(updates[0]?.diff.added.map((f) => f.title)).toEqual(['late']);
     expect(reasons).toHaveLength(1);
     await stop();
@@ -744,7 +919,7 @@ describe('watch', () => {
       await admin.createFlag(1, { title: 'before close' });
       const updates: RulesetUpdate[] = [];
       admin.watch(1, (u) => updates.push(u), { retryMs: 50 });
-      await waitFor('the initial ruleset', () => updates.length >= 1);
+      await waitFor(() => updates.length >= 1, 'the initial ruleset');
       await admin.close();
       expect(own.isClosed()).toBe(false);
 
@@ -752,7 +927,7 @@ describe('watch', () => {
       await other.createFlag(1, { title: 'after close' });
       const seen: RulesetUpdate[] = [];
       const stop = other.watch(1, (u) => seen.push(u));
-      await waitFor('the other watch', () => seen.length >= 1);
+      await waitFor(() => seen.length >= 1, 'the other watch');
       expect(seen[0]?.flags?.map((f) => f.title)).toEqual(['before close', 'after close']);
       expect(updates).toHaveLength(1);
       await stop();

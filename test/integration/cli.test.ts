@@ -2,6 +2,7 @@
  * The `tailslide` command, run as a child process (the built dist/cjs/cli/main.js) against a real
  * nats-server and redis-server started here. Each test uses its own app id on one shared stream.
  */
+import { expect } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ import { NatsServer, RedisServer, freePort } from '../support/servers';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'cjs', 'cli', 'main.js');
+/** The subjects `stream init` gives a new stream by default (Tower's layout). */
+const TOWER_CONTROL = ['circuit_open', 'circuit_close', 'circuit_recovery_start', 'circuit_recovery_update'];
 
 let nats: NatsServer;
 let redis: RedisServer;
@@ -130,7 +133,10 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   scratch = mkdtempSync(join(tmpdir(), 'tailslide-cli-'));
   const init = await cli(['stream', 'init']);
-  expect(init).toMatchObject({ code: 0, stdout: 'created stream "flags_ruleset" with subjects apps.*.update.*\n' });
+  expect(init).toMatchObject({
+    code: 0,
+    stdout: `created stream "flags_ruleset" with subjects apps.1.update.manual, apps.1.update.circuit, ${TOWER_CONTROL.join(', ')}\n`,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -198,6 +204,27 @@ describe('stream init', () => {
     } finally {
       await own.close();
       await tower.dispose();
+    }
+  });
+
+  it('creates a wildcard stream only when asked, warning that Tower and Aerobat cannot use it', async () => {
+    const server = await NatsServer.start();
+    try {
+      const env = { TAILSLIDE_NATS_SERVER: server.url, TAILSLIDE_NATS_STREAM: 'wild' };
+      const help = await cli(['stream', 'init', '--help']);
+      expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/--subjects <layout>.*WARNING: Tower and Aerobat cannot use it/);
+      const created = await cli(['stream', 'init', '--subjects', 'wildcard'], { env });
+      expect(created.code).toBe(0);
+      expect(created.stdout).toMatch(/^created stream "wild" with subjects apps\.\*\.update\.\*\n/);
+      expect(created.stdout).toMatch(/warning: .*Tower cannot add .*Aerobat's consumer \(apps\.<id>\.>\) is refused/);
+      // An existing stream keeps its layout, and every run says so.
+      const again = await cli(['stream', 'init', '--app-id', '4'], { env });
+      expect(again.stdout).toMatch(
+        /^stream "wild" is ready \(subjects apps\.\*\.update\.\*\); nothing to change\nwarning: /,
+      );
+      expect((await cli(['stream', 'init', '--subjects', 'star'], { env })).code).toBe(1);
+    } finally {
+      await server.dispose();
     }
   });
 });
@@ -455,6 +482,15 @@ describe('ruleset files', () => {
       { id: 1401, title: 'checkout-v2', fields: [{ field: 'rollout_percentage', before: 50, after: 75 }] },
     ]);
   });
+
+  it('reads a file that starts with a UTF-8 byte order mark (as Windows editors write it)', async () => {
+    const file = join(scratch, 'bom.json');
+    const flags = [{ id: 1601, title: 'bom-flag', is_active: true, rollout_percentage: 5 }];
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(flags))]));
+    const run = await cli(['ruleset', 'publish', file, '--app-id', '16', '--dry-run']);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toContain('1 flags, valid for app 16 (nothing published');
+  });
 });
 
 describe('evaluate', () => {
@@ -543,6 +579,7 @@ describe('stats', () => {
     expect(manager.signalStats()).toMatchObject({ written: 37, dropped: 0 });
 
     const stats = await cliJson<{
+      backend: string;
       flags: {
         flagId: number;
         title: string;
@@ -553,6 +590,7 @@ describe('stats', () => {
         series: { success: number; failure: number }[];
       }[];
     }>(['stats', ...app, '--signal-backend', 'native']);
+    expect(stats.backend).toBe('native');
     expect(stats.flags).toHaveLength(1);
     const [row] = stats.flags;
     expect(row).toMatchObject({ flagId: created.flag.id, title: 'paid', success: 30, failure: 7, total: 37 });
@@ -563,6 +601,9 @@ describe('stats', () => {
     const human = await cli(['stats', 'paid', ...app, '--window', '5m', '--chart', '2m', '--bucket', '30s']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/\n\s*\d+\s+paid\s+30\s+7\s+37\s+18\.9 %\s+[▁-█·]{4}\s+[▁-█·]{4}\n/);
+    // --signal-backend is "auto" by default: the line names the backend found on the server.
+    expect(human.stdout).toContain(`from ${redis.url} (backend native)`);
+    expect(human.stdout).not.toContain('backend auto');
     expectOneLineError(await cli(['stats', 'nope', ...app]), 2, /App 17 has no flag "nope"/);
   });
 });
@@ -614,7 +655,8 @@ describe('connections and environment', () => {
       };
       expect(await cli(['stream', 'init'], { env })).toMatchObject({
         code: 0,
-        stdout: 'created stream "tok" with subjects apps.*.update.*\n',
+        // TAILSLIDE_APP_ID is set: the new stream lists that app's subjects too.
+        stdout: `created stream "tok" with subjects apps.3.update.manual, apps.3.update.circuit, ${TOWER_CONTROL.join(', ')}\n`,
       });
       expect((await cli(['flags', 'create', 'from-env'], { env })).stdout).toMatch(
         /^created "from-env" \(id 1\) in app 3: ruleset #1 on apps\.3\.update\.manual/,
@@ -654,6 +696,7 @@ interface DemoRecord {
   requests?: number;
   signalsWritten?: number;
   stoppedServers?: { name: string; pid: number }[];
+  ui?: string | null;
 }
 
 function records(stdout: string): DemoRecord[] {
@@ -666,6 +709,11 @@ function records(stdout: string): DemoRecord[] {
 describe('demo', () => {
   it('runs a simulated service on the given servers, shows a flag change at once, and ends after --duration', async () => {
     const demo = new CliProcess(['demo', '--duration', '5s', '--json', '--app-id', '18']);
+    const started = await demo.line(/"event":"start"/);
+    // The dashboard runs beside it (on 4000, or any free port when that is taken).
+    const ui = (JSON.parse(started) as DemoRecord).ui ?? '';
+    expect(ui).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await fetch(`${ui}api/apps/18`)).status).toBe(200);
     await demo.line(/"event":"tick"/);
     expect((await cli(['flags', 'set-rollout', 'checkout-v2', '100', '--app-id', '18'])).code).toBe(0);
     await demo.line(/"event":"tick".*"title":"checkout-v2","id":\d+,"active":true,"rollout":100/);
@@ -742,5 +790,30 @@ describe('demo', () => {
     expect(run.stderr).toContain('docker compose up -d');
     expect(run.stderr).toMatch(/tailslide: nats-server and redis-server not installed/);
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('ui', () => {
+  it('serves the dashboard, prints its URL and stops cleanly on SIGTERM', async () => {
+    expect((await cli(['flags', 'create', 'ui-flag', '--app-id', '31'])).code).toBe(0);
+    const ui = new CliProcess(['ui', '--port', '0']);
+    const line = await ui.line(/^tailslide ui: http:\/\/127\.0\.0\.1:\d+\/$/);
+    const url = line.replace('tailslide ui: ', '');
+    const res = await fetch(`${url}api/apps/31`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { flags: { title: string }[] }).flags.map((f) => f.title)).toEqual(['ui-flag']);
+    ui.child.kill('SIGTERM');
+    const run = await ui.exited;
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: 'tailslide ui: stopped\n' });
+  });
+
+  it('refuses a non-loopback address without a token, and a short token', async () => {
+    const open = await cli(['ui', '--host', '0.0.0.0', '--port', '0']);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/--host.*"0\.0\.0\.0".*loopback address.*unless a token is set/);
+    const short = await cli(['ui', '--host', '0.0.0.0', '--port', '0'], { env: { TAILSLIDE_UI_TOKEN: 'short' } });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/--token/);
+    expect(short.stderr).not.toContain('short');
   });
 });

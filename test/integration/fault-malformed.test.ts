@@ -1,9 +1,11 @@
 /**
- * Fault suite: a corpus of malformed ruleset messages published to a real JetStream. The last good
- * ruleset must stay, each message must be reported once with its reason, and the process lives.
+ * Fault suite: a corpus of malformed ruleset messages published to a real JetStream. Each must be
+ * reported once with its reason, and the process lives. A message that is not a JSON array of
+ * flags (or holds no usable flag) is rejected whole: the last good ruleset stays. A bad flag in an
+ * otherwise good ruleset is left out and the rest applies (docs/evaluation.md).
  */
 import { connect, StorageType, type NatsConnection } from 'nats';
-import { FlagManager, type TailslideError } from '../../src/index';
+import { FlagManager, InvalidFlagError, type TailslideError, type UpdateEvent } from '../../src/index';
 import { NatsServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 
@@ -11,16 +13,20 @@ const APP = 3;
 const MAX_PAYLOAD = 1024 * 1024;
 const good = [wireFlag({ id: 31, app_id: APP, title: 'checkout-v2', rollout_percentage: 37.5 })];
 
+/** The good flag, then a bad one: the good one applies, the bad one is left out. */
 function flagWith(fields: Record<string, unknown>): string {
-  return JSON.stringify([{ ...wireFlag({ id: 32, app_id: APP, title: 'bad' }), ...fields }]);
+  return JSON.stringify([...good, { ...wireFlag({ id: 32, app_id: APP, title: 'bad' }), ...fields }]);
 }
 function flagWithout(field: string): string {
   const flag: Record<string, unknown> = wireFlag({ id: 32, app_id: APP, title: 'bad' });
   delete flag[field];
-  return JSON.stringify([flag]);
+  return JSON.stringify([...good, flag]);
 }
 
-/** [what it is, payload, what the report must say] */
+/**
+ * [what it is, payload, what the report must say]. A report that starts `Flag left out` is about
+ * one flag (the rest of the message applied); any other rejected the whole message.
+ */
 const CORPUS: [string, string, RegExp][] = [
   ['empty payload', '', /not JSON/],
   ['plain text', 'hello', /not JSON/],
@@ -35,8 +41,19 @@ const CORPUS: [string, string, RegExp][] = [
   ['an array of numbers', '[1,2,3]', /flag #0: expected a flag object, got 1/],
   ['an array holding null', '[null]', /flag #0: expected a flag object, got null/],
   ['an array of arrays', '[[]]', /flag #0: expected a flag object, got an array of 0/],
+  [
+    'a ruleset whose only flag is bad',
+    JSON.stringify([wireFlag({ id: 32, app_id: APP, title: '' })]),
+    /Invalid ruleset from .*: flag #0 field "title": must be a non-empty string, got ""/,
+  ],
+  [
+    'a flag that is not an object beside a good one',
+    JSON.stringify([...good, 7]),
+    /Flag left out .*flag #1: expected a flag object, got 7/,
+  ],
   ['missing title', flagWithout('title'), /field "title": must be a non-empty string, got undefined/],
-  ['empty title', flagWith({ title: '' }), /field "title": must be a non-empty string, got ""/],
+  ['empty title', flagWith({ title: '' }), /flag #1 \(id 32\) field "title": must be a non-empty string, got ""/],
+  ['blank title', flagWith({ title: '  ' }), /flag #1 \(id 32\) field "title": must be a non-empty string, got " {2}"/],
   ['title that is a number', flagWith({ title: 7 }), /field "title": must be a non-empty string, got 7/],
   ['missing id', flagWithout('id'), /"bad" field "id": is required/],
   ['id as a string', flagWith({ id: '32' }), /field "id": must be an integer ≥ 0, got "32"/],
@@ -102,25 +119,25 @@ const CORPUS: [string, string, RegExp][] = [
   ],
   ['app_id of another app', flagWith({ app_id: 999 }), /field "app_id": is 999, but this ruleset belongs to app 3/],
   [
+    'a huge valid-looking ruleset near the max message size with one bad flag at the end',
+    hugeRuleset(),
+    /Flag left out .*"flag-\d+" \(id \d+\) field "rollout_percentage": must be a number from 0 to 100, got 101/,
+  ],
+  [
     'duplicate titles',
-    JSON.stringify([wireFlag({ id: 1, app_id: APP, title: 'twin' }), wireFlag({ id: 2, app_id: APP, title: 'twin' })]),
-    /flag #1 "twin" field "title": duplicate title \(also flag #0\)/,
+    JSON.stringify([...good, wireFlag({ id: 2, app_id: APP, title: 'checkout-v2', is_active: false })]),
+    /flag #1 "checkout-v2" \(id 2\) field "title": duplicate title \(also flag #0\)/,
   ],
   [
     'duplicate ids',
-    JSON.stringify([wireFlag({ id: 5, app_id: APP, title: 'one' }), wireFlag({ id: 5, app_id: APP, title: 'two' })]),
-    /flag #1 "two" field "id": duplicate id 5 \(also flag #0\)/,
+    JSON.stringify([...good, wireFlag({ id: 31, app_id: APP, title: 'two' })]),
+    /flag #1 "two" \(id 31\) field "id": duplicate id 31 \(also flag #0\)/,
   ],
   ['deep nesting (100,000 levels)', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, /not JSON|expected a flag object/],
   [
     'deep nesting inside a flag',
     flagWith({ description: JSON.parse(`${'{"a":'.repeat(500)}1${'}'.repeat(500)}`) as unknown }),
     /field "description": must be a string/,
-  ],
-  [
-    'a huge valid-looking ruleset near the max message size with one bad flag at the end',
-    hugeRuleset(),
-    /field "rollout_percentage": must be a number from 0 to 100, got 101/,
   ],
   [
     'a huge string that is not JSON, near the max message size',
@@ -130,8 +147,8 @@ const CORPUS: [string, string, RegExp][] = [
 ];
 
 function hugeRuleset(): string {
-  const flags: Record<string, unknown>[] = [];
-  let size = 2;
+  const flags: Record<string, unknown>[] = [...good];
+  let size = 2 + JSON.stringify(good).length;
   for (let i = 0; size < MAX_PAYLOAD - 8192; i++) {
     const flag = wireFlag({ id: 1000 + i, app_id: APP, title: `flag-${i}`, description: 'd'.repeat(200) });
     size += JSON.stringify(flag).length + 1;
@@ -160,12 +177,14 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-test(`a corpus of ${CORPUS.length} malformed messages: each reported with its reason, the last good ruleset stays`, async () => {
+test(`a corpus of ${CORPUS.length} malformed messages: each reported with its reason, the good flag stays`, async () => {
   expect(CORPUS.length).toBeGreaterThanOrEqual(30);
   const logger = new RecordingLogger();
   manager = new FlagManager({ natsServer: server.url, appId: APP, logger, signalBackend: 'off' });
   const errors: TailslideError[] = [];
   manager.on('error', (error) => errors.push(error));
+  const updates: UpdateEvent[] = [];
+  manager.on('update', (update) => updates.push(update));
   await manager.initialize();
   const toggler = manager.newToggler({ flagName: 'checkout-v2' });
   const before = toggler.evaluate('375d39e6-9c3f-4f58-80bd-e5960b710295');
@@ -179,13 +198,24 @@ test(`a corpus of ${CORPUS.length} malformed messages: each reported with its re
   await waitFor(() => errors.length >= CORPUS.length, `${CORPUS.length} error events (got ${errors.length})`, 20_000);
 
   expect(errors).toHaveLength(CORPUS.length);
-  CORPUS.forEach(([what, , reason], i) => {
+  // Every message that starts with the good flag and has more is applied without its bad flag.
+  const goodThenMore = `${JSON.stringify(good).slice(0, -1)},`;
+  CORPUS.forEach(([what, payload, reason], i) => {
     expect([what, errors[i]?.code]).toEqual([what, 'INVALID_RULESET']);
     expect([what, errors[i]?.message]).toEqual([what, expect.stringMatching(reason)]);
+    const perFlag = payload.startsWith(goodThenMore);
+    expect([what, errors[i] instanceof InvalidFlagError]).toEqual([what, perFlag]);
+    expect([what, errors[i]?.message.startsWith(perFlag ? 'Flag left out' : 'Invalid ruleset')]).toEqual([what, true]);
   });
-  // Each was also logged once, and the ruleset is still the good one.
-  expect(logger.matching('warn', /Invalid ruleset from apps\.3\.update\./)).toHaveLength(CORPUS.length);
+  // Each was also logged once, and the ruleset is the good flag again.
+  expect(
+    logger.matching('warn', /^(Invalid ruleset|Flag left out of the ruleset) from apps\.3\.update\./),
+  ).toHaveLength(CORPUS.length);
   expect(manager.getFlags().map((f) => f.title)).toEqual(['checkout-v2']);
+  // The huge ruleset applied without its last flag, and was replaced by the next message.
+  const huge = updates.filter((u) => u.flagCount > 1000);
+  expect(huge).toHaveLength(1);
+  expect(updates[updates.indexOf(huge[0]!) + 1]?.flagCount).toBe(1);
   expect(toggler.evaluate('375d39e6-9c3f-4f58-80bd-e5960b710295')).toEqual(before);
 
   // And the next good message still applies.

@@ -1,7 +1,7 @@
 /**
  * FlagManager against a real nats-server of the test's own (JetStream, temp store, free port).
  */
-import { connect, nkeys, StorageType, type NatsConnection } from 'nats';
+import { connect, StorageType, type NatsConnection } from 'nats';
 import {
   AuthorizationError,
   FlagManager,
@@ -9,6 +9,7 @@ import {
   type TailslideError,
   type UpdateEvent,
 } from '../../src/index';
+import { nkeys } from '../support/nkeys';
 import { NatsServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 

@@ -3,6 +3,7 @@
  * reason mapping, real nats-server and redis-server (started here, on free ports) for readiness,
  * outages, updates and tracking. OpenFeature is a global singleton: every test resets it.
  */
+import { expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -17,7 +18,7 @@ import {
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { FlagManager, InvalidOptionError, type FlagManagerOptions } from '../../src/index';
 import { TailslideProvider } from '../../src/openfeature/index';
-import { booleanResolution } from '../../src/openfeature/resolution';
+import { resolutionOf } from '../../src/openfeature/resolution';
 import { SignalReader } from '../../src/signals';
 import { NatsServer, RedisServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
@@ -104,10 +105,8 @@ describe('construction', () => {
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(InvalidOptionError);
     expect(() => new TailslideProvider({ manager: {} as FlagManager })).toThrow(/"manager"/);
     const m = ownManager(offlineOptions());
-    expect(() => new TailslideProvider({ manager: m, appId: 2 } as unknown as { manager: FlagManager })).toThrow(
-      /Invalid option "appId"/,
-    );
-    expect(() => new TailslideProvider({ appId: 'x' } as FlagManagerOptions)).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ manager: m, appId: 2 })).toThrow(/Invalid option "appId"/);
+    expect(() => new TailslideProvider({ appId: 'x' })).toThrow(/Invalid option "appId"/);
   });
 });
 
@@ -206,6 +205,16 @@ describe('boolean evaluation: every reason', () => {
     expect(details.errorMessage).toMatch(/"no such flag" is not in the ruleset of app 1/);
   });
 
+  test('the unknown-flag warning does not claim false when the caller gets its own default', async () => {
+    const logger = new RecordingLogger();
+    await OpenFeature.setProviderAndWait(new TailslideProvider(offlineOptions({ logger })));
+    expect(await OpenFeature.getClient().getBooleanValue('missing flag', true, { targetingKey: U1 })).toBe(true);
+    const [warning, ...more] = logger.matching('warn', /missing flag/);
+    expect(more).toEqual([]);
+    expect(warning).toMatch(/not in the ruleset \(FLAG_NOT_FOUND\).*OpenFeature clients get their own default value/);
+    expect(warning).not.toMatch(/evaluates to false/);
+  });
+
   test('a targetingKey that is not a string → INVALID_CONTEXT; a number is taken as its text', async () => {
     const client = OpenFeature.getClient();
     const details = await client.getBooleanDetails('everyone', false, { targetingKey: { id: 1 } as unknown as string });
@@ -235,6 +244,111 @@ describe('boolean evaluation: every reason', () => {
   });
 });
 
+describe('variations (docs/targeting.md): string, number and object flags', () => {
+  const PRICING = wireFlag({
+    id: 42,
+    title: 'pricing-page',
+    variations: ['control', 'annual-first', 'monthly-first'],
+    off_variation: 0,
+    targets: [{ variation: 2, values: ['qa-1'] }],
+    rules: [
+      {
+        id: 'eu-annual',
+        clauses: [
+          { attribute: 'country', op: 'in', values: ['NL', 'BE', 'DE'] },
+          { attribute: 'app_version', op: 'semver_gt', values: ['2.3.0'] },
+        ],
+        serve: { variation: 1 },
+      },
+    ],
+    fallthrough: {
+      split: [
+        { variation: 0, weight: 50000 },
+        { variation: 1, weight: 50000 },
+      ],
+    },
+  });
+  const LIMIT = wireFlag({
+    id: 43,
+    title: 'rate-limit',
+    variations: [100, 500],
+    off_variation: 0,
+    fallthrough: { variation: 1 },
+  });
+  const THEME = wireFlag({
+    id: 44,
+    title: 'theme',
+    variations: [{ color: 'grey' }, { color: 'teal', dense: true }],
+    off_variation: 0,
+    rules: [{ id: 'beta', clauses: [{ attribute: 'groups', op: 'in', values: ['beta'] }], serve: { variation: 1 } }],
+    fallthrough: { variation: 0 },
+  });
+  const OFF = wireFlag({
+    id: 45,
+    title: 'pricing-off',
+    is_active: false,
+    variations: ['a', 'b'],
+    off_variation: 1,
+    fallthrough: { variation: 0 },
+  });
+
+  beforeEach(async () => {
+    await OpenFeature.setProviderAndWait(
+      new TailslideProvider(offlineOptions({ bootstrap: [PRICING, LIMIT, THEME, OFF] })),
+    );
+  });
+
+  test('targetingKey plus attributes choose the rule; reasons and variants map', async () => {
+    const client = OpenFeature.getClient();
+    const rule = await client.getStringDetails('pricing-page', 'x', {
+      targetingKey: 'user-42',
+      country: 'NL',
+      app_version: '2.4.1',
+    });
+    expect(rule).toMatchObject({
+      value: 'annual-first',
+      variant: '1',
+      reason: 'TARGETING_MATCH',
+      flagMetadata: { flagId: 42, reason: 'RULE_MATCH', ruleId: 'eu-annual' },
+    });
+    const target = await client.getStringDetails('pricing-page', 'x', { targetingKey: 'qa-1' });
+    expect(target).toMatchObject({ value: 'monthly-first', variant: '2', reason: 'TARGETING_MATCH' });
+    // version 2.3.0 is not above 2.3.0: the fallthrough split (bucket 76664 ≥ 50000) serves index 1
+    const split = await client.getStringDetails('pricing-page', 'x', {
+      targetingKey: 'user-42',
+      country: 'NL',
+      app_version: '2.3.0',
+    });
+    expect(split).toMatchObject({ value: 'annual-first', variant: '1', reason: 'SPLIT' });
+    const off = await client.getStringDetails('pricing-off', 'x', { targetingKey: 'u' });
+    expect(off).toMatchObject({ value: 'b', variant: '1', reason: 'DISABLED' });
+  });
+
+  test('a number flag, and its DEFAULT (fallthrough) reason', async () => {
+    const details = await OpenFeature.getClient().getNumberDetails('rate-limit', 1, { targetingKey: 'u' });
+    expect(details).toMatchObject({ value: 500, variant: '1', reason: 'DEFAULT' });
+  });
+
+  test('an object flag; array attributes and dates in the context', async () => {
+    const client = OpenFeature.getClient();
+    const beta = await client.getObjectDetails('theme', {}, { targetingKey: 'u', groups: ['staff', 'beta'] });
+    expect(beta).toMatchObject({ value: { color: 'teal', dense: true }, variant: '1', reason: 'TARGETING_MATCH' });
+    const plain = await client.getObjectDetails('theme', {}, { targetingKey: 'u', signedUp: new Date(0) });
+    expect(plain).toMatchObject({ value: { color: 'grey' }, variant: '0', reason: 'DEFAULT' });
+  });
+
+  test('a value of another type → TYPE_MISMATCH with the default', async () => {
+    const client = OpenFeature.getClient();
+    const wrong = await client.getNumberDetails('pricing-page', 7, { targetingKey: 'qa-1' });
+    expect(wrong).toMatchObject({ value: 7, reason: 'ERROR', errorCode: ErrorCode.TYPE_MISMATCH });
+    expect(wrong.errorMessage).toMatch(/"pricing-page" serves "monthly-first", not a number/);
+    const notObject = await client.getObjectDetails('rate-limit', { a: 1 }, { targetingKey: 'u' });
+    expect(notObject).toMatchObject({ value: { a: 1 }, errorCode: ErrorCode.TYPE_MISMATCH });
+    const bool = await client.getBooleanDetails('pricing-page', true, { targetingKey: 'qa-1' });
+    expect(bool).toMatchObject({ value: true, errorCode: ErrorCode.TYPE_MISMATCH });
+  });
+});
+
 test('the manager default user context is used when there is no targetingKey', async () => {
   await OpenFeature.setProviderAndWait(new TailslideProvider(offlineOptions({ userContext: U1 })));
   expect(await OpenFeature.getClient().getBooleanDetails('App 1 Flag 1', false)).toMatchObject({
@@ -247,14 +361,19 @@ test('the manager default user context is used when there is no targetingKey', a
 });
 
 test('ERROR → GENERAL (the evaluator never throws, so this is the pure mapping)', () => {
-  const resolution = booleanResolution(
+  const resolution = resolutionOf(
     {
       flagName: 'f',
       flagId: undefined,
       appId: 3,
-      value: false,
-      variant: 'off',
+      value: true,
+      variationIndex: undefined,
+      variant: undefined,
       reason: 'ERROR',
+      ruleIndex: undefined,
+      ruleId: undefined,
+      splitBucket: undefined,
+      source: undefined,
       userContext: 'u',
       errorMessage: 'boom',
     },
@@ -628,7 +747,9 @@ describe('over a real nats-server', () => {
         fromMs: started - 60_000,
         toMs: Date.now() + 60_000,
       });
-      expect(summary).toEqual({ on: { count: 2, sum: 43.5, mean: 21.75 }, off: { count: 1, sum: 3, mean: 3 } });
+      const on = { count: 2, sum: 43.5, mean: 21.75 };
+      const off = { count: 1, sum: 3, mean: 3 };
+      expect(summary).toEqual({ on, off, variants: { on, off } });
       expect(
         logger.matching('warn', /track\("checkout"\) ignored: trackingEventDetails.flagKey must name the flag/),
       ).toHaveLength(1);

@@ -4,40 +4,13 @@
  */
 import { Redis } from 'ioredis';
 import { createSignalSink, SignalReader } from '../../src/signals';
+import { RedisSignalSink } from '../../src/signals/sink';
 import type { SignalSink } from '../../src/signals/types';
 import { nativeSignalKey, blockStart, NATIVE_BLOCK_MS } from '../../src/signals/keys';
 import type { Logger } from '../../src/logger';
 import type { ResolvedSignalOptions } from '../../src/options';
+import { RecordingLogger, waitFor } from '../support/flags';
 import { RedisServer, freePort, sleep } from '../support/servers';
-
-interface Line {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-}
-
-function captureLogger(): { logger: Logger; lines: Line[]; count(level: Line['level'], pattern: RegExp): number } {
-  const lines: Line[] = [];
-  const at = (level: Line['level']) => (message: string) => {
-    lines.push({ level, message });
-  };
-  return {
-    logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
-    lines,
-    count: (level, pattern) => lines.filter((l) => l.level === level && pattern.test(l.message)).length,
-  };
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function clientCount(): Promise<number> {
   return String(await admin.call('CLIENT', 'LIST'))
@@ -70,7 +43,7 @@ function options(
   };
 }
 
-function sink(opts: ResolvedSignalOptions, logger: Logger = captureLogger().logger): SignalSink {
+function sink(opts: ResolvedSignalOptions, logger: Logger = new RecordingLogger()): SignalSink {
   const s = createSignalSink(opts, logger);
   sinks.push(s);
   return s;
@@ -84,7 +57,7 @@ function reader(url = server.url): SignalReader {
 
 async function started(s: SignalSink): Promise<SignalSink> {
   await s.start();
-  await waitFor(() => s.stats().backend !== 'pending', 5_000, 'backend detection');
+  await waitFor(() => s.stats().backend !== 'pending', 'backend detection', 5_000);
   return s;
 }
 
@@ -106,8 +79,8 @@ afterAll(async () => {
 
 describe('backend choice', () => {
   test("'auto' on a Redis without the module picks native and says so once", async () => {
-    const log = captureLogger();
-    const s = await started(sink(options(), log.logger));
+    const log = new RecordingLogger();
+    const s = await started(sink(options(), log));
     expect(s.stats().backend).toBe('native');
     expect(log.count('info', /native/)).toBe(1);
     s.record(newFlag(), APP, 'success', Date.now());
@@ -122,22 +95,22 @@ describe('backend choice', () => {
     s.record(newFlag(), APP, 'success', Date.now());
     s.recordMetric(newFlag(), APP, 'x', 'on', 1, Date.now());
     await s.flush();
-    expect(s.stats()).toEqual({ backend: 'off', written: 0, pending: 0, dropped: 0 });
+    expect(s.stats()).toEqual({ backend: 'off', written: 0, pending: 0, dropped: 0, unknown: 0 });
     const after = await clientCount();
     expect(after).toBe(before);
     await s.close();
   });
 
   test("forced 'timeseries' without the module logs an error and counts events as dropped", async () => {
-    const log = captureLogger();
-    const s = sink(options({ backend: 'timeseries' }), log.logger);
+    const log = new RecordingLogger();
+    const s = sink(options({ backend: 'timeseries' }), log);
     const flag = newFlag();
     for (let i = 0; i < 5; i += 1) s.record(flag, APP, 'success', Date.now());
     await s.start();
     await s.flush();
-    await waitFor(() => log.count('error', /no TimeSeries module/) === 1, 5_000, 'the error line');
+    await waitFor(() => log.count('error', /no TimeSeries module/) === 1, 'the error line', 5_000);
     for (let i = 0; i < 3; i += 1) s.record(flag, APP, 'failure', Date.now());
-    expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8 });
+    expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8, unknown: 0 });
     expect(await admin.exists(`${flag}:success`)).toBe(0);
   });
 });
@@ -180,7 +153,7 @@ describe('writing', () => {
     const s = await started(sink(options({ flushIntervalMs: 50 })));
     const flag = newFlag();
     for (let i = 0; i < 5; i += 1) s.record(flag, APP, 'success', Date.now());
-    await waitFor(() => s.stats().written === 5, 3_000, 'interval flush');
+    await waitFor(() => s.stats().written === 5, 'interval flush', 3_000);
     expect(s.stats().pending).toBe(0);
   });
 
@@ -191,7 +164,7 @@ describe('writing', () => {
     await sleep(300);
     expect(s.stats()).toMatchObject({ written: 0, pending: 99 });
     s.record(flag, APP, 'success', Date.now());
-    await waitFor(() => s.stats().written === 100, 3_000, 'batch flush');
+    await waitFor(() => s.stats().written === 100, 'batch flush', 3_000);
     expect(s.stats().pending).toBe(0);
   });
 
@@ -201,7 +174,7 @@ describe('writing', () => {
     for (let tick = 0; tick < 100; tick++) {
       for (let i = 0; i < 40; i++) s.record(flag, APP, 'success', Date.now());
       await new Promise((resolve) => setImmediate(resolve));
-      await waitFor(() => s.stats().pending < 60, 5_000, 'the early flush to catch up');
+      await waitFor(() => s.stats().pending < 60, 'the early flush to catch up', 5_000);
     }
     await s.flush();
     expect(s.stats()).toMatchObject({ written: 4_000, pending: 0, dropped: 0 });
@@ -262,8 +235,8 @@ describe('writing', () => {
   });
 
   test('bad input is dropped with one warning, never thrown', async () => {
-    const log = captureLogger();
-    const s = await started(sink(options(), log.logger));
+    const log = new RecordingLogger();
+    const s = await started(sink(options(), log));
     const flag = newFlag();
     for (let i = 0; i < 3; i += 1) {
       expect(() => s.recordMetric(flag, APP, '   ', 'on', 1, Date.now())).not.toThrow();
@@ -275,6 +248,49 @@ describe('writing', () => {
     expect(log.count('warn', /not a finite number/)).toBe(1);
     expect(log.count('warn', /flag id -1/)).toBe(1);
     expect(s.stats()).toMatchObject({ pending: 0, dropped: 0, written: 0 });
+  });
+});
+
+describe('clock skew (native backend)', () => {
+  const RETENTION_MS = 3_600_000;
+  const BEHIND_MS = 2 * RETENTION_MS; // the host clock is two retentions behind Redis'
+  const hostClock = (): number => Date.now() - BEHIND_MS;
+
+  test('a host clock behind Redis by more than the retention: keys live for the retention, data reads back', async () => {
+    const s = new RedisSignalSink(
+      options({ backend: 'native', retentionMs: RETENTION_MS }),
+      new RecordingLogger(),
+      hostClock,
+    );
+    sinks.push(s);
+    await started(s);
+    const flag = newFlag();
+    const at = hostClock();
+    for (let i = 0; i < 7; i += 1) s.record(flag, APP, 'success', at);
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 7, pending: 0, dropped: 0, unknown: 0 });
+    const key = nativeSignalKey(flag, 'success', blockStart(at));
+    // An absolute PEXPIREAT from the host clock would have expired it on arrival (PTTL -2).
+    const ttl = await admin.pttl(key);
+    expect(ttl).toBeGreaterThan(RETENTION_MS - 5_000);
+    expect(ttl).toBeLessThanOrEqual(RETENTION_MS + NATIVE_BLOCK_MS);
+    const counts = await reader().flagCounts(flag, { fromMs: at - 1_000, toMs: at + 1_000 });
+    expect(counts.success).toBe(7);
+  });
+
+  test('an event older than the retention by the host clock is dropped and counted, with one error', async () => {
+    const log = new RecordingLogger();
+    const s = new RedisSignalSink(options({ backend: 'native', retentionMs: RETENTION_MS }), log, hostClock);
+    sinks.push(s);
+    await started(s);
+    const flag = newFlag();
+    s.record(flag, APP, 'success', hostClock() - RETENTION_MS - 2 * NATIVE_BLOCK_MS);
+    s.record(flag, APP, 'success', hostClock() - RETENTION_MS - 3 * NATIVE_BLOCK_MS);
+    s.record(flag, APP, 'failure', hostClock());
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 1, pending: 0, dropped: 2, unknown: 0 });
+    expect(log.count('error', /older than the retention/)).toBe(1);
+    expect(await admin.keys(`tailslide:sig:{${flag}}:success:*`)).toEqual([]);
   });
 });
 
@@ -299,6 +315,13 @@ describe('reading', () => {
       { startMs: t0, success: 55, failure: 1 },
       { startMs: t0 + 10_000, success: 155, failure: 1 },
       { startMs: t0 + 20_000, success: 255, failure: 1 },
+    ]);
+
+    // Buckets aligned to the window's start (as Tailslide's dashboard asks with ALIGN start):
+    expect(await r.flagSeries(a, { fromMs: t0 + 3_000, toMs: t0 + 29_999, bucketMs: 10_000, align: 'start' })).toEqual([
+      { startMs: t0 + 3_000, success: 85, failure: 1 },
+      { startMs: t0 + 13_000, success: 185, failure: 1 },
+      { startMs: t0 + 23_000, success: 189, failure: 0 },
     ]);
     const part = await r.flagCounts(a, { fromMs: t0 + 10_000, toMs: t0 + 19_999 });
     expect(part.success).toBe(155);
@@ -325,6 +348,34 @@ describe('reading', () => {
     expect(await reader().flagCounts(flag, { fromMs: now - 60_000, toMs: now + 1 })).toMatchObject({ total: 0 });
   });
 
+  test('custom metrics of a flag with variations: per variation index; bad variants refused', async () => {
+    const log = new RecordingLogger();
+    const s = await started(sink(options(), log));
+    const flag = newFlag();
+    const now = Date.now();
+    for (let i = 0; i < 6; i += 1) s.recordMetric(flag, APP, 'plan value', '0', 10, now);
+    for (let i = 0; i < 3; i += 1) s.recordMetric(flag, APP, 'plan value', '2', 30, now);
+    s.recordMetric(flag, APP, 'plan value', '64', 1, now); // past the 64 variations a flag can have
+    s.recordMetric(flag, APP, 'plan value', 'maybe', 1, now);
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 9, pending: 0 });
+    expect(log.count('warn', /ignored a metric/)).toBe(2);
+    const summary = await reader().metricSummary(
+      flag,
+      'plan value',
+      { fromMs: now - 60_000, toMs: now + 1 },
+      { variants: ['0', '1', '2'] },
+    );
+    expect(summary.variants).toEqual({
+      '0': { count: 6, sum: 60, mean: 10 },
+      '1': { count: 0, sum: 0, mean: 0 },
+      '2': { count: 3, sum: 90, mean: 30 },
+    });
+    await expect(
+      reader().metricSummary(flag, 'plan value', { fromMs: 0, toMs: 1 }, { variants: ['a b'] }),
+    ).rejects.toThrow(/variants/);
+  });
+
   test("the reader's 'auto' finds the native data; bad arguments reject clearly", async () => {
     const s = await started(sink(options()));
     const flag = newFlag();
@@ -335,24 +386,33 @@ describe('reading', () => {
     expect((await r.flagCounts(flag, { fromMs: Date.now() - 10_000, toMs: Date.now() })).success).toBe(1);
     await expect(r.flagCounts(flag, { fromMs: 10, toMs: 5 })).rejects.toThrow(/window.toMs/);
     await expect(r.flagSeries(flag, { fromMs: 0, toMs: Date.now(), bucketMs: 1 })).rejects.toThrow(/at most/);
+    await expect(
+      r.flagSeries(flag, { fromMs: 0, toMs: 1, bucketMs: 1, align: 'end' as unknown as 'start' }),
+    ).rejects.toThrow(/window.align/);
     await expect(r.metricSummary(flag, ' ', { fromMs: 0, toMs: 1 })).rejects.toThrow(/eventName/);
     expect(() => new SignalReader({ redisUrl: 'http://x' })).toThrow(/redisUrl/);
   });
 
-  test('a reader with nothing to connect to rejects with a ConnectionError', async () => {
+  test('a reader with nothing to connect to fails fast: a ConnectionError naming the refusal, well before the 5 s connect timeout', async () => {
     const r = new SignalReader({ redisHost: '127.0.0.1', redisPort: await freePort(), backend: 'native' });
     readers.push(r);
+    const started = Date.now();
+    await expect(r.flagCounts(1, { fromMs: 0, toMs: 1 })).rejects.toMatchObject({
+      name: 'ConnectionError',
+      message: expect.stringMatching(/ECONNREFUSED/) as unknown,
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // and again on the next query (the client is reconnecting by then)
+    const again = Date.now();
     await expect(r.flagCounts(1, { fromMs: 0, toMs: 1 })).rejects.toMatchObject({ name: 'ConnectionError' });
-  }, 15_000);
+    expect(Date.now() - again).toBeLessThan(3_000);
+  });
 });
 
 describe('outages', () => {
   test('Redis down at start: events wait, one warning, flush and close return promptly', async () => {
-    const log = captureLogger();
-    const s = sink(
-      options({ redis: { url: `redis://127.0.0.1:${await freePort()}` }, flushIntervalMs: 50 }),
-      log.logger,
-    );
+    const log = new RecordingLogger();
+    const s = sink(options({ redis: { url: `redis://127.0.0.1:${await freePort()}` }, flushIntervalMs: 50 }), log);
     await s.start();
     const flag = newFlag();
     for (let i = 0; i < 10; i += 1) s.record(flag, APP, 'success', Date.now());
@@ -360,7 +420,7 @@ describe('outages', () => {
     const t = Date.now();
     await s.flush(2_000);
     expect(Date.now() - t).toBeLessThan(1_000);
-    expect(s.stats()).toEqual({ backend: 'pending', written: 0, pending: 10, dropped: 0 });
+    expect(s.stats()).toEqual({ backend: 'pending', written: 0, pending: 10, dropped: 0, unknown: 0 });
     expect(log.count('warn', /unreachable/)).toBe(1);
     await s.close();
     expect(s.stats()).toMatchObject({ written: 0, pending: 0, dropped: 10 });
@@ -378,10 +438,8 @@ describe('outages', () => {
     });
 
     test('a steady stream survives kill + restart: nothing lost within the bound, one warning, one recovery line', async () => {
-      const log = captureLogger();
-      const s = await started(
-        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, batchSize: 200 }), log.logger),
-      );
+      const log = new RecordingLogger();
+      const s = await started(sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, batchSize: 200 }), log));
       const flag = newFlag();
       let emitted = 0;
       const stream = setInterval(() => {
@@ -393,39 +451,43 @@ describe('outages', () => {
       try {
         await sleep(700);
         await durable.kill();
-        await waitFor(() => log.count('warn', /unreachable/) === 1, 5_000, 'the outage warning');
+        await waitFor(() => log.count('warn', /unreachable/) === 1, 'the outage warning', 5_000);
         await sleep(700);
         expect(s.stats().pending).toBeGreaterThan(0);
         await durable.start();
-        await waitFor(() => log.count('info', /reachable again/) === 1, 10_000, 'the recovery line');
+        await waitFor(() => log.count('info', /reachable again/) === 1, 'the recovery line', 10_000);
         await sleep(500);
       } finally {
         clearInterval(stream);
       }
       await s.flush();
       const stats = s.stats();
-      expect(stats).toEqual({ backend: 'native', written: emitted, pending: 0, dropped: 0 });
+      expect(stats).toEqual({ backend: 'native', written: emitted, pending: 0, dropped: 0, unknown: 0 });
       expect(log.count('warn', /unreachable/)).toBe(1);
       expect(log.count('info', /reachable again/)).toBe(1);
       const r = reader(durable.url);
       const counts = await r.flagCounts(flag, { fromMs: Date.now() - 60_000, toMs: Date.now() });
-      expect(counts.total).toBe(emitted);
+      // Nothing lost. At most one batch more: when Redis applied a batch (and fsynced it) and was
+      // killed before its reply left, the SDK cannot know and writes it again (at least once; seen
+      // about once in four runs, before and after the unknown counter).
+      expect(counts.total).toBeGreaterThanOrEqual(emitted);
+      expect(counts.total - emitted).toBeLessThanOrEqual(200); // batchSize
     }, 30_000);
 
     test('with a tiny bound the oldest events are dropped and counted exactly', async () => {
-      const log = captureLogger();
+      const log = new RecordingLogger();
       const s = await started(
-        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, bufferLimit: 100 }), log.logger),
+        sink(options({ redis: { url: durable.url }, flushIntervalMs: 25, bufferLimit: 100 }), log),
       );
       const flag = newFlag();
       await durable.kill();
-      await waitFor(() => log.count('warn', /unreachable/) === 1, 5_000, 'the outage warning');
+      await waitFor(() => log.count('warn', /unreachable/) === 1, 'the outage warning', 5_000);
       const t0 = Date.now();
       for (let i = 0; i < 1_000; i += 1) s.record(flag, APP, 'success', t0 - 1_000 + i);
       expect(s.stats()).toMatchObject({ written: 0, pending: 100, dropped: 900 });
       await durable.start();
-      await waitFor(() => s.stats().written === 100, 10_000, 'the backlog to be written');
-      expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900 });
+      await waitFor(() => s.stats().written === 100, 'the backlog to be written', 10_000);
+      expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900, unknown: 0 });
       expect(log.count('info', /reachable again/)).toBe(1);
       // the newest 100 were kept: ms t0-100 … t0-1
       const r = reader(durable.url);

@@ -7,6 +7,7 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '../..');
 
+/** @param {string} dir */
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -16,9 +17,14 @@ function newestMtime(dir) {
   return newest;
 }
 
+/** Newest source of the build: the library (src/) and the dashboard's page (web/). */
+function newestSource() {
+  return Math.max(...['src', 'web'].filter((d) => existsSync(join(root, d))).map((d) => newestMtime(join(root, d))));
+}
+
 module.exports = async function buildOnce() {
   const marker = join(root, 'dist/cjs/index.js');
   const cli = join(root, 'dist/cjs/cli/main.js');
-  if (existsSync(marker) && existsSync(cli) && statSync(marker).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  if (existsSync(marker) && existsSync(cli) && statSync(marker).mtimeMs >= newestSource()) return;
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
 };

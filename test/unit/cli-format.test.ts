@@ -129,7 +129,13 @@ describe('flags', () => {
 });
 
 describe('watch lines', () => {
-  const base = { appId: 1, subject: 'apps.1.update.manual', time: new Date(2026, 0, 1, 12, 0, 5), error: undefined };
+  const base = {
+    appId: 1,
+    subject: 'apps.1.update.manual',
+    time: new Date(2026, 0, 1, 12, 0, 5),
+    error: undefined,
+    invalidFlags: [],
+  };
   const a = flag({ id: 1, title: 'checkout-v2', rollout_percentage: 50 });
 
   it('shows the starting ruleset, then each change on its own line', () => {
@@ -237,7 +243,7 @@ describe('demo view', () => {
     windowMs: 3_000,
     nats: 'nats://127.0.0.1:4222',
     redis: 'redis://127.0.0.1:6379',
-    signals: { backend: 'native', written: 1500, pending: 3, dropped: 0 },
+    signals: { backend: 'native', written: 1500, pending: 3, dropped: 0, unknown: 0 },
     requests: 3600,
     rows: [
       {
@@ -306,9 +312,8 @@ describe('demo view', () => {
   });
 });
 
-describe('README, section "The tailslide command"', () => {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const doc = readme.slice(readme.indexOf('## The `tailslide` command'), readme.indexOf('## OpenFeature'));
+describe('docs/cli.md, the reference of the tailslide command', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'cli.md'), 'utf8');
 
   it('lists every setting with its environment variable, and every exit code', () => {
     for (const spec of [...NATS_OPTIONS, APP_ID_OPTION, ...REDIS_OPTIONS]) {

@@ -1,6 +1,7 @@
 import { bucket, legacyBucket } from '../../src/evaluation/bucket';
 import { compileFlag, decide, isOnReason, type EvaluationReason } from '../../src/evaluation/evaluator';
 import { hashAfter, murmur3, prefixState } from '../../src/evaluation/murmur3';
+import { convertToText } from '../../src/evaluation/user-context';
 import { parseRuleset } from '../../src/ruleset/parse';
 import type { Flag } from '../../src/ruleset/types';
 import type { HashingMode } from '../../src/options';
@@ -22,7 +23,7 @@ function reason(fields: Record<string, unknown>, user: string, hashing: HashingM
   return decide(compileFlag(flag(fields)), user, hashing);
 }
 
-describe('MurmurHash3 x86_32 over UTF-8 (rollout.md golden vectors)', () => {
+describe('MurmurHash3 x86_32 over UTF-8 (docs/rollout.md golden vectors)', () => {
   test.each([
     ['App 1 Flag 1', U1, 516206059, 12018],
     ['App 1 Flag 1', U2, 1582783807, 36852],
@@ -138,7 +139,7 @@ describe('legacy MD5 bucketing (tailslide-md5)', () => {
   });
 });
 
-describe('order of checks (rollout.md)', () => {
+describe('order of checks (docs/rollout.md)', () => {
   test('inactive flag is off, even for a whitelisted user and at 100 %', () => {
     expect(reason({ is_active: false, rollout_percentage: 100, white_listed_users: U1 }, U1)).toBe('FLAG_OFF');
   });
@@ -187,6 +188,7 @@ describe('order of checks (rollout.md)', () => {
       'NOT_READY',
       'FLAG_NOT_FOUND',
       'FLAG_OFF',
+      'CIRCUIT_OPEN',
       'WHITELISTED',
       'FULL_ROLLOUT',
       'NO_USER_CONTEXT',
@@ -195,6 +197,78 @@ describe('order of checks (rollout.md)', () => {
       'ERROR',
     ];
     expect(all.filter(isOnReason)).toEqual(['WHITELISTED', 'FULL_ROLLOUT', 'ROLLOUT_IN']);
+  });
+});
+
+describe('an open circuit means off (docs/evaluation.md)', () => {
+  // Tower's PATCH without is_active leaves a tripped flag active with circuit_status "open".
+  test('active with an open circuit: off for everyone, whitelisted users and 100 % included', () => {
+    const open = { is_active: true, circuit_status: 'open', white_listed_users: U1 };
+    expect(reason({ ...open, rollout_percentage: 100 }, U1)).toBe('CIRCUIT_OPEN');
+    expect(reason({ ...open, rollout_percentage: 100 }, '')).toBe('CIRCUIT_OPEN');
+    expect(reason({ ...open, rollout_percentage: 50 }, U2)).toBe('CIRCUIT_OPEN');
+    expect(reason({ ...open, rollout_percentage: 100, is_recoverable: true }, U2, 'tailslide-md5')).toBe(
+      'CIRCUIT_OPEN',
+    );
+    expect(isOnReason('CIRCUIT_OPEN')).toBe(false);
+  });
+
+  test('inactive comes first: a tripped flag (is_active false, circuit open) is FLAG_OFF', () => {
+    expect(reason({ is_active: false, circuit_status: 'open', rollout_percentage: 100 }, U1)).toBe('FLAG_OFF');
+  });
+
+  test('closed and recovering circuits evaluate as before', () => {
+    expect(reason({ circuit_status: 'close', rollout_percentage: 100 }, U1)).toBe('FULL_ROLLOUT');
+    expect(
+      reason(
+        { circuit_status: 'recovery', is_recoverable: true, rollout_percentage: 100, circuit_recovery_percentage: 100 },
+        U1,
+      ),
+    ).toBe('FULL_ROLLOUT');
+  });
+});
+
+describe('whitelist entries are compared as JS strings', () => {
+  test('an entry with a lone surrogate matches exactly that user, not its UTF-8 rewrite', () => {
+    const fields = { rollout_percentage: 0, white_listed_users: 'a\ud800b,\udfffz,ok' };
+    expect(reason(fields, 'a\ud800b')).toBe('WHITELISTED');
+    expect(reason(fields, '\udfffz')).toBe('WHITELISTED');
+    expect(reason(fields, 'ok')).toBe('WHITELISTED');
+    expect(reason(fields, 'a\ufffdb')).toBe('ROLLOUT_OUT');
+    expect(reason(fields, '\ufffdz')).toBe('ROLLOUT_OUT');
+  });
+
+  test('well-formed non-ASCII entries (pairs included) still match', () => {
+    const fields = { rollout_percentage: 0, white_listed_users: 'ü-ñicode-用户,😀' };
+    expect(reason(fields, 'ü-ñicode-用户')).toBe('WHITELISTED');
+    expect(reason(fields, '😀')).toBe('WHITELISTED');
+  });
+});
+
+describe('convertToText: any value to evaluation text, never throwing', () => {
+  const throwing = {
+    toString(): string {
+      throw new Error('toString');
+    },
+  };
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  test.each<[string, unknown, string, boolean]>([
+    ['a string', 'u-1', 'u-1', true],
+    ['a number', 42, '42', true],
+    ['a float', 1.5, '1.5', true],
+    ['a boolean', true, 'true', true],
+    ['a bigint', 12345678901234567890n, '12345678901234567890', true],
+    ['undefined', undefined, '', false],
+    ['null', null, '', false],
+    ['an object with no prototype', Object.create(null), '', false],
+    ['an object whose toString throws', throwing, '', false],
+    ['a revoked proxy', revoked.proxy, '', false],
+    ['an array', ['u-1'], '', false],
+    ['a symbol', Symbol('u'), '', false],
+    ['a function', () => 'u', '', false],
+  ])('%s', (_what, value, text, usable) => {
+    expect(convertToText(value)).toEqual({ text, usable, kind: typeof value });
   });
 });
 

@@ -9,7 +9,15 @@ import { parseAppId, parseDuration, parseInteger } from '../parse';
 
 type Flags = NatsFlags &
   RedisFlags &
-  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean; breaker: boolean };
+  JsonFlags & {
+    appId: string;
+    duration?: string;
+    rate: string;
+    startServers: boolean;
+    ui: boolean;
+    uiPort: string;
+    breaker: boolean;
+  };
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -28,6 +36,8 @@ export function demoCommand(): Command {
     )
     .option('--rate <requests/s>', 'simulated requests per second', '200')
     .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer')
+    .option('--ui-port <port>', 'port of the dashboard on 127.0.0.1 (any free port when taken)', '4000')
+    .option('--no-ui', 'do not start the dashboard')
     .option(
       '--no-breaker',
       'do not run the circuit breaker on the demo app (e.g. to run `tailslide breaker` yourself)',
@@ -46,6 +56,8 @@ export function demoCommand(): Command {
         throw badValue('--duration', opts.duration, 'a positive duration');
       const ratePerSecond = parseInteger(opts.rate, '--rate', 1);
       if (ratePerSecond > 100_000) throw badValue('--rate', opts.rate, 'at most 100000 requests per second');
+      const uiPort = opts.ui ? parseInteger(opts.uiPort, '--ui-port', 0) : undefined;
+      if (uiPort !== undefined && uiPort > 65535) throw badValue('--ui-port', opts.uiPort, 'a port from 0 to 65535');
       await runDemo(
         {
           flags: opts,
@@ -53,6 +65,7 @@ export function demoCommand(): Command {
           durationMs,
           ratePerSecond,
           startServers: opts.startServers,
+          uiPort,
           breaker: opts.breaker,
         },
         out,

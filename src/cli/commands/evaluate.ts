@@ -7,29 +7,57 @@ import { silentLogger } from '../../logger';
 import { FlagManager } from '../../manager';
 import type { HashingMode } from '../../options';
 import { action, optionalStringArg } from '../action';
-import { pickFlag } from '../flag-ref';
-import { evaluationTable, explain, type ExplainedDetail } from '../format-eval';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
+import type { EvaluationContext } from '../../evaluation/context';
+import { CliError, EXIT } from '../exit-codes';
+import { evaluationTable, explain, explainVariation, type ExplainedDetail } from '../format-eval';
+import { hasTargetingFields, invalidLine } from '../format-targeting';
+import { parseContext } from '../parse-targeting';
 import { parseAppId, parseChoice } from '../parse';
 import { currentRuleset, withAdmin } from '../session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
-type Flags = FlagCommandFlags & { user: string; hashing: string };
+type Flags = FlagCommandFlags & { user: string; context?: string; hashing: string };
 
 export function evaluateCommand(): Command {
-  return flagSubcommand('evaluate', 'what a user gets for one flag (or every flag) of the app, and why', [
-    'tailslide evaluate checkout-v2 --user 375d39e6-9c3f-4f58-80bd-e5960b710295 --app-id 1',
-    'tailslide evaluate --user alice --app-id 1 --json',
-  ])
+  return flagSubcommand(
+    'evaluate',
+    'what a user (a key, or a context with attributes) gets for one flag (or every flag) of the app, and why: ' +
+      'the value, the variation index, the reason, the rule that matched and the split bucket',
+    [
+      'tailslide evaluate checkout-v2 --user 375d39e6-9c3f-4f58-80bd-e5960b710295 --app-id 1',
+      'tailslide evaluate --user alice --app-id 1 --json',
+      `tailslide evaluate pricing-page --context '{"key":"user-42","country":"NL","app_version":"2.4.1"}' --app-id 1`,
+    ],
+  )
     .alias('eval')
     .argument('[flag]', `${FLAG_ARG_HELP}; every flag when left out`)
-    .option('--user <context>', 'the user context (empty: no user context)', '')
+    .option('--user <context>', 'the user context: a key (empty: no user context)', '')
+    .option(
+      '--context <json>',
+      'a context with attributes, as JSON: {"key":"user-42","country":"NL"} (instead of --user); rules match on its attributes',
+    )
     .option('--hashing <mode>', 'rollout hashing of the services: murmur3 or tailslide-md5', 'murmur3')
     .action(
       action<Flags>(async ({ opts, args, out }) => {
         const appId = parseAppId(opts.appId);
         const hashing = parseChoice<HashingMode>(opts.hashing, '--hashing', ['murmur3', 'tailslide-md5']);
         const flagArg = optionalStringArg(args, 0);
+        if (opts.context !== undefined && opts.user !== '') {
+          throw new CliError('Give either --user or --context, not both', EXIT.USAGE);
+        }
+        const context: EvaluationContext = opts.context === undefined ? opts.user : parseContext(opts.context);
         const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+        const invalid =
+          flagArg === undefined || findFlagByArg(snapshot.flags, flagArg) !== undefined
+            ? undefined
+            : findInvalidByArg(snapshot.invalid, flagArg);
+        if (invalid !== undefined) {
+          throw new CliError(
+            `${invalidLine(invalid)}; SDKs leave it out of the ruleset and evaluate it as FLAG_NOT_FOUND`,
+            EXIT.NOT_FOUND,
+          );
+        }
         const wanted = flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
         const manager = new FlagManager({
           appId,
@@ -40,23 +68,49 @@ export function evaluateCommand(): Command {
         });
         await manager.initialize();
         const details: ExplainedDetail[] = wanted.map((flag) => {
-          const detail = manager.evaluate(flag.title, opts.user);
-          return { ...detail, explanation: explain(detail, flag, hashing) };
+          const detail = manager.evaluate(flag.title, context);
+          const variation = manager.variationDetail(flag.title, context, null);
+          const base = explain(detail, flag, hashing);
+          return {
+            ...detail,
+            ...(variation.splitBucket === undefined ? {} : { splitBucket: variation.splitBucket }),
+            variationValue: variation.value,
+            explanation: explainVariation(variation, flag, base) ?? base,
+          };
         });
         await manager.disconnect();
-        const user = opts.user === '' ? 'no user context' : `user ${JSON.stringify(opts.user)}`;
+        const user =
+          typeof context !== 'string'
+            ? `context ${JSON.stringify(context)}`
+            : context === ''
+              ? 'no user context'
+              : `user ${JSON.stringify(context)}`;
         const header = `app ${appId}, ruleset #${snapshot.sequence}, ${user}`;
         const single = flagArg !== undefined ? details[0] : undefined;
         if (single !== undefined) {
+          const flag = wanted[0];
+          const typed = flag !== undefined && hasTargetingFields(flag);
           out.result({ ...single, sequence: snapshot.sequence }, () => [
-            `${JSON.stringify(single.flagName)} (id ${single.flagId ?? '?'}) is ${single.value ? 'ON' : 'OFF'} for ${user}`,
+            typed
+              ? `${JSON.stringify(single.flagName)} (id ${single.flagId ?? '?'}) serves ${JSON.stringify(single.variationValue)} (variation ${single.variationIndex ?? '?'}) for ${user}`
+              : `${JSON.stringify(single.flagName)} (id ${single.flagId ?? '?'}) is ${single.value ? 'ON' : 'OFF'} for ${user}`,
             `  reason: ${single.reason}: ${single.explanation}`,
+            ...(single.ruleIndex === undefined ? [] : [`  rule: ${single.ruleIndex} ${JSON.stringify(single.ruleId)}`]),
+            ...(single.splitBucket === undefined ? [] : [`  split bucket: ${single.splitBucket} (of 100000)`]),
             `  app ${appId}, ruleset #${snapshot.sequence}`,
           ]);
           return;
         }
-        out.result({ appId, userContext: opts.user, sequence: snapshot.sequence, flags: details }, () =>
-          details.length === 0 ? [`${header}: the app has no flags`] : [header, '', ...evaluationTable(details)],
+        out.result(
+          {
+            appId,
+            userContext: typeof context === 'string' ? context : (context.key ?? ''),
+            ...(typeof context === 'string' ? {} : { context }),
+            sequence: snapshot.sequence,
+            flags: details,
+          },
+          () =>
+            details.length === 0 ? [`${header}: the app has no flags`] : [header, '', ...evaluationTable(details)],
         );
       }),
     );

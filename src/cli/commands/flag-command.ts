@@ -4,7 +4,9 @@ import type { FlagAdmin } from '../../admin/flag-admin';
 import type { EditOutcome } from '../../admin/writer';
 import type { WireFlag } from '../../ruleset/types';
 import { editReport, printEdit } from '../edit-report';
-import { pickFlag } from '../flag-ref';
+import { CliError, EXIT } from '../exit-codes';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
+import { invalidLine } from '../format-targeting';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
 import type { Output } from '../output';
 import { parseAppId } from '../parse';
@@ -38,6 +40,19 @@ export async function editFlag(
   const appId = parseAppId(opts.appId);
   const report = await withAdmin(opts, out, async (admin) => {
     const snapshot = await currentRuleset(admin, appId);
+    const invalid = findFlagByArg(snapshot.flags, flagArg) ? undefined : findInvalidByArg(snapshot.invalid, flagArg);
+    if (invalid !== undefined) {
+      // A flag that fails validation (an empty title from Tower, say): the edit goes ahead by id and
+      // must make it valid, or the admin library refuses it naming the field still at fault.
+      if (invalid.id === undefined) {
+        throw new CliError(
+          `${invalidLine(invalid)}; it has no usable id to edit it by: fix it with ruleset get / ruleset publish`,
+          EXIT.USAGE,
+        );
+      }
+      const raw = invalid.raw as WireFlag;
+      return editReport(verb, raw, await edit(admin, appId, raw));
+    }
     const before = pickFlag(snapshot.flags, flagArg, appId);
     return editReport(verb, before, await edit(admin, appId, before));
   });

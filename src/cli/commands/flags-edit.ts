@@ -1,6 +1,7 @@
 /** `tailslide flags create | update | delete | on | off | set-rollout`. */
 import type { Command } from 'commander';
-import type { NewFlagInput } from '../../admin/fields';
+import type { NewFlagInput, WireTargetingFields } from '../../admin/fields';
+import { parseFallthrough, parseVariationIndex, parseVariations } from '../parse-targeting';
 import { action, stringArg } from '../action';
 import { editReport, printEdit } from '../edit-report';
 import { CliError, EXIT } from '../exit-codes';
@@ -8,7 +9,24 @@ import { flagPatchFromOptions, parseAppId, parsePercentage, type FlagFieldOption
 import { withAdmin } from '../session';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
-type FieldFlags = FlagCommandFlags & FlagFieldOptions;
+type FieldFlags = FlagCommandFlags &
+  FlagFieldOptions & {
+    variations?: string;
+    offVariation?: string;
+    fallthrough?: string;
+    fallthroughSplit?: string;
+    bucketBy?: string;
+  };
+
+/** The targeting fields `flags create` takes: variations, off variation, fallthrough. */
+function targetingFromOptions(opts: FieldFlags): Partial<WireTargetingFields> {
+  const out: { -readonly [K in keyof WireTargetingFields]?: WireTargetingFields[K] } = {};
+  if (opts.variations !== undefined) out.variations = parseVariations(opts.variations, '--variations');
+  if (opts.offVariation !== undefined) out.off_variation = parseVariationIndex(opts.offVariation, '--off-variation');
+  const fallthrough = parseFallthrough(opts);
+  if (fallthrough !== undefined) out.fallthrough = fallthrough;
+  return out;
+}
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -27,7 +45,21 @@ function withFieldOptions(cmd: Command, forUpdate: boolean): Command {
       'any editable wire field, e.g. --set circuit_recovery_rate=30000 (repeatable)',
       collect,
     );
-  if (!forUpdate) cmd.option('--on', 'create it turned on (same as --active true)');
+  if (!forUpdate) {
+    cmd
+      .option('--on', 'create it turned on (same as --active true)')
+      .option(
+        '--variations <json>',
+        'the values it serves, a JSON array (see flags variations); needs --off-variation and a fallthrough',
+      )
+      .option('--off-variation <index>', 'the variation served when off or outside the rollout')
+      .option('--fallthrough <index>', 'the variation served when no rule matches')
+      .option(
+        '--fallthrough-split <splits>',
+        'a weighted split served when no rule matches: 0:50000,1:50000 or 0:50%,1:50%',
+      )
+      .option('--bucket-by <attribute>', 'the context attribute the split hashes (default: key)');
+  }
   return cmd;
 }
 
@@ -38,12 +70,17 @@ export function createCommand(): Command {
     [
       'tailslide flags create checkout-v2 --app-id 1 --on --rollout 50',
       'tailslide flags create search-ranking --app-id 1 --description "new ranking" --whitelist alice,bob',
+      `tailslide flags create pricing-page --app-id 1 --on --rollout 100 --variations '["control","annual-first"]' --off-variation 0 --fallthrough-split 0:50%,1:50%`,
     ],
   ).argument('<title>', "the new flag's title (unique within the app)");
   return withFieldOptions(cmd, false).action(
     action<FieldFlags>(async ({ opts, args, out }) => {
       const appId = parseAppId(opts.appId);
-      const input: NewFlagInput = { ...flagPatchFromOptions(opts), title: stringArg(args, 0) };
+      const input: NewFlagInput = {
+        ...flagPatchFromOptions(opts),
+        ...targetingFromOptions(opts),
+        title: stringArg(args, 0),
+      };
       const outcome = await withAdmin(opts, out, (admin) => admin.createFlag(appId, input));
       printEdit(out, editReport('created', undefined, outcome));
     }),

@@ -1,7 +1,8 @@
 /** `tailslide flags list` and `tailslide flags show <flag>`. */
 import type { Command } from 'commander';
 import { action, stringArg } from '../action';
-import { pickFlag } from '../flag-ref';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
+import { invalidLine, invalidReason } from '../format-targeting';
 import { clock } from '../format';
 import { flagDetail, flagsTable } from '../format-flags';
 import { parseAppId } from '../parse';
@@ -15,25 +16,36 @@ export function listCommand(): Command {
     action<FlagCommandFlags>(async ({ opts, out }) => {
       const appId = parseAppId(opts.appId);
       const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
-      out.result(snapshot.flags, () => [
-        `app ${appId}: ${snapshot.flags.length} flag${snapshot.flags.length === 1 ? '' : 's'}, ruleset #${snapshot.sequence} on ${snapshot.subject} at ${clock(snapshot.time)}`,
-        ...(snapshot.flags.length > 0 ? ['', ...flagsTable(snapshot.flags)] : []),
+      const total = snapshot.all.length;
+      const invalid = snapshot.invalid.length > 0 ? ` (${snapshot.invalid.length} invalid, kept as they are)` : '';
+      out.result(snapshot.all, () => [
+        `app ${appId}: ${total} flag${total === 1 ? '' : 's'}${invalid}, ruleset #${snapshot.sequence} on ${snapshot.subject} at ${clock(snapshot.time)}`,
+        ...(total > 0 ? ['', ...flagsTable(snapshot.flags, snapshot.invalid)] : []),
       ]);
+      if (out.json) for (const flag of snapshot.invalid) out.warn(invalidLine(flag));
     }),
   );
 }
 
 export function showCommand(): Command {
-  return flagSubcommand('show', 'print every field of one flag', [
-    'tailslide flags show checkout-v2 --app-id 1',
-    "tailslide flags show '#7' --app-id 1 --json",
-  ])
+  return flagSubcommand(
+    'show',
+    'print every field of one flag, and its targeting (variations, targets, rules) readably',
+    ['tailslide flags show checkout-v2 --app-id 1', "tailslide flags show '#7' --app-id 1 --json"],
+  )
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
         const appId = parseAppId(opts.appId);
         const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
-        const flag = pickFlag(snapshot.flags, stringArg(args, 0), appId);
+        const arg = stringArg(args, 0);
+        const invalid = findFlagByArg(snapshot.flags, arg) ? undefined : findInvalidByArg(snapshot.invalid, arg);
+        if (invalid !== undefined) {
+          out.warn(invalidLine(invalid));
+          out.result(invalid.raw, () => [invalidReason(invalid), invalid.json]);
+          return;
+        }
+        const flag = pickFlag(snapshot.flags, arg, appId);
         out.result(flag, () => flagDetail(flag));
       }),
     );

@@ -6,8 +6,10 @@ import { validateRuleset, withNewFlagDefaults } from '../../admin/edits';
 import { action, stringArg } from '../action';
 import { CliError, EXIT } from '../exit-codes';
 import { diffData, diffLines } from '../format-flags';
+import { invalidLine } from '../format-targeting';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
 import { parseAppId } from '../parse';
+import { rulesetText } from '../../ruleset/parse';
 import { currentRuleset, withAdmin } from '../session';
 
 type Flags = NatsFlags & AppFlags & JsonFlags & { dryRun?: boolean };
@@ -28,7 +30,9 @@ export function rulesetCommand(): Command {
     action<Flags>(async ({ opts, out }) => {
       const appId = parseAppId(opts.appId);
       const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
-      out.data(snapshot.flags);
+      // Every flag, invalid ones as stored: publishing the file back refuses them until they are fixed.
+      for (const flag of snapshot.invalid) out.warn(invalidLine(flag));
+      out.data(snapshot.all);
     }),
   );
 
@@ -84,7 +88,8 @@ export function rulesetCommand(): Command {
   return group.addCommand(get).addCommand(publish);
 }
 
-function readJson(file: string, origin: string): unknown {
+/** A JSON file (`-`: stdin), a leading byte order mark dropped; exit code 1 when unreadable or not JSON. */
+export function readJson(file: string, origin: string): unknown {
   let text: string;
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -92,7 +97,8 @@ function readJson(file: string, origin: string): unknown {
     throw new CliError(`Cannot read ${origin}: ${(error as Error).message}`, EXIT.USAGE);
   }
   try {
-    return JSON.parse(text) as unknown;
+    // rulesetText drops a leading byte order mark, which Windows editors write and JSON.parse refuses.
+    return JSON.parse(rulesetText(text)) as unknown;
   } catch (error) {
     throw new CliError(`${origin} is not valid JSON: ${(error as Error).message}`, EXIT.USAGE);
   }

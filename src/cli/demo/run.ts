@@ -29,6 +29,7 @@ import type { Output } from '../output';
 import { introLines, introRecord } from './intro';
 import { LiveView, type FlagRow } from './live-view';
 import { prepareServers, type DemoServers } from './servers';
+import { startDashboard, type Dashboard } from '../../ui';
 import { addCounts, emptyCounts, SimulatedService, type PathCounts } from './service';
 import { DEMO_FLAGS, DEMO_WHITELIST, setUpDemoApp } from './setup';
 
@@ -39,6 +40,8 @@ export interface DemoOptions {
   readonly durationMs: number | undefined;
   readonly ratePerSecond: number;
   readonly startServers: boolean;
+  /** Port of the dashboard the demo starts on 127.0.0.1 (any free one when taken); undefined: none. */
+  readonly uiPort?: number | undefined;
   /** Run the circuit breaker on the demo app (default). */
   readonly breaker?: boolean;
 }
@@ -129,7 +132,11 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       credentials:
         !own && [flags.sdkKey, flags.natsUser, flags.natsCredsFile, flags.natsNkeySeed].some((v) => v !== undefined),
     };
-    view.intro(introLines(intro, duration), introRecord(intro));
+    const ui = options.uiPort === undefined ? undefined : await startDemoDashboard(flags, logger, options.uiPort);
+    if (ui !== undefined) closers.push(() => ui.close());
+    const lines = introLines(intro, duration);
+    if (ui !== undefined) lines.splice(3, 0, `  UI     ${ui.url} (the dashboard, as tailslide ui serves it)`);
+    view.intro(lines, { ...introRecord(intro), ui: ui?.url ?? null });
 
     const history: Map<string, PathCounts>[] = [];
     const changes: string[] = [];
@@ -232,7 +239,10 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       refreshRedis();
       render();
     }, TICK_MS);
-    closers.push(() => Promise.resolve(clearInterval(ticker)));
+    closers.push(() => {
+      clearInterval(ticker);
+      return Promise.resolve();
+    });
 
     let timer: NodeJS.Timeout | undefined;
     const elapsed = new Promise<'timeout'>((resolve) => {
@@ -271,5 +281,17 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
     } else {
       view.outro([], { event: 'stopped', reason: 'error', stoppedServers: stopped });
     }
+  }
+}
+
+/** The dashboard on 127.0.0.1:`port`, or on any free port when that one is taken. */
+async function startDemoDashboard(flags: NatsFlags & RedisFlags, logger: Logger, port: number): Promise<Dashboard> {
+  const options = { ...adminOptions(flags, logger), signals: readerOptions(flags), host: '127.0.0.1' };
+  try {
+    return await startDashboard({ ...options, port });
+  } catch (error) {
+    const code = (toError(error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (port === 0 || code !== 'EADDRINUSE') throw error;
+    return startDashboard({ ...options, port: 0 });
   }
 }

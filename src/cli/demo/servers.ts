@@ -36,7 +36,7 @@ export async function prepareServers(
   const need: Array<'nats-server' | 'redis-server'> = [];
   if (!natsUp) need.push('nats-server');
   if (!redisUp) need.push('redis-server');
-  const nothing = async (): Promise<void> => undefined;
+  const nothing = (): Promise<void> => Promise.resolve();
   if (need.length === 0)
     return { natsServer, redisUrl, nats: undefined, redis: undefined, dir: undefined, stop: nothing };
 
@@ -59,7 +59,8 @@ export async function prepareServers(
   let nats: LocalServer | undefined;
   let redis: LocalServer | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all([nats?.stop(), redis?.stop()].map((p) => p?.catch(() => undefined)));
+    const running = [nats, redis].filter((server) => server !== undefined);
+    await Promise.all(running.map((server) => server.stop().catch(() => undefined)));
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -1,0 +1,36 @@
+/** Reads the `bootstrap` option (a wire-format array, or the path of a JSON file holding one). */
+import { readFile } from 'node:fs/promises';
+import { InvalidOptionError, type TailslideError } from '../errors';
+import { parseRulesetPayload } from '../ruleset/parse';
+import type { Flag } from '../ruleset/types';
+
+export type LoadedRuleset =
+  | { readonly ok: true; readonly flags: readonly Flag[]; readonly payload: string | readonly unknown[] }
+  | { readonly ok: false; readonly error: TailslideError };
+
+/** Loads and validates a bootstrap ruleset. Never rejects: a problem is returned, naming the option. */
+export async function loadBootstrap(bootstrap: readonly unknown[] | string, appId: number): Promise<LoadedRuleset> {
+  let payload: string | readonly unknown[] = bootstrap;
+  if (typeof bootstrap === 'string') {
+    try {
+      payload = await readFile(bootstrap, 'utf8');
+    } catch (err) {
+      const reason = fsErrorMessage(err);
+      return { ok: false, error: new InvalidOptionError('bootstrap', bootstrap, `a readable JSON file (${reason})`) };
+    }
+  }
+  const origin = typeof bootstrap === 'string' ? `bootstrap file ${bootstrap}` : 'bootstrap';
+  const result = parseRulesetPayload(payload, origin, { appId });
+  return result.ok ? { ok: true, flags: result.flags, payload } : result;
+}
+
+/**
+ * The message of a file-system error. Not `instanceof Error`: errors made by Node's internals fail
+ * that test in another realm (a jest or vm context).
+ */
+export function fsErrorMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') {
+    return err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,81 @@
+/** Small HTTP helpers of the dashboard server: JSON answers, errors as JSON, bounded JSON bodies. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SECURITY_HEADERS } from './security';
+
+/** Largest request body accepted (a flag with a long whitelist fits many times over). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** An error that becomes an HTTP answer: status, message and optional details (never a stack). */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(status: number, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.status = status;
+    this.details = details;
+  }
+}
+
+export function setSecurityHeaders(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, error: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, error.status, { error: error.message, ...error.details });
+}
+
+/** Reads a JSON body of at most `limit` bytes; 413 when larger, 415 when not JSON, 400 when unparsable. */
+export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw new HttpError(413, `The request body is larger than ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw new HttpError(413, `The request body is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  if (type !== 'application/json')
+    throw new HttpError(415, 'The request body must be JSON (Content-Type: application/json)');
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new HttpError(400, 'The request body is not valid JSON');
+  }
+}
+
+/** A JSON object body, or a 400 naming what was expected. */
+export function objectBody(value: unknown, what = 'a JSON object'): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, `The request body must be ${what}`);
+  return value as Record<string, unknown>;
+}
