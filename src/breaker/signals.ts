@@ -66,16 +66,22 @@ export class TimeSeriesSignals implements BreakerSignals {
 
 /**
  * Sums, server-side, the given fields of each hash: one command per app and poll instead of one
- * HMGET per flag, status and block (10,000 flags make 20,000+ of those). KEYS are the hashes,
- * ARGV[i] the comma-separated fields of KEYS[i]; the reply is one integer per key.
+ * HMGET per flag, status and block (10,000 flags make 20,000+ of those). KEYS are the hashes;
+ * ARGV[1] is the number n of distinct field lists, ARGV[2..n+1] the lists (comma-separated; most
+ * flags share one window, so few lists), then one list index per key. One integer per key back.
  */
 const SUM_FIELDS_LUA = `
+local n = tonumber(ARGV[1])
+local lists = {}
+for j = 1, n do
+  local fields = {}
+  for f in string.gmatch(ARGV[1 + j], '[^,]+') do fields[#fields + 1] = f end
+  lists[j] = fields
+end
 local out = {}
 for i, key in ipairs(KEYS) do
-  local fields = {}
-  for f in string.gmatch(ARGV[i], '[^,]+') do fields[#fields + 1] = f end
   local sum = 0
-  for _, v in ipairs(redis.call('HMGET', key, unpack(fields))) do
+  for _, v in ipairs(redis.call('HMGET', key, unpack(lists[tonumber(ARGV[1 + n + i])]))) do
     if v then sum = sum + tonumber(v) end
   end
   out[i] = sum
@@ -124,11 +130,20 @@ export class NativeSignals implements BreakerSignals {
   private async sums(requests: ReadonlyArray<{ key: string; fields: readonly string[] }>): Promise<number[]> {
     if (this.scripts) {
       try {
+        const lists = new Map<string, number>();
+        const index = requests.map((r) => {
+          const list = r.fields.join(',');
+          let i = lists.get(list);
+          if (i === undefined) lists.set(list, (i = lists.size + 1));
+          return i;
+        });
         const reply = await this.client.eval(
           SUM_FIELDS_LUA,
           requests.length,
           ...requests.map((r) => r.key),
-          ...requests.map((r) => r.fields.join(',')),
+          lists.size,
+          ...lists.keys(),
+          ...index,
         );
         if (Array.isArray(reply)) return reply.map((n) => Number(n));
         throw new Error(`unexpected script reply ${typeof reply}`);
