@@ -1,5 +1,5 @@
 // The circuit breaker (tailslide/breaker), two rows:
-//   node --expose-gc bench/breaker.mjs --case killswitch [--trips 25] [--rate 100] [--healthy-ms 0]
+//   node --expose-gc bench/breaker.mjs --case killswitch [--trips 25] [--rate 100] [--healthy-ms 0] [--flush-ms N]
 //     Kill switch with the defaults (window 3 s, poll 500 ms, min 20 requests, the SDK's signal
 //     flush interval): one app, one flag per trip; 3 FlagManagers (native backend) start failing
 //     every request of the flag at `rate` requests/s each; time from the first failing request
@@ -70,6 +70,8 @@ async function killSwitch() {
   const RATE = Number(opts.rate ?? 100);
   // A flag that served this long without failures before failing: its window is full of successes.
   const HEALTHY_MS = Number(opts['healthy-ms'] ?? 0);
+  // The SDK's signalFlushIntervalMs (default: the SDK's default).
+  const FLUSH_MS = opts['flush-ms'] === undefined ? DEFAULT_SIGNAL_FLUSH_INTERVAL_MS : Number(opts['flush-ms']);
   const APP = 1;
   const nats = await NatsServer.start();
   const redis = await RedisServer.start();
@@ -100,6 +102,7 @@ async function killSwitch() {
         appId: APP,
         redisUrl: redis.url,
         signalBackend: 'native',
+        signalFlushIntervalMs: FLUSH_MS,
         logger: quietLogger,
       });
       managers.push(manager);
@@ -148,7 +151,7 @@ async function killSwitch() {
       windowMs: DEFAULT_BREAKER_WINDOW_MS,
       pollIntervalMs: DEFAULT_BREAKER_POLL_INTERVAL_MS,
       minRequests: DEFAULT_BREAKER_MIN_REQUESTS,
-      signalFlushIntervalMs: DEFAULT_SIGNAL_FLUSH_INTERVAL_MS,
+      signalFlushIntervalMs: FLUSH_MS,
       ms: summarize(ms),
     });
   } finally {
