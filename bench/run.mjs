@@ -2,7 +2,7 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals startup ui)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals startup ui breaker)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,12 @@ const want = (/** @type {string} */ name) => !only || only.has(name);
 /**
  * @typedef {{ flags: number, payloadBytes: number, loads: number, changes: number, firstRenderMs: Percentiles,
  *   liveReadyMs: Percentiles, liveUpdateMs: Percentiles }} UiResult
+ */
+/**
+ * @typedef {{ trips: number, managers: number, ratePerManager: number, windowMs: number, pollIntervalMs: number,
+ *   minRequests: number, signalFlushIntervalMs: number, ms: Percentiles & { min: number } }} KillSwitchResult
+ * @typedef {{ apps: number, flagsPerApp: number, polls: number, ms: Percentiles, nodeCpuMsPerPoll: number,
+ *   redisCpuMsPerPoll: number }} BreakerPollResult
  */
 /** @typedef {{ what: string, how: string, result: string, target: string, met: string }} Row */
 
@@ -144,6 +150,7 @@ try {
  *   'signals-ts-1.6.19'?: SignalsResult,
  *   startup?: Record<string, StartupResult & { runs: StartupResult[] }>,
  *   ui?: UiResult,
+ *   breaker?: { killswitch?: KillSwitchResult, native?: BreakerPollResult, timeseries?: BreakerPollResult },
  * }}
  */
 const raw = {};
@@ -360,6 +367,46 @@ await step('startup', async () => {
         met: flags === 10_000 && mode === 'jetstream' ? mark(s.initMs <= 200 && s.heapBytesPerFlag <= 1024) : '',
       });
     }
+  }
+});
+
+await step('breaker', async () => {
+  /** @type {KillSwitchResult} */
+  const k = await first(runChild('breaker.mjs', ['--case', 'killswitch', '--trips', quick ? '5' : '25']));
+  /** @type {{ killswitch?: KillSwitchResult, native?: BreakerPollResult, timeseries?: BreakerPollResult }} */
+  const b = { killswitch: k };
+  raw.breaker = b;
+  rows.push({
+    what: 'kill switch (circuit breaker)',
+    how:
+      `first failing request → all ${k.managers} SDK managers evaluate the flag off; ${k.trips} trips, ${k.ratePerManager} failing requests/s per manager; ` +
+      `defaults: window ${k.windowMs} ms, poll ${k.pollIntervalMs} ms, min ${k.minRequests} requests, SDK flush ${k.signalFlushIntervalMs} ms`,
+    result: `p50 ${fmtMs(k.ms.p50)}, p99 ${fmtMs(k.ms.p99)}, max ${fmtMs(k.ms.max)} (min ${fmtMs(k.ms.min)})`,
+    target: 'p99 ≤ 2 s',
+    met: mark(k.ms.p99 <= 2_000),
+  });
+  for (const backend of /** @type {const} */ (['native', 'timeseries'])) {
+    /** @type {BreakerPollResult} */
+    let p;
+    try {
+      p = await first(
+        runChild('breaker.mjs', ['--case', 'poll', '--backend', backend, ...(quick ? ['--polls', '5'] : [])]),
+      );
+    } catch (err) {
+      if (backend === 'timeseries') {
+        process.stderr.write(`  (no TimeSeries row: ${err instanceof Error ? err.message : String(err)})\n`);
+        continue;
+      }
+      throw err;
+    }
+    b[backend] = p;
+    rows.push({
+      what: `circuit breaker poll, ${backend} backend`,
+      how: `${fmtInt(p.apps)} apps × ${fmtInt(p.flagsPerApp)} flags, all judged (signals in every window, no trips); poll() read + decide, ${p.polls} polls`,
+      result: `p50 ${fmtMs(p.ms.p50)}, p99 ${fmtMs(p.ms.p99)}; CPU per poll: breaker ${fmtMs(p.nodeCpuMsPerPoll)}, redis-server ${fmtMs(p.redisCpuMsPerPoll)}`,
+      target: '≤ 100 ms per poll',
+      met: mark(p.ms.p50 <= 100),
+    });
   }
 });
 

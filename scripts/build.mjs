@@ -18,6 +18,7 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 const entries = [
   { name: 'index', cjs: './index.js', types: '../cjs/index' },
   { name: 'openfeature', cjs: './openfeature/index.js', types: '../cjs/openfeature/index' },
+  { name: 'breaker', cjs: './breaker/index.js', types: '../cjs/breaker/index' },
 ];
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
 for (const entry of entries) {

@@ -311,6 +311,15 @@ export class FlagAdmin {
   }
 
   /**
+   * Applies `edit` (a pure function of the app's current ruleset, re-applied to a fresh read when
+   * another writer got in first) and publishes the result on the app's circuit subject: how the
+   * circuit breaker writes. Publishes nothing when the edit reports no change.
+   */
+  applyCircuitEdit(appId: number | string, edit: RulesetEdit, what: string): Promise<EditOutcome> {
+    return this.edit(appId, edit, { what, circuit: true });
+  }
+
+  /**
    * Follows the app's ruleset: first the current one (`initial: true`), then every new message,
    * each with a diff against the previous valid ruleset. Returns a function that stops the watch.
    */

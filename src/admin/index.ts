@@ -36,6 +36,7 @@ export {
 export type { EnsureStreamResult } from './stream';
 export { STREAM_LAYOUTS, TOWER_CONTROL_SUBJECTS, type StreamLayout } from '../nats/subjects';
 export type { EditOutcome } from './writer';
+export type { EditContext, EditResult, RulesetEdit } from './edits';
 export { HIGH_WATER_HEADER, type InvalidFlag } from './read';
 export { DEFAULT_WATCH_RETRY_MS, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 export {

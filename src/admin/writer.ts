@@ -31,7 +31,7 @@ import {
   type StoredRuleset,
 } from './read';
 import { ensureStream, streamInfo } from './stream';
-import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from '../nats/subjects';
+import { ALL_APPS_SUBJECTS, circuitSubject, manualSubject, streamCovers } from '../nats/subjects';
 
 /** The `nats` client's code for a publish no stream answered ("no responders"). */
 const NO_STREAM_ANSWERED = '503';
@@ -54,6 +54,8 @@ export interface WriteOptions {
   readonly allApps?: boolean;
   /** The edit replaces the ruleset whole: the current one may be invalid (then it is passed as undefined). */
   readonly replace?: boolean;
+  /** Publish on the app's circuit subject (the circuit breaker's writes) instead of the manual one. */
+  readonly circuit?: boolean;
 }
 
 /** What an edit did. */
@@ -78,7 +80,7 @@ export async function applyEdit(
   edit: RulesetEdit,
   options: WriteOptions,
 ): Promise<EditOutcome> {
-  const subject = manualSubject(appId);
+  const subject = options.circuit ? circuitSubject(appId) : manualSubject(appId);
   for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
     const info = await streamInfo(ctx.jsm, ctx.stream, options.allApps ? ALL_APPS_SUBJECTS : undefined);
     if (info === undefined) throw new StreamNotFoundError(ctx.stream);

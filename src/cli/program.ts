@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { appsCommand } from './commands/apps';
+import { breakerCommand } from './commands/breaker';
 import { demoCommand } from './commands/demo';
 import { evaluateCommand } from './commands/evaluate';
 import { flagsCommand } from './commands/flags';
@@ -46,6 +47,7 @@ export function createProgram(): Command {
     .addCommand(evaluateCommand())
     .addCommand(watchCommand())
     .addCommand(statsCommand())
+    .addCommand(breakerCommand())
     .addCommand(demoCommand())
     .addCommand(uiCommand())
     .addHelpText('after', footer());

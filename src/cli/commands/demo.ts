@@ -9,7 +9,15 @@ import { parseAppId, parseDuration, parseInteger } from '../parse';
 
 type Flags = NatsFlags &
   RedisFlags &
-  JsonFlags & { appId: string; duration?: string; rate: string; startServers: boolean; ui: boolean; uiPort: string };
+  JsonFlags & {
+    appId: string;
+    duration?: string;
+    rate: string;
+    startServers: boolean;
+    ui: boolean;
+    uiPort: string;
+    breaker: boolean;
+  };
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
@@ -29,7 +37,11 @@ export function demoCommand(): Command {
     .option('--rate <requests/s>', 'simulated requests per second', '200')
     .option('--no-start-servers', 'never start servers: fail if NATS or Redis does not answer')
     .option('--ui-port <port>', 'port of the dashboard on 127.0.0.1 (any free port when taken)', '4000')
-    .option('--no-ui', 'do not start the dashboard');
+    .option('--no-ui', 'do not start the dashboard')
+    .option(
+      '--no-breaker',
+      'do not run the circuit breaker on the demo app (e.g. to run `tailslide breaker` yourself)',
+    );
   withNatsOptions(cmd);
   withRedisOptions(cmd);
   cmd.option('--json', 'one JSON record per event (start, tick, change, stopped) instead of the live view');
@@ -54,6 +66,7 @@ export function demoCommand(): Command {
           ratePerSecond,
           startServers: opts.startServers,
           uiPort,
+          breaker: opts.breaker,
         },
         out,
       );

@@ -5,7 +5,7 @@
 import type { WireFlag } from '../../ruleset/types';
 import type { FlagCounts } from '../../signals/reader';
 import type { SignalStats } from '../../signals/types';
-import { count, duration, ratio, table, width } from '../format';
+import { count, duration, percentage, ratio, table, width } from '../format';
 import { flagState } from '../format-flags';
 import type { Output } from '../output';
 import type { PathCounts } from './service';
@@ -54,6 +54,12 @@ function perSecond(c: PathCounts, windowMs: number): number {
   return ((c.on + c.off) * 1000) / Math.max(1, windowMs);
 }
 
+/** The flag's state, with the recovery percentage while the circuit breaker ramps it back. */
+function setting(flag: WireFlag): string {
+  const state = flagState(flag);
+  return flag.circuit_status === 'recovery' ? `${state} at ${percentage(flag.circuit_recovery_percentage)}` : state;
+}
+
 function redisCell(r: FlagCounts | undefined): string {
   if (r === undefined) return '-';
   if (r.total === 0) return 'no signals yet';
@@ -85,7 +91,7 @@ export function frameLines(frame: Frame, columns = 120): string[] {
       frame.rows.map((row) => [
         row.title,
         row.operation,
-        row.flag === undefined ? 'not in the ruleset' : flagState(row.flag),
+        row.flag === undefined ? 'not in the ruleset' : setting(row.flag),
         pct(onShare(row.recent)),
         perSecond(row.recent, frame.windowMs).toFixed(0),
         pct(rate(row.recent.onFailures, row.recent.on)),
@@ -104,11 +110,18 @@ export function frameLines(frame: Frame, columns = 120): string[] {
 /** One tick as one line (stdout is not a terminal). */
 export function frameLine(frame: Frame): string {
   const flags = frame.rows.map((row) => {
-    const setting =
-      row.flag === undefined ? 'missing' : row.flag.is_active ? `on ${row.flag.rollout_percentage}%` : 'off';
+    const flag = row.flag;
+    const circuit =
+      flag === undefined || flag.circuit_status === 'close'
+        ? ''
+        : flag.circuit_status === 'open'
+          ? ' circuit open'
+          : ` recovery ${flag.circuit_recovery_percentage}%`;
+    const state =
+      flag === undefined ? 'missing' : `${flag.is_active ? `on ${flag.rollout_percentage}%` : 'off'}${circuit}`;
     const redis = row.redis === undefined || row.redis.total === 0 ? '-' : ratio(row.redis.errorRate);
     return (
-      `${row.title} [${setting}] on=${pct(onShare(row.recent))} ${perSecond(row.recent, frame.windowMs).toFixed(0)}/s ` +
+      `${row.title} [${state}] on=${pct(onShare(row.recent))} ${perSecond(row.recent, frame.windowMs).toFixed(0)}/s ` +
       `err new=${pct(rate(row.recent.onFailures, row.recent.on))} old=${pct(rate(row.recent.offFailures, row.recent.off))} redis=${redis}`
     );
   });
@@ -128,6 +141,8 @@ export function frameRecord(frame: Frame): Record<string, unknown> {
       id: row.flag?.id ?? null,
       active: row.flag?.is_active ?? null,
       rollout: row.flag?.rollout_percentage ?? null,
+      circuit: row.flag?.circuit_status ?? null,
+      circuitRecovery: row.flag?.circuit_recovery_percentage ?? null,
       requests: row.recent.on + row.recent.off,
       onShare: onShare(row.recent) ?? null,
       errorRateOn: rate(row.recent.onFailures, row.recent.on) ?? null,
@@ -180,6 +195,12 @@ export class LiveView {
   change(lines: readonly string[], record: Record<string, unknown>): void {
     if (this.mode === 'json') this.out.record({ event: 'change', ...record });
     else if (this.mode === 'lines') this.out.lines(lines.map((l) => `change ${l}`));
+  }
+
+  /** A circuit-breaker transition: its own line (lines mode), a record (json); a terminal shows it in the frame. */
+  breaker(line: string, record: Record<string, unknown>): void {
+    if (this.mode === 'json') this.out.record(record);
+    else if (this.mode === 'lines') this.out.line(line);
   }
 
   /** A warning: stderr, except on a terminal where the frame shows it. */

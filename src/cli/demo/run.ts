@@ -4,6 +4,7 @@
  * opened is closed in reverse order, the servers it started last.
  */
 import { FlagAdmin } from '../../admin/flag-admin';
+import { CircuitBreaker, describeTransition } from '../../breaker/breaker';
 import { toError } from '../../errors';
 import type { Logger } from '../../logger';
 import { FlagManager } from '../../manager';
@@ -11,6 +12,7 @@ import { toWire } from '../../ruleset/parse';
 import { SignalReader, type FlagCounts } from '../../signals/reader';
 import { EXIT } from '../exit-codes';
 import { count, duration, redactUrl } from '../format';
+import { transitionRecord } from '../format-breaker';
 import { watchLines, watchRecord } from '../format-watch';
 import { waitForInterrupt } from '../interrupt';
 import { killAllNow } from '../local-servers';
@@ -19,6 +21,7 @@ import {
   managerConnectionOptions,
   readerOptions,
   renameOptionError,
+  signalBackend,
   type NatsFlags,
   type RedisFlags,
 } from '../options';
@@ -39,13 +42,15 @@ export interface DemoOptions {
   readonly startServers: boolean;
   /** Port of the dashboard the demo starts on 127.0.0.1 (any free one when taken); undefined: none. */
   readonly uiPort?: number | undefined;
+  /** Run the circuit breaker on the demo app (default). */
+  readonly breaker?: boolean;
 }
 
 const TICK_MS = 1_000;
 /** Ticks averaged for share, rate and error rates. */
 const WINDOW_TICKS = 3;
 const REDIS_WINDOW_MS = 60_000;
-const MAX_CHANGES = 4;
+const MAX_CHANGES = 6;
 
 export async function runDemo(options: DemoOptions, out: Output): Promise<void> {
   const view = new LiveView(out, out.json ? 'json' : out.isTTY ? 'tty' : 'lines');
@@ -207,6 +212,24 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       { diff: { ignoreFields: ['updated_at'] }, onWaiting: (why) => report(why) },
     );
     closers.push(stopWatch);
+
+    if (options.breaker !== false) {
+      const breaker = new CircuitBreaker({
+        ...managerConnectionOptions(flags),
+        signalBackend: signalBackend(flags),
+        apps: [options.appId],
+        logger,
+      });
+      closers.push(() => breaker.stop());
+      breaker.on('transition', (t) => {
+        const line = `breaker: ${describeTransition(t).replace(/^app \d+ /, '')}`;
+        changes.push(line);
+        changes.splice(0, Math.max(0, changes.length - MAX_CHANGES));
+        view.breaker(line, transitionRecord(t));
+        if (view.mode === 'tty') render();
+      });
+      await breaker.start();
+    }
 
     serviceStart = Date.now();
     svc.start();

@@ -37,6 +37,7 @@ export class SimulatedService {
   private timer: NodeJS.Timeout | undefined;
   private carry = 0;
   private requests = 0;
+  private startedAt = 0;
 
   constructor(
     manager: FlagManager,
@@ -45,6 +46,7 @@ export class SimulatedService {
     alwaysUsers: readonly string[],
     userCount = 2_000,
     private readonly random: () => number = Math.random,
+    private readonly now: () => number = Date.now,
   ) {
     this.users = [
       ...alwaysUsers,
@@ -59,6 +61,7 @@ export class SimulatedService {
   }
 
   start(): void {
+    if (this.timer === undefined) this.startedAt = this.now();
     this.timer ??= setInterval(() => this.run(TICK_MS), TICK_MS);
   }
 
@@ -91,7 +94,7 @@ export class SimulatedService {
     this.requests += 1;
     if (toggler.isFlagActive(user)) {
       counts.on += 1;
-      if (this.random() < flag.failOn) {
+      if (this.random() < this.failOn(flag)) {
         counts.onFailures += 1;
         toggler.emitFailure();
       } else {
@@ -101,6 +104,14 @@ export class SimulatedService {
       counts.off += 1;
       if (this.random() < flag.failOff) counts.offFailures += 1;
     }
+  }
+
+  /** The new path's failure probability now (during an incident, the incident's). */
+  private failOn(flag: DemoFlag): number {
+    const incident = flag.incident;
+    if (incident === undefined) return flag.failOn;
+    const at = this.now() - this.startedAt;
+    return at >= incident.fromMs && at < incident.toMs ? incident.failOn : flag.failOn;
   }
 
   private pick(): DemoFlag {

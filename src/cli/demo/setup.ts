@@ -22,6 +22,8 @@ export interface DemoFlag {
   /** Failure probability of the new code path (flag on) and the old one (flag off). */
   readonly failOn: number;
   readonly failOff: number;
+  /** A stretch of time (from the service's start) in which the new path fails with `failOn` instead. */
+  readonly incident?: { readonly fromMs: number; readonly toMs: number; readonly failOn: number };
   readonly settings: FlagPatch;
 }
 
@@ -30,13 +32,24 @@ export const DEMO_FLAGS: readonly DemoFlag[] = [
     title: 'checkout-v2',
     operation: 'checkout',
     share: 0.4,
-    failOn: 0.15,
+    failOn: 0.03,
     failOff: 0.02,
+    // 5 s in, a dependency of the new checkout breaks for 15 s: the circuit breaker switches the
+    // flag off, tries it again after 5 s (10 %, +30 % every 3 s), re-opens it while it still
+    // fails, and closes it once it has recovered. The whole cycle takes well under a minute.
+    incident: { fromMs: 5_000, toMs: 20_000, failOn: 0.6 },
     settings: {
-      description: 'tailslide demo: the new checkout (its new path fails more often)',
+      description: 'tailslide demo: the new checkout (its new path breaks for a while; the circuit breaker steps in)',
       is_active: true,
       rollout_percentage: 50,
       white_listed_users: '',
+      error_threshold_percentage: 10,
+      is_recoverable: true,
+      circuit_recovery_delay: 5_000,
+      circuit_initial_recovery_percentage: 10,
+      circuit_recovery_rate: 3_000,
+      circuit_recovery_increment_percentage: 30,
+      circuit_recovery_profile: 'linear',
     },
   },
   {
@@ -68,7 +81,11 @@ export const DEMO_FLAGS: readonly DemoFlag[] = [
 ];
 
 /** Circuit fields reset at every start, so a breaker's earlier trip does not linger. */
-const CLOSED_CIRCUIT: FlagPatch = { circuit_status: 'close', error_threshold_percentage: 0 };
+const CLOSED_CIRCUIT: FlagPatch = {
+  circuit_status: 'close',
+  error_threshold_percentage: 0,
+  circuit_recovery_percentage: 100,
+};
 
 export interface DemoApp {
   readonly flags: readonly WireFlag[];
@@ -92,7 +109,7 @@ export async function setUpDemoApp(admin: FlagAdmin, appId: number): Promise<Dem
   for (const demo of DEMO_FLAGS) {
     const existing = current.find((flag) => flag.title === demo.title);
     const outcome = existing
-      ? await admin.updateFlag(appId, existing.id, { ...demo.settings, ...CLOSED_CIRCUIT })
+      ? await admin.updateFlag(appId, existing.id, { ...CLOSED_CIRCUIT, ...demo.settings })
       : await admin.createFlag(appId, { title: demo.title, ...demo.settings });
     (existing ? reset : created).push(demo.title);
     flags = outcome.flags;
