@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BENCH_DIR, ROOT, args, machine, machineLine } from './lib/common.mjs';
+import { timeSeriesModule } from './lib/servers.mjs';
 
 const opts = args();
 const only = typeof opts.only === 'string' ? new Set(opts.only.split(',')) : undefined;
@@ -185,15 +186,27 @@ function propagationRow(p) {
 }
 
 await step('signals', async () => {
-  [raw.signals] = await runChild('signals.mjs', quick ? ['--seconds', '2'] : []);
-  const s = raw.signals;
-  rows.push({
-    what: 'signals',
-    how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into redis-server (${s.backend} backend), then flush and read back with SignalReader`,
-    result: `${fmtInt(s.emitsPerSec)} emits/s (${fmtInt(s.emitted)} emits, ${fmtNs(s.nsPerEmit)} each in the caller); in Redis ${fmtInt(s.inRedis)}, lost ${s.lost}, dropped ${s.stats.dropped}`,
-    target: '≥ 200,000 emits/s, zero lost',
-    met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
-  });
+  // The native backend, and the TimeSeries backend on each RedisTimeSeries build that is there.
+  const variants = [{ key: 'signals', args: [] }];
+  for (const version of ['1.4.14', '1.6.19']) {
+    if (timeSeriesModule(version) === undefined) {
+      process.stderr.write(`  signals on RedisTimeSeries ${version}: SKIPPED (no module found)\n`);
+      continue;
+    }
+    variants.push({ key: `signals-ts-${version}`, args: ['--backend', 'timeseries', '--module', version] });
+  }
+  for (const { key, args: extra } of variants) {
+    [raw[key]] = await runChild('signals.mjs', [...(quick ? ['--seconds', '2'] : []), ...extra]);
+    const s = raw[key];
+    const into = s.module ? `redis-server + ${s.module} (timeseries backend)` : `redis-server (${s.backend} backend)`;
+    rows.push({
+      what: 'signals',
+      how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into ${into}, then flush and read back with SignalReader`,
+      result: `${fmtInt(s.emitsPerSec)} emits/s (${fmtInt(s.emitted)} emits, ${fmtNs(s.nsPerEmit)} each in the caller); in Redis ${fmtInt(s.inRedis)}, lost ${s.lost}, dropped ${s.stats.dropped}`,
+      target: '≥ 200,000 emits/s, zero lost',
+      met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
+    });
+  }
 });
 
 await step('startup', async () => {

@@ -1,5 +1,7 @@
 // Signals: how many emits per second one process sustains into Redis, none lost.
-//   node --expose-gc bench/signals.mjs [--seconds 10] [--flags 10]
+//   node --expose-gc bench/signals.mjs [--seconds 10] [--flags 10] [--backend native|timeseries] [--module 1.6.19]
+// --backend timeseries loads RedisTimeSeries <module> (../shared/redistimeseries/<module>/) into the
+// redis-server it starts and writes and reads with the TimeSeries backend.
 // Starts its own redis-server and nats-server (a manager needs a ruleset source; offline managers
 // do not write signals), loads `flags` flags, and for `seconds` calls emitSuccess()/emitFailure()
 // round-robin over the flags' togglers, in chunks with a yield to the event loop between them
@@ -7,24 +9,32 @@
 // buffer fills past half its limit the loop waits for it to drain instead of letting it drop:
 // the rate reported is one the pipeline keeps up with. Afterwards it flushes, checks
 // signalStats() (written = emitted, dropped 0) and reads the counts back from Redis with
-// SignalReader (native backend), flag by flag.
+// SignalReader (same backend), flag by flag.
 import { createRequire } from 'node:module';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { args, loadInternal, loadTailslide, log, quietLogger, report, sleep, wireFlag } from './lib/common.mjs';
-import { NatsServer, RedisServer } from './lib/servers.mjs';
+import { NatsServer, RedisServer, timeSeriesModule } from './lib/servers.mjs';
 
 const opts = args();
 const SECONDS = Number(opts.seconds ?? 10);
 const FLAGS = Number(opts.flags ?? 10);
 const CHUNK = Number(opts.chunk ?? 2_000);
 const APP = 1;
+const BACKEND = opts.backend === 'timeseries' ? 'timeseries' : 'native';
+const MODULE_VERSION = String(opts.module ?? '1.6.19');
 
 const require = createRequire(import.meta.url);
 const { connect } = require('nats');
 const { FlagManager } = loadTailslide();
 const { SignalReader } = loadInternal('signals/index.js');
 
-const redis = await RedisServer.start();
+let module;
+if (BACKEND === 'timeseries') {
+  module = timeSeriesModule(MODULE_VERSION);
+  if (module === undefined)
+    throw new Error(`no RedisTimeSeries ${MODULE_VERSION} (see bench/lib/servers.mjs, timeSeriesModule)`);
+}
+const redis = await RedisServer.start({ module });
 const nats = await NatsServer.start();
 let manager;
 let reader;
@@ -40,19 +50,23 @@ try {
     natsServer: nats.url,
     appId: APP,
     redisUrl: redis.url,
-    signalBackend: 'native',
+    signalBackend: BACKEND,
     logger: quietLogger,
     initTimeoutMs: 10_000,
   });
   await manager.initialize();
   if (!manager.initialized) throw new Error('manager not ready');
   // wait for the signal backend to connect, so the run does not start by filling the buffer
-  for (let i = 0; i < 100 && manager.signalStats().backend !== 'native'; i++) await sleep(50);
-  if (manager.signalStats().backend !== 'native')
-    throw new Error(`signal backend is ${manager.signalStats().backend}, not native`);
+  // (a forced backend is named at once; write one event to see it work before timing)
+  manager.newToggler({ flagName: ruleset[0].title }).emitSuccess();
+  await manager.flushSignals(5_000);
+  if (manager.signalStats().written !== 1)
+    throw new Error(`the ${BACKEND} backend wrote nothing: ${JSON.stringify(manager.signalStats())}`);
+  const warmup = 1;
 
   const togglers = ruleset.map((f) => manager.newToggler({ flagName: f.title }));
   const expected = ruleset.map(() => ({ success: 0, failure: 0 }));
+  expected[0].success += warmup;
   const BUFFER_LIMIT = 100_000; // the default signalBufferLimit
   let emitted = 0;
   let waits = 0;
@@ -90,7 +104,7 @@ try {
   const emitSeconds = Number(t1 - t0) / 1e9;
   const totalSeconds = Number(t2 - t0) / 1e9;
 
-  reader = new SignalReader({ redisUrl: redis.url, backend: 'native', logger: quietLogger });
+  reader = new SignalReader({ redisUrl: redis.url, backend: BACKEND, logger: quietLogger });
   const window = { fromMs: startMs - 60_000, toMs: Date.now() + 60_000 };
   let inRedis = 0;
   let mismatches = 0;
@@ -104,7 +118,7 @@ try {
       );
     }
   }
-  const lost = emitted - inRedis;
+  const lost = emitted + warmup - inRedis;
   const rate = emitted / totalSeconds;
   log(
     `signals: ${emitted.toLocaleString('en-US')} emits in ${emitSeconds.toFixed(2)} s + ${(totalSeconds - emitSeconds).toFixed(3)} s final flush: ` +
@@ -113,6 +127,7 @@ try {
   report({
     bench: 'signals',
     backend: stats.backend,
+    module: BACKEND === 'timeseries' ? `RedisTimeSeries ${MODULE_VERSION}` : undefined,
     flags: FLAGS,
     emitted,
     emitSeconds,

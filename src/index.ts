@@ -25,6 +25,7 @@ export { parseRuleset, toWire } from './ruleset/parse';
 export type { ParseResult } from './ruleset/parse';
 export type { Logger } from './logger';
 export type { SignalStats, SignalStatus, Variant } from './signals/types';
+export type { RedisClient, RedisExecReply } from './signals/client';
 export { SignalReader } from './signals/reader';
 export type {
   AppFlagCounts,

@@ -12,6 +12,7 @@ import { JetStreamSource } from './sources/jetstream';
 import { OfflineSource } from './sources/offline';
 import type { FlagSource, MessageMeta, SourceSink } from './sources/types';
 import { Toggler, type EvaluationDetail, type TogglerHost } from './toggler';
+import { within } from './util/timeout';
 
 /** Payload of the `update` event. */
 export interface UpdateEvent {
@@ -172,7 +173,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     return this.store.get(flagName)?.flag;
   }
 
-  /** Counters of the signal pipeline: backend, written, pending, dropped. */
+  /** Counters of the signal pipeline: backend, written, pending, dropped, unknown (docs/signals.md). */
   signalStats(): SignalStats {
     return this.signals.stats();
   }
@@ -371,15 +372,6 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
  * Resolves with the promise's value, or undefined when `timeoutMs` passes first. The timer keeps
  * the process alive while someone awaits it (as every awaited timeout should) and is always cleared.
  */
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T | undefined> {
-  if (timeoutMs === undefined) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T | undefined> {
+  return within(promise, timeoutMs, 'holds-process');
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection, TlsOptions } from 'nats';
-import type { Redis } from 'ioredis';
+import { isRedisClient, type RedisClient } from './signals/client';
 import { InvalidOptionError, describeValue } from './errors';
 import type { HashingMode } from './evaluation/evaluator';
 import type { Logger } from './logger';
@@ -49,8 +49,8 @@ export interface FlagManagerOptions {
 
   /** Redis URL (`redis://` / `rediss://`, with password and db); wins over host/port. */
   redisUrl?: string;
-  /** An ioredis client of yours; the SDK uses it and never closes it. */
-  redisClient?: Redis;
+  /** An ioredis 5 client of yours (`new Redis(…)`); the SDK uses it and never closes it. */
+  redisClient?: RedisClient;
   /** NATS user and password. */
   natsUser?: string;
   natsPassword?: string;
@@ -104,7 +104,7 @@ export interface ResolvedNatsOptions {
 
 export interface ResolvedRedisOptions {
   /** Exactly one of `client` and `url`/`host` is used: an injected client wins. */
-  readonly client: Redis | undefined;
+  readonly client: RedisClient | undefined;
   readonly url: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -261,10 +261,7 @@ function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
 
 function resolveSignals(options: FlagManagerOptions, warnings: string[]): ResolvedSignalOptions {
   const client = options.redisClient;
-  if (
-    client !== undefined &&
-    (typeof client !== 'object' || client === null || typeof client.pipeline !== 'function')
-  ) {
+  if (client !== undefined && !isRedisClient(client)) {
     throw new InvalidOptionError('redisClient', client, 'an ioredis client');
   }
   const url = optionalString('redisUrl', options.redisUrl);

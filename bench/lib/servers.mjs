@@ -2,10 +2,11 @@
 // `redis-server` from PATH, on free loopback ports, with temp dirs removed at stop. Every server
 // started is registered and stopped on exit, SIGINT and SIGTERM too.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Port helpers shared with the demo's launcher (the built package's src/util/net).
 const localServers = createRequire(import.meta.url)('../../dist/cjs/util/net.js');
@@ -114,12 +115,14 @@ export class NatsServer extends ServerProcess {
 }
 
 export class RedisServer extends ServerProcess {
-  constructor() {
+  /** `module`: path of a module to load (e.g. `timeSeriesModule('1.6.19')`). */
+  constructor({ module } = {}) {
     super('tailslide-bench-redis-');
+    this.module = module;
   }
 
-  static start() {
-    return new RedisServer().start();
+  static start(options) {
+    return new RedisServer(options).start();
   }
 
   get url() {
@@ -127,9 +130,20 @@ export class RedisServer extends ServerProcess {
   }
 
   command() {
-    return {
-      bin: 'redis-server',
-      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
-    };
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    args.push('--dir', this.dir);
+    if (this.module !== undefined) args.push('--loadmodule', this.module);
+    return { bin: 'redis-server', args };
   }
+}
+
+/**
+ * Path of a RedisTimeSeries build (`<dir>/<version>/redistimeseries.so`), or undefined when it is not
+ * there. `<dir>`: $TAILSLIDE_REDISTIMESERIES_DIR, else `../shared/redistimeseries` beside the project.
+ */
+export function timeSeriesModule(version) {
+  const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+  const dir = process.env.TAILSLIDE_REDISTIMESERIES_DIR ?? resolve(root, '../shared/redistimeseries');
+  const path = join(dir, version, 'redistimeseries.so');
+  return existsSync(path) ? path : undefined;
 }

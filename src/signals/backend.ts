@@ -24,4 +24,9 @@ export interface WriteBackend {
   readonly name: BackendName;
   /** Commands that write `entries`; every entry owns at least one command. */
   plan(entries: readonly BufferEntry[], nowMs: number): PlannedCommand[];
+  /**
+   * Whether the entry is too old to be kept at `nowMs` (the host clock): writing it would store data
+   * that expires on arrival. Absent when the server decides (TimeSeries refuses such samples itself).
+   */
+  expired?(entry: BufferEntry, nowMs: number): boolean;
 }

@@ -9,8 +9,12 @@
  * - `tailslide:sig:app:{<appId>}:flags`: ZSET of the app's flag ids, score = newest event ms, so a
  *   breaker can read an app; trimmed to the retention and expiring with it.
  *
- * Every block key gets PEXPIREAT (block end + retention), once per key per batch; the absolute time
- * makes repeated writes idempotent and a key never outlives its data by more than one block.
+ * Every block key gets PEXPIRE (block end + retention − now), once per key per batch: a relative
+ * expiry, so the key lives for the retention whatever the server's clock says (an absolute
+ * PEXPIREAT computed from a host clock behind Redis' by more than the retention would expire data on
+ * arrival). The times are the host's, as the events' own timestamps are; a key never outlives its
+ * data by more than one block. A sample whose block ended more than the retention ago by the host
+ * clock is not written at all (`expired`): the sink drops and counts it.
  */
 import type { BufferEntry } from './buffer';
 import type { PlannedCommand, WriteBackend } from './backend';
@@ -45,17 +49,17 @@ export class NativeBackend implements WriteBackend {
         key = nativeSignalKey(series.flagId, series.status, block);
         commands.push({ name: 'HINCRBY', args: [key, second, entry.count], owner });
         let flags = apps.get(series.appId);
-        if (!flags) apps.set(series.appId, (flags = new Map()));
+        if (!flags) apps.set(series.appId, (flags = new Map<number, number>()));
         flags.set(series.flagId, Math.max(flags.get(series.flagId) ?? 0, entry.atMs));
       } else {
         key = nativeMetricKey(series.flagId, series.event, series.variant, block);
         commands.push({ name: 'HINCRBY', args: [key, metricCountField(second), entry.count], owner });
         commands.push({ name: 'HINCRBYFLOAT', args: [key, metricSumField(second), formatNumber(entry.sum)], owner });
       }
-      if (this.retentionMs > 0) expiries.set(key, block + NATIVE_BLOCK_MS + this.retentionMs);
+      if (this.retentionMs > 0) expiries.set(key, Math.max(1, this.expiresAt(block) - nowMs));
     });
 
-    for (const [key, at] of expiries) commands.push({ name: 'PEXPIREAT', args: [key, at], owner: -1 });
+    for (const [key, ttl] of expiries) commands.push({ name: 'PEXPIRE', args: [key, ttl], owner: -1 });
     for (const [appId, flags] of apps) {
       const key = nativeAppIndexKey(appId);
       const args: (string | number)[] = [key];
@@ -71,6 +75,15 @@ export class NativeBackend implements WriteBackend {
       }
     }
     return commands;
+  }
+
+  expired(entry: BufferEntry, nowMs: number): boolean {
+    return this.retentionMs > 0 && this.expiresAt(blockStart(entry.atMs)) <= nowMs;
+  }
+
+  /** When the block starting at `block` is to expire, by the host clock. */
+  private expiresAt(block: number): number {
+    return block + NATIVE_BLOCK_MS + this.retentionMs;
   }
 }
 

@@ -35,11 +35,16 @@ export class NativeReader implements ReadBackend {
     return totals.get(flagId) ?? { success: 0, failure: 0 };
   }
 
-  async flagBuckets(flagId: number, window: Window, bucketMs: number): Promise<Map<number, StatusTotals>> {
+  async flagBuckets(
+    flagId: number,
+    window: Window,
+    bucketMs: number,
+    alignMs: number,
+  ): Promise<Map<number, StatusTotals>> {
     const out = new Map<number, StatusTotals>();
-    const first = bucketOf(window.fromMs, bucketMs);
+    const first = bucketOf(window.fromMs, bucketMs, alignMs);
     await this.eachSecond([flagId], window, (_flag, status, secondMs, n) => {
-      addTotals(out, Math.max(first, bucketOf(secondMs, bucketMs)), status, n);
+      addTotals(out, Math.max(first, bucketOf(secondMs, bucketMs, alignMs)), status, n);
     });
     return out;
   }

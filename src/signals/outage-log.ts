@@ -13,10 +13,14 @@ export class OutageLog {
     return this.current !== undefined;
   }
 
-  /** Starts an outage (and warns) unless one is going on. */
-  enter(reason: string, droppedNow: number): void {
+  /**
+   * Starts an outage (and warns) unless one is going on.
+   * @param quiet the caller reported the cause itself (refused credentials, at error level)
+   */
+  enter(reason: string, droppedNow: number, quiet = false): void {
     if (this.current) return;
     this.current = { sinceMs: Date.now(), droppedBefore: droppedNow };
+    if (quiet) return;
     this.logger.warn(
       `Signals: Redis unreachable (${reason}); buffering up to ${this.bufferLimit} events, dropping the oldest beyond that`,
     );

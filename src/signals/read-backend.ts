@@ -19,16 +19,31 @@ export interface MetricTotals {
 export interface ReadBackend {
   readonly name: 'timeseries' | 'native';
   flagTotals(flagId: number, window: Window): Promise<StatusTotals>;
-  /** Sparse: bucket start (multiple of `bucketMs` since the epoch) → totals. */
-  flagBuckets(flagId: number, window: Window, bucketMs: number): Promise<Map<number, StatusTotals>>;
+  /**
+   * Sparse: bucket start → totals. Buckets start at `alignMs + k × bucketMs`: `alignMs` 0 for
+   * buckets aligned to the epoch (TS.MRANGE's default), `window.fromMs` for buckets aligned to the
+   * window's start (TS.MRANGE's `ALIGN start`).
+   */
+  flagBuckets(flagId: number, window: Window, bucketMs: number, alignMs: number): Promise<Map<number, StatusTotals>>;
   /** Every flag of the app that has signal data within the retention → its totals in the window. */
   appTotals(appId: number, window: Window): Promise<Map<number, StatusTotals>>;
   metricTotals(flagId: number, eventToken: string, window: Window): Promise<Record<Variant, MetricTotals>>;
 }
 
-/** Start of the epoch-aligned bucket holding `ms`, as TS.MRANGE aggregation aligns them. */
-export function bucketOf(ms: number, bucketMs: number): number {
-  return ms - (ms % bucketMs);
+/**
+ * Start of the bucket holding `ms`, buckets starting at `alignMs + k × bucketMs` (`alignMs` 0: the
+ * epoch, as TS.MRANGE aggregation aligns them by default).
+ */
+export function bucketOf(ms: number, bucketMs: number, alignMs = 0): number {
+  const offset = (((ms - alignMs) % bucketMs) + bucketMs) % bucketMs;
+  return ms - offset;
+}
+
+export function gcd(a: number, b: number): number {
+  let x = Math.abs(a);
+  let y = Math.abs(b);
+  while (y !== 0) [x, y] = [y, x % y];
+  return x;
 }
 
 export function addTotals(map: Map<number, StatusTotals>, key: number, status: 'success' | 'failure', n: number): void {

@@ -6,16 +6,16 @@
  * Queries reject with a `ConnectionError` when Redis cannot be reached and a `TailslideError`
  * (code 'SIGNALS') when Redis refuses a query; arguments are checked first (`InvalidOptionError`).
  */
-import type { Redis } from 'ioredis';
-import { ConnectionError, InvalidOptionError, TailslideError } from '../errors';
+import { AuthorizationError, ConnectionError, InvalidOptionError, TailslideError } from '../errors';
 import { silentLogger, safeLogger, type Logger } from '../logger';
 import { DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT, type ResolvedRedisOptions } from '../options';
+import { isRedisClient, type RedisClient } from './client';
 import { probeTimeSeries } from './detect';
 import { eventToken } from './keys';
 import { NativeReader } from './native-reader';
 import { bucketOf, type MetricTotals, type ReadBackend, type StatusTotals } from './read-backend';
 import { CONNECT_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
-import { describeError, isReplyError } from './redis-errors';
+import { describeError, isCredentialsError, isReplyError } from './redis-errors';
 import { TimeSeriesReader } from './timeseries-reader';
 
 const CONNECTION_TROUBLE = /Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|ECONN|ETIMEDOUT|EPIPE/;
@@ -30,8 +30,8 @@ export interface SignalReaderOptions {
   redisHost?: string;
   /** Default 6379. */
   redisPort?: number;
-  /** An ioredis client of yours: used, never closed. */
-  redisClient?: Redis;
+  /** An ioredis 5 client of yours (`new Redis(…)`): used, never closed. */
+  redisClient?: RedisClient;
   /** Where the signals are: 'auto' (default) asks the server for the TimeSeries module. */
   backend?: 'auto' | 'timeseries' | 'native';
   logger?: Logger;
@@ -44,8 +44,15 @@ export interface SignalWindow {
 }
 
 export interface SeriesWindow extends SignalWindow {
-  /** Bucket width; buckets start at multiples of it since the epoch (as TS.MRANGE aligns them). */
+  /** Bucket width. */
   readonly bucketMs: number;
+  /**
+   * Where buckets start: `'epoch'` (default) at multiples of `bucketMs` since the epoch, as TS.MRANGE
+   * aligns them; `'start'` at `fromMs + k × bucketMs`, as `TS.MRANGE … ALIGN start` (Tailslide's
+   * dashboard) does. On RedisTimeSeries before 1.6, which ignores ALIGN, the reader asks for finer
+   * epoch-aligned buckets that nest into the window's and adds them up: the same result.
+   */
+  readonly align?: 'epoch' | 'start';
 }
 
 export interface FlagCounts {
@@ -90,10 +97,7 @@ export class SignalReader {
   constructor(options: SignalReaderOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
     const { redisUrl, redisHost, redisPort, redisClient, backend, logger } = options;
-    if (
-      redisClient !== undefined &&
-      (typeof redisClient !== 'object' || redisClient === null || typeof redisClient.pipeline !== 'function')
-    ) {
+    if (redisClient !== undefined && !isRedisClient(redisClient)) {
       throw new InvalidOptionError('redisClient', redisClient, 'an ioredis client');
     }
     if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !/^rediss?:\/\//i.test(redisUrl))) {
@@ -140,7 +144,11 @@ export class SignalReader {
     if (typeof bucketMs !== 'number' || !Number.isSafeInteger(bucketMs) || bucketMs < 1) {
       throw new InvalidOptionError('window.bucketMs', bucketMs, 'an integer ≥ 1');
     }
-    const first = bucketOf(window.fromMs, bucketMs);
+    const { align } = window;
+    if (align !== undefined && align !== 'epoch' && align !== 'start')
+      throw new InvalidOptionError('window.align', align, 'one of "epoch", "start"');
+    const alignMs = align === 'start' ? window.fromMs : 0;
+    const first = bucketOf(window.fromMs, bucketMs, alignMs);
     const n = Math.floor((window.toMs - first) / bucketMs) + 1;
     if (n > MAX_SERIES_BUCKETS) {
       throw new InvalidOptionError(
@@ -150,7 +158,7 @@ export class SignalReader {
       );
     }
     const backend = await this.ready();
-    const sparse = await this.query(() => backend.flagBuckets(flagId, window, bucketMs));
+    const sparse = await this.query(() => backend.flagBuckets(flagId, window, bucketMs, alignMs));
     const out: FlagBucket[] = [];
     for (let i = 0; i < n; i += 1) {
       const startMs = first + i * bucketMs;
@@ -193,14 +201,26 @@ export class SignalReader {
   private async ready(): Promise<ReadBackend> {
     if (this.closed) throw new TailslideError('CLOSED', 'SignalReader is closed');
     if (!this.connection) {
-      this.connection = openSignalConnection(this.redis, (error) =>
-        this.logger.debug(`SignalReader: Redis ${error.message}`),
+      this.connection = openSignalConnection(
+        this.redis,
+        (error) => this.logger.debug(`SignalReader: Redis ${error.message}`),
+        (message) => this.logger.debug(`SignalReader: ${message}`),
       );
     }
     const connection = this.connection;
     connection.connect();
-    if (!(await connection.waitReady(CONNECT_TIMEOUT_MS))) {
-      throw new ConnectionError(`SignalReader: Redis is not reachable (connection ${connection.status})`);
+    // Fail fast: a refused port or refused credentials end the wait at once, not after the timeout.
+    const outcome = await connection.waitReady(CONNECT_TIMEOUT_MS, true);
+    if (!outcome.ready) {
+      const { error } = outcome;
+      if (error && isCredentialsError(error))
+        throw new AuthorizationError(`SignalReader: Redis refused the credentials (${describeError(error)})`, {
+          cause: error,
+        });
+      throw new ConnectionError(
+        `SignalReader: Redis is not reachable (${error ? describeError(error) : `connection ${connection.status}`})`,
+        { cause: error },
+      );
     }
     if (this.backend) return this.backend;
     if (this.mode === 'native') return (this.backend = new NativeReader(connection.client));

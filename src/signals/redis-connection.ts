@@ -3,18 +3,36 @@
  *
  * An injected client is used as it is: never closed, its listeners never removed (only ours are).
  * Otherwise we create an ioredis 5 client that fails fast while Redis is down (no offline queue,
- * no silent resend of unanswered commands), reconnects forever with a capped, jittered backoff, and
- * has an `error` listener, so Redis trouble never reaches the host as an exception.
+ * no silent resend of unanswered commands), reconnects forever with a capped, jittered backoff
+ * (slower while Redis refuses the credentials), and has an `error` listener, so Redis trouble never
+ * reaches the host as an exception.
+ *
+ * The ready check stays on: with `enableReadyCheck: false`, ioredis 5 emits `ready` before the
+ * server has answered AUTH, so with a wrong password commands run as the default user and the retry
+ * counter resets on every attempt. Its `INFO` is sent through our own `info`, which turns an ACL
+ * refusal (NOPERM) into an empty reply and a debug line, where ioredis would print a warning to
+ * stderr past the `logger` option. So `+info` is not needed (see docs/permissions.md).
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ResolvedRedisOptions } from '../options';
+import { settleWithin } from '../util/timeout';
+import { describeError, isCredentialsError, isPermissionError, isRefusedConnection } from './redis-errors';
 
 export const RECONNECT_BASE_MS = 100;
 export const RECONNECT_MAX_MS = 2_000;
+/** Backoff while Redis refuses the credentials: from 1 s, doubling, capped at 30 s. */
+export const CREDENTIALS_RETRY_BASE_MS = 1_000;
+export const CREDENTIALS_RETRY_MAX_MS = 30_000;
 export const CONNECT_TIMEOUT_MS = 5_000;
 const QUIT_TIMEOUT_MS = 1_000;
 
 type ClientEvent = 'ready' | 'close';
+
+/** How a wait for the connection ended. */
+export type ReadyOutcome =
+  | { readonly ready: true }
+  /** `error`: set when waiting was cut short by an error retrying cannot fix soon (refused, credentials). */
+  | { readonly ready: false; readonly error?: Error };
 
 export interface SignalConnection {
   readonly client: Redis;
@@ -28,20 +46,27 @@ export interface SignalConnection {
   connect(): void;
   /** Adds a listener to the client; `close()` removes it again. */
   on(event: ClientEvent, listener: () => void): void;
-  /** Resolves true once ready, false after `timeoutMs`. */
-  waitReady(timeoutMs: number): Promise<boolean>;
+  /**
+   * Resolves `{ ready: true }` once ready, `{ ready: false }` after `timeoutMs`; with `failFast`,
+   * also `{ ready: false, error }` at the first refused connection or refused credentials.
+   */
+  waitReady(timeoutMs: number, failFast?: boolean): Promise<ReadyOutcome>;
   /** Removes our listeners; quits and disconnects the client if we created it. Never rejects. */
   close(): Promise<void>;
 }
 
-/** Delay before reconnect attempt `attempt` (1, 2, …): doubling from 100 ms, capped at 2 s, ±20 % jitter. */
-export function reconnectDelay(attempt: number): number {
-  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(Math.max(attempt - 1, 0), 16));
+/** Delay before reconnect attempt `attempt` (1, 2, …): doubling from `baseMs`, capped at `maxMs`, ±20 % jitter. */
+export function reconnectDelay(attempt: number, baseMs = RECONNECT_BASE_MS, maxMs = RECONNECT_MAX_MS): number {
+  const base = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 16));
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
-/** Options of every client the SDK creates for signals. */
-export function ownClientOptions(): RedisOptions {
+/**
+ * Options of every client the SDK creates for signals.
+ * @param credentialsRefused whether the last connect attempt was refused for its credentials
+ *   (the retry then backs off from 1 s to 30 s instead of 100 ms to 2 s)
+ */
+export function ownClientOptions(credentialsRefused: () => boolean = () => false): RedisOptions {
   return {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -51,27 +76,69 @@ export function ownClientOptions(): RedisOptions {
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: reconnectDelay,
+    // disableClientInfo stays false: ioredis ignores a refused CLIENT SETINFO, and its round trip is
+    // what holds the ready check back until AUTH has been answered (without it a wrong password
+    // races to `ready` on every attempt).
+    retryStrategy: (attempt) =>
+      credentialsRefused()
+        ? reconnectDelay(attempt, CREDENTIALS_RETRY_BASE_MS, CREDENTIALS_RETRY_MAX_MS)
+        : reconnectDelay(attempt),
   };
 }
 
 /**
- * @param onError called for every error our own client reports (connection refused, reset, …);
- *   never called for an injected client, whose `error` events belong to its owner.
+ * @param onError called for every error our own client reports (connection refused, reset,
+ *   credentials refused, …); never called for an injected client, whose `error` events belong to its owner.
+ * @param onDebug where the connection's own remarks go (e.g. that INFO is not permitted).
  */
-export function openSignalConnection(options: ResolvedRedisOptions, onError: (error: Error) => void): SignalConnection {
-  if (options.client !== undefined) return new Connection(options.client, false, onError);
-  const clientOptions = ownClientOptions();
+export function openSignalConnection(
+  options: ResolvedRedisOptions,
+  onError: (error: Error) => void,
+  onDebug: (message: string) => void = () => undefined,
+): SignalConnection {
+  // An injected client was checked to have the members the SDK uses (isRedisClient); it is
+  // documented to be an ioredis 5 client, which is what the rest of the pipeline is typed against.
+  if (options.client !== undefined) return new Connection(options.client as unknown as Redis, false, onError);
+  const holder: { connection?: Connection } = {};
+  const clientOptions = ownClientOptions(() => holder.connection?.credentialsRefused ?? false);
   const client =
     options.url !== undefined
       ? new Redis(options.url, clientOptions)
       : new Redis({ ...clientOptions, host: options.host, port: options.port });
-  return new Connection(client, true, onError);
+  routeReadyCheck(client, onDebug);
+  holder.connection = new Connection(client, true, onError);
+  return holder.connection;
+}
+
+/**
+ * Sends the ready check's INFO through `call`, answering an ACL refusal with an empty reply (ready,
+ * no loading information) and a debug line instead of ioredis' console warning.
+ */
+function routeReadyCheck(client: Redis, onDebug: (message: string) => void): void {
+  const info = (...args: unknown[]): Promise<unknown> => {
+    const last = args[args.length - 1];
+    const callback = typeof last === 'function' ? (last as (error: Error | null, reply?: unknown) => void) : undefined;
+    const params = (callback ? args.slice(0, -1) : args).map(String);
+    const reply = client.call('INFO', ...params).catch((error: unknown) => {
+      if (!isPermissionError(error)) throw error;
+      onDebug(`Redis refused INFO (${describeError(error)}); skipping its ready check`);
+      return '';
+    });
+    if (callback)
+      reply.then(
+        (value) => callback(null, value),
+        (error: Error) => callback(error),
+      );
+    return reply;
+  };
+  Object.defineProperty(client, 'info', { value: info, configurable: true, writable: true });
 }
 
 class Connection implements SignalConnection {
   private readonly listeners: Array<[string, (...args: unknown[]) => void]> = [];
   private closed = false;
+  /** The last connect attempt was refused for its credentials (cleared when ready). */
+  credentialsRefused = false;
 
   constructor(
     readonly client: Redis,
@@ -80,11 +147,16 @@ class Connection implements SignalConnection {
   ) {
     if (owned) {
       this.listen('error', (error: unknown) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        if (isCredentialsError(e)) this.credentialsRefused = true;
         try {
-          onError(error instanceof Error ? error : new Error(String(error)));
+          onError(e);
         } catch {
           // the pipeline's error handling must not throw back into ioredis
         }
+      });
+      this.listen('ready', () => {
+        this.credentialsRefused = false;
       });
     }
   }
@@ -112,20 +184,27 @@ class Connection implements SignalConnection {
     });
   }
 
-  waitReady(timeoutMs: number): Promise<boolean> {
-    if (this.ready) return Promise.resolve(true);
-    if (this.closed) return Promise.resolve(false);
+  waitReady(timeoutMs: number, failFast = false): Promise<ReadyOutcome> {
+    if (this.ready) return Promise.resolve({ ready: true });
+    if (this.closed) return Promise.resolve({ ready: false });
     return new Promise((resolve) => {
-      const onReady = (): void => {
+      const done = (outcome: ReadyOutcome): void => {
         clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
         this.client.off('ready', onReady);
-        resolve(false);
-      }, timeoutMs);
+        this.client.off('error', onError);
+        resolve(outcome);
+      };
+      const onReady = (): void => done({ ready: true });
+      const onError = (error: unknown): void => {
+        // Socket errors come from Node's own realm: no `instanceof Error` here (it fails under Jest).
+        if (failFast && (isRefusedConnection(error) || isCredentialsError(error)))
+          done({ ready: false, error: error as Error });
+      };
+      const timer = setTimeout(() => done({ ready: false }), timeoutMs);
       timer.unref();
       this.client.once('ready', onReady);
+      // Only listened to while waiting; an injected client keeps its owner's error listeners.
+      this.client.on('error', onError);
     });
   }
 
@@ -137,17 +216,7 @@ class Connection implements SignalConnection {
     if (!this.owned) return;
     // Keep swallowing errors of a client that is going away.
     this.client.on('error', () => undefined);
-    if (this.client.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.client.quit().catch(() => undefined),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    if (this.client.status === 'ready') await settleWithin(this.client.quit(), QUIT_TIMEOUT_MS, 'lets-process-exit');
     if (this.client.status !== 'end') this.client.disconnect();
   }
 

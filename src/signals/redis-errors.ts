@@ -11,6 +11,10 @@ const TRANSIENT_PREFIXES = [
   'OOM',
   'NOREPLICAS',
   'MISCONF',
+  // The connection is not (or no longer) authenticated: the client reconnects and authenticates
+  // again; the sink reports refused credentials once, at error level, and keeps the events.
+  'NOAUTH',
+  'WRONGPASS',
 ];
 
 /** An error reply from the server (as opposed to a connection problem on our side). */
@@ -42,4 +46,24 @@ export function describeError(error: unknown): string {
     return error.message;
   }
   return String(error);
+}
+
+/** Redis refused the credentials (wrong password, unknown or disabled user, none given). */
+export function isCredentialsError(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /^(WRONGPASS|NOAUTH)\b|invalid (username-)?password/i.test(message);
+}
+
+/** An ACL refusal of a command or key (`NOPERM`), directly or as the cause of an EXECABORT. */
+export function isPermissionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const previous = (error as Error & { previousErrors?: unknown }).previousErrors;
+  const messages = Array.isArray(previous) ? previous.map((e) => (e instanceof Error ? e.message : String(e))) : [];
+  return [error.message, ...messages].some((message) => message.startsWith('NOPERM'));
+}
+
+/** Nothing listens at the address, or the name does not resolve: waiting for a connect timeout cannot help. */
+export function isRefusedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH';
 }

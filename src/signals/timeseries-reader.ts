@@ -1,9 +1,14 @@
 /**
  * Reads the TimeSeries backend the way Tower and the breaker do:
  * `TS.MRANGE <from> <to> AGGREGATION sum <bucket> WITHLABELS FILTER flagId=<id>` (or `appId=<id>`),
- * sent through `redis-time-series-ts`'s `multiRange()` on our own connection. Buckets are aligned
- * to the epoch (the module's default), so a whole-window sum may come back as two buckets; we add
- * them up.
+ * sent through `redis-time-series-ts`'s `multiRange()` on our own connection, `FILTER` last (the
+ * order RedisTimeSeries 1.4 requires). Buckets are aligned to the epoch (the module's default), so
+ * a whole-window sum may come back as two buckets; we add them up.
+ *
+ * Buckets aligned to the window's start (`align: 'start'`) need `ALIGN`, which RedisTimeSeries 1.6
+ * has and 1.4 silently ignores (it answers epoch-aligned buckets). So the reader asks the server
+ * once whether it knows ALIGN and, when it does not, asks for epoch-aligned buckets of
+ * gcd(bucket, offset), which nest exactly into the window-aligned ones, and adds them up.
  */
 import type { Redis } from 'ioredis';
 import { FilterBuilder } from 'redis-time-series-ts/lib/builder/filterBuilder';
@@ -12,7 +17,16 @@ import { TimestampRange } from 'redis-time-series-ts/lib/entity/timestampRange';
 import { AggregationType } from 'redis-time-series-ts/lib/enum/aggregationType';
 import type { RedisTimeSeries } from 'redis-time-series-ts/lib/redisTimeSeries';
 import type { MultiRangeResponse } from 'redis-time-series-ts/lib/response/interface/multiRangeResponse';
-import { addTotals, type MetricTotals, type ReadBackend, type StatusTotals, type Window } from './read-backend';
+import {
+  addTotals,
+  bucketOf,
+  gcd,
+  type MetricTotals,
+  type ReadBackend,
+  type StatusTotals,
+  type Window,
+} from './read-backend';
+import { isReplyError } from './redis-errors';
 import { timeSeriesClient } from './rts';
 import { METRIC_LABELS } from './timeseries-backend';
 import type { Variant } from './types';
@@ -20,9 +34,26 @@ import type { Variant } from './types';
 export class TimeSeriesReader implements ReadBackend {
   readonly name = 'timeseries' as const;
   private readonly rts: RedisTimeSeries;
+  private align: Promise<boolean> | undefined;
 
-  constructor(client: Redis) {
+  constructor(private readonly client: Redis) {
     this.rts = timeSeriesClient(client);
+  }
+
+  /**
+   * Whether the module knows `TS.MRANGE … ALIGN`: 1.6 and later refuse ALIGN without AGGREGATION
+   * ("ALIGN parameter can only be used with AGGREGATION"); 1.4 ignores it and answers.
+   */
+  supportsAlign(): Promise<boolean> {
+    this.align ??= this.client.call('TS.MRANGE', 0, 1, 'ALIGN', 0, 'FILTER', 'tailslide_probe=align').then(
+      () => false,
+      (error: unknown) => {
+        if (isReplyError(error) && /ALIGN/i.test(error.message)) return true;
+        this.align = undefined; // not an answer about ALIGN: ask again next time
+        throw error;
+      },
+    );
+    return this.align;
   }
 
   async flagTotals(flagId: number, window: Window): Promise<StatusTotals> {
@@ -35,13 +66,31 @@ export class TimeSeriesReader implements ReadBackend {
     return totals;
   }
 
-  async flagBuckets(flagId: number, window: Window, bucketMs: number): Promise<Map<number, StatusTotals>> {
-    const ranges = await this.mrange(new FilterBuilder('flagId', flagId), window, bucketMs);
+  async flagBuckets(
+    flagId: number,
+    window: Window,
+    bucketMs: number,
+    alignMs: number,
+  ): Promise<Map<number, StatusTotals>> {
     const out = new Map<number, StatusTotals>();
-    for (const range of ranges) {
-      const status = statusOf(range);
+    const offset = alignMs - bucketOf(alignMs, bucketMs); // 0: the window's buckets are the epoch's
+    if (offset === 0) {
+      const ranges = await this.mrange(new FilterBuilder('flagId', flagId), window, bucketMs);
+      for (const range of ranges) {
+        const status = statusOf(range);
+        if (!status) continue;
+        for (const sample of range.data)
+          addTotals(out, Number(sample.getTimestamp()), status, finite(sample.getValue()));
+      }
+      return out;
+    }
+    const aligned = await this.supportsAlign();
+    const width = aligned ? bucketMs : gcd(bucketMs, offset);
+    const ranges = await this.rawRange(`flagId=${flagId}`, window, width, aligned ? alignMs : undefined);
+    for (const { key, samples } of ranges) {
+      const status = statusOfKey(key);
       if (!status) continue;
-      for (const sample of range.data) addTotals(out, Number(sample.getTimestamp()), status, finite(sample.getValue()));
+      for (const [ms, value] of samples) addTotals(out, bucketOf(ms, bucketMs, alignMs), status, value);
     }
     return out;
   }
@@ -80,6 +129,38 @@ export class TimeSeriesReader implements ReadBackend {
       true,
     );
   }
+
+  /** `TS.MRANGE` sent raw (the package has no ALIGN): key and [ms, value] samples of each series. */
+  private async rawRange(
+    filter: string,
+    window: Window,
+    bucketMs: number,
+    alignMs: number | undefined,
+  ): Promise<Array<{ key: string; samples: Array<[number, number]> }>> {
+    const args: Array<string | number> = [window.fromMs, window.toMs, 'AGGREGATION', 'sum', bucketMs];
+    if (alignMs !== undefined) args.push('ALIGN', alignMs);
+    args.push('FILTER', filter);
+    const reply = await this.client.call('TS.MRANGE', ...args);
+    const out: Array<{ key: string; samples: Array<[number, number]> }> = [];
+    for (const series of Array.isArray(reply) ? (reply as unknown[]) : []) {
+      if (!Array.isArray(series)) continue;
+      const [key, , samples] = series as [unknown, unknown, unknown];
+      if (typeof key !== 'string' || !Array.isArray(samples)) continue;
+      const parsed: Array<[number, number]> = [];
+      for (const sample of samples as unknown[]) {
+        if (!Array.isArray(sample)) continue;
+        const [ms, value] = sample as [unknown, unknown];
+        parsed.push([Number(ms), finite(Number(value))]);
+      }
+      out.push({ key, samples: parsed });
+    }
+    return out;
+  }
+}
+
+function statusOfKey(key: string): 'success' | 'failure' | undefined {
+  const status = key.slice(key.lastIndexOf(':') + 1);
+  return status === 'success' || status === 'failure' ? status : undefined;
 }
 
 function labelOf(range: MultiRangeResponse, name: string): string | undefined {

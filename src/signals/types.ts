@@ -3,16 +3,29 @@ export type SignalStatus = 'success' | 'failure';
 /** Which side of a flag a user got, for custom metrics. */
 export type Variant = 'on' | 'off';
 
-/** Counters of the signal pipeline, readable at any time (`manager.signalStats()`). */
+/**
+ * Counters of the signal pipeline, readable at any time (`manager.signalStats()`). Every event
+ * accepted (each emit, each trackMetric call with valid arguments) is in exactly one of them:
+ * accepted = written + pending + dropped + unknown.
+ */
 export interface SignalStats {
   /** Which backend is in use now: decided at connect time when `signalBackend` is 'auto'. */
   readonly backend: 'timeseries' | 'native' | 'off' | 'pending';
   /** Events (each emit, each trackMetric call) written to Redis and acknowledged. */
   readonly written: number;
-  /** Events accepted and not yet written. */
+  /** Events accepted and not yet written: buffered, or sent in a batch Redis has not answered yet. */
   readonly pending: number;
-  /** Events dropped because the buffer was full during an outage (oldest first). */
+  /**
+   * Events never written: the buffer was full during an outage (oldest first), Redis refused them
+   * (an ACL, a sample older than the retention), a forced TimeSeries backend found no module, or
+   * they were still buffered when `disconnect()` gave up.
+   */
   readonly dropped: number;
+  /**
+   * Events sent to Redis whose answer `disconnect()` stopped waiting for (Redis hung past the flush
+   * timeout): Redis may still store them when it resumes. Never counted as dropped.
+   */
+  readonly unknown: number;
 }
 
 /**

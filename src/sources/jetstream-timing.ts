@@ -1,4 +1,5 @@
 /** Waits and back-off of the JetStream source. Every timer here is unref()'d or always cleared. */
+import { within } from '../util/timeout';
 
 /** First wait before trying again (stream missing, request failed); doubles up to the max. */
 export const SYNC_RETRY_INITIAL_MS = 500;
@@ -15,17 +16,9 @@ export function retryDelay(attempt: number): number {
   return jittered(Math.min(SYNC_RETRY_MAX_MS, SYNC_RETRY_INITIAL_MS * 2 ** doublings));
 }
 
-/** Waits for the promise (which must never reject) at most `ms`. */
+/** Waits for the promise (which must never reject) at most `ms`; the timer holds the process while it runs. */
 export async function boundedWait(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await within(promise, ms, 'holds-process');
 }
 
 /** One wait at a time that `cancel()` ends at once (it resolves, never rejects). */

@@ -122,7 +122,7 @@ test('Redis killed and restarted twice during a steady stream of emits: Redis en
   }
   await m.flushSignals(10_000);
 
-  expect(m.signalStats()).toEqual({ backend: 'native', written: total(), pending: 0, dropped: 0 });
+  expect(m.signalStats()).toEqual({ backend: 'native', written: total(), pending: 0, dropped: 0, unknown: 0 });
   expect(await countsInRedis(6101, startedAt)).toEqual({ success: emitted.aSuccess, failure: emitted.aFailure });
   expect(await countsInRedis(6102, startedAt)).toEqual({ success: emitted.bSuccess, failure: 0 });
   expect(logger.matching('warn', UNREACHABLE)).toHaveLength(2);
@@ -177,6 +177,43 @@ test('with a small signalBufferLimit: written + dropped === emitted, Redis holds
   expect(logger.matching('warn', UNREACHABLE)).toHaveLength(1);
   expect(logger.matching('info', BACK)[0]).toContain(`${stats.dropped} dropped during the outage`);
 }, 60_000);
+
+test('disconnect() while Redis hangs (SIGSTOP) with a batch in flight: counted as unknown, not dropped; Redis stores it when it resumes', async () => {
+  const hung = await RedisServer.start();
+  try {
+    const startedAt = Date.now() - 1_000;
+    const { manager: m, logger } = manager(63, { redisUrl: hung.url, signalFlushTimeoutMs: 500 });
+    await m.initialize();
+    const d = m.newToggler({ flagName: 'flag-d' });
+    for (let i = 0; i < 100; i += 1) d.emitSuccess();
+    await m.flushSignals();
+    expect(m.signalStats()).toMatchObject({ written: 100, pending: 0 });
+
+    hung.freeze();
+    for (let i = 0; i < 40; i += 1) d.emitFailure();
+    await m.flushSignals(300); // sends the batch; no answer comes
+    expect(m.signalStats()).toMatchObject({ written: 100, pending: 40, dropped: 0, unknown: 0 });
+    for (let i = 0; i < 5; i += 1) d.emitFailure(); // buffered behind the batch in flight
+
+    const t = Date.now();
+    await m.disconnect();
+    expect(Date.now() - t).toBeLessThan(500 + 1_000 + 1_000); // flush timeout + QUIT timeout + slack
+    const stats = m.signalStats();
+    expect(stats).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 5, unknown: 40 });
+    expect(stats.written + stats.pending + stats.dropped + stats.unknown).toBe(145);
+    expect(logger.matching('warn', /40 events were sent to Redis and not acknowledged/)).toHaveLength(1);
+
+    hung.thaw();
+    // Redis reads the MULTI … EXEC that was in its socket before our close: the unknown events are stored.
+    const reader = new SignalReader({ redisUrl: hung.url, backend: 'native' });
+    readers.push(reader);
+    const counts = await reader.flagCounts(6301, { fromMs: startedAt, toMs: Date.now() + 1_000 });
+    expect(counts).toMatchObject({ success: 100, failure: 40 });
+  } finally {
+    hung.thaw();
+    await hung.dispose();
+  }
+}, 30_000);
 
 describe('after disconnect() nothing of the SDK keeps the process alive', () => {
   test('with NATS and Redis up: sockets and timers all gone', async () => {

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { createSignalSink, SignalReader } from '../../src/signals';
+import { RedisSignalSink } from '../../src/signals/sink';
 import type { SignalSink } from '../../src/signals/types';
 import { nativeSignalKey, blockStart, NATIVE_BLOCK_MS } from '../../src/signals/keys';
 import type { Logger } from '../../src/logger';
@@ -122,7 +123,7 @@ describe('backend choice', () => {
     s.record(newFlag(), APP, 'success', Date.now());
     s.recordMetric(newFlag(), APP, 'x', 'on', 1, Date.now());
     await s.flush();
-    expect(s.stats()).toEqual({ backend: 'off', written: 0, pending: 0, dropped: 0 });
+    expect(s.stats()).toEqual({ backend: 'off', written: 0, pending: 0, dropped: 0, unknown: 0 });
     const after = await clientCount();
     expect(after).toBe(before);
     await s.close();
@@ -137,7 +138,7 @@ describe('backend choice', () => {
     await s.flush();
     await waitFor(() => log.count('error', /no TimeSeries module/) === 1, 5_000, 'the error line');
     for (let i = 0; i < 3; i += 1) s.record(flag, APP, 'failure', Date.now());
-    expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8 });
+    expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8, unknown: 0 });
     expect(await admin.exists(`${flag}:success`)).toBe(0);
   });
 });
@@ -278,6 +279,49 @@ describe('writing', () => {
   });
 });
 
+describe('clock skew (native backend)', () => {
+  const RETENTION_MS = 3_600_000;
+  const BEHIND_MS = 2 * RETENTION_MS; // the host clock is two retentions behind Redis'
+  const hostClock = (): number => Date.now() - BEHIND_MS;
+
+  test('a host clock behind Redis by more than the retention: keys live for the retention, data reads back', async () => {
+    const s = new RedisSignalSink(
+      options({ backend: 'native', retentionMs: RETENTION_MS }),
+      captureLogger().logger,
+      hostClock,
+    );
+    sinks.push(s);
+    await started(s);
+    const flag = newFlag();
+    const at = hostClock();
+    for (let i = 0; i < 7; i += 1) s.record(flag, APP, 'success', at);
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 7, pending: 0, dropped: 0, unknown: 0 });
+    const key = nativeSignalKey(flag, 'success', blockStart(at));
+    // An absolute PEXPIREAT from the host clock would have expired it on arrival (PTTL -2).
+    const ttl = await admin.pttl(key);
+    expect(ttl).toBeGreaterThan(RETENTION_MS - 5_000);
+    expect(ttl).toBeLessThanOrEqual(RETENTION_MS + NATIVE_BLOCK_MS);
+    const counts = await reader().flagCounts(flag, { fromMs: at - 1_000, toMs: at + 1_000 });
+    expect(counts.success).toBe(7);
+  });
+
+  test('an event older than the retention by the host clock is dropped and counted, with one error', async () => {
+    const log = captureLogger();
+    const s = new RedisSignalSink(options({ backend: 'native', retentionMs: RETENTION_MS }), log.logger, hostClock);
+    sinks.push(s);
+    await started(s);
+    const flag = newFlag();
+    s.record(flag, APP, 'success', hostClock() - RETENTION_MS - 2 * NATIVE_BLOCK_MS);
+    s.record(flag, APP, 'success', hostClock() - RETENTION_MS - 3 * NATIVE_BLOCK_MS);
+    s.record(flag, APP, 'failure', hostClock());
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 1, pending: 0, dropped: 2, unknown: 0 });
+    expect(log.count('error', /older than the retention/)).toBe(1);
+    expect(await admin.keys(`tailslide:sig:{${flag}}:success:*`)).toEqual([]);
+  });
+});
+
 describe('reading', () => {
   test('flagCounts, flagSeries and appCounts match what was written', async () => {
     const s = await started(sink(options()));
@@ -299,6 +343,13 @@ describe('reading', () => {
       { startMs: t0, success: 55, failure: 1 },
       { startMs: t0 + 10_000, success: 155, failure: 1 },
       { startMs: t0 + 20_000, success: 255, failure: 1 },
+    ]);
+
+    // Buckets aligned to the window's start (as Tailslide's dashboard asks with ALIGN start):
+    expect(await r.flagSeries(a, { fromMs: t0 + 3_000, toMs: t0 + 29_999, bucketMs: 10_000, align: 'start' })).toEqual([
+      { startMs: t0 + 3_000, success: 85, failure: 1 },
+      { startMs: t0 + 13_000, success: 185, failure: 1 },
+      { startMs: t0 + 23_000, success: 189, failure: 0 },
     ]);
     const part = await r.flagCounts(a, { fromMs: t0 + 10_000, toMs: t0 + 19_999 });
     expect(part.success).toBe(155);
@@ -335,15 +386,27 @@ describe('reading', () => {
     expect((await r.flagCounts(flag, { fromMs: Date.now() - 10_000, toMs: Date.now() })).success).toBe(1);
     await expect(r.flagCounts(flag, { fromMs: 10, toMs: 5 })).rejects.toThrow(/window.toMs/);
     await expect(r.flagSeries(flag, { fromMs: 0, toMs: Date.now(), bucketMs: 1 })).rejects.toThrow(/at most/);
+    await expect(
+      r.flagSeries(flag, { fromMs: 0, toMs: 1, bucketMs: 1, align: 'end' as unknown as 'start' }),
+    ).rejects.toThrow(/window.align/);
     await expect(r.metricSummary(flag, ' ', { fromMs: 0, toMs: 1 })).rejects.toThrow(/eventName/);
     expect(() => new SignalReader({ redisUrl: 'http://x' })).toThrow(/redisUrl/);
   });
 
-  test('a reader with nothing to connect to rejects with a ConnectionError', async () => {
+  test('a reader with nothing to connect to fails fast: a ConnectionError naming the refusal, well before the 5 s connect timeout', async () => {
     const r = new SignalReader({ redisHost: '127.0.0.1', redisPort: await freePort(), backend: 'native' });
     readers.push(r);
+    const started = Date.now();
+    await expect(r.flagCounts(1, { fromMs: 0, toMs: 1 })).rejects.toMatchObject({
+      name: 'ConnectionError',
+      message: expect.stringMatching(/ECONNREFUSED/) as unknown,
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // and again on the next query (the client is reconnecting by then)
+    const again = Date.now();
     await expect(r.flagCounts(1, { fromMs: 0, toMs: 1 })).rejects.toMatchObject({ name: 'ConnectionError' });
-  }, 15_000);
+    expect(Date.now() - again).toBeLessThan(3_000);
+  });
 });
 
 describe('outages', () => {
@@ -360,7 +423,7 @@ describe('outages', () => {
     const t = Date.now();
     await s.flush(2_000);
     expect(Date.now() - t).toBeLessThan(1_000);
-    expect(s.stats()).toEqual({ backend: 'pending', written: 0, pending: 10, dropped: 0 });
+    expect(s.stats()).toEqual({ backend: 'pending', written: 0, pending: 10, dropped: 0, unknown: 0 });
     expect(log.count('warn', /unreachable/)).toBe(1);
     await s.close();
     expect(s.stats()).toMatchObject({ written: 0, pending: 0, dropped: 10 });
@@ -404,12 +467,16 @@ describe('outages', () => {
       }
       await s.flush();
       const stats = s.stats();
-      expect(stats).toEqual({ backend: 'native', written: emitted, pending: 0, dropped: 0 });
+      expect(stats).toEqual({ backend: 'native', written: emitted, pending: 0, dropped: 0, unknown: 0 });
       expect(log.count('warn', /unreachable/)).toBe(1);
       expect(log.count('info', /reachable again/)).toBe(1);
       const r = reader(durable.url);
       const counts = await r.flagCounts(flag, { fromMs: Date.now() - 60_000, toMs: Date.now() });
-      expect(counts.total).toBe(emitted);
+      // Nothing lost. At most one batch more: when Redis applied a batch (and fsynced it) and was
+      // killed before its reply left, the SDK cannot know and writes it again (at least once; seen
+      // about once in four runs, before and after the unknown counter).
+      expect(counts.total).toBeGreaterThanOrEqual(emitted);
+      expect(counts.total - emitted).toBeLessThanOrEqual(200); // batchSize
     }, 30_000);
 
     test('with a tiny bound the oldest events are dropped and counted exactly', async () => {
@@ -425,7 +492,7 @@ describe('outages', () => {
       expect(s.stats()).toMatchObject({ written: 0, pending: 100, dropped: 900 });
       await durable.start();
       await waitFor(() => s.stats().written === 100, 10_000, 'the backlog to be written');
-      expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900 });
+      expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900, unknown: 0 });
       expect(log.count('info', /reachable again/)).toBe(1);
       // the newest 100 were kept: ms t0-100 … t0-1
       const r = reader(durable.url);

@@ -3,9 +3,9 @@
  * ports with temp dirs, restartable on the same port and store (for outage and restart tests).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort, tcpAnswers } from '../../src/util/net';
 
 export { freePort };
@@ -172,8 +172,23 @@ export class RedisServer extends ServerProcess {
     return new RedisServer(extraArgs).start();
   }
 
+  /** A redis-server with the RedisTimeSeries module at `modulePath` loaded (see `timeSeriesModules()`). */
+  static async withModule(modulePath: string, extraArgs: string[] = []): Promise<RedisServer> {
+    return new RedisServer(['--loadmodule', modulePath, ...extraArgs]).start();
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, until `thaw()`. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Resumes a frozen server (SIGCONT). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
   }
 
   protected command(): { bin: string; args: string[] } {
@@ -194,4 +209,27 @@ export class RedisServer extends ServerProcess {
       ],
     };
   }
+}
+
+/** The RedisTimeSeries builds the suite runs on: the oldest syntax (no ALIGN) and a newer one. */
+export const TIMESERIES_VERSIONS = ['1.4.14', '1.6.19'] as const;
+
+export interface TimeSeriesModule {
+  readonly version: string;
+  /** Absolute path of `redistimeseries.so`. */
+  readonly path: string;
+  readonly present: boolean;
+}
+
+/**
+ * Where the RedisTimeSeries builds are: `$TAILSLIDE_REDISTIMESERIES_DIR`, else `../shared/redistimeseries`
+ * beside the project root (as in CI). Each version is `<dir>/<version>/redistimeseries.so`.
+ */
+export function timeSeriesModules(): TimeSeriesModule[] {
+  const root = resolve(__dirname, '../..');
+  const dir = process.env.TAILSLIDE_REDISTIMESERIES_DIR ?? resolve(root, '../shared/redistimeseries');
+  return TIMESERIES_VERSIONS.map((version) => {
+    const path = join(dir, version, 'redistimeseries.so');
+    return { version, path, present: existsSync(path) };
+  });
 }

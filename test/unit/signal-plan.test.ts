@@ -107,7 +107,7 @@ describe('TimeSeries write plan', () => {
 });
 
 describe('native write plan', () => {
-  test('one HINCRBY per sample, one PEXPIREAT per key, the app index updated and trimmed', () => {
+  test('one HINCRBY per sample, one relative PEXPIRE per key, the app index updated and trimmed', () => {
     const block = 1_700_000_040_000; // a multiple of 60 s
     const plan = new NativeBackend(3_600_000).plan(
       [signal(block + 1_500, 10), signal(block + 1_900, 2), signal(block + 59_999, 1, 'failure')],
@@ -119,8 +119,9 @@ describe('native write plan', () => {
       { name: 'HINCRBY', args: [key, 1, 10], owner: 0 },
       { name: 'HINCRBY', args: [key, 1, 2], owner: 1 },
       { name: 'HINCRBY', args: [nativeSignalKey(42, 'failure', block), 59, 1], owner: 2 },
-      { name: 'PEXPIREAT', args: [key, block + 60_000 + 3_600_000], owner: -1 },
-      { name: 'PEXPIREAT', args: [nativeSignalKey(42, 'failure', block), block + 60_000 + 3_600_000], owner: -1 },
+      // block end + retention − now: the key lives for the retention by any server clock
+      { name: 'PEXPIRE', args: [key, 3_600_000], owner: -1 },
+      { name: 'PEXPIRE', args: [nativeSignalKey(42, 'failure', block), 3_600_000], owner: -1 },
       { name: 'ZADD', args: ['tailslide:sig:app:{7}:flags', block + 59_999, 42], owner: -1 },
       {
         name: 'ZREMRANGEBYSCORE',
@@ -129,6 +130,20 @@ describe('native write plan', () => {
       },
       { name: 'PEXPIRE', args: ['tailslide:sig:app:{7}:flags', 3_600_000 + 60_000], owner: -1 },
     ]);
+  });
+
+  test('the expiry counts from now: a block written later gets what is left of its retention', () => {
+    const block = 1_700_000_040_000;
+    const backend = new NativeBackend(3_600_000);
+    const plan = backend.plan([signal(block + 1_000, 1)], block + 60_000 + 3_000_000);
+    expect(plan.find((c) => c.name === 'PEXPIRE' && String(c.args[0]).startsWith('tailslide:sig:{'))).toEqual({
+      name: 'PEXPIRE',
+      args: [nativeSignalKey(42, 'success', block), 600_000],
+      owner: -1,
+    });
+    expect(backend.expired(signal(block + 1_000, 1), block + 60_000 + 3_599_999)).toBe(false);
+    expect(backend.expired(signal(block + 1_000, 1), block + 60_000 + 3_600_000)).toBe(true);
+    expect(new NativeBackend(0).expired(signal(0, 1), Date.now())).toBe(false);
   });
 
   test('metrics: count and sum fields of the second; retention 0 sets no expiry', () => {

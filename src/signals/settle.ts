@@ -1,0 +1,84 @@
+/**
+ * What became of a batch sent in one MULTI/EXEC: pure functions, unit-tested without a server.
+ *
+ * - `settleReplies`: EXEC answered; each reply is mapped back to the entry whose command it is.
+ *   An entry is written when all its commands succeeded, retried when one failed for a reason that
+ *   passes (LOADING, OOM, …), refused (dropped) when one failed for good (wrong type, NOPERM, …).
+ *   Housekeeping commands (expiry, app index) lose no event when they fail: only reported.
+ * - `settleFailure`: EXEC itself failed. Whether Redis may have run the batch decides the outcome:
+ *   a refusal (EXECABORT, NOPERM) ran nothing; a command never sent (stream not writable) ran nothing;
+ *   a connection lost after sending may or may not have run it: retried while running (the events may
+ *   then be counted twice in Redis, never lost), `unknown` once closing (never counted as dropped).
+ */
+import type { PlannedCommand } from './backend';
+import type { BufferEntry } from './buffer';
+import type { RedisExecReply } from './client';
+import { isPermanentReplyError, isTransientReplyError } from './redis-errors';
+
+export interface ReplySettlement {
+  readonly written: BufferEntry[];
+  readonly retry: BufferEntry[];
+  readonly refused: Array<{ readonly entry: BufferEntry; readonly error: Error }>;
+  /** Failed housekeeping commands (their events were written). */
+  readonly housekeeping: Error[];
+  /** The error that made the first retried entry fail. */
+  readonly retryError: Error | undefined;
+}
+
+/** Maps EXEC's per-command replies back to the batch's entries. `replies` has one item per command. */
+export function settleReplies(
+  batch: readonly BufferEntry[],
+  commands: readonly PlannedCommand[],
+  replies: NonNullable<RedisExecReply>,
+): ReplySettlement {
+  const failures = new Map<number, Error>();
+  const housekeeping: Error[] = [];
+  commands.forEach((command, index) => {
+    const reply = replies[index];
+    // A reply missing for a command is as good as a failure that may pass.
+    const error = reply === undefined ? new Error('no reply for this command') : reply[0];
+    if (!error) return;
+    if (command.owner < 0) housekeeping.push(error);
+    else if (!failures.has(command.owner)) failures.set(command.owner, error);
+  });
+  const written: BufferEntry[] = [];
+  const retry: BufferEntry[] = [];
+  const refused: Array<{ entry: BufferEntry; error: Error }> = [];
+  let retryError: Error | undefined;
+  batch.forEach((entry, index) => {
+    const error = failures.get(index);
+    if (!error) written.push(entry);
+    else if (isPermanentReplyError(error) && !isTransientReplyError(error)) refused.push({ entry, error });
+    else {
+      retry.push(entry);
+      retryError ??= error;
+    }
+  });
+  return { written, retry, refused, housekeeping, retryError };
+}
+
+/** What to do with a batch whose EXEC failed as a whole. */
+export type FailureOutcome =
+  /** Redis refused it (nothing ran): drop and report. */
+  | 'refused'
+  /** It may pass (connection lost, Redis busy): give the events back and wait for Redis. */
+  | 'retry'
+  /** Closing: it was never sent, so nothing ran: drop. */
+  | 'dropped'
+  /** Closing: it was sent and no answer came: Redis may or may not run it. */
+  | 'unknown';
+
+/** @param closing whether the sink is past its final flush (nothing is retried any more) */
+export function settleFailure(error: unknown, closing: boolean): FailureOutcome {
+  if (isPermanentReplyError(error)) return 'refused';
+  if (!closing) return 'retry';
+  return wasNeverSent(error) ? 'dropped' : 'unknown';
+}
+
+/** ioredis refuses a command without sending it when the socket is not writable (no offline queue). */
+function wasNeverSent(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const previous = (error as Error & { previousErrors?: unknown }).previousErrors;
+  const messages: unknown[] = Array.isArray(previous) && previous.length > 0 ? previous : [error];
+  return messages.every((e) => e instanceof Error && /Stream isn't writeable/.test(e.message));
+}
