@@ -361,7 +361,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
         if (!store.hasRuleset || this.warnedUnknown.has(flagName)) return;
         this.warnedUnknown.add(flagName);
         options.logger.warn(
-          `unknown flag ${describeValue(flagName)} in app ${options.appId}: it evaluates to false (FLAG_NOT_FOUND)`,
+          `unknown flag ${describeValue(flagName)} in app ${options.appId}: it is not in the ruleset (FLAG_NOT_FOUND); ` +
+            'togglers treat it as off, OpenFeature clients get their own default value',
         );
       },
     };

@@ -5,7 +5,7 @@
  * how concurrent edits are kept from overwriting each other).
  */
 import { connect, NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
-import { AuthorizationError, ConnectionError } from '../errors';
+import { AuthorizationError, ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
 import {
@@ -43,7 +43,7 @@ import {
 } from './options';
 import { decodeRuleset, readAppMessages } from './read';
 import { ensureStream, streamInfo, type EnsureStreamResult } from './stream';
-import { ALL_APPS_SUBJECTS, appIdOfSubject } from '../nats/subjects';
+import { ALL_APPS_SUBJECTS, STREAM_LAYOUTS, appIdOfSubject, type StreamLayout } from '../nats/subjects';
 import { watchRuleset, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';
 import { applyEdit, type EditOutcome, type WriteOptions, type WriterContext } from './writer';
 
@@ -113,13 +113,22 @@ export class FlagAdmin {
   }
 
   /**
-   * Creates the stream if missing (subjects `apps.*.update.*`, file storage, full history), or, on a
-   * stream with literal subjects (as Tower creates it), adds the two subjects of `appId` if missing.
+   * Creates the stream if missing (file storage, full history), or makes sure it captures the two
+   * subjects of `appId`. `layout` applies to a new stream only: `literal` (default, Tower's
+   * layout: Tower's control subjects plus literal subjects per app, which Tower and Aerobat can
+   * use) or `wildcard` (`apps.*.update.*`, which they cannot). On an existing stream that does
+   * not capture the app, its two literal subjects are appended, as Tower does; a stream that
+   * captures it already (a wildcard one, say) is left as it is. Flag edits do this by themselves
+   * before their first publish for an app.
    */
-  async ensureStream(options: { appId?: number | string } = {}): Promise<EnsureStreamResult> {
+  async ensureStream(options: { appId?: number | string; layout?: StreamLayout } = {}): Promise<EnsureStreamResult> {
+    const layout = options.layout ?? 'literal';
+    if (!STREAM_LAYOUTS.includes(layout)) {
+      throw new InvalidOptionError('layout', layout, STREAM_LAYOUTS.map((l) => `"${l}"`).join(' or '));
+    }
     const { jsm } = this.ready();
     const appId = options.appId === undefined ? undefined : parseAppId(options.appId);
-    return ensureStream(jsm, this.stream, appId, this.logger);
+    return ensureStream(jsm, this.stream, appId, this.logger, layout);
   }
 
   /** Apps that have at least one ruleset message in the stream, ascending. */

@@ -29,6 +29,7 @@ export {
   type RulesetDiff,
 } from './diff';
 export type { EnsureStreamResult } from './stream';
+export { STREAM_LAYOUTS, TOWER_CONTROL_SUBJECTS, type StreamLayout } from '../nats/subjects';
 export type { EditOutcome } from './writer';
 export { HIGH_WATER_HEADER } from './read';
 export { DEFAULT_WATCH_RETRY_MS, type RulesetUpdate, type StopWatch, type WatchOptions } from './watch';

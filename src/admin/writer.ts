@@ -20,10 +20,13 @@ import type { Logger } from '../logger';
 import type { WireFlag } from '../ruleset/types';
 import { validateRuleset, type EditContext, type RulesetEdit } from './edits';
 import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
-import { JS_ERR, apiErrorCode } from '../nats/errors';
+import { JS_ERR, apiErrorCode, errorCode } from '../nats/errors';
 import { HIGH_WATER_HEADER, decodeRuleset, lenientIds, readAppMessages, scanIds, type StoredRuleset } from './read';
 import { ensureStream, streamInfo } from './stream';
 import { ALL_APPS_SUBJECTS, manualSubject, streamCovers } from '../nats/subjects';
+
+/** The `nats` client's code for a publish no stream answered ("no responders"). */
+const NO_STREAM_ANSWERED = '503';
 
 export interface WriterContext {
   readonly js: JetStreamClient;
@@ -119,8 +122,11 @@ export async function applyEdit(
     for (const flag of result.flags) highWater = Math.max(highWater, flag.id);
 
     if (!streamCovers(info.config.subjects ?? [], subject)) {
-      // A Tower-style stream that does not list this app yet (its first flag): add its subjects,
-      // as Tower does. Updating the config does not move the stream's last sequence.
+      // A stream with literal subjects (Tower's layout, our default) that does not list this app
+      // yet: add its two subjects before the first publish, as Tower does, and wait for that.
+      // The check costs nothing (the stream info is read for the guard anyway), so it runs on
+      // every attempt and also repairs subjects another writer's update dropped. Updating the
+      // config does not move the stream's last sequence, so the guard still holds.
       await ensureStream(ctx.jsm, ctx.stream, appId, ctx.logger);
     }
 
@@ -134,6 +140,15 @@ export async function applyEdit(
       });
     } catch (err) {
       const code = apiErrorCode(err);
+      if (errorCode(err) === NO_STREAM_ANSWERED && attempt < ctx.maxAttempts) {
+        // No stream captures the subject any more: a concurrent subject update (ours from another
+        // process, or Tower's, which writes back the subject list it read at its start) dropped
+        // it between our check and the publish. The next attempt adds it again.
+        ctx.logger.warn(
+          `${options.what} in app ${appId}: no stream captured ${subject} (its subjects were replaced by another writer); adding them again`,
+        );
+        continue;
+      }
       if (code !== JS_ERR.WRONG_LAST_SEQUENCE) {
         throw new StreamRequestError(
           `${options.what} in app ${appId} (publish on ${subject}; the edit may not have been applied)`,

@@ -3,11 +3,44 @@
  *
  * An app publishes on exactly two subjects, `apps.<appId>.update.manual` and
  * `apps.<appId>.update.circuit`. Tower's stream lists them literally, added one by one as apps
- * get flags; a stream made by our own tooling captures every app with `apps.*.update.*`.
+ * get flags, next to its four control subjects; that is also the layout this project's tooling
+ * creates by default. The wildcard `apps.*.update.*` captures every app at once, but Tower
+ * (which appends literal app subjects: "overlaps") and Aerobat (whose consumer filter
+ * `apps.<id>.>` a 2.9 server refuses on it) cannot use a stream that lists it.
  */
 
-/** What a stream created by this project's tooling captures: every app's two subjects. */
+/** Every app's two subjects: the wildcard stream layout, and the filter for "messages of any app". */
 export const ALL_APPS_SUBJECTS = 'apps.*.update.*';
+
+/**
+ * Tower's control subjects, on which a breaker (Aerobat) asks Tower to change a circuit; Tower
+ * lists them in its stream and re-publishes the app on `apps.<id>.update.circuit`.
+ */
+export const TOWER_CONTROL_SUBJECTS: readonly string[] = [
+  'circuit_open',
+  'circuit_close',
+  'circuit_recovery_start',
+  'circuit_recovery_update',
+];
+
+/**
+ * How a new ruleset stream lists its subjects. `literal` (Tower's layout, the default): one app's
+ * two subjects and the control subjects, then each further app's two subjects as apps are
+ * written; `wildcard`: `apps.*.update.*` only, for deployments without Tower and Aerobat.
+ */
+export type StreamLayout = 'literal' | 'wildcard';
+
+export const STREAM_LAYOUTS: readonly StreamLayout[] = ['literal', 'wildcard'];
+
+/**
+ * The subjects a new stream of `layout` starts with. `literal` lists the subjects of `appId`
+ * (app 1 when not given, as Tower's new stream does) before the control subjects: a 2.9 server
+ * refuses Aerobat's consumer on `apps.*.update.manual` while the stream lists no app at all.
+ */
+export function initialStreamSubjects(layout: StreamLayout, appId?: number): string[] {
+  if (layout === 'wildcard') return [ALL_APPS_SUBJECTS];
+  return [...appSubjects(appId ?? 1), ...TOWER_CONTROL_SUBJECTS];
+}
 
 export function manualSubject(appId: number): string {
   return `apps.${appId}.update.manual`;

@@ -128,6 +128,15 @@ export class SignalReader {
     this.logger = logger === undefined ? silentLogger : safeLogger(logger);
   }
 
+  /**
+   * The backend this reader reads: the one asked for, or with `auto` the one found on the first
+   * query (undefined until then).
+   */
+  get backendName(): 'timeseries' | 'native' | undefined {
+    if (this.mode !== 'auto') return this.mode;
+    return this.backend?.name;
+  }
+
   /** Success and failure counts of a flag in the window. */
   async flagCounts(flagId: number, window: SignalWindow): Promise<FlagCounts> {
     checkId('flagId', flagId);

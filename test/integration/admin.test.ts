@@ -3,7 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  connect,
+  createInbox,
+  DeliverPolicy,
+  StorageType,
+  type JetStreamManager,
+  type NatsConnection,
+  type StreamConfig,
+} from 'nats';
 import {
   AdminClosedError,
   DuplicateTitleError,
@@ -19,6 +28,8 @@ import {
 } from '../../src/admin';
 import { AuthorizationError, ConnectionError, InvalidRulesetError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';
+import { FlagManager } from '../../src/manager';
+import { RecordingLogger, wireFlag } from '../support/flags';
 import type { WireFlag } from '../../src/ruleset/types';
 import { NatsServer, freePort } from '../support/servers';
 
@@ -110,21 +121,56 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
+const CONTROL = ['circuit_open', 'circuit_close', 'circuit_recovery_start', 'circuit_recovery_update'];
+/** A new stream in Tower's layout: app 1's subjects (as Tower's), then the control subjects. */
+const TOWER_NEW = ['apps.1.update.manual', 'apps.1.update.circuit', ...CONTROL];
+
 describe('ensureStream', () => {
-  it('creates a wildcard stream with file storage and full history on an empty server, then leaves it alone', async () => {
+  it('creates a stream in Tower’s layout with file storage and full history, then leaves it alone', async () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
     const created = await admin.ensureStream();
-    expect(created).toMatchObject({ stream, action: 'created', subjects: ['apps.*.update.*'] });
+    expect(created).toMatchObject({ stream, action: 'created', subjects: TOWER_NEW, added: TOWER_NEW, warnings: [] });
     const info = await jsm.streams.info(stream);
     expect(info.config).toMatchObject({
-      subjects: ['apps.*.update.*'],
+      subjects: TOWER_NEW,
       storage: StorageType.File,
       max_msgs_per_subject: -1,
       max_age: 0,
     });
     expect(await admin.ensureStream()).toMatchObject({ action: 'unchanged', added: [] });
+    expect(await admin.ensureStream({ appId: 1 })).toMatchObject({ action: 'unchanged', added: [] });
+    expect(await admin.ensureStream({ appId: 42 })).toMatchObject({
+      action: 'updated',
+      added: ['apps.42.update.manual', 'apps.42.update.circuit'],
+    });
     expect(await admin.ensureStream({ appId: 42 })).toMatchObject({ action: 'unchanged', added: [] });
+  });
+
+  it('creates a stream with the given app’s subjects instead of app 1’s', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    expect(await admin.ensureStream({ appId: 3 })).toMatchObject({
+      action: 'created',
+      subjects: ['apps.3.update.manual', 'apps.3.update.circuit', ...CONTROL],
+    });
+  });
+
+  it('creates the wildcard stream only when asked, with a warning, and never converts a stream', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    const created = await admin.ensureStream({ layout: 'wildcard' });
+    expect(created).toMatchObject({ action: 'created', subjects: ['apps.*.update.*'] });
+    expect(created.warnings.join('\n')).toMatch(/Tower cannot add .* Aerobat's consumer \(apps\.<id>\.>\) is refused/);
+    // A wildcard stream already captures every app: left as it is, warned about on every call.
+    const again = await admin.ensureStream({ appId: 42 });
+    expect(again).toMatchObject({ action: 'unchanged', added: [], subjects: ['apps.*.update.*'] });
+    expect(again.warnings).toHaveLength(1);
+    await admin.createFlag(42, { title: 'x' });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(['apps.*.update.*']);
+    await expect(admin.ensureStream({ layout: 'star' as 'wildcard' })).rejects.toThrow(
+      /layout.*"literal" or "wildcard"/,
+    );
   });
 
   it('adds an app’s two literal subjects to a Tower-style stream, once', async () => {
@@ -155,6 +201,134 @@ describe('ensureStream', () => {
     const result = await admin.ensureStream();
     expect(result.action).toBe('unchanged');
     expect(result.warnings.join('\n')).toMatch(/older than 3600 s/);
+  });
+});
+
+/**
+ * What Tower and Aerobat do to a stream: Tower appends the literal subjects of an app it publishes
+ * for with a stream update of the config it read (then publishes); Aerobat creates a push consumer
+ * filtered on `apps.<id>.>` and publishes its control messages on `circuit_open` and the like.
+ */
+async function towerAppendsApp(stream: string, appId: number, config?: StreamConfig): Promise<void> {
+  const current = config ?? (await jsm.streams.info(stream)).config;
+  for (const subject of [`apps.${appId}.update.manual`, `apps.${appId}.update.circuit`]) {
+    if (!current.subjects?.includes(subject)) current.subjects?.push(subject);
+  }
+  await jsm.streams.update(stream, current);
+  await publishRaw(`apps.${appId}.update.manual`, [wireFlag({ id: 900 + appId, app_id: appId, title: 'from tower' })]);
+}
+
+async function aerobatConsumer(stream: string, appId: number | '*', filter = `apps.${appId}.>`): Promise<string> {
+  const info = await jsm.consumers.add(stream, {
+    filter_subject: filter,
+    deliver_subject: createInbox(),
+    deliver_policy: DeliverPolicy.LastPerSubject,
+    ack_policy: AckPolicy.All,
+  });
+  if (appId !== '*') await publishRaw('circuit_open', String(appId * 10));
+  return info.name;
+}
+
+describe('beside Tower and Aerobat', () => {
+  it('a stream made by ensureStream takes Tower’s subject append and Aerobat’s consumer', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    // Aerobat's main process follows every app's manual subject, from before any flag exists.
+    await aerobatConsumer(stream, '*', 'apps.*.update.manual');
+    await admin.createFlag(5, { title: 'ours' });
+    // Tower publishes for a new app, and for the app the admin already wrote.
+    await towerAppendsApp(stream, 6);
+    await towerAppendsApp(stream, 5);
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual([
+      ...TOWER_NEW,
+      'apps.5.update.manual',
+      'apps.5.update.circuit',
+      'apps.6.update.manual',
+      'apps.6.update.circuit',
+    ]);
+    expect(await aerobatConsumer(stream, 5)).toEqual(expect.any(String));
+    expect(await aerobatConsumer(stream, 6)).toEqual(expect.any(String));
+    // And the admin keeps editing on top of Tower's message.
+    const edited = await admin.createFlag(6, { title: 'after tower' });
+    expect(edited.flags.map((f) => f.title)).toEqual(['from tower', 'after tower']);
+  });
+
+  it('the same steps fail on a wildcard stream (which is why it is not the default)', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream({ layout: 'wildcard' });
+    await admin.createFlag(5, { title: 'ours' });
+    expect(String(await rejection(towerAppendsApp(stream, 6)))).toMatch(
+      /subject "apps\.\*\.update\.\*" overlaps with "apps\.6\.update\.manual"/,
+    );
+    expect(await rejection(aerobatConsumer(stream, 5))).toMatchObject({ api_error: { err_code: 10093 } });
+  });
+
+  it('re-adds an app’s subjects that Tower’s stale config dropped, before the next publish', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    // Tower reads the stream config once, at its start.
+    const towerConfig = (await jsm.streams.info(stream)).config;
+    await admin.createFlag(7, { title: 'ours' });
+    // Tower then adds app 8 by writing back its stale list: app 7's subjects are gone.
+    await towerAppendsApp(stream, 8, towerConfig);
+    expect((await jsm.streams.info(stream)).config.subjects).not.toContain('apps.7.update.manual');
+    const next = await admin.createFlag(7, { title: 'again' });
+    expect(next).toMatchObject({ published: true, subject: 'apps.7.update.manual' });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(
+      expect.arrayContaining(['apps.7.update.manual', 'apps.7.update.circuit', 'apps.8.update.manual']),
+    );
+    // Tower, still on its cached list (which has app 8, added by itself), adds app 9: app 7 is
+    // dropped again. `stream init` (ensureStream without an app) restores every app that has
+    // rulesets in the stream.
+    await towerAppendsApp(stream, 9, towerConfig);
+    expect((await jsm.streams.info(stream)).config.subjects).not.toContain('apps.7.update.manual');
+    const repaired = await admin.ensureStream();
+    expect(repaired).toMatchObject({ action: 'updated', added: ['apps.7.update.manual', 'apps.7.update.circuit'] });
+    expect((await jsm.streams.info(stream)).config.subjects).toEqual(
+      expect.arrayContaining(['apps.7.update.manual', 'apps.8.update.manual', 'apps.9.update.manual']),
+    );
+  });
+
+  it('concurrent first writes to many new apps from several admins all land, and no app loses its subjects', async () => {
+    const stream = newStream();
+    const admins = await Promise.all(Array.from({ length: 4 }, () => openAdmin(stream, { maxAttempts: 100 })));
+    await admins[0]?.ensureStream();
+    const apps = Array.from({ length: 12 }, (_, i) => 20 + i);
+    const outcomes = await Promise.all(
+      apps.map((appId, i) => admins[i % admins.length]!.createFlag(appId, { title: `first of ${appId}` })),
+    );
+    expect(outcomes.every((o) => o.published)).toBe(true);
+    const subjects = (await jsm.streams.info(stream)).config.subjects ?? [];
+    for (const appId of apps) {
+      expect(subjects).toEqual(expect.arrayContaining([`apps.${appId}.update.manual`, `apps.${appId}.update.circuit`]));
+      expect((await admins[0]!.readRuleset(appId))?.flags.map((f) => f.title)).toEqual([`first of ${appId}`]);
+    }
+  });
+
+  it('the SDK follows an app on a literal stream, before and after the app’s subjects are added', async () => {
+    const stream = newStream();
+    const admin = await openAdmin(stream);
+    await admin.ensureStream();
+    await admin.createFlag(30, { title: 'early', is_active: true, rollout_percentage: 100 });
+    const logger = new RecordingLogger();
+    const managerOptions = { natsServer: server.url, natsStream: stream, logger, signalBackend: 'off' as const };
+    // App 30 is in the stream already; app 31 is not yet.
+    const before = new FlagManager({ ...managerOptions, appId: 30, initTimeoutMs: 10_000 });
+    const waiting = new FlagManager({ ...managerOptions, appId: 31, initTimeoutMs: 300, reconnectWaitMs: 100 });
+    try {
+      await Promise.all([before.initialize(), waiting.initialize()]);
+      expect(before.newToggler({ flagName: 'early' }).isFlagActive('u1')).toBe(true);
+      expect(waiting.initialized).toBe(false);
+      expect(waiting.waitingFor).toMatch(/no subjects for app 31/);
+      await admin.createFlag(31, { title: 'late', is_active: true, rollout_percentage: 100 });
+      expect(await waiting.waitForInitialization(20_000)).toBe(true);
+      expect(waiting.newToggler({ flagName: 'late' }).isFlagActive('u1')).toBe(true);
+    } finally {
+      await Promise.all([before.disconnect(), waiting.disconnect()]);
+    }
   });
 });
 
@@ -209,7 +383,8 @@ describe('flag edits', () => {
     expect((await admin.createFlag(2, { title: 'a' })).flag?.id).toBe(2);
     expect((await admin.createFlag(1, { title: 'b' })).flag?.id).toBe(3);
     await admin.deleteFlag(1, 'b');
-    // A flag Tower published in another app, with its own id.
+    // A flag Tower published in another app, with its own id (Tower adds the app's subjects first).
+    await admin.ensureStream({ appId: 9 });
     await publishRaw('apps.9.update.manual', [{ ...(await admin.getFlag(2, 'a')), id: 40, app_id: 9, title: 'tower' }]);
     expect((await admin.createFlag(3, { title: 'c' })).flag?.id).toBe(41);
     await admin.deleteFlag(3, 'c');
@@ -534,7 +709,7 @@ describe('publishRuleset', () => {
   it('replaces an invalid current ruleset', async () => {
     const stream = newStream();
     const admin = await openAdmin(stream);
-    await admin.ensureStream();
+    await admin.ensureStream({ appId: 6 });
     await publishRaw('apps.6.update.manual', 'not json');
     await admin.publishRuleset(6, good(6));
     expect((await admin.readRuleset(6))?.flags.map((f) => f.title)).toEqual(['one', 'two']);

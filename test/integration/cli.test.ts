@@ -15,6 +15,8 @@ import { NatsServer, RedisServer, freePort } from '../support/servers';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'cjs', 'cli', 'main.js');
+/** The subjects `stream init` gives a new stream by default (Tower's layout). */
+const TOWER_CONTROL = ['circuit_open', 'circuit_close', 'circuit_recovery_start', 'circuit_recovery_update'];
 
 let nats: NatsServer;
 let redis: RedisServer;
@@ -130,7 +132,10 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   scratch = mkdtempSync(join(tmpdir(), 'tailslide-cli-'));
   const init = await cli(['stream', 'init']);
-  expect(init).toMatchObject({ code: 0, stdout: 'created stream "flags_ruleset" with subjects apps.*.update.*\n' });
+  expect(init).toMatchObject({
+    code: 0,
+    stdout: `created stream "flags_ruleset" with subjects apps.1.update.manual, apps.1.update.circuit, ${TOWER_CONTROL.join(', ')}\n`,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -198,6 +203,27 @@ describe('stream init', () => {
     } finally {
       await own.close();
       await tower.dispose();
+    }
+  });
+
+  it('creates a wildcard stream only when asked, warning that Tower and Aerobat cannot use it', async () => {
+    const server = await NatsServer.start();
+    try {
+      const env = { TAILSLIDE_NATS_SERVER: server.url, TAILSLIDE_NATS_STREAM: 'wild' };
+      const help = await cli(['stream', 'init', '--help']);
+      expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/--subjects <layout>.*WARNING: Tower and Aerobat cannot use it/);
+      const created = await cli(['stream', 'init', '--subjects', 'wildcard'], { env });
+      expect(created.code).toBe(0);
+      expect(created.stdout).toMatch(/^created stream "wild" with subjects apps\.\*\.update\.\*\n/);
+      expect(created.stdout).toMatch(/warning: .*Tower cannot add .*Aerobat's consumer \(apps\.<id>\.>\) is refused/);
+      // An existing stream keeps its layout, and every run says so.
+      const again = await cli(['stream', 'init', '--app-id', '4'], { env });
+      expect(again.stdout).toMatch(
+        /^stream "wild" is ready \(subjects apps\.\*\.update\.\*\); nothing to change\nwarning: /,
+      );
+      expect((await cli(['stream', 'init', '--subjects', 'star'], { env })).code).toBe(1);
+    } finally {
+      await server.dispose();
     }
   });
 });
@@ -543,6 +569,7 @@ describe('stats', () => {
     expect(manager.signalStats()).toMatchObject({ written: 37, dropped: 0 });
 
     const stats = await cliJson<{
+      backend: string;
       flags: {
         flagId: number;
         title: string;
@@ -553,6 +580,7 @@ describe('stats', () => {
         series: { success: number; failure: number }[];
       }[];
     }>(['stats', ...app, '--signal-backend', 'native']);
+    expect(stats.backend).toBe('native');
     expect(stats.flags).toHaveLength(1);
     const [row] = stats.flags;
     expect(row).toMatchObject({ flagId: created.flag.id, title: 'paid', success: 30, failure: 7, total: 37 });
@@ -563,6 +591,9 @@ describe('stats', () => {
     const human = await cli(['stats', 'paid', ...app, '--window', '5m', '--chart', '2m', '--bucket', '30s']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/\n\s*\d+\s+paid\s+30\s+7\s+37\s+18\.9 %\s+[▁-█·]{4}\s+[▁-█·]{4}\n/);
+    // --signal-backend is "auto" by default: the line names the backend found on the server.
+    expect(human.stdout).toContain(`from ${redis.url} (backend native)`);
+    expect(human.stdout).not.toContain('backend auto');
     expectOneLineError(await cli(['stats', 'nope', ...app]), 2, /App 17 has no flag "nope"/);
   });
 });
@@ -614,7 +645,8 @@ describe('connections and environment', () => {
       };
       expect(await cli(['stream', 'init'], { env })).toMatchObject({
         code: 0,
-        stdout: 'created stream "tok" with subjects apps.*.update.*\n',
+        // TAILSLIDE_APP_ID is set: the new stream lists that app's subjects too.
+        stdout: `created stream "tok" with subjects apps.3.update.manual, apps.3.update.circuit, ${TOWER_CONTROL.join(', ')}\n`,
       });
       expect((await cli(['flags', 'create', 'from-env'], { env })).stdout).toMatch(
         /^created "from-env" \(id 1\) in app 3: ruleset #1 on apps\.3\.update\.manual/,

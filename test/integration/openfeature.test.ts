@@ -206,6 +206,16 @@ describe('boolean evaluation: every reason', () => {
     expect(details.errorMessage).toMatch(/"no such flag" is not in the ruleset of app 1/);
   });
 
+  test('the unknown-flag warning does not claim false when the caller gets its own default', async () => {
+    const logger = new RecordingLogger();
+    await OpenFeature.setProviderAndWait(new TailslideProvider(offlineOptions({ logger })));
+    expect(await OpenFeature.getClient().getBooleanValue('missing flag', true, { targetingKey: U1 })).toBe(true);
+    const [warning, ...more] = logger.matching('warn', /missing flag/);
+    expect(more).toEqual([]);
+    expect(warning).toMatch(/not in the ruleset \(FLAG_NOT_FOUND\).*OpenFeature clients get their own default value/);
+    expect(warning).not.toMatch(/evaluates to false/);
+  });
+
   test('a targetingKey that is not a string → INVALID_CONTEXT; a number is taken as its text', async () => {
     const client = OpenFeature.getClient();
     const details = await client.getBooleanDetails('everyone', false, { targetingKey: { id: 1 } as unknown as string });

@@ -1,32 +1,46 @@
 /**
- * The package as a user gets it: `npm pack`, installed into a clean folder, then loaded with
- * CommonJS `require` and ESM `import` (main entry and `tailslide/openfeature`), types included.
+ * The package as a user gets it: `npm pack`, installed into a fresh `npm init -y` project, then
+ * loaded with CommonJS `require` and ESM `import` (main entry and `tailslide/openfeature`), types
+ * included; and the README's examples (docs/examples/, the single source the README copies)
+ * type-checked with the `tsc --init` defaults and run against test-started servers.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NatsServer, RedisServer } from '../support/servers';
 
 const root = resolve(__dirname, '../..');
+const examples = join(root, 'docs/examples');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 let dir: string;
+let manifestBefore: string;
+let packOutput: string;
 
-function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, npm_config_loglevel: 'error' },
-  });
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false', ...env },
+    });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: err });
+  }
 }
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tailslide-pack-'));
-  // --ignore-scripts: dist/ is built once by jest's globalSetup; `prepare` would rebuild it under other tests.
-  run(npm, ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], root);
+  manifestBefore = readFileSync(join(root, 'package.json'), 'utf8');
+  // With its prepack/postpack scripts (they leave `prepare` out of the tarball), but without a
+  // rebuild: dist/ is built once by jest's globalSetup, and other suites are using it.
+  packOutput = run(npm, ['pack', '--pack-destination', dir], root, { TAILSLIDE_PACK_NO_BUILD: '1' });
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error('npm pack produced no tarball');
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  run(npm, ['init', '-y'], dir);
   run(
     npm,
     [
@@ -34,16 +48,109 @@ beforeAll(() => {
       '--prefer-offline',
       '--no-audit',
       '--no-fund',
-      '--ignore-scripts',
       join(dir, tarball),
       '@openfeature/server-sdk@^1.17.0',
+      'typescript@~5.9.3',
+      '@types/node@^20',
     ],
     dir,
   );
-}, 180_000);
+}, 240_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function installed(path: string): string {
+  return join(dir, 'node_modules/tailslide', path);
+}
+
+describe('the published manifest and files', () => {
+  test('names the repository, bugs and homepage, and ships the MIT license', () => {
+    const pkg = JSON.parse(readFileSync(installed('package.json'), 'utf8')) as Record<string, unknown>;
+    expect(pkg).toMatchObject({
+      license: 'MIT',
+      repository: { type: 'git', url: expect.stringMatching(/^git\+https:\/\/github\.com\/.+\.git$/) as unknown },
+      bugs: { url: expect.stringMatching(/^https:\/\/github\.com\/.+\/issues$/) as unknown },
+      homepage: expect.stringMatching(/^https:\/\/github\.com\//) as unknown,
+    });
+    expect(readFileSync(installed('LICENSE'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) 2026 The tailslide authors\n/,
+    );
+  });
+
+  test('has no scripts that need files outside the tarball; the repository keeps `prepare` for git installs', () => {
+    const pkg = JSON.parse(readFileSync(installed('package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    for (const name of ['prepare', 'prepack', 'postpack', 'preinstall', 'install', 'postinstall'])
+      expect(pkg.scripts?.[name]).toBeUndefined();
+    expect(existsSync(installed('scripts'))).toBe(false);
+    // npm 11 lists a dependency's `prepare` among the install scripts to approve: none here.
+    expect(packOutput).not.toMatch(/prepare/);
+    const repo = readFileSync(join(root, 'package.json'), 'utf8');
+    expect(repo).toBe(manifestBefore);
+    expect(JSON.parse(repo)).toMatchObject({ scripts: { prepare: 'node scripts/build.mjs' } });
+    expect(existsSync(join(root, '.package.json.packing'))).toBe(false);
+  });
+
+  test('source maps carry their sources (src/ is not shipped), and no declaration maps point at it', () => {
+    const files = readdirSync(installed('dist'), { recursive: true }).map(String);
+    const maps = files.filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    for (const map of maps) {
+      const parsed = JSON.parse(readFileSync(installed(join('dist', map)), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: (string | null)[];
+      };
+      expect(parsed.sourcesContent).toHaveLength(parsed.sources.length);
+      expect(parsed.sourcesContent?.every((content) => typeof content === 'string' && content.length > 0)).toBe(true);
+    }
+    expect(files.filter((f) => f.endsWith('.d.ts.map'))).toEqual([]);
+    expect(existsSync(installed('src'))).toBe(false);
+  });
+});
+
+describe('the README examples (docs/examples), in a fresh project', () => {
+  let nats: NatsServer;
+  let redis: RedisServer;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    [nats, redis] = await Promise.all([NatsServer.start(), RedisServer.start()]);
+    env = { TAILSLIDE_NATS_SERVER: nats.url, TAILSLIDE_REDIS_URL: redis.url };
+    for (const file of ['first-flag.sh', 'quickstart.mts', 'quickstart.cts', 'quickstart.cjs'])
+      copyFileSync(join(examples, file), join(dir, file));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([nats?.dispose(), redis?.dispose()]);
+  });
+
+  test('"create your first flag" runs as written, with the installed tailslide command', () => {
+    const out = run('sh', ['-e', 'first-flag.sh'], dir, env);
+    expect(out).toMatch(/created stream "flags_ruleset"/);
+    expect(out).toMatch(/created "checkout-v2" \(id 1\) in app 1/);
+  });
+
+  test('type-check with the defaults of `tsc --init --types node` (module nodenext, strict) and run', () => {
+    run(npx, ['tsc', '--init', '--types', 'node', '--outDir', 'out'], dir);
+    expect(readFileSync(join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"module": "nodenext"/);
+    run(npx, ['tsc', '-p', '.'], dir); // type errors fail here, with tsc's output in the message
+    expect(run(process.execPath, ['out/quickstart.mjs'], dir, env)).toBe(
+      'new checkout for user-42\nwhy: FULL_ROLLOUT\n',
+    );
+    expect(run(process.execPath, ['out/quickstart.cjs'], dir, env)).toBe(
+      'checkout-v2 is on for user-42\nwhy: FULL_ROLLOUT\n',
+    );
+    // The signal of the ES module example reached Redis.
+    const stats = JSON.parse(run(npx, ['tailslide', 'stats', 'checkout-v2', '--app-id', '1', '--json'], dir, env)) as {
+      flags: { success: number; failure: number }[];
+    };
+    expect(stats.flags[0]).toMatchObject({ success: 1, failure: 0 });
+  }, 120_000);
+
+  test('the plain JavaScript CommonJS example runs', () => {
+    expect(run(process.execPath, ['quickstart.cjs'], dir, env)).toBe('checkout-v2 is on for user-42\n');
+  });
 });
 
 test('require() gives the main entry and the OpenFeature subpath', () => {

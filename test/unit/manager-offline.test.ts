@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlagManager, InvalidOptionError, InvalidRulesetError, type UpdateEvent } from '../../src/index';
@@ -21,8 +21,17 @@ function offline(extra: Record<string, unknown> = {}): { manager: FlagManager; l
   return { manager, logger };
 }
 
+/** Temp folders of the test, removed after it (nothing is left in the temp dir). */
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tailslide-bootstrap-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
 afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.disconnect()));
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('FlagManager offline', () => {
@@ -120,7 +129,7 @@ describe('FlagManager offline', () => {
   });
 
   test('bootstrap from a JSON file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tailslide-bootstrap-'));
+    const dir = tempDir();
     const file = join(dir, 'flags.json');
     writeFileSync(file, JSON.stringify(RULESET));
     const { manager } = offline({ bootstrap: file });
@@ -136,7 +145,7 @@ describe('FlagManager offline', () => {
   });
 
   test('an invalid bootstrap file rejects initialize() naming the flag and the field', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tailslide-bootstrap-'));
+    const dir = tempDir();
     const file = join(dir, 'flags.json');
     writeFileSync(file, JSON.stringify([wireFlag({ id: 1, title: 'x', is_active: 'yes' })]));
     const { manager } = offline({ bootstrap: file });

@@ -48,6 +48,7 @@ export function statsCommand(): Command {
       const window = { fromMs: Math.max(0, toMs - windowMs + 1), toMs };
       const chartFrom = Math.max(0, toMs - chartMs + 1);
       const marks = Math.min(MAX_SERIES_BUCKETS, Math.ceil(chartMs / bucketMs));
+      let backend: string = opts.signalBackend;
       const rows = await withReader(opts, async (reader) => {
         const one = async (flagId: number, title: string | undefined): Promise<FlagStats> => {
           const [counts, series] = await Promise.all([
@@ -57,6 +58,8 @@ export function statsCommand(): Command {
           return { flagId, title, ...counts, series: series.slice(-marks) };
         };
         const known = await Promise.all(flags.map((flag) => one(flag.id, flag.title)));
+        // The backend actually read: with "auto", the one found on the server.
+        backend = reader.backendName ?? backend;
         if (flagArg !== undefined) return known;
         // Flags deleted from the ruleset may still have signals in the window: show them too.
         const ids = new Set(flags.map((f) => f.id));
@@ -68,11 +71,11 @@ export function statsCommand(): Command {
         windowMs,
         chartMs,
         bucketMs,
-        source: `${redactUrl(opts.redisUrl)} (backend ${opts.signalBackend})`,
+        source: `${redactUrl(opts.redisUrl)} (backend ${backend})`,
         flags: rows,
       };
       out.result(
-        { appId, fromMs: window.fromMs, toMs, windowMs, bucketMs, sequence: snapshot.sequence, flags: rows },
+        { appId, backend, fromMs: window.fromMs, toMs, windowMs, bucketMs, sequence: snapshot.sequence, flags: rows },
         () => statsLines(view),
       );
     }),
