@@ -21,8 +21,12 @@ import { authorizationError, describeServers, errorMessage, isAuthError, isTlsEr
 import { jittered, Pause } from './jetstream-timing';
 import type { SourceSink } from './types';
 
-/** Timeout of each JetStream API request. */
-export const JS_API_TIMEOUT_MS = 5_000;
+/**
+ * Timeout of each JetStream API request. A cluster drops requests to a stream that is electing a
+ * leader: a shorter timeout (then a quick retry, see LEADER_CHANGE_RETRY_MS) lets a manager follow
+ * again soon after the election instead of waiting out a request sent before it.
+ */
+export const JS_API_TIMEOUT_MS = 2_000;
 
 /** A usable connection and its JetStream handles. */
 export interface JetStreamLink {

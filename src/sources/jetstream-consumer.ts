@@ -30,8 +30,15 @@ import type { Logger } from '../logger';
 import { appFilter } from '../nats/subjects';
 import { errorMessage } from '../nats/errors';
 
-/** Pull requests expire after this; the server's idle heartbeat is half of it. */
+/** Pull requests expire after this. */
 export const PULL_EXPIRES_MS = 10_000;
+/**
+ * The server sends a heartbeat on an idle pull this often; two missed end the consumer (about 2 s).
+ * On a cluster, the consumer lives on one node: when that node dies while our connection stays up
+ * (it is not the node we are connected to), nothing else tells us, and nats.js' default (half the
+ * expiry, so 10 s to notice) kept a manager on an old ruleset for 12 to 17 s (docs/clusters.md).
+ */
+export const IDLE_HEARTBEAT_MS = 1_000;
 /** The server deletes a consumer nobody pulls from for this long (we died without deleting it). */
 export const CONSUMER_INACTIVE_THRESHOLD_MS = 60_000;
 const PULL_BATCH = 64;
@@ -108,6 +115,7 @@ export class AppConsumer {
     const messages = await pull.consume({
       max_messages: PULL_BATCH,
       expires: PULL_EXPIRES_MS,
+      idle_heartbeat: IDLE_HEARTBEAT_MS,
       abort_on_missing_resource: true,
       callback: (msg) => this.onMessage(msg),
     });

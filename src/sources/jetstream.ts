@@ -14,10 +14,17 @@ import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
-import { JS_ERR, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
+import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
 import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { describeRefusal, isOptionalPermission, permissionRefusal, type PermissionRefusal } from '../nats/permissions';
-import { boundedWait, jittered, retryDelay, RetryTimer } from './jetstream-timing';
+import {
+  boundedWait,
+  jittered,
+  LEADER_CHANGE_FAST_RETRIES,
+  LEADER_CHANGE_RETRY_MS,
+  retryDelay,
+  RetryTimer,
+} from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';
 
 /** A consumer that ends sooner than this after its creation counts as a failed attempt. */
@@ -343,7 +350,8 @@ export class JetStreamSource implements FlagSource {
     } else {
       this.logger.debug(message);
     }
-    this.scheduleSync(retryDelay(this.failures), what);
+    const fast = isLeaderChangeError(err) && this.failures <= LEADER_CHANGE_FAST_RETRIES;
+    this.scheduleSync(fast ? jittered(LEADER_CHANGE_RETRY_MS) : retryDelay(this.failures), what);
   }
 
   private scheduleSync(delayMs: number, why: string): void {
