@@ -2,7 +2,7 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals startup)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer propagation signals cluster startup)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -207,6 +207,37 @@ await step('signals', async () => {
       met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
     });
   }
+});
+
+await step('cluster', async () => {
+  [raw.clusterPropagation] = await runChild('cluster.mjs', [
+    '--case',
+    'propagation',
+    '--changes',
+    quick ? '100' : '300',
+  ]);
+  const p = raw.clusterPropagation;
+  rows.push({
+    what: 'propagation through a 3-node JetStream cluster',
+    how: `${fmtInt(p.changes)} changes of a 10-flag ruleset, R3 file stream, manager given all 3 URLs; publish → \`update\` event`,
+    result: `p50 ${fmtMs(p.ms.p50)}, p99 ${fmtMs(p.ms.p99)}, max ${fmtMs(p.ms.max)}`,
+    target: 'p99 ≤ 10 ms',
+    met: mark(p.ms.p99 <= 10),
+  });
+  const managers = quick ? 200 : 1_000;
+  [raw.clusterFanout] = await runChild(
+    'cluster.mjs',
+    ['--case', 'fanout', '--managers', String(managers), '--processes', '4', '--updates', quick ? '3' : '10'],
+    { timeoutMs: 300_000 },
+  );
+  const f = raw.clusterFanout;
+  rows.push({
+    what: `fan-out to ${fmtInt(f.managers)} managers`,
+    how: `${f.processes} processes, one connection each over 3 nodes, R3 stream; ${f.updates} updates, each timed publish → the LAST manager's \`update\``,
+    result: `last one: p50 ${fmtMs(f.lastMs.p50)}, p99 ${fmtMs(f.lastMs.p99)}; each manager: p50 ${fmtMs(f.eachMs.p50)}, p99 ${fmtMs(f.eachMs.p99)}`,
+    target: 'last one ≤ 1 s',
+    met: mark(f.lastMs.p99 <= 1_000),
+  });
 });
 
 await step('startup', async () => {
