@@ -187,7 +187,10 @@ function propagationRow(p) {
 
 await step('signals', async () => {
   // The native backend, and the TimeSeries backend on each RedisTimeSeries build that is there.
-  const variants = [{ key: 'signals', args: [] }];
+  const variants = [
+    { key: 'signals', args: [] },
+    { key: 'signals-cluster', args: ['--cluster'] },
+  ];
   for (const version of ['1.4.14', '1.6.19']) {
     if (timeSeriesModule(version) === undefined) {
       process.stderr.write(`  signals on RedisTimeSeries ${version}: SKIPPED (no module found)\n`);
@@ -198,7 +201,11 @@ await step('signals', async () => {
   for (const { key, args: extra } of variants) {
     [raw[key]] = await runChild('signals.mjs', [...(quick ? ['--seconds', '2'] : []), ...extra]);
     const s = raw[key];
-    const into = s.module ? `redis-server + ${s.module} (timeseries backend)` : `redis-server (${s.backend} backend)`;
+    const into = s.cluster
+      ? `a ${s.cluster} (${s.backend} backend, one MULTI per slot)`
+      : s.module
+        ? `redis-server + ${s.module} (timeseries backend)`
+        : `redis-server (${s.backend} backend)`;
     rows.push({
       what: 'signals',
       how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into ${into}, then flush and read back with SignalReader`,

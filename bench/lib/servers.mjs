@@ -116,9 +116,11 @@ export class NatsServer extends ServerProcess {
 
 export class RedisServer extends ServerProcess {
   /** `module`: path of a module to load (e.g. `timeSeriesModule('1.6.19')`). */
-  constructor({ module } = {}) {
+  /** `extraArgs`: more redis-server arguments (e.g. `--cluster-enabled yes`). */
+  constructor({ module, extraArgs = [] } = {}) {
     super('tailslide-bench-redis-');
     this.module = module;
+    this.extraArgs = extraArgs;
   }
 
   static start(options) {
@@ -133,6 +135,7 @@ export class RedisServer extends ServerProcess {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     args.push('--dir', this.dir);
     if (this.module !== undefined) args.push('--loadmodule', this.module);
+    args.push(...this.extraArgs);
     return { bin: 'redis-server', args };
   }
 }
