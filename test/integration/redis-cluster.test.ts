@@ -11,7 +11,12 @@ import type { SignalSink } from '../../src/signals/types';
 import { keySlot } from '../../src/signals/slots';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { RedisClusterSet, SentinelSet } from '../support/redis-cluster';
-import { sleep } from '../support/servers';
+import { sleep, timeSeriesModules } from '../support/servers';
+
+/** The newest RedisTimeSeries build there is, loaded into every cluster node (TimeSeries test). */
+const TIMESERIES = timeSeriesModules()
+  .reverse()
+  .find((m) => m.present);
 
 /** Each test its own app and flags: a window of one must not see the signals of another. */
 let APP = 12;
@@ -124,7 +129,7 @@ function report(what: string, o: Outcome): void {
 describe('Redis Cluster', () => {
   let cluster: RedisClusterSet;
   beforeAll(async () => {
-    cluster = await RedisClusterSet.start();
+    cluster = await RedisClusterSet.start(6, 1_000, TIMESERIES ? ['--loadmodule', TIMESERIES.path] : []);
   }, 60_000);
   afterAll(async () => {
     await cluster?.dispose();
@@ -156,6 +161,41 @@ describe('Redis Cluster', () => {
       await client.quit();
     }
   }, 30_000);
+
+  (TIMESERIES ? test : test.skip)(
+    'TimeSeries backend: keys on many slots, read back from every shard',
+    async () => {
+      const client = new Cluster(cluster.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })));
+      client.on('error', () => undefined);
+      const reader = new SignalReader({ redisClient: client, backend: 'timeseries' });
+      try {
+        const from = Date.now() - 1_000;
+        const sink = createSignalSink({ ...options({ client }), backend: 'timeseries' }, new RecordingLogger());
+        await sink.start();
+        for (let i = 0; i < 400; i++)
+          sink.record(FLAGS[i % FLAGS.length] ?? 0, APP, i % 4 === 0 ? 'failure' : 'success', Date.now() - (i % 7));
+        await sink.flush();
+        await sink.close();
+        expect(sink.stats()).toMatchObject({ backend: 'timeseries', written: 400, dropped: 0, unknown: 0 });
+        // Tailslide's key names, spread over slots owned by all three primaries.
+        const slots = FLAGS.map((f) => keySlot(`${f}:success`));
+        const owners = new Set(await Promise.all(slots.map(async (slot) => (await cluster.primaryOf(slot)).port)));
+        expect(owners.size).toBe(3);
+        const window = { fromMs: from, toMs: Date.now() + 1_000 };
+        const counts = await reader.appCounts(APP, window);
+        expect(counts).toHaveLength(FLAGS.length);
+        expect(counts.reduce((n, c) => n + c.success, 0)).toBe(300);
+        expect(counts.reduce((n, c) => n + c.failure, 0)).toBe(100);
+        expect(await reader.flagCounts(FLAGS[3] ?? 0, window)).toMatchObject({ total: 10 });
+        const series = await reader.flagSeries(FLAGS[3] ?? 0, { ...window, bucketMs: 1_000, align: 'start' });
+        expect(series.reduce((n, b) => n + b.success + b.failure, 0)).toBe(10);
+      } finally {
+        await reader.close();
+        await client.quit();
+      }
+    },
+    30_000,
+  );
 
   test('SIGKILL of a primary during a stream of emits (redisClusterNodes): exact accounting, ≥ 99 % written', async () => {
     const logger = new RecordingLogger();

@@ -22,7 +22,8 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 export class RedisClusterSet {
   private constructor(readonly nodes: readonly RedisServer[]) {}
 
-  static async start(size = 6, nodeTimeoutMs = 1_000): Promise<RedisClusterSet> {
+  /** @param extraArgs more redis-server arguments for every node (e.g. `--loadmodule <path>`) */
+  static async start(size = 6, nodeTimeoutMs = 1_000, extraArgs: string[] = []): Promise<RedisClusterSet> {
     const nodes = Array.from(
       { length: size },
       () =>
@@ -39,6 +40,7 @@ export class RedisClusterSet {
           // Replicas sync at once (the default waits 5 s for more replicas to share one transfer).
           '--repl-diskless-sync-delay',
           '0',
+          ...extraArgs,
         ]),
     );
     const set = new RedisClusterSet(nodes);
