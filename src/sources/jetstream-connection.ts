@@ -26,7 +26,7 @@ import type { SourceSink } from './types';
  * leader: a shorter timeout (then a quick retry, see LEADER_CHANGE_RETRY_MS) lets a manager follow
  * again soon after the election instead of waiting out a request sent before it.
  */
-export const JS_API_TIMEOUT_MS = 2_000;
+export const JS_API_TIMEOUT_MS = 1_500;
 
 /** A usable connection and its JetStream handles. */
 export interface JetStreamLink {

@@ -3,6 +3,9 @@
  * admin library, managers given every node's URL, and nodes SIGKILLed while rulesets are
  * published every 50 ms: first the node a manager is connected to, then the stream's leader.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
 import { FlagAdmin } from '../../src/admin';
 import { FlagManager } from '../../src/manager';
@@ -10,6 +13,8 @@ import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 import { NatsCluster, type ClusterNode } from '../support/nats-cluster';
 import { sleep } from '../support/servers';
 
+const run = promisify(execFile);
+const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
 const STREAM = 'flags_ruleset';
 const APPS = [301, 302, 303];
 const EDIT_APP = 310;
@@ -70,19 +75,46 @@ function ruleset(appId: number, n: number): string {
   return JSON.stringify([wireFlag({ id: appId * 10, app_id: appId, title: 'f', rollout_percentage: n % 101 })]);
 }
 
-test('stream init with replicas 3 makes an R3 stream the cluster places on all three nodes', async () => {
-  const result = await admin.ensureStream({ appId: APPS[0], replicas: 3 });
-  expect(result.action).toBe('created');
+test('stream init --replicas 3 (the CLI, given every node) makes an R3 stream placed on all three nodes', async () => {
+  const env = { ...process.env, TAILSLIDE_NATS_STREAM: STREAM };
+  const init = await run(
+    process.execPath,
+    [
+      CLI,
+      'stream',
+      'init',
+      '--replicas',
+      '3',
+      '--app-id',
+      String(APPS[0]),
+      '--nats-server',
+      cluster.urls.join(','),
+      '--json',
+    ],
+    { env, timeout: 30_000 },
+  );
+  expect(JSON.parse(init.stdout)).toMatchObject({ action: 'created', stream: STREAM });
   const info = await (await nc.jetstreamManager()).streams.info(STREAM);
   expect(info.config.num_replicas).toBe(3);
   expect(info.cluster?.leader).toBeTruthy();
   expect(info.cluster?.replicas?.length).toBe(2);
-  // Asked again on the existing stream: unchanged, no warning.
+  // Asked again on the existing stream: unchanged, no warning; with 5, a warning and no change.
   const again = await admin.ensureStream({ appId: APPS[0], replicas: 3 });
   expect(again.action).toBe('unchanged');
   expect(again.warnings).toEqual([]);
+  const more = await admin.ensureStream({ appId: APPS[0], replicas: 5 });
+  expect(more.warnings.join('\n')).toMatch(/exists with 3 replica\(s\), not 5: it was left as it is/);
   await expect(admin.ensureStream({ replicas: 0 })).rejects.toThrow(/"replicas": 0/);
-});
+  const bad = await run(
+    process.execPath,
+    [CLI, 'stream', 'init', '--replicas', 'two', '--nats-server', cluster.urls[0] ?? ''],
+    {
+      env,
+    },
+  ).catch((err: { code: number; stderr: string }) => err);
+  expect(bad).toMatchObject({ code: 1 });
+  expect((bad as { stderr: string }).stderr).toMatch(/--replicas.*"two"/);
+}, 60_000);
 
 test('managers follow every ruleset through the loss of their node and of the stream leader', async () => {
   const js = nc.jetstream();
@@ -175,7 +207,10 @@ test('managers follow every ruleset through the loss of their node and of the st
   const focus = await nodeOfApp(APPS[0] ?? 0);
   process.stdout.write(`${Date.now() - T0} killing ${focus.name}\n`);
   await focus.kill();
+  // JetStream is whole again when the stream has a leader and so has the meta group (consumers
+  // are created through the meta leader): recovery is measured from then.
   let leader = await cluster.waitForStreamLeader(STREAM, focus.name);
+  await cluster.waitForMetaLeader(30_000, focus.name);
   process.stdout.write(`${Date.now() - T0} stream leader ${leader}\n`);
   const afterNodeLoss = await recovery(Date.now(), `killing ${focus.name}`);
   process.stdout.write(`recovery after killing ${focus.name} (leader now ${leader}): ${afterNodeLoss.join(', ')} ms\n`);
@@ -189,6 +224,7 @@ test('managers follow every ruleset through the loss of their node and of the st
   process.stdout.write(`${Date.now() - T0} killing leader ${oldLeader.name}\n`);
   await oldLeader.kill();
   await cluster.waitForStreamLeader(STREAM, oldLeader.name);
+  await cluster.waitForMetaLeader(30_000, oldLeader.name);
   const afterLeaderLoss = await recovery(Date.now(), `killing the stream leader ${oldLeader.name}`);
   process.stdout.write(`recovery after killing leader ${oldLeader.name}: ${afterLeaderLoss.join(', ')} ms\n`);
   await oldLeader.start();

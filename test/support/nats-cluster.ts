@@ -143,8 +143,8 @@ export class NatsCluster {
     return node;
   }
 
-  /** Waits until every running node reports the same meta leader. */
-  async waitForMetaLeader(timeoutMs = 30_000): Promise<string> {
+  /** Waits until every running node reports the same meta leader (other than `not`). */
+  async waitForMetaLeader(timeoutMs = 30_000, not?: string): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const leaders = await Promise.all(
@@ -158,7 +158,7 @@ export class NatsCluster {
           ),
       );
       const first = leaders[0] ?? '';
-      if (first !== '' && leaders.every((l) => l === first)) return first;
+      if (first !== '' && first !== not && leaders.every((l) => l === first)) return first;
       if (Date.now() > deadline)
         throw new Error(`no JetStream meta leader after ${timeoutMs} ms (${leaders.join(',')})`);
       await sleep(200);
