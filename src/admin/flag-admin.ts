@@ -4,10 +4,11 @@
  * whole ruleset, and every edit publishes a whole new one on the manual subject (see writer.ts for
  * how concurrent edits are kept from overwriting each other).
  */
-import { connect, NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { AuthorizationError, ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import { natsConnectionOptions } from '../nats/connect';
+import { dialNats } from '../nats/transport';
 import {
   authorizationError,
   credentialsOnlyInUrl,
@@ -290,11 +291,11 @@ export class FlagAdmin {
       nc = nats.connection;
     } else {
       try {
-        nc = await connect({
+        nc = await dialNats({
           ...natsConnectionOptions(nats, ADMIN_CONNECTION_NAME),
           waitOnFirstConnect: false,
           timeout: this.options.connectTimeoutMs,
-        });
+        }).connection;
       } catch (err) {
         throw connectError(err, nats);
       }

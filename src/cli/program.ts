@@ -14,6 +14,7 @@ import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeOf } from './exit-codes';
 import { table } from './format';
 import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from './options';
 import { Output } from './output';
+import { redactText } from '../util/redact';
 
 /** The settings and exit codes, after the command list of `tailslide --help`. */
 function footer(): string {
@@ -55,7 +56,7 @@ function configure(command: Command): void {
   command.exitOverride();
   command.showHelpAfterError('(run with --help for usage)');
   command.configureOutput({
-    outputError: (text, write) => write(`tailslide: ${text.replace(/^error: /, '')}`),
+    outputError: (text, write) => write(`tailslide: ${redactText(text.replace(/^error: /, ''))}`),
   });
   for (const sub of command.commands) configure(sub);
 }

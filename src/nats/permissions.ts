@@ -19,15 +19,26 @@ const CONSUMER_NAME = /^tailslide_\d+_[0-9a-f]{12}$/;
 /** An inbox of ours (`_INBOX.tailslide.<appId>.…`, see appInboxPrefix) or any other (`_INBOX.…`). */
 const OUR_INBOX = /^(_INBOX\.tailslide\.\d+)\./;
 
-/** A refused subject as a permission would allow it: random tokens replaced by `*` or `>`. */
+/** Where the consumer's name is in a JetStream API subject (`$JS.API.CONSUMER.INFO.<stream>.<name>` …). */
+const CONSUMER_NAME_TOKEN: ReadonlyArray<readonly [string, number]> = [
+  ['$JS.API.CONSUMER.MSG.NEXT.', 6],
+  ['$JS.API.CONSUMER.INFO.', 5],
+  ['$JS.API.CONSUMER.DELETE.', 5],
+  ['$JS.API.CONSUMER.CREATE.', 5],
+];
+
+/**
+ * A refused subject as a permission would allow it: an inbox's random part becomes `>`, a
+ * consumer's name (ours, or one the server made up) `*`.
+ */
 export function refusedSubjectPattern(subject: string): string {
   const inbox = OUR_INBOX.exec(subject);
   if (inbox) return `${inbox[1]}.>`;
   if (subject.startsWith('_INBOX.')) return '_INBOX.>';
-  return subject
-    .split('.')
-    .map((token) => (CONSUMER_NAME.test(token) ? '*' : token))
-    .join('.');
+  const tokens = subject.split('.');
+  const named = CONSUMER_NAME_TOKEN.find(([prefix]) => subject.startsWith(prefix));
+  if (named !== undefined && tokens.length > named[1]) tokens[named[1]] = '*';
+  return tokens.map((token) => (CONSUMER_NAME.test(token) ? '*' : token)).join('.');
 }
 
 /** The refusal a `nats` error or status reports, or undefined when it is something else. */

@@ -104,7 +104,10 @@ function defaultDelay(options: ConnectionOptions): DelayHandler {
   };
 }
 
-/** A connection being opened; `abort()` ends its attempts in flight (its promise then rejects). */
+/**
+ * A connection being opened; `abort()` ends its attempts in flight (its promise then rejects).
+ * Abort ends a first connect only without `waitOnFirstConnect` (with it, the client keeps trying).
+ */
 export interface NatsDial {
   readonly connection: Promise<NatsConnection>;
   abort(): void;

@@ -20,6 +20,8 @@ import {
   ConsumerEvents,
   DeliverPolicy,
   nanos,
+  type ConsumerConfig,
+  type ConsumerInfo,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -87,7 +89,7 @@ export class AppConsumer {
 
   /** Creates the consumer on the server and starts consuming it. Rejects with the `nats` error. */
   static async start(target: AppConsumerTarget, handlers: AppConsumerHandlers): Promise<AppConsumer> {
-    const info = await target.jsm.consumers.add(target.stream, {
+    const config: Partial<ConsumerConfig> = {
       name: consumerName(target.appId),
       description: `tailslide-node: rulesets of app ${target.appId}`,
       filter_subject: appFilter(target.appId),
@@ -97,7 +99,18 @@ export class AppConsumer {
       mem_storage: true,
       num_replicas: 1,
       inactive_threshold: nanos(CONSUMER_INACTIVE_THRESHOLD_MS),
-    });
+    };
+    let info: ConsumerInfo;
+    try {
+      info = await target.jsm.consumers.add(target.stream, config);
+    } catch (err) {
+      // A server before 2.9 has no named-consumer API (the client says so before sending):
+      // an unnamed consumer works there, it just cannot be confined by permissions.
+      if (!/consumer 'name' requires server/.test(errorMessage(err))) throw err;
+      target.logger.debug(`${errorMessage(err)}: creating the consumer without a name`);
+      delete config.name;
+      info = await target.jsm.consumers.add(target.stream, config);
+    }
     const consumer = new AppConsumer(target, info.name, info.num_pending, handlers);
     try {
       await consumer.consume();

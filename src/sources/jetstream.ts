@@ -307,6 +307,16 @@ export class JetStreamSource implements FlagSource {
    */
   private onRefusedStatus(refusal: PermissionRefusal): void {
     if (this.halted) return;
+    // On a connection shared with the host (natsConnection), a refusal may be about its own work.
+    const tokens = refusal.subject.split('.');
+    const stream = refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.') ? tokens[5] : tokens[4];
+    const ours =
+      refusal.subject.startsWith('_INBOX.') ||
+      (/^\$JS\.API\.(STREAM\.INFO|CONSUMER)\./.test(refusal.subject) && stream === this.nats.stream);
+    if (!ours) {
+      this.logger.debug(`NATS refused ${refusal.operation} to "${refusal.subject}" (not a subject of this source)`);
+      return;
+    }
     this.reportRefusal(refusal);
     if (refusal.operation !== 'publish' || !refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.')) return;
     if (this.consumer === undefined) return;

@@ -72,6 +72,25 @@ function newManager(
 
 const tcpSockets = (): number => activeResources().get('TCPSocketWrap') ?? 0;
 
+/**
+ * Samples `count()` every 100 ms for `ms`. An attempt's socket is closed as the next attempt
+ * opens its own, so one sample may catch both; a leak shows as a count that keeps growing.
+ */
+async function sample(count: () => number, ms: number): Promise<{ most: number; overOne: number; samples: number }> {
+  let most = 0;
+  let overOne = 0;
+  let samples = 0;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const n = count();
+    most = Math.max(most, n);
+    if (n > 1) overOne += 1;
+    samples += 1;
+    await sleep(100);
+  }
+  return { most, overOne, samples };
+}
+
 /** Connections the server's kernel holds open on its port (accepted or waiting in its backlog). */
 function serverSideSockets(port: number): number | undefined {
   try {
@@ -94,17 +113,20 @@ test('a server frozen before the first connect: attempts time out without leavin
   await manager.initialize(); // not ready after 1 s: still trying
   expect(manager.initialized).toBe(false);
   // Three attempts or more (each times out after CONNECT_TIMEOUT_MS): never more than one socket.
-  let most = 0;
   let serverMost = 0;
-  const until = Date.now() + 3 * CONNECT_TIMEOUT_MS + 1_000;
-  while (Date.now() < until) {
-    most = Math.max(most, tcpSockets() - socketsBefore);
-    serverMost = Math.max(serverMost, serverSideSockets(server.port) ?? 0);
-    await sleep(100);
-  }
+  const client = await sample(
+    () => {
+      serverMost = Math.max(serverMost, serverSideSockets(server.port) ?? 0);
+      return tcpSockets() - socketsBefore;
+    },
+    3 * CONNECT_TIMEOUT_MS + 1_000,
+  );
   expect(logger.matching('debug', /cannot connect to NATS .*\(attempt [3-9]\)/).length).toBeGreaterThan(0);
-  expect(most).toBe(1);
-  expect(serverMost).toBeLessThanOrEqual(1);
+  // Without the fix: one more socket per attempt, 4 after three timeouts.
+  expect(client.most).toBeGreaterThanOrEqual(1);
+  expect(client.most).toBeLessThanOrEqual(2);
+  expect(client.overOne).toBeLessThanOrEqual(2);
+  expect(serverMost).toBeLessThanOrEqual(2);
   // The first timeout is reported at once, and only once.
   expect(errors).toEqual([expect.stringMatching(/^cannot connect to NATS .*: TIMEOUT; retrying$/)]);
 
@@ -127,19 +149,17 @@ test('a connected server that freezes: stale within seconds, reconnect attempts 
   const frozenAt = Date.now();
   await waitFor(() => stale.length > 0, 'the stale event', 15_000);
   const detectedMs = Date.now() - frozenAt;
-  // One tick of pings after MAX_PINGS_OUT unanswered ones, plus scheduling slack.
-  expect(detectedMs).toBeLessThanOrEqual((MAX_PINGS_OUT + 1) * PING_INTERVAL_MS + 1_000);
+  // One tick of pings after MAX_PINGS_OUT unanswered ones (4 to 6 s), plus slack for a busy machine
+  // (was 20 to 30 s before).
+  expect(detectedMs).toBeGreaterThanOrEqual(MAX_PINGS_OUT * PING_INTERVAL_MS - 100);
+  expect(detectedMs).toBeLessThanOrEqual((MAX_PINGS_OUT + 1) * PING_INTERVAL_MS + 3_000);
   expect(stale).toEqual([expect.stringMatching(/^NATS server .* stopped answering \(2 pings in a row unanswered/)]);
   expect(logger.matching('warn', /stopped answering.*; serving the last ruleset while reconnecting$/)).toHaveLength(1);
 
   // Reconnect attempts, each timing out: never more than the one socket of the attempt in flight.
-  let most = 0;
-  const until = Date.now() + 2 * CONNECT_TIMEOUT_MS + 1_000;
-  while (Date.now() < until) {
-    most = Math.max(most, tcpSockets() - socketsBefore);
-    await sleep(100);
-  }
-  expect(most).toBeLessThanOrEqual(1);
+  const reconnecting = await sample(() => tcpSockets() - socketsBefore, 2 * CONNECT_TIMEOUT_MS + 1_000);
+  expect(reconnecting.most).toBeLessThanOrEqual(2);
+  expect(reconnecting.overOne).toBeLessThanOrEqual(2);
   expect(manager.getFlag('hang-flag')).toBeDefined(); // still serving the last ruleset
 
   const reconnected = new Promise<void>((resolve) => manager.once('reconnected', () => resolve()));

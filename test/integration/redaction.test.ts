@@ -149,6 +149,9 @@ test('the tailslide command: a refusal and an unreachable server, in its stdout 
   ]);
   expectNoSecret(unreachable, /nats:\/\/alice:\*\*\*@127\.0\.0\.1/);
 
+  const invalid = await runCli(['flags', 'list', '--app-id', '1', '--nats-server', `ftp://u:${SECRET}@127.0.0.1`]);
+  expectNoSecret(invalid, /Invalid value for --nats-server: "ftp:\/\/u:\*\*\*@127\.0\.0\.1"/);
+
   // Signals read from a Redis that is not there, or given as a URL of the wrong scheme.
   const open = await NatsServer.start();
   cleanups.push(() => open.dispose());
