@@ -1,6 +1,6 @@
 /**
  * The signal pipeline: success/failure signals and custom metrics to Redis, and reading them back.
- * Design notes: the README, section "Signals".
+ * Design notes: docs/signals.md.
  */
 import type { Logger } from '../logger';
 import type { ResolvedSignalOptions } from '../options';

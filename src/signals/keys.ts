@@ -1,6 +1,6 @@
 /**
  * Names of everything the signal pipeline stores in Redis, for both backends, in one place.
- * See the README, section "Signals" for the design.
+ * Design and key layouts: docs/signals.md.
  */
 import type { SignalStatus, Variant } from './types';
 

@@ -1,6 +1,6 @@
 /**
  * Native backend: plain Redis hashes, for servers without the TimeSeries module (Redis before 8,
- * Valkey, most managed Redis). Design in the README, section "Signals":
+ * Valkey, most managed Redis). Design in docs/signals.md:
  *
  * - `tailslide:sig:{<flagId>}:<status>:<blockStartMs>`: HASH, field = second within the 60 s block
  *   ("0".."59"), value = event count. One HINCRBY per folded sample.

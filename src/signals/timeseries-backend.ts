@@ -6,7 +6,7 @@
  * and SUM policy, and sums into samples of the same millisecond even on a series created earlier
  * with the BLOCK policy (by the original SDKs). LABELS must come last: the module reads every
  * argument after LABELS as a label pair. Arguments are built with the `redis-time-series-ts`
- * request builder; its `RedisTimeSeries.add()` cannot be used here (see the README, section "Signals").
+ * request builder; its `RedisTimeSeries.add()` cannot be used here (see docs/signals.md, "Design notes").
  */
 import { Label } from 'redis-time-series-ts/lib/entity/label';
 import { Sample } from 'redis-time-series-ts/lib/entity/sample';

@@ -78,7 +78,7 @@ async function countsInRedis(flagId: number, sinceMs: number): Promise<{ success
   return { success, failure };
 }
 
-test('Redis killed and restarted twice during a steady stream of emits: Redis ends with exactly what was emitted, one warning per outage', async () => {
+test('Redis killed and restarted twice during a steady stream of emits: Redis ends with every event emitted (at least once), one warning per outage', async () => {
   const startedAt = Date.now() - 1_000;
   const { manager: m, logger } = manager(61, { signalBufferLimit: 1_000_000 });
   await m.initialize();
@@ -123,8 +123,16 @@ test('Redis killed and restarted twice during a steady stream of emits: Redis en
   await m.flushSignals(10_000);
 
   expect(m.signalStats()).toEqual({ backend: 'native', written: total(), pending: 0, dropped: 0, unknown: 0 });
-  expect(await countsInRedis(6101, startedAt)).toEqual({ success: emitted.aSuccess, failure: emitted.aFailure });
-  expect(await countsInRedis(6102, startedAt)).toEqual({ success: emitted.bSuccess, failure: 0 });
+  // Nothing lost. A batch Redis applied (and fsynced) right before a SIGKILL, with its reply lost,
+  // is written again (at least once, docs/signals.md): allow that, one batch per outage at most.
+  const inA = await countsInRedis(6101, startedAt);
+  const inB = await countsInRedis(6102, startedAt);
+  const extra = inA.success + inA.failure + inB.success + inB.failure - total();
+  expect(inA.success).toBeGreaterThanOrEqual(emitted.aSuccess);
+  expect(inA.failure).toBeGreaterThanOrEqual(emitted.aFailure);
+  expect(inB).toMatchObject({ failure: 0 });
+  expect(inB.success).toBeGreaterThanOrEqual(emitted.bSuccess);
+  expect(extra).toBeLessThanOrEqual(2 * 2_000); // two outages, one batch each (events fold, ≤ ~2,000 per batch here)
   expect(logger.matching('warn', UNREACHABLE)).toHaveLength(2);
   expect(logger.matching('info', BACK)).toHaveLength(2);
   expect(m.state).toBe('ready');

@@ -53,6 +53,18 @@ async function setUser(admin: Redis, name: string, password: string, rules: stri
   await admin.call('ACL', 'SETUSER', name, 'reset', 'on', `>${password}`, 'resetchannels', ...rules.split(' '));
 }
 
+/** How many AUTHs the server refused for `user` since the last `ACL LOG RESET`. */
+async function refusedLogins(admin: Redis, user: string): Promise<number> {
+  const entries = (await admin.call('ACL', 'LOG')) as unknown[][];
+  let n = 0;
+  for (const entry of entries) {
+    const fields = new Map<string, unknown>();
+    for (let i = 0; i + 1 < entry.length; i += 2) fields.set(String(entry[i]), entry[i + 1]);
+    if (fields.get('reason') === 'auth' && fields.get('username') === user) n += Number(fields.get('count'));
+  }
+  return n;
+}
+
 function userUrl(server: RedisServer, user: string, password: string): string {
   return `redis://${user}:${password}@127.0.0.1:${server.port}`;
 }
@@ -106,6 +118,7 @@ describe('native backend', () => {
 
   test('a wrong password: one error naming refused credentials, no outage warning, events kept; fixed → written', async () => {
     await setUser(admin, 'late', 'right', ACL.nativeWriter);
+    await admin.call('ACL', 'LOG', 'RESET');
     const logger = new RecordingLogger();
     const sink = await startedSink(userUrl(server, 'late', 'wrong'), logger, { flushIntervalMs: 50 });
     for (let i = 0; i < 5; i += 1) sink.record(502, 50, 'success', Date.now());
@@ -116,6 +129,8 @@ describe('native backend', () => {
     expect(logger.matching('error', /WRONGPASS/)).toHaveLength(1);
     expect(logger.matching('warn', /unreachable/)).toEqual([]);
     expect(sink.stats()).toMatchObject({ written: 0, pending: 5, dropped: 0 });
+    // No retry storm: attempts back off from 1 s (the server's ACL LOG counts the refused AUTHs).
+    expect(await refusedLogins(admin, 'late')).toBeLessThanOrEqual(4);
 
     await admin.call('ACL', 'SETUSER', 'late', '>wrong'); // the operator fixes it on the server side
     await waitFor(() => sink.stats().written === 5, 'the events written once the password works', 20_000);
