@@ -196,6 +196,7 @@ test('managers follow every ruleset through the loss of their node and of the st
         20_000,
       ).catch((err: unknown) => {
         process.stdout.write(`app ${w.appId}:\n  ${w.logger.lines.map((l) => l.message).join('\n  ')}\n`);
+        for (const node of cluster.nodes) process.stdout.write(`--- ${node.name}:\n${node.log.slice(-3_000)}\n`);
         throw err;
       });
       const seenAt = w.seen.find((s) => s.sequence >= target.sequence)?.at ?? Infinity;
