@@ -3,6 +3,9 @@
  * replica, 3 sentinels), with a primary SIGKILLed during a stream of emits
  * (test/support/redis-cluster.ts). Accounting must be exact: written + dropped + unknown = emitted.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import type { ResolvedSignalOptions } from '../../src/options';
 import { SignalReader } from '../../src/signals/reader';
@@ -11,7 +14,8 @@ import type { SignalSink } from '../../src/signals/types';
 import { keySlot } from '../../src/signals/slots';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { RedisClusterSet, SentinelSet } from '../support/redis-cluster';
-import { sleep, timeSeriesModules } from '../support/servers';
+import { NatsServer, sleep, timeSeriesModules } from '../support/servers';
+import { FlagAdmin } from '../../src/admin';
 
 /** The newest RedisTimeSeries build there is, loaded into every cluster node (TimeSeries test). */
 const TIMESERIES = timeSeriesModules()
@@ -161,6 +165,51 @@ describe('Redis Cluster', () => {
       await client.quit();
     }
   }, 30_000);
+
+  test('tailslide stats reads a Redis Cluster given several comma-separated --redis-url', async () => {
+    const nats = await NatsServer.start();
+    const admin = new FlagAdmin({ nats: { servers: nats.url } });
+    const client = new Cluster(cluster.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })));
+    client.on('error', () => undefined);
+    try {
+      await admin.connect();
+      await admin.ensureStream({ appId: APP });
+      const ids: number[] = [];
+      for (let i = 0; i < 6; i++) ids.push((await admin.createFlag(APP, { title: `f${i}` })).flag?.id ?? 0);
+      const sink = createSignalSink(options({ client }), new RecordingLogger());
+      await sink.start();
+      for (let i = 0; i < 60; i++)
+        sink.record(ids[i % ids.length] ?? 0, APP, i % 3 === 0 ? 'failure' : 'success', Date.now());
+      await sink.flush();
+      await sink.close();
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js'),
+          'stats',
+          '--app-id',
+          String(APP),
+          '--nats-server',
+          nats.url,
+          '--redis-url',
+          cluster.addresses.map((a) => `redis://${a}`).join(','),
+          '--signal-backend',
+          'native',
+          '--json',
+        ],
+        { timeout: 30_000 },
+      );
+      const stats = JSON.parse(stdout) as { flags: Array<{ flagId: number; success: number; failure: number }> };
+      expect(stats.flags.map((f) => [f.flagId, f.success, f.failure])).toEqual(
+        // i % 3 === 0 fails, and flags 0 and 3 get every such i
+        ids.map((id, k) => (k % 3 === 0 ? [id, 0, 10] : [id, 10, 0])),
+      );
+    } finally {
+      await admin.close();
+      await client.quit();
+      await nats.dispose();
+    }
+  }, 60_000);
 
   (TIMESERIES ? test : test.skip)(
     'TimeSeries backend: keys on many slots, read back from every shard',
