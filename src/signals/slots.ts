@@ -93,3 +93,19 @@ export async function execPerSlot(client: MultiClient, commands: readonly Planne
   if (failed === groups.length && failed > 0) throw firstError;
   return replies;
 }
+
+/** What a Redis Cluster client (ioredis `Cluster`) has beyond a single client's members. */
+interface ClusterLike<C> {
+  readonly isCluster?: unknown;
+  nodes?: (role: 'master') => C[];
+}
+
+/**
+ * The clients a keyless query (`TS.MRANGE`, `SCAN`, …) must go to: every primary of a Redis
+ * Cluster (each answers for its own shard only), or the client itself.
+ */
+export function primariesOf<C extends object>(client: C): C[] {
+  const cluster = client as C & ClusterLike<C>;
+  if (cluster.isCluster === true && typeof cluster.nodes === 'function') return cluster.nodes('master');
+  return [client];
+}

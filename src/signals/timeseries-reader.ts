@@ -33,6 +33,7 @@ import {
 } from './read-backend';
 import { isReplyError } from './redis-errors';
 import { timeSeriesClient } from './rts';
+import { primariesOf } from './slots';
 import { METRIC_LABELS } from './timeseries-backend';
 import type { Variant } from './types';
 
@@ -63,9 +64,7 @@ export class TimeSeriesReader implements ReadBackend {
 
   /** Where a query goes: the client, or every primary of a Redis Cluster. */
   private targets(): Redis[] {
-    const cluster = this.client as unknown as { isCluster?: unknown; nodes?: (role: 'master') => Redis[] };
-    if (cluster.isCluster === true && typeof cluster.nodes === 'function') return cluster.nodes('master');
-    return [this.client];
+    return primariesOf(this.client);
   }
 
   async flagTotals(flagId: number, window: Window): Promise<StatusTotals> {

@@ -174,7 +174,7 @@ test('managers follow every ruleset through the loss of their node and of the st
       } catch (err) {
         editErrors.push(`${user}: ${(err as Error).message}`);
       }
-      await sleep(30);
+      await sleep(100);
     }
   });
 
