@@ -6,6 +6,11 @@
 //       connection, spread over the nodes); each update is published once and timed until every
 //       manager has it: per update, the time until the LAST one saw it; p50/p99 over updates, and
 //       over every manager's own latency.
+//   node bench/cluster.mjs --case recovery [--managers 6]
+//       while a ruleset is published every 50 ms, SIGKILL the stream leader's node (the managers
+//       connected to it lose their connection, the others their stream leader); per manager, the
+//       time from JetStream being whole again (a stream and a meta leader) until it has a ruleset
+//       published after that.
 // Timing across processes uses Date.now() of one machine (ms resolution).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -22,6 +27,7 @@ const encoder = new TextEncoder();
 
 if (opts.worker !== undefined) await worker();
 else if (opts.case === 'fanout') await fanout();
+else if (opts.case === 'recovery') await recovery();
 else await propagation();
 
 async function withCluster(fn) {
@@ -141,6 +147,71 @@ async function fanout() {
       });
     } finally {
       for (const w of workers) w.kill('SIGTERM');
+    }
+  });
+}
+
+async function recovery() {
+  const MANAGERS = Number(opts.managers ?? 6);
+  const { FlagManager } = loadTailslide();
+  await withCluster(async (cluster, js) => {
+    await js.publish(SUBJECT, ruleset(0));
+    const managers = [];
+    const seen = []; // per manager: [{ seq, at }]
+    for (let i = 0; i < MANAGERS; i++) {
+      const m = new FlagManager({ natsServer: cluster.urls, appId: APP, signalBackend: 'off', logger: quietLogger });
+      const mine = [];
+      m.on('update', (u) => mine.push({ seq: u.sequence, at: Date.now() }));
+      m.on('error', () => undefined);
+      seen.push(mine);
+      managers.push(m);
+    }
+    await Promise.all(managers.map((m) => m.initialize()));
+    const published = [];
+    let publishing = true;
+    const publisher = (async () => {
+      for (let n = 1; publishing; n++) {
+        const sentAt = Date.now();
+        try {
+          const ack = await js.publish(SUBJECT, ruleset(n), { timeout: 1_000 });
+          published.push({ seq: ack.seq, sentAt });
+        } catch {
+          // the cluster is electing: the next one goes through later
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const leader = await cluster.waitWhole('flags_ruleset');
+      const victim = cluster.nodes.find((n) => n.name === leader);
+      const onVictim = (await victim.connectionNames()).filter((c) => c === 'tailslide-node').length;
+      victim.child.kill('SIGKILL');
+      victim.child = undefined;
+      const killedAt = Date.now();
+      await cluster.waitWhole('flags_ruleset', leader);
+      const wholeAt = Date.now();
+      const ms = [];
+      const deadline = Date.now() + 30_000;
+      for (const mine of seen) {
+        let first;
+        while (!(first = published.find((p) => p.sentAt >= wholeAt)) || !mine.some((s) => s.seq >= first.seq)) {
+          if (Date.now() > deadline) throw new Error('a manager did not follow within 30 s');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        ms.push(mine.find((s) => s.seq >= first.seq).at - Math.max(wholeAt, first.sentAt));
+      }
+      report({
+        case: 'recovery',
+        managers: MANAGERS,
+        onKilledNode: onVictim,
+        electionMs: wholeAt - killedAt,
+        ms: summarize(ms),
+      });
+    } finally {
+      publishing = false;
+      await publisher;
+      await Promise.all(managers.map((m) => m.disconnect()));
     }
   });
 }

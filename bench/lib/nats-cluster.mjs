@@ -38,9 +38,19 @@ class ClusterNode extends NatsServer {
     return { bin: 'nats-server', args: ['-c', conf] };
   }
 
-  jsz() {
+  jsz(query = '') {
+    return this.monitor(`/jsz${query}`);
+  }
+
+  /** Names of the client connections open on this node. */
+  async connectionNames() {
+    const connz = await this.monitor('/connz?limit=4096');
+    return (connz.connections ?? []).map((c) => c.name ?? '');
+  }
+
+  monitor(path) {
     return new Promise((resolve, reject) => {
-      const request = get(`http://127.0.0.1:${this.monitorPort}/jsz`, { agent: false }, (response) => {
+      const request = get(`http://127.0.0.1:${this.monitorPort}${path}`, { agent: false }, (response) => {
         let body = '';
         response.setEncoding('utf8');
         response.on('data', (chunk) => (body += chunk));
@@ -95,6 +105,24 @@ export class NatsCluster {
 
   get urls() {
     return this.nodes.map((n) => n.url);
+  }
+
+  /** Waits until the running nodes agree on a meta leader other than `not`, and `stream` has a leader other than `not`. */
+  async waitWhole(stream, not, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const running = this.nodes.filter((n) => n.child !== undefined);
+      const views = await Promise.all(running.map((n) => n.jsz('?streams=true').catch(() => ({}))));
+      const metas = views.map((v) => v.meta_cluster?.leader ?? '');
+      const streamLeader = views
+        .flatMap((v) => v.account_details ?? [])
+        .flatMap((a) => a.stream_detail ?? [])
+        .find((d) => d.name === stream && d.cluster?.leader)?.cluster?.leader;
+      if (metas[0] && metas[0] !== not && metas.every((m) => m === metas[0]) && streamLeader && streamLeader !== not)
+        return streamLeader;
+      if (Date.now() > deadline) throw new Error(`JetStream not whole again after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async stop() {

@@ -12,7 +12,7 @@ import type { JsMsg, StreamInfo } from 'nats';
 import { ConnectionError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
-import { SourceConnection, type JetStreamLink } from './jetstream-connection';
+import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
 import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
@@ -147,10 +147,15 @@ export class JetStreamSource implements FlagSource {
     const stream = this.nats.stream;
     const server = link.nc.getServer();
     const outdated = (): boolean => this.syncAgain || this.link !== link;
+    const timeout = apiTimeout(this.failures);
+    const api =
+      timeout === JS_API_TIMEOUT_MS
+        ? link
+        : { jsm: await link.nc.jetstreamManager({ checkAPI: false, timeout }), js: link.nc.jetstream({ timeout }) };
 
     let info: StreamInfo;
     try {
-      info = await link.jsm.streams.info(stream);
+      info = await api.jsm.streams.info(stream);
     } catch (err) {
       if (outdated()) return;
       if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
@@ -172,7 +177,7 @@ export class JetStreamSource implements FlagSource {
     this.rulesetsDelivered = 0;
     try {
       consumer = await AppConsumer.start(
-        { jsm: link.jsm, js: link.js, stream, appId: this.appId, logger: this.logger },
+        { jsm: api.jsm, js: api.js, stream, appId: this.appId, logger: this.logger },
         {
           message: (msg) => this.onMessage(msg),
           ended: (ended, reason, error) => this.onConsumerEnded(ended, reason, error),

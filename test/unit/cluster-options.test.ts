@@ -2,6 +2,7 @@
 import { InvalidOptionError } from '../../src/errors';
 import { isLeaderChangeError } from '../../src/nats/errors';
 import { redisClusterNodes, resolveOptions } from '../../src/options';
+import { apiTimeout } from '../../src/sources/jetstream-connection';
 
 describe('redisClusterNodes', () => {
   test('takes host:port and redis:// URLs, credentials from a URL', () => {
@@ -41,5 +42,13 @@ describe('isLeaderChangeError', () => {
     ['not an error', 'TIMEOUT', false],
   ])('%s', (_what, err, expected) => {
     expect(isLeaderChangeError(err)).toBe(expected);
+  });
+});
+
+describe('apiTimeout (the JetStream source)', () => {
+  test('short while retrying quickly (8 times), then ×1.5 up to 5 s', () => {
+    expect([0, 1, 8, 9, 10, 11, 12, 30].map(apiTimeout)).toEqual([
+      1_000, 1_000, 1_000, 1_500, 2_250, 3_375, 5_000, 5_000,
+    ]);
   });
 });
