@@ -2,7 +2,7 @@
 // state and heap do not leak between rows), prints one markdown table, and writes
 // bench/results.json and bench/RESULTS.md.
 //   npm run bench                     build, then everything (~2 min)
-//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals startup ui breaker)
+//   node bench/run.mjs --only eval,peer   some of it (names: eval alloc peer targeting propagation signals cluster startup ui breaker)
 //   node bench/run.mjs --quick        shorter runs, for a smoke test (results not written)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -306,8 +306,11 @@ function propagationRow(p) {
 
 await step('signals', async () => {
   // The native backend, and the TimeSeries backend on each RedisTimeSeries build that is there.
-  /** @type {{ key: 'signals' | 'signals-ts-1.4.14' | 'signals-ts-1.6.19', args: string[] }[]} */
-  const variants = [{ key: 'signals', args: [] }];
+  /** @type {{ key: 'signals' | 'signals-cluster' | 'signals-ts-1.4.14' | 'signals-ts-1.6.19', args: string[] }[]} */
+  const variants = [
+    { key: 'signals', args: [] },
+    { key: 'signals-cluster', args: ['--cluster'] },
+  ];
   for (const version of /** @type {const} */ (['1.4.14', '1.6.19'])) {
     if (timeSeriesModule(version) === undefined) {
       process.stderr.write(`  signals on RedisTimeSeries ${version}: SKIPPED (no module found)\n`);
@@ -316,10 +319,14 @@ await step('signals', async () => {
     variants.push({ key: `signals-ts-${version}`, args: ['--backend', 'timeseries', '--module', version] });
   }
   for (const { key, args: extra } of variants) {
-    /** @type {SignalsResult & { module?: string }} */
+    /** @type {SignalsResult & { module?: string, cluster?: string }} */
     const s = await first(runChild('signals.mjs', [...(quick ? ['--seconds', '2'] : []), ...extra]));
     raw[key] = s;
-    const into = s.module ? `redis-server + ${s.module} (timeseries backend)` : `redis-server (${s.backend} backend)`;
+    const into = s.cluster
+      ? `a ${s.cluster} (${s.backend} backend, one MULTI per slot)`
+      : s.module
+        ? `redis-server + ${s.module} (timeseries backend)`
+        : `redis-server (${s.backend} backend)`;
     rows.push({
       what: 'signals',
       how: `emitSuccess/emitFailure for ${s.emitSeconds.toFixed(0)} s over ${s.flags} flags into ${into}, then flush and read back with SignalReader`,
@@ -328,6 +335,46 @@ await step('signals', async () => {
       met: mark(s.emitsPerSec >= 200_000 && s.lost === 0 && s.stats.dropped === 0 && s.perFlagMismatches === 0),
     });
   }
+});
+
+await step('cluster', async () => {
+  [raw.clusterPropagation] = await runChild('cluster.mjs', [
+    '--case',
+    'propagation',
+    '--changes',
+    quick ? '100' : '300',
+  ]);
+  const p = raw.clusterPropagation;
+  rows.push({
+    what: 'propagation through a 3-node JetStream cluster',
+    how: `${fmtInt(p.changes)} changes of a 10-flag ruleset, R3 file stream, manager given all 3 URLs; publish → \`update\` event`,
+    result: `p50 ${fmtMs(p.ms.p50)}, p99 ${fmtMs(p.ms.p99)}, max ${fmtMs(p.ms.max)}`,
+    target: 'p99 ≤ 10 ms',
+    met: mark(p.ms.p99 <= 10),
+  });
+  [raw.clusterRecovery] = await runChild('cluster.mjs', ['--case', 'recovery', '--managers', '6']);
+  const r = raw.clusterRecovery;
+  rows.push({
+    what: 'recovery after a node loss (3-node JetStream cluster)',
+    how: `${r.managers} managers (${r.onKilledNode} on the killed node), a ruleset every 50 ms, SIGKILL of the stream leader's node; per manager, JetStream whole again (after ${fmtMs(r.electionMs)}) → first newer ruleset`,
+    result: `p50 ${fmtMs(r.ms.p50)}, max ${fmtMs(r.ms.max)}`,
+    target: '≤ 3 s (docs/clusters.md: the tail)',
+    met: mark(r.ms.max <= 3_000),
+  });
+  const managers = quick ? 200 : 1_000;
+  [raw.clusterFanout] = await runChild(
+    'cluster.mjs',
+    ['--case', 'fanout', '--managers', String(managers), '--processes', '4', '--updates', quick ? '3' : '10'],
+    { timeoutMs: 300_000 },
+  );
+  const f = raw.clusterFanout;
+  rows.push({
+    what: `fan-out to ${fmtInt(f.managers)} managers`,
+    how: `${f.processes} processes, one connection each over 3 nodes, R3 stream; ${f.updates} updates, each timed publish → the LAST manager's \`update\``,
+    result: `last one: p50 ${fmtMs(f.lastMs.p50)}, p99 ${fmtMs(f.lastMs.p99)}; each manager: p50 ${fmtMs(f.eachMs.p50)}, p99 ${fmtMs(f.eachMs.p99)}`,
+    target: 'last one ≤ 1 s',
+    met: mark(f.lastMs.p99 <= 1_000),
+  });
 });
 
 await step('startup', async () => {

@@ -1,5 +1,7 @@
 // Signals: how many emits per second one process sustains into Redis, none lost.
-//   node --expose-gc bench/signals.mjs [--seconds 10] [--flags 10] [--backend native|timeseries] [--module 1.6.19]
+//   node --expose-gc bench/signals.mjs [--seconds 10] [--flags 10] [--backend native|timeseries] [--module 1.6.19] [--cluster]
+// --cluster writes into a 6-node Redis Cluster (3 primaries, 3 replicas; bench/lib/redis-cluster.mjs)
+// through `redisClusterNodes` (one MULTI per hash slot), native backend.
 // --backend timeseries loads RedisTimeSeries <module> (../shared/redistimeseries/<module>/) into the
 // redis-server it starts and writes and reads with the TimeSeries backend.
 // Starts its own redis-server and nats-server (a manager needs a ruleset source; offline managers
@@ -14,6 +16,7 @@ import { createRequire } from 'node:module';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { args, loadInternal, loadTailslide, log, quietLogger, report, sleep, wireFlag } from './lib/common.mjs';
 import { NatsServer, RedisServer, timeSeriesModule } from './lib/servers.mjs';
+import { RedisCluster } from './lib/redis-cluster.mjs';
 
 const opts = args();
 const SECONDS = Number(opts.seconds ?? 10);
@@ -35,7 +38,10 @@ if (BACKEND === 'timeseries') {
   if (module === undefined)
     throw new Error(`no RedisTimeSeries ${MODULE_VERSION} (see bench/lib/servers.mjs, timeSeriesModule)`);
 }
-const redis = await RedisServer.start({ module });
+const CLUSTER = Boolean(opts.cluster);
+if (CLUSTER && BACKEND !== 'native') throw new Error('--cluster runs the native backend only (docs/clusters.md)');
+const redis = CLUSTER ? await RedisCluster.start() : await RedisServer.start({ module });
+const redisOptions = CLUSTER ? { redisClusterNodes: redis.addresses } : { redisUrl: redis.url };
 const nats = await NatsServer.start();
 /** @type {import('../src/index.js').FlagManager | undefined} */
 let manager;
@@ -52,7 +58,7 @@ try {
   const m = new FlagManager({
     natsServer: nats.url,
     appId: APP,
-    redisUrl: redis.url,
+    ...redisOptions,
     signalBackend: BACKEND,
     logger: quietLogger,
     initTimeoutMs: 10_000,
@@ -112,7 +118,7 @@ try {
   const emitSeconds = Number(t1 - t0) / 1e9;
   const totalSeconds = Number(t2 - t0) / 1e9;
 
-  reader = new SignalReader({ redisUrl: redis.url, backend: BACKEND, logger: quietLogger });
+  reader = new SignalReader({ ...redisOptions, backend: BACKEND, logger: quietLogger });
   const window = { fromMs: startMs - 60_000, toMs: Date.now() + 60_000 };
   let inRedis = 0;
   let mismatches = 0;
@@ -134,6 +140,7 @@ try {
     bench: 'signals',
     backend: stats.backend,
     module: BACKEND === 'timeseries' ? `RedisTimeSeries ${MODULE_VERSION}` : undefined,
+    cluster: CLUSTER ? '6-node Redis Cluster (3 primaries, 3 replicas)' : undefined,
     flags: FLAGS,
     emitted,
     emitSeconds,

@@ -50,8 +50,13 @@ export interface FlagManagerOptions {
 
   /** Redis URL (`redis://` / `rediss://`, with password and db); wins over host/port. */
   redisUrl?: string;
-  /** An ioredis 5 client of yours (`new Redis(…)`); the SDK uses it and never closes it. */
+  /** An ioredis 5 client of yours (`new Redis(…)`, a `Cluster`, or one on Sentinel); the SDK uses it and never closes it. */
   redisClient?: RedisClient;
+  /**
+   * Nodes of a Redis Cluster (`host:port` or `redis://[user:password@]host:port`; a few are enough,
+   * the rest is discovered). Signals are then written with one MULTI per hash slot (docs/clusters.md).
+   */
+  redisClusterNodes?: readonly string[];
   /** NATS user and password. */
   natsUser?: string;
   natsPassword?: string;
@@ -117,9 +122,18 @@ export interface ResolvedNatsOptions {
   readonly reconnectWaitMs: number;
 }
 
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+  readonly username?: string;
+  readonly password?: string;
+}
+
 export interface ResolvedRedisOptions {
   /** Exactly one of `client` and `url`/`host` is used: an injected client wins. */
   readonly client: RedisClient | undefined;
+  /** Redis Cluster seed nodes (`redisClusterNodes`), when given; wins over `url` and `host`. */
+  readonly clusterNodes?: readonly RedisNode[] | undefined;
   readonly url: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -163,6 +177,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'redisPort',
   'redisUrl',
   'redisClient',
+  'redisClusterNodes',
   'natsUser',
   'natsPassword',
   'natsNkeySeed',
@@ -373,8 +388,37 @@ function resolveSignals(options: FlagManagerOptions, warnings: string[]): Resolv
     retentionMs: optionalInteger('signalRetentionMs', options.signalRetentionMs, 0) ?? DEFAULT_SIGNAL_RETENTION_MS,
     flushTimeoutMs:
       optionalInteger('signalFlushTimeoutMs', options.signalFlushTimeoutMs, 0) ?? DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS,
-    redis: { client, url, host, port },
+    redis: { client, clusterNodes: redisClusterNodes(options.redisClusterNodes), url, host, port },
   };
+}
+
+/** `redisClusterNodes`: a non-empty list of `host:port` or `redis://[user:password@]host:port`. */
+export function redisClusterNodes(value: unknown): RedisNode[] | undefined {
+  if (value === undefined) return undefined;
+  const expected = 'a non-empty list of "host:port" or "redis://host:port"';
+  if (!Array.isArray(value) || value.length === 0) throw new InvalidOptionError('redisClusterNodes', value, expected);
+  return value.map((item: unknown, i) => {
+    const field = `redisClusterNodes[${i}]`;
+    if (typeof item !== 'string') throw new InvalidOptionError(field, item, expected);
+    const text = /^rediss?:\/\//i.test(item) ? item : `redis://${item}`;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new InvalidOptionError(field, item, 'host:port or redis://host:port');
+    }
+    const port = url.port === '' ? DEFAULT_REDIS_PORT : Number(url.port);
+    if (url.hostname === '') throw new InvalidOptionError(field, item, 'host:port or redis://host:port');
+    const node: RedisNode = { host: url.hostname.replace(/^\[|\]$/g, ''), port };
+    if (url.password !== '') {
+      return {
+        ...node,
+        password: decodeURIComponent(url.password),
+        ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
+      };
+    }
+    return node;
+  });
 }
 
 /** `appId` as a positive safe integer; accepts a number or a numeric string. */

@@ -136,11 +136,13 @@ export class NatsServer extends ServerProcess {
 export class RedisServer extends ServerProcess {
   /**
    * `module`: path of a module to load (e.g. `timeSeriesModule('1.6.19')`).
-   * @param {{ module?: string }} [options]
+   * `extraArgs`: more redis-server arguments (e.g. `--cluster-enabled yes`).
+   * @param {{ module?: string, extraArgs?: string[] }} [options]
    */
-  constructor({ module } = {}) {
+  constructor({ module, extraArgs = [] } = {}) {
     super('tailslide-bench-redis-');
     this.module = module;
+    this.extraArgs = extraArgs;
   }
 
   /** @param {{ module?: string }} [options] */
@@ -157,6 +159,7 @@ export class RedisServer extends ServerProcess {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     args.push('--dir', this.dir);
     if (this.module !== undefined) args.push('--loadmodule', this.module);
+    args.push(...this.extraArgs);
     return { bin: 'redis-server', args };
   }
 }

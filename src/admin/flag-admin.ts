@@ -134,16 +134,23 @@ export class FlagAdmin {
    * use) or `wildcard` (`apps.*.update.*`, which they cannot). On an existing stream that does
    * not capture the app, its two literal subjects are appended, as Tower does; a stream that
    * captures it already (a wildcard one, say) is left as it is. Flag edits do this by themselves
-   * before their first publish for an app.
+   * before their first publish for an app. `replicas` (default 1) applies to a new stream only: 3
+   * keeps the rulesets through the loss of one node of a 3-node JetStream cluster (docs/clusters.md).
    */
-  async ensureStream(options: { appId?: number | string; layout?: StreamLayout } = {}): Promise<EnsureStreamResult> {
+  async ensureStream(
+    options: { appId?: number | string; layout?: StreamLayout; replicas?: number } = {},
+  ): Promise<EnsureStreamResult> {
     const layout = options.layout ?? 'literal';
+    const replicas = options.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+      throw new InvalidOptionError('replicas', replicas, 'an integer from 1 to 5 (3 on a 3-node JetStream cluster)');
+    }
     if (!STREAM_LAYOUTS.includes(layout)) {
       throw new InvalidOptionError('layout', layout, STREAM_LAYOUTS.map((l) => `"${l}"`).join(' or '));
     }
     const { jsm } = this.ready();
     const appId = options.appId === undefined ? undefined : parseAppId(options.appId);
-    return ensureStream(jsm, this.stream, appId, this.logger, layout);
+    return ensureStream(jsm, this.stream, appId, this.logger, layout, replicas);
   }
 
   /** Apps that have at least one ruleset message in the stream, ascending. */

@@ -58,6 +58,7 @@ export function newStreamConfig(
   stream: string,
   layout: StreamLayout = 'literal',
   appId?: number,
+  replicas = 1,
 ): Partial<StreamConfig> {
   return {
     name: stream,
@@ -69,7 +70,7 @@ export function newStreamConfig(
     max_bytes: -1,
     max_msgs_per_subject: -1,
     max_age: 0,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
 }
 
@@ -91,17 +92,19 @@ export async function ensureStream(
   appId: number | undefined,
   logger: Logger,
   layout: StreamLayout = 'literal',
+  /** Replicas of a NEW stream (1, or 3 on a 3-node JetStream cluster; an odd number up to 5). */
+  replicas = 1,
 ): Promise<EnsureStreamResult> {
   let added: string[] = [];
   for (let round = 1; ; round++) {
     // With the subjects that hold messages (state.subjects), to restore any a racing update dropped.
     const info = await streamInfo(jsm, stream, ALL_APPS_SUBJECTS);
     if (info === undefined) {
-      const config = newStreamConfig(stream, layout, appId);
+      const config = newStreamConfig(stream, layout, appId, replicas);
       const subjects = config.subjects ?? [];
       try {
         const created = await jsm.streams.add(config);
-        logger.info(`created stream "${stream}" with subjects ${subjects.join(', ')}`);
+        logger.info(`created stream "${stream}" (R${replicas}) with subjects ${subjects.join(', ')}`);
         return {
           stream,
           action: 'created',
@@ -126,7 +129,7 @@ export async function ensureStream(
     const subjects = info.config.subjects ?? [];
     const missing = wantedSubjects(info, appId).filter((subject) => !streamCovers(subjects, subject));
     if (missing.length === 0) {
-      const warnings = streamWarnings(info);
+      const warnings = streamWarnings(info, replicas);
       if (added.length === 0) return { stream, action: 'unchanged', subjects, added, warnings };
       logger.info(`added subjects ${added.join(', ')} to stream "${stream}"`);
       return { stream, action: 'updated', subjects, added, warnings };
@@ -222,9 +225,15 @@ function wildcardWarning(stream: string, wildcards: readonly string[]): string {
   );
 }
 
-function streamWarnings(info: StreamInfo): string[] {
+function streamWarnings(info: StreamInfo, replicas: number): string[] {
   const { config } = info;
   const warnings: string[] = [];
+  if (replicas > 1 && config.num_replicas < replicas) {
+    warnings.push(
+      `stream "${config.name}" exists with ${config.num_replicas} replica(s), not ${replicas}: it was left as it is ` +
+        `(raise it with: nats stream edit ${config.name} --replicas ${replicas})`,
+    );
+  }
   const wildcards = (config.subjects ?? []).filter(isWildcardAppSubject);
   if (wildcards.length > 0) warnings.push(wildcardWarning(config.name, wildcards));
   if (config.max_age > 0) {

@@ -20,7 +20,7 @@ import type { Logger } from '../logger';
 import type { WireFlag } from '../ruleset/types';
 import { validateRuleset, type EditContext, type EditResult, type RulesetEdit } from './edits';
 import { EditConflictError, StreamNotFoundError, StreamRequestError } from './errors';
-import { JS_ERR, apiErrorCode, errorCode } from '../nats/errors';
+import { JS_ERR, apiErrorCode, errorCode, errorMessage, isLeaderChangeError } from '../nats/errors';
 import {
   HIGH_WATER_HEADER,
   decodeRuleset,
@@ -35,6 +35,13 @@ import { ALL_APPS_SUBJECTS, circuitSubject, manualSubject, streamCovers } from '
 
 /** The `nats` client's code for a publish no stream answered ("no responders"). */
 const NO_STREAM_ANSWERED = '503';
+/**
+ * Rounds of an edit that fails while a JetStream cluster changes leaders, and their waits: about
+ * 30 s in all, more than a 2.9 cluster takes to elect (a few seconds measured on 3 nodes).
+ */
+const LEADER_CHANGE_ROUNDS = 15;
+const LEADER_CHANGE_RETRY_MS = 250;
+const LEADER_CHANGE_RETRY_MAX_MS = 3_000;
 
 export interface WriterContext {
   readonly js: JetStreamClient;
@@ -74,7 +81,31 @@ export interface EditOutcome {
   readonly attempts: number;
 }
 
+/**
+ * Applies the edit, as `applyEditAttempts` does, again when the cluster was changing leaders (a
+ * node lost, a stream electing): a read or the publish then fails or times out. A publish that
+ * timed out may have been stored all the same: the next round finds the stream moved on, re-reads
+ * and applies the edit to what it finds (an edit that is already there changes nothing and is not
+ * published again).
+ */
 export async function applyEdit(
+  ctx: WriterContext,
+  appId: number,
+  edit: RulesetEdit,
+  options: WriteOptions,
+): Promise<EditOutcome> {
+  for (let round = 1; ; round++) {
+    try {
+      return await applyEditAttempts(ctx, appId, edit, options);
+    } catch (err) {
+      if (!isLeaderChangeError(err) || round >= LEADER_CHANGE_ROUNDS) throw err;
+      ctx.logger.debug(`${options.what} in app ${appId}: ${errorMessage(err)} (round ${round}); retrying`);
+      await sleep(backoffMs(round, LEADER_CHANGE_RETRY_MS, LEADER_CHANGE_RETRY_MAX_MS));
+    }
+  }
+}
+
+async function applyEditAttempts(
   ctx: WriterContext,
   appId: number,
   edit: RulesetEdit,

@@ -119,7 +119,7 @@ export const REDIS_OPTIONS: readonly OptionSpec[] = [
     env: 'TAILSLIDE_REDIS_URL',
     sdkOption: 'redisUrl',
     defaultValue: DEFAULT_REDIS_URL,
-    description: 'Redis holding the signals',
+    description: 'Redis holding the signals; several, comma-separated: nodes of a Redis Cluster',
   },
   {
     flags: '--signal-backend <backend>',
@@ -218,7 +218,7 @@ export function managerConnectionOptions(flags: NatsFlags & RedisFlags): Partial
   const options: Partial<FlagManagerOptions> = {
     natsServer: parseServers(flags.natsServer),
     natsStream: flags.natsStream,
-    redisUrl: flags.redisUrl,
+    ...(flags.redisUrl.includes(',') ? { redisClusterNodes: redisUrls(flags.redisUrl) } : { redisUrl: flags.redisUrl }),
     signalBackend: signalBackend(flags),
   };
   if (flags.sdkKey !== undefined) options.sdkKey = flags.sdkKey;
@@ -247,9 +247,24 @@ export function signalBackend(flags: RedisFlags): 'auto' | 'timeseries' | 'nativ
 }
 
 export function readerOptions(flags: RedisFlags): SignalReaderOptions {
-  if (!/^rediss?:\/\//i.test(flags.redisUrl))
-    throw badValue('--redis-url', flags.redisUrl, 'a URL starting with redis:// or rediss://');
-  return { redisUrl: flags.redisUrl, backend: signalBackend(flags) };
+  const urls = redisUrls(flags.redisUrl);
+  const backend = signalBackend(flags);
+  return urls.length > 1 ? { redisClusterNodes: urls, backend } : { redisUrl: urls[0] ?? '', backend };
+}
+
+/** `--redis-url`: one URL, or several (comma-separated) naming nodes of a Redis Cluster. */
+export function redisUrls(value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (urls.length === 0 || urls.some((u) => !/^rediss?:\/\//i.test(u)))
+    throw badValue(
+      '--redis-url',
+      value,
+      'a URL starting with redis:// or rediss:// (several, comma-separated, for a Redis Cluster)',
+    );
+  return urls;
 }
 
 /** SDK / admin option names as the command line spells them, for error messages. */

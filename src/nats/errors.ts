@@ -18,6 +18,10 @@ export const JS_ERR = {
   WRONG_LAST_SEQUENCE: 10071,
   /** 2.9: "consumer filter subject is not a valid subset of the interest subjects". */
   FILTER_NOT_SUBSET: 10093,
+  /** "JetStream system temporarily unavailable": a cluster without a meta or stream leader for now. */
+  CLUSTER_NOT_AVAILABLE: 10008,
+  /** "JetStream cluster can not handle request": the same, during a leader change. */
+  CLUSTER_NOT_LEADER: 10009,
 } as const;
 
 function field(err: unknown, name: string): unknown {
@@ -40,6 +44,23 @@ export function errorMessage(err: unknown): string {
 export function apiErrorCode(err: unknown): number | undefined {
   const code = field(field(err, 'api_error'), 'err_code');
   return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * What a JetStream request gets while a cluster changes leaders (a node was lost, a stream or the
+ * meta group is electing): no answer in time (`TIMEOUT`), nobody to answer (`503`, while the client
+ * moves to another node), or JetStream's "temporarily unavailable". Measured on a 3-node
+ * nats-server 2.9.10 cluster (test/integration/nats-cluster.test.ts). Worth retrying; a publish
+ * that timed out may have been stored all the same.
+ */
+export function isLeaderChangeError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 4; e = field(e, 'cause'), depth++) {
+    const code = errorCode(e);
+    if (code === 'TIMEOUT' || code === '503') return true;
+    const api = apiErrorCode(e);
+    if (api === JS_ERR.CLUSTER_NOT_AVAILABLE || api === JS_ERR.CLUSTER_NOT_LEADER) return true;
+  }
+  return false;
 }
 
 export function isStreamNotFound(err: unknown): boolean {

@@ -4,6 +4,7 @@
  * outward to whole seconds. Cost: one HGETALL per status (or variant) per 60 s block, pipelined.
  */
 import type { Redis } from 'ioredis';
+import { keySlot } from './slots';
 import {
   addTotals,
   bucketOf,
@@ -119,6 +120,7 @@ export class NativeReader implements ReadBackend {
   }
 
   private async hgetall(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    if ((this.client as unknown as { isCluster?: unknown }).isCluster === true) return this.hgetallPerSlot(keys);
     const out: Array<Record<string, string>> = [];
     for (let i = 0; i < keys.length; i += KEYS_PER_PIPELINE) {
       const pipeline = this.client.pipeline();
@@ -129,6 +131,33 @@ export class NativeReader implements ReadBackend {
         out.push(isStringRecord(value) ? value : {});
       }
     }
+    return out;
+  }
+
+  /**
+   * On a Redis Cluster a pipeline may only hold keys of one node: one pipeline per hash slot (a
+   * flag's keys share one, through the `{<flagId>}` tag), all at once.
+   */
+  private async hgetallPerSlot(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    const bySlot = new Map<number, number[]>();
+    keys.forEach((key, index) => {
+      const slot = keySlot(key);
+      const list = bySlot.get(slot);
+      if (list) list.push(index);
+      else bySlot.set(slot, [index]);
+    });
+    const out = new Array<Record<string, string>>(keys.length);
+    await Promise.all(
+      [...bySlot.values()].map(async (indexes) => {
+        const pipeline = this.client.pipeline();
+        for (const index of indexes) pipeline.hgetall(keys[index] ?? '');
+        const results = (await pipeline.exec()) ?? [];
+        results.forEach(([error, value], j) => {
+          if (error) throw error;
+          out[indexes[j] ?? 0] = isStringRecord(value) ? value : {};
+        });
+      }),
+    );
     return out;
   }
 }

@@ -8,7 +8,7 @@
  */
 import { AuthorizationError, ConnectionError, InvalidOptionError, TailslideError } from '../errors';
 import { silentLogger, safeLogger, type Logger } from '../logger';
-import { DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT, type ResolvedRedisOptions } from '../options';
+import { DEFAULT_REDIS_HOST, DEFAULT_REDIS_PORT, redisClusterNodes, type ResolvedRedisOptions } from '../options';
 import { isRedisClient, type RedisClient } from './client';
 import { probeTimeSeries } from './detect';
 import { eventToken } from './keys';
@@ -31,8 +31,10 @@ export interface SignalReaderOptions {
   redisHost?: string;
   /** Default 6379. */
   redisPort?: number;
-  /** An ioredis 5 client of yours (`new Redis(…)`): used, never closed. */
+  /** An ioredis 5 client of yours (`new Redis(…)`, a `Cluster`, or one on Sentinel): used, never closed. */
   redisClient?: RedisClient;
+  /** Nodes of a Redis Cluster (`host:port` or `redis://host:port`), as the manager's option. */
+  redisClusterNodes?: readonly string[];
   /** Where the signals are: 'auto' (default) asks the server for the TimeSeries module. */
   backend?: 'auto' | 'timeseries' | 'native';
   logger?: Logger;
@@ -134,6 +136,7 @@ export class SignalReader {
     }
     this.redis = {
       client: redisClient,
+      clusterNodes: redisClusterNodes(options.redisClusterNodes),
       url: redisUrl,
       host: redisHost ?? DEFAULT_REDIS_HOST,
       port: redisPort ?? DEFAULT_REDIS_PORT,

@@ -13,8 +13,8 @@
  * refusal (NOPERM) into an empty reply and a debug line, where ioredis would print a warning to
  * stderr past the `logger` option. So `+info` is not needed (see docs/permissions.md).
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import type { ResolvedRedisOptions } from '../options';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisNode, ResolvedRedisOptions } from '../options';
 import { settleWithin } from '../util/timeout';
 import { describeError, isCredentialsError, isPermissionError, isRefusedConnection } from './redis-errors';
 
@@ -35,7 +35,14 @@ export type ReadyOutcome =
   | { readonly ready: false; readonly error?: Error };
 
 export interface SignalConnection {
+  /**
+   * The client. A Redis Cluster client (ioredis `Cluster`) is typed as `Redis` too: the pipeline
+   * uses only what both have (`call`, `multi`, `pipeline`, `zrange`, events, `quit`), and writes
+   * to it one MULTI per hash slot (`cluster`).
+   */
   readonly client: Redis;
+  /** The client is an ioredis `Cluster`: a MULTI may touch one hash slot only. */
+  readonly cluster: boolean;
   /** True when the SDK created the client (and so closes it). */
   readonly owned: boolean;
   /** True when commands can be sent now. */
@@ -101,6 +108,11 @@ export function openSignalConnection(
   if (options.client !== undefined) return new Connection(options.client as unknown as Redis, false, onError);
   const holder: { connection?: Connection } = {};
   const clientOptions = ownClientOptions(() => holder.connection?.credentialsRefused ?? false);
+  if (options.clusterNodes !== undefined) {
+    const cluster = ownCluster(options.clusterNodes, clientOptions);
+    holder.connection = new Connection(cluster as unknown as Redis, true, onError);
+    return holder.connection;
+  }
   const client =
     options.url !== undefined
       ? new Redis(options.url, clientOptions)
@@ -108,6 +120,35 @@ export function openSignalConnection(
   routeReadyCheck(client, onDebug);
   holder.connection = new Connection(client, true, onError);
   return holder.connection;
+}
+
+/**
+ * A Redis Cluster client with the same fail-fast policy as our single-node client: no offline queue,
+ * nothing resent; the cluster's own reconnect (capped, jittered) and a slot refresh after a failover.
+ */
+function ownCluster(nodes: readonly RedisNode[], clientOptions: RedisOptions): Cluster {
+  const { retryStrategy: _ignored, lazyConnect: _lazy, ...redisOptions } = clientOptions;
+  const auth = nodes.find((n) => n.password !== undefined);
+  return new Cluster(
+    nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: true,
+      scaleReads: 'master',
+      maxRedirections: 16,
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 200,
+      slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+      clusterRetryStrategy: (attempt) => reconnectDelay(attempt),
+      redisOptions: {
+        ...redisOptions,
+        ...(auth?.password !== undefined ? { password: auth.password } : {}),
+        ...(auth?.username !== undefined ? { username: auth.username } : {}),
+      },
+    },
+  );
 }
 
 /**
@@ -135,6 +176,7 @@ function routeReadyCheck(client: Redis, onDebug: (message: string) => void): voi
 }
 
 class Connection implements SignalConnection {
+  readonly cluster: boolean;
   private readonly listeners: Array<[string, (...args: unknown[]) => void]> = [];
   private closed = false;
   /** The last connect attempt was refused for its credentials (cleared when ready). */
@@ -145,6 +187,7 @@ class Connection implements SignalConnection {
     readonly owned: boolean,
     onError: (error: Error) => void,
   ) {
+    this.cluster = (client as unknown as { isCluster?: unknown }).isCluster === true;
     if (owned) {
       this.listen('error', (error: unknown) => {
         const e = error instanceof Error ? error : new Error(String(error));

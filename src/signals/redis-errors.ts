@@ -8,6 +8,9 @@ const TRANSIENT_PREFIXES = [
   'READONLY',
   'MASTERDOWN',
   'CLUSTERDOWN',
+  // Redis Cluster: the slot moved (a failover, a resharding); the client learns the new owner.
+  'MOVED',
+  'ASK',
   'OOM',
   'NOREPLICAS',
   'MISCONF',

@@ -1,6 +1,7 @@
 /**
  * The Redis signal sink: `record()` folds events into the buffer (synchronous, O(1), no I/O, never
- * throws); a background loop writes them in MULTI/EXEC batches every `flushIntervalMs`, early when
+ * throws); a background loop writes them in MULTI/EXEC batches (one per hash slot on a Redis Cluster,
+ * see slots.ts) every `flushIntervalMs`, early when
  * `batchSize` events wait, and on `flush()`/`close()`. One flush at a time.
  *
  * While Redis is unreachable events wait in the buffer (bounded in events, oldest dropped and
@@ -26,6 +27,7 @@ import { OutageLog } from './outage-log';
 import { openSignalConnection, type SignalConnection } from './redis-connection';
 import { describeError, isCredentialsError, isPermissionError } from './redis-errors';
 import { SeriesRegistry } from './series-registry';
+import { execPerSlot } from './slots';
 import { settleFailure, settleReplies } from './settle';
 import type { SignalSink, SignalStats, SignalStatus, Variant } from './types';
 
@@ -329,9 +331,13 @@ export class RedisSignalSink implements SignalSink {
     this.inFlightEvents += flight.events;
     let replies: RedisExecReply;
     try {
-      const tx = connection.client.multi();
-      for (const command of commands) tx.call(command.name, ...command.args);
-      replies = await tx.exec();
+      if (connection.cluster) {
+        replies = await execPerSlot(connection.client, commands);
+      } else {
+        const tx = connection.client.multi();
+        for (const command of commands) tx.call(command.name, ...command.args);
+        replies = await tx.exec();
+      }
     } catch (error) {
       this.land(flight);
       return this.onWriteFailure(batch, flight, error);

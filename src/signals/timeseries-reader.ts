@@ -9,6 +9,11 @@
  * has and 1.4 silently ignores (it answers epoch-aligned buckets). So the reader asks the server
  * once whether it knows ALIGN and, when it does not, asks for epoch-aligned buckets of
  * gcd(bucket, offset), which nest exactly into the window-aligned ones, and adds them up.
+ *
+ * On a Redis Cluster, `TS.MRANGE` answers from the shard it is sent to only (RedisTimeSeries has no
+ * cross-shard query): each query is sent to every primary and the answers are put together (a
+ * series lives on one shard, so nothing is counted twice). While a failover is under way, a shard
+ * without a primary is missing from the answer.
  */
 import type { Redis } from 'ioredis';
 import { FilterBuilder } from 'redis-time-series-ts/lib/builder/filterBuilder';
@@ -28,6 +33,7 @@ import {
 } from './read-backend';
 import { isReplyError } from './redis-errors';
 import { timeSeriesClient } from './rts';
+import { primariesOf } from './slots';
 import { METRIC_LABELS } from './timeseries-backend';
 import type { Variant } from './types';
 
@@ -54,6 +60,11 @@ export class TimeSeriesReader implements ReadBackend {
       },
     );
     return this.align;
+  }
+
+  /** Where a query goes: the client, or every primary of a Redis Cluster. */
+  private targets(): Redis[] {
+    return primariesOf(this.client);
   }
 
   async flagTotals(flagId: number, window: Window): Promise<StatusTotals> {
@@ -127,14 +138,20 @@ export class TimeSeriesReader implements ReadBackend {
     return out;
   }
 
-  private mrange(filter: FilterBuilder, window: Window, bucketMs: number): Promise<MultiRangeResponse[]> {
-    return this.rts.multiRange(
-      new TimestampRange(window.fromMs, window.toMs),
-      filter,
-      undefined,
-      new Aggregation(AggregationType.SUM, bucketMs),
-      true,
+  private async mrange(filter: FilterBuilder, window: Window, bucketMs: number): Promise<MultiRangeResponse[]> {
+    const targets = this.targets();
+    const answers = await Promise.all(
+      targets.map((target) =>
+        (target === this.client ? this.rts : timeSeriesClient(target)).multiRange(
+          new TimestampRange(window.fromMs, window.toMs),
+          filter,
+          undefined,
+          new Aggregation(AggregationType.SUM, bucketMs),
+          true,
+        ),
+      ),
     );
+    return answers.flat();
   }
 
   /** `TS.MRANGE` sent raw (the package has no ALIGN): key and [ms, value] samples of each series. */
@@ -147,9 +164,9 @@ export class TimeSeriesReader implements ReadBackend {
     const args: Array<string | number> = [window.fromMs, window.toMs, 'AGGREGATION', 'sum', bucketMs];
     if (alignMs !== undefined) args.push('ALIGN', alignMs);
     args.push('FILTER', filter);
-    const reply = await this.client.call('TS.MRANGE', ...args);
+    const replies = await Promise.all(this.targets().map((target) => target.call('TS.MRANGE', ...args)));
     const out: Array<{ key: string; samples: Array<[number, number]> }> = [];
-    for (const series of Array.isArray(reply) ? (reply as unknown[]) : []) {
+    for (const series of replies.flatMap((reply) => (Array.isArray(reply) ? (reply as unknown[]) : []))) {
       if (!Array.isArray(series)) continue;
       const [key, , samples] = series as [unknown, unknown, unknown];
       if (typeof key !== 'string' || !Array.isArray(samples)) continue;

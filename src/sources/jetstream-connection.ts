@@ -18,11 +18,28 @@ import { permissionRefusal, type PermissionRefusal } from '../nats/permissions';
 import { dialNats, type NatsDial } from '../nats/transport';
 import type { ResolvedNatsOptions } from '../options';
 import { authorizationError, describeServers, errorMessage, isAuthError, isTlsError, tlsError } from '../nats/errors';
-import { jittered, Pause } from './jetstream-timing';
+import { jittered, LEADER_CHANGE_FAST_RETRIES, Pause } from './jetstream-timing';
 import type { SourceSink } from './types';
 
-/** Timeout of each JetStream API request. */
-export const JS_API_TIMEOUT_MS = 5_000;
+/**
+ * Timeout of the first JetStream API requests of a sync. A cluster drops requests to a stream that
+ * is electing a leader: a short timeout (then a quick retry, see LEADER_CHANGE_RETRY_MS) lets a
+ * manager follow again soon after the election instead of waiting out a request sent before it.
+ * Requests after failures get longer ones (`apiTimeout`), up to JS_API_TIMEOUT_MAX_MS.
+ */
+export const JS_API_TIMEOUT_MS = 1_000;
+export const JS_API_TIMEOUT_MAX_MS = 5_000;
+
+/**
+ * The timeout after `failures` failed attempts in a row: JS_API_TIMEOUT_MS while the source retries
+ * quickly (LEADER_CHANGE_FAST_RETRIES: an election drops requests, and a long timeout would only
+ * delay the retry that gets through), then ×1.5 each time up to JS_API_TIMEOUT_MAX_MS, so that a
+ * server that is slow rather than electing is met in the end.
+ */
+export function apiTimeout(failures: number): number {
+  const growth = Math.max(0, failures - LEADER_CHANGE_FAST_RETRIES);
+  return Math.min(JS_API_TIMEOUT_MAX_MS, Math.round(JS_API_TIMEOUT_MS * 1.5 ** growth));
+}
 
 /** A usable connection and its JetStream handles. */
 export interface JetStreamLink {

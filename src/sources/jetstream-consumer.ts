@@ -30,10 +30,17 @@ import {
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger';
 import { appFilter } from '../nats/subjects';
-import { errorMessage } from '../nats/errors';
+import { errorMessage, isLeaderChangeError } from '../nats/errors';
 
-/** Pull requests expire after this; the server's idle heartbeat is half of it. */
+/** Pull requests expire after this. */
 export const PULL_EXPIRES_MS = 10_000;
+/**
+ * The server sends a heartbeat on an idle pull this often; two missed end the consumer (about 2 s).
+ * On a cluster, the consumer lives on one node: when that node dies while our connection stays up
+ * (it is not the node we are connected to), nothing else tells us, and nats.js' default (half the
+ * expiry, so 10 s to notice) kept a manager on an old ruleset for 12 to 17 s (docs/clusters.md).
+ */
+export const IDLE_HEARTBEAT_MS = 1_000;
 /** The server deletes a consumer nobody pulls from for this long (we died without deleting it). */
 export const CONSUMER_INACTIVE_THRESHOLD_MS = 60_000;
 const PULL_BATCH = 64;
@@ -46,6 +53,75 @@ const PULL_BATCH = 64;
  */
 export function consumerName(appId: number): string {
   return `tailslide_${appId}_${randomBytes(6).toString('hex')}`;
+}
+
+/** A creation not answered this soon is joined by a second one (see hedgedAdd). */
+export const HEDGE_AFTER_MS = 400;
+
+/**
+ * Creates the consumer; when no answer came after HEDGE_AFTER_MS, also creates one under another
+ * name, and takes whichever answers first (the other, if it is created, is deleted). On a cluster,
+ * the meta leader places a new R1 consumer on one of the stream's peers and keeps a node that was
+ * SIGKILLed as a candidate until it notices it is gone (more than 10 s with nats-server 2.9.10); a
+ * creation placed there is never answered. Each attempt lands there with a chance of 1 in 3 on a
+ * 3-node cluster; two at once, 1 in 9 (docs/clusters.md).
+ */
+async function hedgedAdd(target: AppConsumerTarget, config: Partial<ConsumerConfig>): Promise<ConsumerInfo> {
+  const first = target.jsm.consumers.add(target.stream, config);
+  if (config.name === undefined) return first;
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const second = new Promise<ConsumerInfo>((resolve, reject) => {
+    timer = setTimeout(() => {
+      if (settled) return reject(new Error('not needed'));
+      target.logger.debug(`consumer ${config.name ?? ''}: no answer after ${HEDGE_AFTER_MS} ms; creating a second one`);
+      target.jsm.consumers.add(target.stream, { ...config, name: consumerName(target.appId) }).then(resolve, reject);
+    }, HEDGE_AFTER_MS);
+    timer.unref();
+  });
+  const attempts = [first, second];
+  try {
+    // The first error that is not a dropped request ends it at once (no stream, no permission).
+    const winner = await new Promise<ConsumerInfo>((resolve, reject) => {
+      let failed = 0;
+      let firstError: unknown;
+      for (const attempt of attempts) {
+        attempt.then(resolve, (err: unknown) => {
+          failed += 1;
+          firstError ??= err;
+          if (attempt === first && !isLeaderChangeError(err)) reject(asError(err));
+          else if (failed === attempts.length) reject(asError(firstError));
+        });
+      }
+    });
+    inUse.add(winner);
+    return winner;
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+    // A creation that is answered after the winner leaves a consumer nobody reads: delete it.
+    for (const attempt of attempts) {
+      attempt.then(
+        (info) => void lateConsumer(target, info),
+        () => undefined,
+      );
+    }
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Deletes a consumer created by the losing half of a hedged creation (not the one in use). */
+const inUse = new WeakSet<object>();
+async function lateConsumer(target: AppConsumerTarget, info: ConsumerInfo): Promise<void> {
+  if (inUse.has(info)) return;
+  try {
+    await target.jsm.consumers.delete(target.stream, info.name);
+  } catch (err) {
+    target.logger.debug(`could not delete the spare consumer ${info.name}: ${errorMessage(err)}`);
+  }
 }
 
 export interface AppConsumerHandlers {
@@ -95,7 +171,7 @@ export class AppConsumer {
     };
     let info: ConsumerInfo;
     try {
-      info = await target.jsm.consumers.add(target.stream, config);
+      info = await hedgedAdd(target, config);
     } catch (err) {
       // A server before 2.9 has no named-consumer API (the client says so before sending):
       // an unnamed consumer works there, it just cannot be confined by permissions.
@@ -121,6 +197,7 @@ export class AppConsumer {
     const messages = await pull.consume({
       max_messages: PULL_BATCH,
       expires: PULL_EXPIRES_MS,
+      idle_heartbeat: IDLE_HEARTBEAT_MS,
       abort_on_missing_resource: true,
       callback: (msg) => this.onMessage(msg),
     });

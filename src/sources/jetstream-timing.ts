@@ -5,6 +5,14 @@ import { within } from '../util/timeout';
 export const SYNC_RETRY_INITIAL_MS = 500;
 export const SYNC_RETRY_MAX_MS = 5_000;
 
+/**
+ * A request that timed out or met a cluster without a leader (a node was lost) is retried after
+ * this, the first LEADER_CHANGE_FAST_RETRIES times in a row, then with the doubling back-off: a
+ * 3-node cluster elects in seconds, and a manager should follow within 3 s of the election.
+ */
+export const LEADER_CHANGE_RETRY_MS = 300;
+export const LEADER_CHANGE_FAST_RETRIES = 8;
+
 /** `ms` ± 20 %, so that many clients do not retry in step. */
 export function jittered(ms: number): number {
   return Math.round(ms * (0.8 + Math.random() * 0.4));

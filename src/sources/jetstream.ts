@@ -12,12 +12,19 @@ import type { JsMsg, StreamInfo } from 'nats';
 import { ConnectionError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
-import { SourceConnection, type JetStreamLink } from './jetstream-connection';
+import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } from './jetstream-connection';
 import { AppConsumer } from './jetstream-consumer';
-import { JS_ERR, apiErrorCode, errorMessage, isStreamNotFound } from '../nats/errors';
+import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
 import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { describeRefusal, isOptionalPermission, permissionRefusal, type PermissionRefusal } from '../nats/permissions';
-import { boundedWait, jittered, retryDelay, RetryTimer } from './jetstream-timing';
+import {
+  boundedWait,
+  jittered,
+  LEADER_CHANGE_FAST_RETRIES,
+  LEADER_CHANGE_RETRY_MS,
+  retryDelay,
+  RetryTimer,
+} from './jetstream-timing';
 import type { FlagSource, SourceSink } from './types';
 
 /** A consumer that ends sooner than this after its creation counts as a failed attempt. */
@@ -140,10 +147,15 @@ export class JetStreamSource implements FlagSource {
     const stream = this.nats.stream;
     const server = link.nc.getServer();
     const outdated = (): boolean => this.syncAgain || this.link !== link;
+    const timeout = apiTimeout(this.failures);
+    const api =
+      timeout === JS_API_TIMEOUT_MS
+        ? link
+        : { jsm: await link.nc.jetstreamManager({ checkAPI: false, timeout }), js: link.nc.jetstream({ timeout }) };
 
     let info: StreamInfo;
     try {
-      info = await link.jsm.streams.info(stream);
+      info = await api.jsm.streams.info(stream);
     } catch (err) {
       if (outdated()) return;
       if (isStreamNotFound(err)) return this.waitFor(`stream "${stream}" does not exist yet on ${server}`);
@@ -165,7 +177,7 @@ export class JetStreamSource implements FlagSource {
     this.rulesetsDelivered = 0;
     try {
       consumer = await AppConsumer.start(
-        { jsm: link.jsm, js: link.js, stream, appId: this.appId, logger: this.logger },
+        { jsm: api.jsm, js: api.js, stream, appId: this.appId, logger: this.logger },
         {
           message: (msg) => this.onMessage(msg),
           ended: (ended, reason, error) => this.onConsumerEnded(ended, reason, error),
@@ -353,7 +365,8 @@ export class JetStreamSource implements FlagSource {
     } else {
       this.logger.debug(message);
     }
-    this.scheduleSync(retryDelay(this.failures), what);
+    const fast = isLeaderChangeError(err) && this.failures <= LEADER_CHANGE_FAST_RETRIES;
+    this.scheduleSync(fast ? jittered(LEADER_CHANGE_RETRY_MS) : retryDelay(this.failures), what);
   }
 
   private scheduleSync(delayMs: number, why: string): void {

@@ -71,7 +71,10 @@ export function statsCommand(): Command {
         windowMs,
         chartMs,
         bucketMs,
-        source: `${redactUrl(opts.redisUrl)} (backend ${backend})`,
+        source: `${opts.redisUrl
+          .split(',')
+          .map((u) => redactUrl(u.trim()))
+          .join(', ')} (backend ${backend})`,
         flags: rows,
       };
       out.result(

@@ -5,9 +5,10 @@ import { STREAM_LAYOUTS, type StreamLayout } from '../../nats/subjects';
 import { action } from '../action';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
 import { parseAppId } from '../parse';
+import { badValue } from '../exit-codes';
 import { withAdmin } from '../session';
 
-type Flags = NatsFlags & AppFlags & JsonFlags & { readonly subjects: StreamLayout };
+type Flags = NatsFlags & AppFlags & JsonFlags & { readonly subjects: StreamLayout; readonly replicas: string };
 
 export function streamCommand(): Command {
   const stream = new Command('stream').description('set up the JetStream stream that holds the rulesets');
@@ -28,6 +29,13 @@ export function streamCommand(): Command {
       .choices(STREAM_LAYOUTS)
       .default('literal'),
   );
+  init.addOption(
+    new Option(
+      '--replicas <n>',
+      'replicas of a NEW stream: 1, or 3 on a JetStream cluster of 3 or more nodes (the stream then ' +
+        'survives the loss of one node); an existing stream is left as it is, with a warning if it has fewer',
+    ).default('1'),
+  );
   withNatsOptions(init);
   withJson(init);
   init.addHelpText(
@@ -35,20 +43,27 @@ export function streamCommand(): Command {
     '\nExamples:\n' +
       '  tailslide stream init\n' +
       '  tailslide stream init --app-id 7 --nats-stream flags_ruleset\n' +
+      '  tailslide stream init --replicas 3 --nats-server nats://n1:4222,nats://n2:4222,nats://n3:4222\n' +
       '  tailslide stream init --subjects wildcard   # only without Tower and Aerobat',
   );
   init.action(
     action<Flags>(async ({ opts, out }) => {
       const appId = opts.appId === undefined ? undefined : parseAppId(opts.appId);
       const layout = opts.subjects;
+      const replicas = parseReplicas(opts.replicas);
       const result = await withAdmin(opts, out, (admin) =>
-        admin.ensureStream(appId === undefined ? { layout } : { appId, layout }),
+        admin.ensureStream(appId === undefined ? { layout, replicas } : { appId, layout, replicas }),
       );
       out.result(result, () => streamLines(result));
       if (out.json) for (const warning of result.warnings) out.warn(warning);
     }),
   );
   return stream.addCommand(init);
+}
+
+function parseReplicas(value: string): number {
+  if (!/^[1-5]$/.test(value.trim())) throw badValue('--replicas', value, 'an integer from 1 to 5');
+  return Number(value.trim());
 }
 
 function streamLines(result: EnsureStreamResult): string[] {
