@@ -25,18 +25,34 @@ const APP = 1;
 const SUBJECT = `apps.${APP}.update.manual`;
 const encoder = new TextEncoder();
 
+/** @typedef {import('../src/index.js').FlagManager} FlagManager */
+/** @typedef {import('./lib/nats-cluster.mjs').NatsCluster} Cluster */
+/** @typedef {import('nats').JetStreamClient} JetStreamClient */
+/** @typedef {{ seq: number, at: number }} Seen one manager's `update`: its sequence, when (Date.now()) */
+/** @typedef {{ seq: number, sentAt: number }} Published a ruleset published: its sequence, when it was sent */
+
 if (opts.worker !== undefined) await worker();
 else if (opts.case === 'fanout') await fanout();
 else if (opts.case === 'recovery') await recovery();
 else await propagation();
 
+/**
+ * Runs `fn` against a fresh 3-node cluster with an R3 file stream, then stops it.
+ * @param {(cluster: Cluster, js: JetStreamClient) => Promise<void>} fn
+ */
 async function withCluster(fn) {
   const cluster = await NatsCluster.start(3);
+  /** @type {import('nats').NatsConnection | undefined} */
   let nc;
   try {
     nc = await connect({ servers: cluster.urls });
     const jsm = await nc.jetstreamManager();
-    await jsm.streams.add({ name: 'flags_ruleset', subjects: ['apps.*.update.*'], storage: 'file', num_replicas: 3 });
+    await jsm.streams.add({
+      name: 'flags_ruleset',
+      subjects: ['apps.*.update.*'],
+      storage: /** @type {import('nats').StorageType} */ ('file'),
+      num_replicas: 3,
+    });
     await fn(cluster, nc.jetstream());
   } finally {
     await nc?.close();
@@ -44,10 +60,16 @@ async function withCluster(fn) {
   }
 }
 
+/**
+ * The 10-flag ruleset of change `n` (its first flag's rollout and description differ per change).
+ * @param {number} n
+ */
 function ruleset(n) {
   const flags = wireRuleset(10);
-  flags[0].rollout_percentage = n % 101;
-  flags[0].description = `change ${n}`;
+  const [head] = flags;
+  if (head === undefined) throw new Error('wireRuleset(10) returned no flags');
+  head.rollout_percentage = n % 101;
+  head.description = `change ${n}`;
   return encoder.encode(JSON.stringify(flags));
 }
 
@@ -63,6 +85,7 @@ async function propagation() {
       logger: quietLogger,
     });
     await manager.initialize();
+    /** @type {number[]} */
     const ms = [];
     try {
       for (let i = 1; i <= CHANGES + 20; i++) {
@@ -86,8 +109,11 @@ async function fanout() {
   await withCluster(async (cluster, js) => {
     await js.publish(SUBJECT, ruleset(0));
     const per = Math.ceil(MANAGERS / PROCESSES);
-    const seen = new Map(); // seq -> times
+    /** @type {Map<number, number[]>} seq -> times */
+    const seen = new Map();
+    /** @type {import('node:child_process').ChildProcess[]} */
     const workers = [];
+    /** @type {Promise<void>[]} */
     const ready = [];
     for (let p = 0; p < PROCESSES; p++) {
       const count = Math.min(per, MANAGERS - p * per);
@@ -99,9 +125,9 @@ async function fanout() {
       workers.push(child);
       let out = '';
       ready.push(
-        new Promise((resolve, reject) => {
+        new Promise((/** @type {(value?: undefined) => void} */ resolve, reject) => {
           child.once('exit', (code) => reject(new Error(`fan-out worker exited with ${code}`)));
-          child.stdout.on('data', (d) => {
+          child.stdout.on('data', (/** @type {Buffer} */ d) => {
             out += d.toString();
             let nl;
             while ((nl = out.indexOf('\n')) >= 0) {
@@ -109,7 +135,7 @@ async function fanout() {
               out = out.slice(nl + 1);
               if (line === 'READY') resolve();
               else if (line.startsWith('SEEN ')) {
-                const { seq, times } = JSON.parse(line.slice(5));
+                const { seq, times } = /** @type {{ seq: number, times: number[] }} */ (JSON.parse(line.slice(5)));
                 seen.set(seq, [...(seen.get(seq) ?? []), ...times]);
               }
             }
@@ -121,7 +147,9 @@ async function fanout() {
       const t = Date.now();
       await Promise.all(ready);
       log(`${MANAGERS} managers in ${PROCESSES} processes ready in ${Date.now() - t} ms`);
+      /** @type {number[]} */
       const lasts = [];
+      /** @type {number[]} */
       const each = [];
       for (let u = 1; u <= UPDATES; u++) {
         const t0 = Date.now();
@@ -132,7 +160,7 @@ async function fanout() {
             throw new Error(`update ${u}: ${seen.get(ack.seq)?.length ?? 0} of ${MANAGERS} saw it`);
           await new Promise((r) => setTimeout(r, 10));
         }
-        const times = seen.get(ack.seq).map((x) => x - t0);
+        const times = (seen.get(ack.seq) ?? []).map((x) => x - t0);
         lasts.push(Math.max(...times));
         each.push(...times);
         await new Promise((r) => setTimeout(r, 500));
@@ -156,10 +184,13 @@ async function recovery() {
   const { FlagManager } = loadTailslide();
   await withCluster(async (cluster, js) => {
     await js.publish(SUBJECT, ruleset(0));
+    /** @type {FlagManager[]} */
     const managers = [];
-    const seen = []; // per manager: [{ seq, at }]
+    /** @type {Seen[][]} per manager, its updates */
+    const seen = [];
     for (let i = 0; i < MANAGERS; i++) {
       const m = new FlagManager({ natsServer: cluster.urls, appId: APP, signalBackend: 'off', logger: quietLogger });
+      /** @type {Seen[]} */
       const mine = [];
       m.on('update', (u) => mine.push({ seq: u.sequence, at: Date.now() }));
       m.on('error', () => undefined);
@@ -167,6 +198,7 @@ async function recovery() {
       managers.push(m);
     }
     await Promise.all(managers.map((m) => m.initialize()));
+    /** @type {Published[]} */
     const published = [];
     let publishing = true;
     const publisher = (async () => {
@@ -185,21 +217,34 @@ async function recovery() {
       await new Promise((r) => setTimeout(r, 1_000));
       const leader = await cluster.waitWhole('flags_ruleset');
       const victim = cluster.nodes.find((n) => n.name === leader);
+      if (victim === undefined) throw new Error(`the stream leader ${leader} is no node of the cluster`);
       const onVictim = (await victim.connectionNames()).filter((c) => c === 'tailslide-node').length;
-      victim.child.kill('SIGKILL');
+      victim.child?.kill('SIGKILL');
       victim.child = undefined;
       const killedAt = Date.now();
       await cluster.waitWhole('flags_ruleset', leader);
       const wholeAt = Date.now();
+      /**
+       * The first ruleset published after JetStream was whole again, and the manager's first update at
+       * or after it; undefined until both are there.
+       * @param {Seen[]} mine
+       */
+      const caughtUp = (mine) => {
+        const first = published.find((p) => p.sentAt >= wholeAt);
+        const got = first && mine.find((s) => s.seq >= first.seq);
+        return first && got ? { first, got } : undefined;
+      };
+      /** @type {number[]} */
       const ms = [];
       const deadline = Date.now() + 30_000;
       for (const mine of seen) {
-        let first;
-        while (!(first = published.find((p) => p.sentAt >= wholeAt)) || !mine.some((s) => s.seq >= first.seq)) {
+        /** @type {ReturnType<typeof caughtUp>} */
+        let hit;
+        while (!(hit = caughtUp(mine))) {
           if (Date.now() > deadline) throw new Error('a manager did not follow within 30 s');
           await new Promise((r) => setTimeout(r, 10));
         }
-        ms.push(mine.find((s) => s.seq >= first.seq).at - Math.max(wholeAt, first.sentAt));
+        ms.push(hit.got.at - Math.max(wholeAt, hit.first.sentAt));
       }
       report({
         case: 'recovery',
@@ -221,7 +266,9 @@ async function worker() {
   const { FlagManager } = loadTailslide();
   const count = Number(opts.worker);
   const servers = String(opts.servers).split(',');
+  /** @type {FlagManager[]} */
   const managers = [];
+  /** @type {Map<number, number[]>} sequence -> when each manager of this process saw it */
   const seen = new Map();
   for (let i = 0; i < count; i++) {
     const m = new FlagManager({

@@ -32,6 +32,11 @@ const want = (/** @type {string} */ name) => !only || only.has(name);
  * @typedef {{ backend: string, flags: number, emitted: number, emitSeconds: number, emitsPerSec: number,
  *   nsPerEmit: number, inRedis: number, lost: number, perFlagMismatches: number, stats: { dropped: number } }} SignalsResult
  */
+/**
+ * @typedef {{ changes: number, nodes: number, replicas: number, ms: Percentiles }} ClusterPropagationResult
+ * @typedef {{ managers: number, onKilledNode: number, electionMs: number, ms: Percentiles }} ClusterRecoveryResult
+ * @typedef {{ managers: number, processes: number, updates: number, lastMs: Percentiles, eachMs: Percentiles }} ClusterFanoutResult
+ */
 /** @typedef {{ initMs: number, heapBytesPerFlag: number, heapGrowthBytes: number, payloadBytes: number }} StartupResult */
 /**
  * @typedef {{ flags: number, payloadBytes: number, loads: number, changes: number, firstRenderMs: Percentiles,
@@ -146,8 +151,12 @@ try {
  *   targeting?: PeerResult & { theirsCallback: PeerSide },
  *   propagation?: Record<string, PropagationResult>,
  *   signals?: SignalsResult,
+ *   'signals-cluster'?: SignalsResult,
  *   'signals-ts-1.4.14'?: SignalsResult,
  *   'signals-ts-1.6.19'?: SignalsResult,
+ *   clusterPropagation?: ClusterPropagationResult,
+ *   clusterRecovery?: ClusterRecoveryResult,
+ *   clusterFanout?: ClusterFanoutResult,
  *   startup?: Record<string, StartupResult & { runs: StartupResult[] }>,
  *   ui?: UiResult,
  *   breaker?: { killswitch?: KillSwitchResult, native?: BreakerPollResult, timeseries?: BreakerPollResult },
@@ -338,13 +347,9 @@ await step('signals', async () => {
 });
 
 await step('cluster', async () => {
-  [raw.clusterPropagation] = await runChild('cluster.mjs', [
-    '--case',
-    'propagation',
-    '--changes',
-    quick ? '100' : '300',
-  ]);
-  const p = raw.clusterPropagation;
+  /** @type {ClusterPropagationResult} */
+  const p = await first(runChild('cluster.mjs', ['--case', 'propagation', '--changes', quick ? '100' : '300']));
+  raw.clusterPropagation = p;
   rows.push({
     what: 'propagation through a 3-node JetStream cluster',
     how: `${fmtInt(p.changes)} changes of a 10-flag ruleset, R3 file stream, manager given all 3 URLs; publish → \`update\` event`,
@@ -352,8 +357,9 @@ await step('cluster', async () => {
     target: 'p99 ≤ 10 ms',
     met: mark(p.ms.p99 <= 10),
   });
-  [raw.clusterRecovery] = await runChild('cluster.mjs', ['--case', 'recovery', '--managers', '6']);
-  const r = raw.clusterRecovery;
+  /** @type {ClusterRecoveryResult} */
+  const r = await first(runChild('cluster.mjs', ['--case', 'recovery', '--managers', '6']));
+  raw.clusterRecovery = r;
   rows.push({
     what: 'recovery after a node loss (3-node JetStream cluster)',
     how: `${r.managers} managers (${r.onKilledNode} on the killed node), a ruleset every 50 ms, SIGKILL of the stream leader's node; per manager, JetStream whole again (after ${fmtMs(r.electionMs)}) → first newer ruleset`,
@@ -362,12 +368,15 @@ await step('cluster', async () => {
     met: mark(r.ms.max <= 3_000),
   });
   const managers = quick ? 200 : 1_000;
-  [raw.clusterFanout] = await runChild(
-    'cluster.mjs',
-    ['--case', 'fanout', '--managers', String(managers), '--processes', '4', '--updates', quick ? '3' : '10'],
-    { timeoutMs: 300_000 },
+  /** @type {ClusterFanoutResult} */
+  const f = await first(
+    runChild(
+      'cluster.mjs',
+      ['--case', 'fanout', '--managers', String(managers), '--processes', '4', '--updates', quick ? '3' : '10'],
+      { timeoutMs: 300_000 },
+    ),
   );
-  const f = raw.clusterFanout;
+  raw.clusterFanout = f;
   rows.push({
     what: `fan-out to ${fmtInt(f.managers)} managers`,
     how: `${f.processes} processes, one connection each over 3 nodes, R3 stream; ${f.updates} updates, each timed publish → the LAST manager's \`update\``,

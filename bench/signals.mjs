@@ -41,7 +41,7 @@ if (BACKEND === 'timeseries') {
 const CLUSTER = Boolean(opts.cluster);
 if (CLUSTER && BACKEND !== 'native') throw new Error('--cluster runs the native backend only (docs/clusters.md)');
 const redis = CLUSTER ? await RedisCluster.start() : await RedisServer.start({ module });
-const redisOptions = CLUSTER ? { redisClusterNodes: redis.addresses } : { redisUrl: redis.url };
+const redisOptions = redis instanceof RedisCluster ? { redisClusterNodes: redis.addresses } : { redisUrl: redis.url };
 const nats = await NatsServer.start();
 /** @type {import('../src/index.js').FlagManager | undefined} */
 let manager;

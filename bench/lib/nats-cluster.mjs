@@ -7,7 +7,22 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { NatsServer, freePort } from './servers.mjs';
 
+/**
+ * What `/jsz` (`?streams=true`) says, as far as the bench reads it.
+ * @typedef {{
+ *   meta_cluster?: { leader?: string },
+ *   account_details?: { stream_detail?: { name: string, cluster?: { leader?: string } }[] }[],
+ * }} Jsz
+ */
+/** @typedef {{ connections?: { name?: string }[] }} Connz */
+
+/** One node: a NatsServer with a name, the cluster block and its monitoring endpoint. */
 class ClusterNode extends NatsServer {
+  /**
+   * @param {string} name `server_name`
+   * @param {number} clusterPort
+   * @param {number[]} routes cluster ports of the other nodes
+   */
   constructor(name, clusterPort, routes) {
     super();
     this.name = name;
@@ -16,11 +31,13 @@ class ClusterNode extends NatsServer {
     this.monitorPort = 0;
   }
 
+  /** @override */
   async start() {
     if (this.monitorPort === 0) this.monitorPort = await freePort();
     return super.start();
   }
 
+  /** @override */
   command() {
     const lines = [
       `server_name: ${this.name}`,
@@ -38,25 +55,33 @@ class ClusterNode extends NatsServer {
     return { bin: 'nats-server', args: ['-c', conf] };
   }
 
+  /** @returns {Promise<Jsz>} */
   jsz(query = '') {
     return this.monitor(`/jsz${query}`);
   }
 
   /** Names of the client connections open on this node. */
   async connectionNames() {
+    /** @type {Connz} */
     const connz = await this.monitor('/connz?limit=4096');
     return (connz.connections ?? []).map((c) => c.name ?? '');
   }
 
+  /**
+   * GET of a monitoring endpoint, its JSON body as the caller expects it.
+   * @template T
+   * @param {string} path
+   * @returns {Promise<T>}
+   */
   monitor(path) {
     return new Promise((resolve, reject) => {
       const request = get(`http://127.0.0.1:${this.monitorPort}${path}`, { agent: false }, (response) => {
         let body = '';
         response.setEncoding('utf8');
-        response.on('data', (chunk) => (body += chunk));
+        response.on('data', (/** @type {string} */ chunk) => (body += chunk));
         response.on('end', () => {
           try {
-            resolve(JSON.parse(body));
+            resolve(/** @type {T} */ (JSON.parse(body)));
           } catch (err) {
             reject(err);
           }
@@ -68,12 +93,14 @@ class ClusterNode extends NatsServer {
 }
 
 export class NatsCluster {
+  /** @param {ClusterNode[]} nodes */
   constructor(nodes) {
     this.nodes = nodes;
   }
 
   /** Starts `size` nodes and waits until they agree on a JetStream meta leader. */
   static async start(size = 3) {
+    /** @type {number[]} */
     const ports = [];
     for (let i = 0; i < size; i++) ports.push(await freePort());
     const nodes = ports.map(
@@ -107,12 +134,17 @@ export class NatsCluster {
     return this.nodes.map((n) => n.url);
   }
 
-  /** Waits until the running nodes agree on a meta leader other than `not`, and `stream` has a leader other than `not`. */
+  /**
+   * Waits until the running nodes agree on a meta leader other than `not`, and `stream` has a leader other than `not`.
+   * @param {string} stream
+   * @param {string} [not] server_name of a node that must not lead
+   * @returns {Promise<string>} the stream leader's server_name
+   */
   async waitWhole(stream, not, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const running = this.nodes.filter((n) => n.child !== undefined);
-      const views = await Promise.all(running.map((n) => n.jsz('?streams=true').catch(() => ({}))));
+      const views = await Promise.all(running.map((n) => n.jsz('?streams=true').catch(() => /** @type {Jsz} */ ({}))));
       const metas = views.map((v) => v.meta_cluster?.leader ?? '');
       const streamLeader = views
         .flatMap((v) => v.account_details ?? [])

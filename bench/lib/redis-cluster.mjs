@@ -6,9 +6,12 @@ import { promisify } from 'node:util';
 import { RedisServer } from './servers.mjs';
 
 const run = promisify(execFile);
-const cli = (port, ...args) => run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).then((r) => r.stdout);
+/** `redis-cli` against one node; its stdout. */
+const cli = (/** @type {number} */ port, /** @type {string[]} */ ...args) =>
+  run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).then((r) => r.stdout);
 
 export class RedisCluster {
+  /** @param {RedisServer[]} nodes */
   constructor(nodes) {
     this.nodes = nodes;
   }

@@ -145,7 +145,7 @@ export class RedisServer extends ServerProcess {
     this.extraArgs = extraArgs;
   }
 
-  /** @param {{ module?: string }} [options] */
+  /** @param {{ module?: string, extraArgs?: string[] }} [options] */
   static start(options) {
     return new RedisServer(options).start();
   }
