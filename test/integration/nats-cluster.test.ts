@@ -250,7 +250,20 @@ test('managers follow every ruleset through the loss of their node and of the st
 
   // Every manager ends on its app's newest ruleset, and never went back.
   for (const w of watched) {
-    await waitFor(() => (w.seen.at(-1)?.sequence ?? 0) === lastSequence(w.appId), `app ${w.appId} on the newest`);
+    // Eventually: the recovery bounds are asserted above; this is that nothing is lost for good.
+    await waitFor(
+      () => (w.seen.at(-1)?.sequence ?? 0) === lastSequence(w.appId),
+      `app ${w.appId} on the newest (${lastSequence(w.appId)})`,
+      {
+        timeoutMs: 30_000,
+        details: () =>
+          `seen up to ${w.seen.at(-1)?.sequence ?? 'none'}; manager log:\n  ` +
+          w.logger.lines
+            .slice(-30)
+            .map((l) => l.message)
+            .join('\n  '),
+      },
+    );
     const sequences = w.seen.map((s) => s.sequence);
     expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
     expect(new Set(sequences).size).toBe(sequences.length);
