@@ -1,0 +1,139 @@
+/**
+ * The breaker on a 6-node Redis Cluster (3 primaries, 3 replicas; test/support/redis-cluster.ts):
+ * an SDK manager writes signals through `redisClusterNodes`, the breaker reads them through
+ * `redisClusterNodes` (or an injected ioredis `Cluster`), native sums per hash slot and TimeSeries
+ * `TS.MRANGE` from every primary, and trips exactly the flags above their threshold, whichever
+ * shard holds their keys.
+ */
+import { Cluster } from 'ioredis';
+import { FlagAdmin } from '../../src/admin/flag-admin';
+import { CircuitBreaker, type CircuitBreakerOptions, type PollReport } from '../../src/breaker';
+import { FlagManager } from '../../src/index';
+import { nativeSignalKey } from '../../src/signals/keys';
+import { keySlot } from '../../src/signals/slots';
+import { RecordingLogger, waitFor } from '../support/flags';
+import { RedisClusterSet } from '../support/redis-cluster';
+import { NatsServer, timeSeriesModules } from '../support/servers';
+
+/** The newest RedisTimeSeries build there is, loaded into every cluster node (TimeSeries case). */
+const TIMESERIES = timeSeriesModules()
+  .reverse()
+  .find((m) => m.present);
+
+let cluster: RedisClusterSet;
+let nats: NatsServer;
+let admin: FlagAdmin;
+let nextApp = 1_200;
+
+beforeAll(async () => {
+  [cluster, nats] = await Promise.all([
+    RedisClusterSet.start(6, 1_000, TIMESERIES ? ['--loadmodule', TIMESERIES.path] : []),
+    NatsServer.start(),
+  ]);
+  admin = new FlagAdmin({ nats: { servers: nats.url }, logger: new RecordingLogger() });
+  await admin.connect();
+  await admin.ensureStream();
+}, 60_000);
+
+afterAll(async () => {
+  await admin?.close();
+  await Promise.all([cluster?.dispose(), nats?.dispose()]);
+}, 30_000);
+
+type Case = {
+  name: string;
+  backend: 'native' | 'timeseries';
+  /** How the breaker reaches the cluster: its own client (`redisClusterNodes`) or an injected `Cluster`. */
+  via: 'nodes' | 'injected';
+};
+
+const CASES: Case[] = [
+  { name: 'native, redisClusterNodes', backend: 'native', via: 'nodes' },
+  { name: 'native, an injected ioredis Cluster', backend: 'native', via: 'injected' },
+  ...(TIMESERIES
+    ? [{ name: 'TimeSeries (auto-detected), redisClusterNodes', backend: 'timeseries', via: 'nodes' } as Case]
+    : []),
+];
+
+it.each(CASES)(
+  '$name: trips the failing flags on every shard, not the healthy one',
+  async ({ backend, via }) => {
+    const appId = (nextApp += 1);
+    const failing: Array<{ id: number; title: string }> = [];
+    for (let i = 0; i < 6; i++) {
+      const title = `failing-${i}`;
+      const outcome = await admin.createFlag(appId, {
+        title,
+        is_active: true,
+        rollout_percentage: 100,
+        error_threshold_percentage: 50,
+      });
+      failing.push({ id: outcome.flag?.id ?? -1, title });
+    }
+    const healthy = 'healthy';
+    const healthyId =
+      (await admin.createFlag(appId, { title: healthy, is_active: true, error_threshold_percentage: 50 })).flag?.id ??
+      -1;
+    // The test means something only if the failing flags' keys live on more than one primary.
+    const shards = new Set(failing.map((f) => Math.floor(keySlot(nativeSignalKey(f.id, 'failure', 0)) / 5_461)));
+    expect(shards.size).toBeGreaterThan(1);
+
+    const manager = new FlagManager({
+      natsServer: nats.url,
+      appId,
+      redisClusterNodes: cluster.addresses,
+      signalBackend: backend,
+      logger: new RecordingLogger(),
+    });
+    const injected =
+      via === 'injected'
+        ? new Cluster(cluster.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })))
+        : undefined;
+    injected?.on('error', () => undefined);
+    const logger = new RecordingLogger();
+    const options: CircuitBreakerOptions = {
+      natsServer: nats.url,
+      apps: [appId],
+      autoPoll: false,
+      logger,
+      ...(injected ? { redisClient: injected } : { redisClusterNodes: cluster.addresses }),
+      ...(backend === 'native' ? { signalBackend: 'native' as const } : {}),
+    };
+    const breaker = new CircuitBreaker(options);
+    const opened: number[] = [];
+    breaker.on('transition', (t) => {
+      if (t.kind === 'open') opened.push(t.flagId);
+    });
+    try {
+      await manager.initialize();
+      for (const { title } of failing) {
+        const toggler = manager.newToggler({ flagName: title });
+        for (let i = 0; i < 25; i++) toggler.emitFailure();
+        for (let i = 0; i < 5; i++) toggler.emitSuccess();
+      }
+      const ok = manager.newToggler({ flagName: healthy });
+      for (let i = 0; i < 25; i++) ok.emitSuccess();
+      for (let i = 0; i < 5; i++) ok.emitFailure();
+      await manager.flushSignals(10_000);
+      expect(manager.signalStats()).toMatchObject({ backend, dropped: 0 });
+
+      await breaker.start();
+      let report: PollReport | undefined;
+      await waitFor(async () => {
+        report = await breaker.poll();
+        return report.flags > 0;
+      }, 'the ruleset');
+      expect(report).toMatchObject({ held: false, judged: 7 });
+      expect(opened.sort((a, b) => a - b)).toEqual(failing.map((f) => f.id).sort((a, b) => a - b));
+      expect(opened).not.toContain(healthyId);
+      expect(logger.matching('info', new RegExp(`reading the ${backend} signal backend`))).toHaveLength(
+        backend === 'timeseries' ? 1 : 0,
+      );
+    } finally {
+      await breaker.stop();
+      await manager.disconnect();
+      injected?.disconnect();
+    }
+  },
+  30_000,
+);
