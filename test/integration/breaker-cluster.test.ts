@@ -5,6 +5,8 @@
  * `TS.MRANGE` from every primary, and trips exactly the flags above their threshold, whichever
  * shard holds their keys.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { FlagAdmin } from '../../src/admin/flag-admin';
 import { CircuitBreaker, type CircuitBreakerOptions, type PollReport } from '../../src/breaker';
@@ -137,3 +139,59 @@ it.each(CASES)(
   },
   30_000,
 );
+
+it('`tailslide breaker` with comma-separated --redis-url nodes reads the cluster', async () => {
+  const appId = (nextApp += 1);
+  const title = 'cli-failing';
+  const flagId =
+    (await admin.createFlag(appId, { title, is_active: true, rollout_percentage: 100, error_threshold_percentage: 50 }))
+      .flag?.id ?? -1;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TAILSLIDE_')) env[key] = value;
+  const urls = cluster.addresses
+    .slice(0, 2)
+    .map((a) => `redis://${a}`)
+    .join(',');
+  const child = spawn(
+    process.execPath,
+    [
+      join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js'),
+      'breaker',
+      '--nats-server',
+      nats.url,
+      '--redis-url',
+      urls,
+      '--signal-backend',
+      'native',
+      '--app-id',
+      String(appId),
+      '--json',
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const io = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (io.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (io.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const manager = new FlagManager({
+    natsServer: nats.url,
+    appId,
+    redisClusterNodes: cluster.addresses,
+    signalBackend: 'native',
+    logger: new RecordingLogger(),
+  });
+  try {
+    await manager.initialize();
+    await waitFor(() => new RegExp(`watching app ${appId}`).test(io.stderr), 'the breaker to start', 10_000);
+    const toggler = manager.newToggler({ flagName: title });
+    for (let i = 0; i < 30; i++) toggler.emitFailure();
+    await manager.flushSignals(10_000);
+    await waitFor(() => /"kind":"open"/.test(io.stdout), 'a JSON line for the trip', 10_000);
+    expect(JSON.parse(io.stdout.trim().split('\n')[0] ?? '{}')).toMatchObject({ kind: 'open', appId, flagId });
+    expect(io.stderr).not.toMatch(/cannot read signals/);
+  } finally {
+    await manager.disconnect();
+    child.kill('SIGTERM');
+    await exited;
+  }
+}, 30_000);
