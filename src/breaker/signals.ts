@@ -19,7 +19,7 @@
  */
 import type { Redis } from 'ioredis';
 import { blockStart, nativeSignalKey, secondField } from '../signals/keys';
-import { describeError, isReplyError } from '../signals/redis-errors';
+import { describeError, isPermanentReplyError } from '../signals/redis-errors';
 import { keySlot, primariesOf } from '../signals/slots';
 import type { SignalStatus } from '../signals/types';
 import { SIGNAL_RESOLUTION_MS, type Counts } from './decide';
@@ -185,7 +185,9 @@ export class NativeSignals implements BreakerSignals {
         if (Array.isArray(reply)) return reply.map((n) => Number(n));
         throw new Error(`unexpected script reply ${typeof reply}`);
       } catch (err) {
-        if (!isReplyError(err)) throw err;
+        // A connection problem, or a cluster in the middle of a failover (CLUSTERDOWN, TRYAGAIN,
+        // LOADING…): this poll fails, the script is tried again next time.
+        if (!isPermanentReplyError(err)) throw err;
         // Slots read in parallel may each be refused: say it once.
         if (this.scripts) this.onFallback(describeError(err));
         this.scripts = false;
