@@ -20,7 +20,7 @@
 import type { Redis } from 'ioredis';
 import { blockStart, nativeSignalKey, secondField } from '../signals/keys';
 import { describeError, isPermanentReplyError } from '../signals/redis-errors';
-import { keySlot, primariesOf } from '../signals/slots';
+import { keySlot, primariesOf, SLOT_COUNT } from '../signals/slots';
 import type { SignalStatus } from '../signals/types';
 import { SIGNAL_RESOLUTION_MS, type Counts } from './decide';
 
@@ -58,7 +58,17 @@ export class TimeSeriesSignals implements BreakerSignals {
     // One node: the client itself. A cluster: every primary, each holding its shard's series.
     const nodes = primariesOf(this.client);
     if (nodes.length === 0) throw new Error('no Redis Cluster primary is known yet');
-    const replies = await Promise.all(nodes.map((node) => node.call('TS.MRANGE', ...args)));
+    assertEveryShard(this.client, nodes);
+    const replies = await Promise.all(
+      nodes.map((node) =>
+        node.call('TS.MRANGE', ...args).catch((error: unknown) => {
+          // A keyless command meets no MOVED: without this, ioredis would keep a dead primary in
+          // its map after a failover. The next poll asks the refreshed primaries.
+          refreshSlots(this.client);
+          throw error;
+        }),
+      ),
+    );
     const buckets = new Map<string, Array<[number, number]>>();
     for (const reply of replies) {
       for (const [key, list] of parseMrange(reply)) buckets.set(key, [...(buckets.get(key) ?? []), ...list]);
@@ -207,6 +217,40 @@ export class NativeSignals implements BreakerSignals {
       }
       return sum;
     });
+  }
+}
+
+/** Asks a Redis Cluster client (ioredis `Cluster`) to read the slot map again; nothing on a single node. */
+function refreshSlots(client: object): void {
+  const cluster = client as { isCluster?: unknown; refreshSlotsCache?: unknown };
+  if (cluster.isCluster !== true || typeof cluster.refreshSlotsCache !== 'function') return;
+  try {
+    (cluster.refreshSlotsCache as (callback: (error?: Error | null) => void) => void).call(client, () => undefined);
+  } catch {
+    // a refresh already under way, or none possible now: the next failure asks again
+  }
+}
+
+/**
+ * On a Redis Cluster, every slot must have its primary among `nodes`: a flag's success and failure
+ * series carry no hash tag, so they may sit on two shards, and one shard missing (a failover under
+ * way) could leave its failures without its successes. Then the poll fails (circuits are held)
+ * and the slot map is read again.
+ * ioredis keeps the slot map as `slots[slot] = [primary key, replica keys…]`, keys `host:port`.
+ */
+function assertEveryShard(client: object, nodes: readonly Redis[]): void {
+  const cluster = client as { isCluster?: unknown; slots?: unknown };
+  if (cluster.isCluster !== true || !Array.isArray(cluster.slots)) return;
+  const slots: unknown[] = cluster.slots;
+  const known = new Set(nodes.map((node) => `${node.options.host ?? ''}:${node.options.port ?? ''}`));
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const owners: unknown = slots[slot];
+    const primary: unknown = Array.isArray(owners) ? owners[0] : undefined;
+    if (typeof primary !== 'string' || !known.has(primary)) {
+      // The map may predate the failover's end: read it again for the next poll.
+      refreshSlots(client);
+      throw new Error(`Redis Cluster slot ${slot} has no known primary (a failover under way?)`);
+    }
   }
 }
 
