@@ -24,7 +24,7 @@ import { errorMessage } from '../nats/errors';
 import { ALL_APPS_SUBJECTS, appIdOfSubject, streamCovers } from '../nats/subjects';
 import type { CircuitStatus, WireFlag } from '../ruleset/types';
 import { probeTimeSeries } from '../signals/detect';
-import { ownClientOptions } from '../signals/redis-connection';
+import { openSignalConnection, ownClientOptions, type SignalConnection } from '../signals/redis-connection';
 import {
   applyDecision,
   decide,
@@ -113,6 +113,8 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   private nc: NatsConnection | undefined;
   private admin: FlagAdmin | undefined;
   private redis: Redis | undefined;
+  /** Our own Redis Cluster client's connection (`redisClusterNodes`), closed at stop. */
+  private redisCluster: SignalConnection | undefined;
   private signals: BreakerSignals | undefined;
   private discovery: Subscription | undefined;
   private starting: Promise<void> | undefined;
@@ -248,7 +250,10 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     );
     this.apps.clear();
     await this.admin?.close().catch(() => undefined);
-    if (this.redis !== undefined && this.options.redis.client === undefined) {
+    if (this.redisCluster !== undefined) {
+      await this.redisCluster.close();
+      this.redisCluster = undefined;
+    } else if (this.redis !== undefined && this.options.redis.client === undefined) {
       const redis = this.redis;
       await Promise.race([redis.quit().catch(() => undefined), sleep(1_000)]);
       redis.disconnect();
@@ -271,7 +276,17 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     const { redis } = this.options;
     // Any ioredis 5 `Redis` satisfies the public `RedisClient` shape; the breaker uses more of it.
     let client = redis.client as unknown as Redis | undefined;
-    if (client === undefined) {
+    if (client === undefined && redis.clusterNodes !== undefined) {
+      // The manager's own Cluster client (same fail-fast policy); typed as `Redis`, see SignalConnection.
+      const connection = openSignalConnection(
+        { client: undefined, clusterNodes: redis.clusterNodes, url: undefined, host: redis.host, port: redis.port },
+        (err) => this.logger.debug(`CircuitBreaker: Redis ${err.message}`),
+        (message) => this.logger.debug(`CircuitBreaker: ${message}`),
+      );
+      this.redisCluster = connection;
+      client = connection.client;
+      connection.connect();
+    } else if (client === undefined) {
       client =
         redis.url !== undefined
           ? new Redis(redis.url, ownClientOptions())

@@ -8,6 +8,8 @@ import {
   DEFAULT_REDIS_HOST,
   DEFAULT_REDIS_PORT,
   parseAppId,
+  redisClusterNodes,
+  type RedisNode,
   type ResolvedNatsOptions,
 } from '../options';
 import { isRedisClient, type RedisClient } from '../signals/client';
@@ -50,8 +52,13 @@ export interface CircuitBreakerOptions {
   redisUrl?: string;
   redisHost?: string;
   redisPort?: number;
-  /** An ioredis client of yours (not a Cluster): used, never closed. */
+  /** An ioredis client of yours (`new Redis(…)` or a `Cluster`): used, never closed. */
   redisClient?: RedisClient;
+  /**
+   * Nodes of a Redis Cluster (`host:port` or `redis://[user:password@]host:port`; a few are
+   * enough), as the manager's option: signals are then read per hash slot and from every primary.
+   */
+  redisClusterNodes?: readonly string[];
   /** Where the signals are: 'auto' (default) asks Redis for the TimeSeries module. */
   signalBackend?: 'auto' | 'timeseries' | 'native';
 
@@ -80,6 +87,8 @@ export interface ResolvedBreakerOptions {
   readonly nats: ResolvedNatsOptions;
   readonly redis: {
     readonly client: RedisClient | undefined;
+    /** Redis Cluster seed nodes (`redisClusterNodes`); wins over `url` and `host`. */
+    readonly clusterNodes: readonly RedisNode[] | undefined;
     readonly url: string | undefined;
     readonly host: string;
     readonly port: number;
@@ -151,6 +160,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
     },
     redis: {
       client: redisClient,
+      clusterNodes: redisClusterNodes(options.redisClusterNodes),
       url: redisUrl,
       host: optionalString('redisHost', options.redisHost) ?? DEFAULT_REDIS_HOST,
       port: optionalPort('redisPort', options.redisPort) ?? DEFAULT_REDIS_PORT,

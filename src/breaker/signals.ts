@@ -11,10 +11,16 @@
  *   window from its per-second hashes (keys from signals/keys.ts); where scripts are refused, one
  *   pipeline of `HMGET <hash> <second>…`. (`SignalReader` reads whole 60 s hashes with HGETALL:
  *   measured here, 20,000 busy hashes cost about 1.5 s that way and 0.25 s as HMGETs of 4 fields.)
+ *
+ * On a Redis Cluster (an ioredis `Cluster`): `TS.MRANGE` goes to every primary (each answers for its
+ * own shard only) and the replies are merged; the native sums run as one `EVAL` per hash slot (a
+ * flag's keys share the slot of their hash tag `{flagId}`), the slots in parallel, and so does the
+ * HMGET fallback. A single node still gets ONE command (or pipeline) per app and poll.
  */
 import type { Redis } from 'ioredis';
 import { blockStart, nativeSignalKey, secondField } from '../signals/keys';
-import { describeError, isReplyError } from '../signals/redis-errors';
+import { describeError, isPermanentReplyError } from '../signals/redis-errors';
+import { keySlot, primariesOf, SLOT_COUNT } from '../signals/slots';
 import type { SignalStatus } from '../signals/types';
 import { SIGNAL_RESOLUTION_MS, type Counts } from './decide';
 
@@ -40,8 +46,7 @@ export class TimeSeriesSignals implements BreakerSignals {
     const out = new Map<number, Counts>();
     if (flags.length === 0) return out;
     const fromMs = Math.min(...flags.map((f) => f.fromMs));
-    const reply = await this.client.call(
-      'TS.MRANGE',
+    const args = [
       String(floorTo(fromMs, SIGNAL_RESOLUTION_MS)),
       String(toMs),
       'AGGREGATION',
@@ -49,8 +54,25 @@ export class TimeSeriesSignals implements BreakerSignals {
       String(SIGNAL_RESOLUTION_MS),
       'FILTER',
       `appId=${appId}`,
+    ];
+    // One node: the client itself. A cluster: every primary, each holding its shard's series.
+    const nodes = primariesOf(this.client);
+    if (nodes.length === 0) throw new Error('no Redis Cluster primary is known yet');
+    assertEveryShard(this.client, nodes);
+    const replies = await Promise.all(
+      nodes.map((node) =>
+        node.call('TS.MRANGE', ...args).catch((error: unknown) => {
+          // A keyless command meets no MOVED: without this, ioredis would keep a dead primary in
+          // its map after a failover. The next poll asks the refreshed primaries.
+          refreshSlots(this.client);
+          throw error;
+        }),
+      ),
     );
-    const buckets = parseMrange(reply);
+    const buckets = new Map<string, Array<[number, number]>>();
+    for (const reply of replies) {
+      for (const [key, list] of parseMrange(reply)) buckets.set(key, [...(buckets.get(key) ?? []), ...list]);
+    }
     for (const { flagId, fromMs: flagFrom } of flags) {
       const counts = { success: 0, failure: 0 };
       for (const status of ['success', 'failure'] as const) {
@@ -88,6 +110,11 @@ for i, key in ipairs(KEYS) do
 end
 return out
 `;
+
+interface SumRequest {
+  readonly key: string;
+  readonly fields: readonly string[];
+}
 
 export class NativeSignals implements BreakerSignals {
   readonly backend = 'native' as const;
@@ -127,7 +154,27 @@ export class NativeSignals implements BreakerSignals {
     return out;
   }
 
-  private async sums(requests: ReadonlyArray<{ key: string; fields: readonly string[] }>): Promise<number[]> {
+  private async sums(requests: readonly SumRequest[]): Promise<number[]> {
+    if ((this.client as { isCluster?: unknown }).isCluster !== true) return this.sumsInSlot(requests);
+    // A Redis Cluster: one script (or pipeline) per hash slot, the slots in parallel.
+    const groups = new Map<number, { requests: SumRequest[]; positions: number[] }>();
+    requests.forEach((request, position) => {
+      const slot = keySlot(request.key);
+      let group = groups.get(slot);
+      if (group === undefined) groups.set(slot, (group = { requests: [], positions: [] }));
+      group.requests.push(request);
+      group.positions.push(position);
+    });
+    const out = new Array<number>(requests.length).fill(0);
+    const answers = await Promise.all([...groups.values()].map((group) => this.sumsInSlot(group.requests)));
+    [...groups.values()].forEach((group, i) => {
+      group.positions.forEach((position, j) => (out[position] = answers[i]?.[j] ?? 0));
+    });
+    return out;
+  }
+
+  /** Sums of requests whose keys share one hash slot (any keys on a single node). */
+  private async sumsInSlot(requests: readonly SumRequest[]): Promise<number[]> {
     if (this.scripts) {
       try {
         const lists = new Map<string, number>();
@@ -148,9 +195,12 @@ export class NativeSignals implements BreakerSignals {
         if (Array.isArray(reply)) return reply.map((n) => Number(n));
         throw new Error(`unexpected script reply ${typeof reply}`);
       } catch (err) {
-        if (!isReplyError(err)) throw err;
+        // A connection problem, or a cluster in the middle of a failover (CLUSTERDOWN, TRYAGAIN,
+        // LOADING…): this poll fails, the script is tried again next time.
+        if (!isPermanentReplyError(err)) throw err;
+        // Slots read in parallel may each be refused: say it once.
+        if (this.scripts) this.onFallback(describeError(err));
         this.scripts = false;
-        this.onFallback(describeError(err));
       }
     }
     const pipeline = this.client.pipeline();
@@ -167,6 +217,40 @@ export class NativeSignals implements BreakerSignals {
       }
       return sum;
     });
+  }
+}
+
+/** Asks a Redis Cluster client (ioredis `Cluster`) to read the slot map again; nothing on a single node. */
+function refreshSlots(client: object): void {
+  const cluster = client as { isCluster?: unknown; refreshSlotsCache?: unknown };
+  if (cluster.isCluster !== true || typeof cluster.refreshSlotsCache !== 'function') return;
+  try {
+    (cluster.refreshSlotsCache as (callback: (error?: Error | null) => void) => void).call(client, () => undefined);
+  } catch {
+    // a refresh already under way, or none possible now: the next failure asks again
+  }
+}
+
+/**
+ * On a Redis Cluster, every slot must have its primary among `nodes`: a flag's success and failure
+ * series carry no hash tag, so they may sit on two shards, and one shard missing (a failover under
+ * way) could leave its failures without its successes. Then the poll fails (circuits are held)
+ * and the slot map is read again.
+ * ioredis keeps the slot map as `slots[slot] = [primary key, replica keys…]`, keys `host:port`.
+ */
+function assertEveryShard(client: object, nodes: readonly Redis[]): void {
+  const cluster = client as { isCluster?: unknown; slots?: unknown };
+  if (cluster.isCluster !== true || !Array.isArray(cluster.slots)) return;
+  const slots: unknown[] = cluster.slots;
+  const known = new Set(nodes.map((node) => `${node.options.host ?? ''}:${node.options.port ?? ''}`));
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const owners: unknown = slots[slot];
+    const primary: unknown = Array.isArray(owners) ? owners[0] : undefined;
+    if (typeof primary !== 'string' || !known.has(primary)) {
+      // The map may predate the failover's end: read it again for the next poll.
+      refreshSlots(client);
+      throw new Error(`Redis Cluster slot ${slot} has no known primary (a failover under way?)`);
+    }
   }
 }
 

@@ -149,6 +149,20 @@ describe('trips', () => {
     expect((await b.poll()).transitions).toBe(0);
   });
 
+  it('on a single Redis: one EVAL per app and poll, however many flags (no per-slot split)', async () => {
+    const apps = [await newApp(), await newApp()];
+    for (const { appId } of apps)
+      for (let i = 0; i < 3; i++)
+        await admin.createFlag(appId, { title: `more-${i}`, is_active: true, error_threshold_percentage: 50 });
+    const { breaker: b } = breaker(apps.map((a) => a.appId));
+    await started(b, 8);
+    const evals = async (): Promise<number> =>
+      Number(/cmdstat_eval:calls=(\d+)/.exec(String(await redis.info('commandstats')))?.[1] ?? 0);
+    const before = await evals();
+    expect(await b.poll()).toMatchObject({ judged: 8, held: false });
+    expect((await evals()) - before).toBe(2);
+  });
+
   it('minRequests: no trip below it, a trip at it', async () => {
     const { appId, flagId } = await newApp();
     const { breaker: b, transitions } = breaker([appId], { minRequests: 20 });
