@@ -22,7 +22,7 @@ export interface WireTarget {
 }
 
 /**
- * The targeting fields of a flag on the wire (docs/targeting.md). Rules are taken as any JSON and
+ * The targeting fields of a flag on the wire (docs/targeting.md). Rules are taken as arbitrary JSON and
  * validated with the flag, so that errors name the rule and clause (`rules[1].clauses[0].op`).
  */
 export interface WireTargetingFields {

@@ -28,7 +28,7 @@ export function uiCommand(): Command {
         'address needs a token (then every request must carry it). Runs until Ctrl-C.',
     )
     .option('--host <address>', 'address to listen on (a non-loopback address needs --token)', DEFAULT_UI_HOST)
-    .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_UI_PORT))
+    .option('--port <port>', 'port to listen on (0: a free port)', String(DEFAULT_UI_PORT))
     .addOption(
       new Option('--token <token>', 'access token (at least 16 characters) every request must carry').env(
         'TAILSLIDE_UI_TOKEN',
