@@ -22,6 +22,7 @@ import { resolutionOf } from '../../src/openfeature/resolution';
 import { SignalReader } from '../../src/signals';
 import { NatsServer, RedisServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
+import { PRICING_PAGE } from '../support/targeting';
 
 const U1 = '375d39e6-9c3f-4f58-80bd-e5960b710295'; // bucket 12018 in "App 1 Flag 1"
 const U2 = 'user-1'; // bucket 79460 in "App 1 Flag 1"
@@ -245,29 +246,8 @@ describe('boolean evaluation: every reason', () => {
 });
 
 describe('variations (docs/targeting.md): string, number and object flags', () => {
-  const PRICING = wireFlag({
-    id: 42,
-    title: 'pricing-page',
-    variations: ['control', 'annual-first', 'monthly-first'],
-    off_variation: 0,
-    targets: [{ variation: 2, values: ['qa-1'] }],
-    rules: [
-      {
-        id: 'eu-annual',
-        clauses: [
-          { attribute: 'country', op: 'in', values: ['NL', 'BE', 'DE'] },
-          { attribute: 'app_version', op: 'semver_gt', values: ['2.3.0'] },
-        ],
-        serve: { variation: 1 },
-      },
-    ],
-    fallthrough: {
-      split: [
-        { variation: 0, weight: 50000 },
-        { variation: 1, weight: 50000 },
-      ],
-    },
-  });
+  const PRICING = PRICING_PAGE;
+
   const LIMIT = wireFlag({
     id: 43,
     title: 'rate-limit',

@@ -5,30 +5,9 @@ import { parseRuleset } from '../../src/ruleset/parse';
 import type { SignalSink } from '../../src/signals/types';
 import { Toggler, type TogglerHost } from '../../src/toggler';
 import { RecordingLogger, wireFlag } from '../support/flags';
+import { PRICING_PAGE } from '../support/targeting';
 
-const PRICING = wireFlag({
-  id: 42,
-  title: 'pricing-page',
-  variations: ['control', 'annual-first', 'monthly-first'],
-  off_variation: 0,
-  targets: [{ variation: 2, values: ['qa-1'] }],
-  rules: [
-    {
-      id: 'eu-annual',
-      clauses: [
-        { attribute: 'country', op: 'in', values: ['NL', 'BE', 'DE'] },
-        { attribute: 'app_version', op: 'semver_gt', values: ['2.3.0'] },
-      ],
-      serve: { variation: 1 },
-    },
-  ],
-  fallthrough: {
-    split: [
-      { variation: 0, weight: 50000 },
-      { variation: 1, weight: 50000 },
-    ],
-  },
-});
+const PRICING = PRICING_PAGE;
 const BETA = wireFlag({
   id: 43,
   title: 'beta',
