@@ -1,7 +1,7 @@
 /** The flag fields an admin may set, their defaults for a new flag, and the typed patches. */
 import { WIRE_DEFAULTS } from '../ruleset/parse';
 import { TARGETING_FIELDS, type JsonValue } from '../ruleset/targeting';
-import type { WireFlag, WireFlagFields } from '../ruleset/types';
+import { WIRE_FIELDS, type WireFlag, type WireFlagFields } from '../ruleset/types';
 
 /** Every wire field a user may set on a flag (all but `id`, `app_id` and the timestamps). */
 export type EditableFlagFields = Omit<WireFlagFields, 'id' | 'app_id' | 'created_at' | 'updated_at'>;
@@ -57,23 +57,13 @@ export type CircuitPatch = Partial<
   >
 >;
 
-export const EDITABLE_FIELDS: readonly (keyof EditableFlagFields)[] = [
-  'title',
-  'description',
-  'is_active',
-  'rollout_percentage',
-  'white_listed_users',
-  'error_threshold_percentage',
-  'circuit_status',
-  'is_recoverable',
-  'circuit_recovery_percentage',
-  'circuit_recovery_delay',
-  'circuit_initial_recovery_percentage',
-  'circuit_recovery_rate',
-  'circuit_recovery_increment_percentage',
-  'circuit_recovery_profile',
-  'webhooks',
-];
+/** Fields the admin library sets itself and a patch may not touch. */
+export const MANAGED_FIELDS: readonly string[] = ['id', 'app_id', 'created_at', 'updated_at'];
+
+/** The wire fields a user may set, in wire order: all but the managed ones. */
+export const EDITABLE_FIELDS: readonly (keyof EditableFlagFields)[] = WIRE_FIELDS.filter(
+  (field): field is keyof EditableFlagFields => !MANAGED_FIELDS.includes(field),
+);
 
 /** Fields createFlag and updateFlag take: the editable fields and the targeting fields. */
 export const PATCHABLE_FIELDS: readonly string[] = [...EDITABLE_FIELDS, ...TARGETING_FIELDS];
@@ -89,9 +79,6 @@ export const CIRCUIT_FIELDS: readonly (keyof CircuitPatch)[] = [
   'circuit_recovery_increment_percentage',
   'circuit_recovery_profile',
 ];
-
-/** Fields the admin library sets itself and a patch may not touch. */
-export const MANAGED_FIELDS: readonly string[] = ['id', 'app_id', 'created_at', 'updated_at'];
 
 /** Wire fields in the order of docs/wire-format.md, for stable output (diffs, printing). */
 export const WIRE_FIELD_ORDER: readonly string[] = [

@@ -1,6 +1,6 @@
 import { InvalidRulesetError, describeValue, type RulesetIssue } from '../errors';
 import { parseTargeting, TARGETING_FIELDS, targetingToWire } from './targeting';
-import type { CircuitStatus, Flag, RecoveryProfile, WireFlag } from './types';
+import { WIRE_FIELDS, type CircuitStatus, type Flag, type RecoveryProfile, type WireFlag } from './types';
 
 /** Wait after a trip before recovery starts: one minute. */
 export const DEFAULT_CIRCUIT_RECOVERY_DELAY_MS = 60_000;
@@ -35,28 +35,7 @@ export const WIRE_DEFAULTS = {
 const CIRCUIT_STATUSES: readonly CircuitStatus[] = ['open', 'close', 'recovery'];
 const RECOVERY_PROFILES: readonly RecoveryProfile[] = ['linear', 'exponential'];
 
-const KNOWN_FIELDS = new Set<string>([
-  'id',
-  'app_id',
-  'title',
-  'description',
-  'is_active',
-  'rollout_percentage',
-  'white_listed_users',
-  'error_threshold_percentage',
-  'circuit_status',
-  'is_recoverable',
-  'circuit_recovery_percentage',
-  'circuit_recovery_delay',
-  'circuit_initial_recovery_percentage',
-  'circuit_recovery_rate',
-  'circuit_recovery_increment_percentage',
-  'circuit_recovery_profile',
-  'webhooks',
-  'created_at',
-  'updated_at',
-  ...TARGETING_FIELDS,
-]);
+const KNOWN_FIELDS = new Set<string>([...WIRE_FIELDS, ...TARGETING_FIELDS]);
 
 export type ParseResult =
   { readonly ok: true; readonly flags: readonly Flag[] } | { readonly ok: false; readonly error: InvalidRulesetError };

@@ -27,6 +27,29 @@ export interface WireFlagFields {
   updated_at: string;
 }
 
+/** Every known wire field, in the order Tower writes them. */
+export const WIRE_FIELDS = [
+  'id',
+  'app_id',
+  'title',
+  'description',
+  'is_active',
+  'rollout_percentage',
+  'white_listed_users',
+  'error_threshold_percentage',
+  'circuit_status',
+  'is_recoverable',
+  'circuit_recovery_percentage',
+  'circuit_recovery_delay',
+  'circuit_initial_recovery_percentage',
+  'circuit_recovery_rate',
+  'circuit_recovery_increment_percentage',
+  'circuit_recovery_profile',
+  'webhooks',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof WireFlagFields)[];
+
 /** A flag exactly as it travels in JetStream: the known fields, and unknown extra fields, kept. */
 export interface WireFlag extends WireFlagFields {
   [extra: string]: unknown;
