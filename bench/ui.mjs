@@ -13,16 +13,15 @@
 //                 clock before the publish here to the wall-clock time the page marks, `changes` times.
 import { createRequire } from 'node:module';
 import { args, loadInternal, log, quietLogger, report, summarize, wireRuleset } from './lib/common.mjs';
+import { launchChromium } from './lib/chromium.mjs';
 import { NatsServer, RedisServer } from './lib/servers.mjs';
 
 const opts = args();
 const FLAGS = Number(opts.flags ?? 500);
 const LOADS = Number(opts.loads ?? 5);
 const CHANGES = Number(opts.changes ?? 20);
-const CHROMIUM = process.env.TAILSLIDE_CHROMIUM ?? '/usr/bin/chromium';
 const require = createRequire(import.meta.url);
 const { connect } = require('nats');
-const { chromium } = require('playwright-core');
 const { startDashboard } = loadInternal('ui/index.js');
 
 // In-page functions (they run in the browser, where `document` exists; functions, not strings,
@@ -73,19 +72,7 @@ try {
     port: 0,
     logger: quietLogger,
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const url = `${dashboard.url}#/apps/1`;
   /** @type {number[]} */
   const renderMs = [];

@@ -5,16 +5,14 @@
 // flags with the admin library, writes 15 minutes of success/failure signals (a failure spike
 // that opened a circuit), makes a few edits for the history, starts the dashboard (dist/cjs/ui)
 // and saves a 1280×800 screenshot (TAILSLIDE_CHROMIUM overrides /usr/bin/chromium).
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { args, loadInternal, quietLogger, ROOT } from '../bench/lib/common.mjs';
+import { launchChromium } from '../bench/lib/chromium.mjs';
 import { NatsServer, RedisServer } from '../bench/lib/servers.mjs';
 
 const opts = args();
 const out = resolve(ROOT, typeof opts.out === 'string' ? opts.out : 'docs/dashboard.png');
 const which = typeof opts.page === 'string' ? opts.page : 'flag';
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
 const { FlagAdmin } = loadInternal('admin/index.js');
 const { startDashboard } = loadInternal('ui/index.js');
 const { resolveOptions } = loadInternal('options.js');
@@ -79,19 +77,7 @@ try {
     port: 0,
     logger: quietLogger,
   });
-  browser = await chromium.launch({
-    executablePath: process.env.TAILSLIDE_CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   if (which === 'apps') {
     await page.goto(`${dashboard.url}#/`);

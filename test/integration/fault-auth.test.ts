@@ -5,8 +5,7 @@
  * leaves nothing open after disconnect(). Real nats-servers; a throwaway CA made with openssl.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, StorageType, type ConnectionOptions } from 'nats';
 import {
@@ -17,6 +16,7 @@ import {
   type TailslideError,
 } from '../../src/index';
 import { NatsServer } from '../support/servers';
+import { makeTlsCerts } from '../support/tls';
 import { totalConnections } from '../support/nats-monitor';
 import { expectNoExtraResources, settledResources } from '../support/handles';
 import { RecordingLogger, wireFlag } from '../support/flags';
@@ -169,58 +169,7 @@ describe('token', () => {
     const file = (name: string): string => join(certDir, name);
 
     beforeAll(async () => {
-      certDir = mkdtempSync(join(tmpdir(), 'tailslide-fault-tls-'));
-      const openssl = (...args: string[]): void => {
-        execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
-      };
-      const newCa = (name: string): void =>
-        openssl(
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          `${name}.key`,
-          '-out',
-          `${name}.pem`,
-          '-days',
-          '2',
-          '-subj',
-          `/CN=${name}`,
-        );
-      newCa('ca');
-      newCa('other-ca');
-      openssl(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        'server.key',
-        '-out',
-        'server.csr',
-        '-subj',
-        '/CN=127.0.0.1',
-      );
-      writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        'server.csr',
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        'server.pem',
-        '-days',
-        '2',
-        '-extfile',
-        'ext.cnf',
-      );
+      certDir = makeTlsCerts('tailslide-fault-tls-', ['other-ca']);
       tlsServer = await startServer(
         {
           extraConfig: `tls { cert_file: ${JSON.stringify(file('server.pem'))}, key_file: ${JSON.stringify(file('server.key'))} }`,

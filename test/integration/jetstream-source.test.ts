@@ -1,10 +1,8 @@
 /**
  * JetStreamSource against real nats-server processes (2.9 here): each test has its own server.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { AuthorizationError, ConnectionError, type TailslideError } from '../../src/errors';
@@ -13,6 +11,7 @@ import { JetStreamSource } from '../../src/sources/jetstream';
 import type { MessageMeta, SourceSink } from '../../src/sources/types';
 import { RecordingLogger, waitFor, type WaitOptions } from '../support/flags';
 import { freePort, NatsServer, sleep } from '../support/servers';
+import { makeTlsCerts } from '../support/tls';
 
 const TOWER_EXAMPLE =
   '[{"id":1,"app_id":1,"title":"App 1 Flag 1","description":"","is_active":true,' +
@@ -483,55 +482,7 @@ describe('JetStreamSource: credentials and TLS', () => {
   describe('TLS', () => {
     let certDir = '';
     beforeAll(() => {
-      certDir = mkdtempSync(join(tmpdir(), 'tailslide-tls-'));
-      const run = (...args: string[]): void => {
-        execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
-      };
-      run(
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        'ca.key',
-        '-out',
-        'ca.pem',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=tailslide-test-ca',
-      );
-      run(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        'server.key',
-        '-out',
-        'server.csr',
-        '-subj',
-        '/CN=127.0.0.1',
-      );
-      writeFileSync(join(certDir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-      run(
-        'x509',
-        '-req',
-        '-in',
-        'server.csr',
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        'server.pem',
-        '-days',
-        '2',
-        '-extfile',
-        'ext.cnf',
-      );
+      certDir = makeTlsCerts('tailslide-tls-');
     });
     afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
