@@ -404,6 +404,9 @@ async function flagPage(appId: number, flagId: number): Promise<void> {
     h('button', { type: 'submit' }, 'Evaluate'),
   );
 
+  // Targeting (docs/targeting.md): shown as stored; edited with the tailslide command
+  const targeting = targetingSection(flag);
+
   // History and circuit timeline
   const timeline = h('ol', { class: 'timeline', 'aria-label': 'Circuit timeline' });
   const historyList = h('ol', { class: 'history', 'aria-label': 'Change history' });
@@ -486,6 +489,7 @@ async function flagPage(appId: number, flagId: number): Promise<void> {
           result,
         ),
         h('section', { 'aria-labelledby': 'circuit-h' }, h('h2', { id: 'circuit-h' }, 'Circuit timeline'), timeline),
+        targeting,
       ),
       h(
         'div',
@@ -538,6 +542,32 @@ async function flagPage(appId: number, flagId: number): Promise<void> {
 }
 
 /** With a token, a "Log out" button in the header (asked beside the first view, not before it). */
+/** The flag fields of the targeting extension (docs/targeting.md). */
+const TARGETING_FIELDS = ['variations', 'off_variation', 'targets', 'rules', 'fallthrough'] as const;
+
+/**
+ * A flag's variations, targets, rules and fallthrough as stored, or an empty fragment for a plain
+ * boolean flag. Read-only here: they are edited with `tailslide flags variations|targets|rules`.
+ */
+function targetingSection(flag: WireFlag): HTMLElement | DocumentFragment {
+  const fields = TARGETING_FIELDS.filter((field) => flag[field] !== undefined && flag[field] !== null);
+  if (fields.length === 0) return document.createDocumentFragment();
+  const shown = Object.fromEntries(fields.map((field) => [field, flag[field]]));
+  return h(
+    'section',
+    { 'aria-labelledby': 'targeting-h' },
+    h('h2', { id: 'targeting-h' }, 'Targeting'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Variations, targets and rules, as stored. Edit them with ',
+      h('code', {}, `tailslide flags variations|targets|rules ${flag.title} --app-id ${flag.app_id}`),
+      '.',
+    ),
+    h('pre', { class: 'targeting', 'aria-label': 'Targeting of the flag' }, JSON.stringify(shown, null, 2)),
+  );
+}
+
 function offerLogout(): void {
   api<{ tokenRequired: boolean; authenticated: boolean }>('GET', '/api/session')
     .then((session) => {

@@ -188,6 +188,35 @@ it('charts the signals the test emitted, and evaluates for a user', async () => 
   await screenshot(page, 'flag-desktop');
 });
 
+it("shows a flag's variations, targets and rules (read-only), and none for a boolean flag", async () => {
+  await admin.createFlag(1, {
+    title: 'pricing-page',
+    is_active: true,
+    rollout_percentage: 100,
+    variations: ['control', 'annual-first'],
+    off_variation: 0,
+    targets: [{ variation: 1, values: ['qa-1'] }],
+    rules: [{ id: 'eu', clauses: [{ attribute: 'country', op: 'in', values: ['NL'] }], serve: { variation: 1 } }],
+    fallthrough: { variation: 0 },
+  });
+  const pricing = await flagOf('pricing-page');
+  await page.goto(`${dashboard.url}#/apps/1/flags/${pricing.id}`);
+  const shown = page.getByLabel('Targeting of the flag');
+  await shown.waitFor();
+  expect(JSON.parse((await shown.textContent()) ?? '')).toEqual({
+    variations: ['control', 'annual-first'],
+    off_variation: 0,
+    targets: [{ variation: 1, values: ['qa-1'] }],
+    rules: [{ id: 'eu', clauses: [{ attribute: 'country', op: 'in', values: ['NL'] }], serve: { variation: 1 } }],
+    fallthrough: { variation: 0 },
+  });
+  const search = await flagOf('search');
+  await page.goto(`${dashboard.url}#/apps/1/flags/${search.id}`);
+  await page.getByRole('heading', { name: 'Evaluate for a user' }).waitFor();
+  expect(await page.getByRole('heading', { name: 'Targeting' }).count()).toBe(0);
+  await admin.deleteFlag(1, 'pricing-page');
+});
+
 it('shows a change made with the CLI live, without a reload', async () => {
   await openApp();
   await page.evaluate('window.__sameDocument = true');
