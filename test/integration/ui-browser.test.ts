@@ -212,7 +212,8 @@ it("shows a flag's variations, targets and rules (read-only), and none for a boo
   });
   const search = await flagOf('search');
   await page.goto(`${dashboard.url}#/apps/1/flags/${search.id}`);
-  await page.getByRole('heading', { name: 'Evaluate for a user' }).waitFor();
+  // Same document (the hash changed): wait for the page of 'search', rendered in one go.
+  await page.getByRole('heading', { level: 1, name: 'search', exact: true }).waitFor();
   expect(await page.getByRole('heading', { name: 'Targeting' }).count()).toBe(0);
   await admin.deleteFlag(1, 'pricing-page');
 });
