@@ -137,7 +137,9 @@ export class FlagCard {
     this.badge.className = `badge circuit-${f.circuit_status}`;
     this.badge.textContent =
       f.circuit_status === 'open'
-        ? 'circuit open'
+        ? f.is_active
+          ? 'on; circuit field says open'
+          : 'circuit open'
         : f.circuit_status === 'recovery'
           ? `recovering ${percent(f.circuit_recovery_percentage)}`
           : '';

@@ -74,17 +74,26 @@ export function lastStepMs(flag: WireFlag): number | undefined {
 }
 
 /**
- * Whether the breaker looks at the flag at all: a threshold above 0, and active, except an open
- * circuit (the breaker switched it off and owes it a recovery).
+ * Whether the flag is tripped: circuit open and switched off. An active flag whose circuit field
+ * says open (Tower's close-circuit writes only `is_active: true`) is served by every SDK, since
+ * `is_active` decides, so the breaker judges it as a closed one.
+ */
+export function isTripped(flag: WireFlag): boolean {
+  return flag.circuit_status === 'open' && !flag.is_active;
+}
+
+/**
+ * Whether the breaker looks at the flag at all: a threshold above 0, and active, except a tripped
+ * circuit (the breaker switched it off and owes it a recovery when it is recoverable).
  */
 export function isWatched(flag: WireFlag): boolean {
   if (!(flag.error_threshold_percentage > 0)) return false;
-  return flag.circuit_status === 'open' ? flag.is_recoverable : flag.is_active;
+  return isTripped(flag) ? flag.is_recoverable : flag.is_active;
 }
 
-/** Whether the flag's signals are needed this poll (an open circuit is judged on time alone). */
+/** Whether the flag's signals are needed this poll (a tripped circuit is judged on time alone). */
 export function needsSignals(flag: WireFlag): boolean {
-  return isWatched(flag) && flag.circuit_status !== 'open';
+  return isWatched(flag) && !isTripped(flag);
 }
 
 /**
@@ -135,7 +144,7 @@ export function decide(
 ): Decision | undefined {
   if (!isWatched(flag)) return undefined;
   const base = { flagId: flag.id, from: flag.circuit_status };
-  if (flag.circuit_status === 'open') {
+  if (isTripped(flag)) {
     const since = lastTransitionMs(flag);
     if (since !== undefined && nowMs - since < flag.circuit_recovery_delay) return undefined;
     return {

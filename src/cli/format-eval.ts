@@ -20,6 +20,15 @@ export function explain(
   flag: WireFlag | undefined,
   hashing: HashingMode = 'murmur3',
 ): string {
+  const why = explainReason(detail, flag, hashing);
+  // Tower's close-circuit leaves circuit_status "open" on an active flag; is_active decides, as in
+  // Tailslide's SDKs, so say what the field says without pretending it changed the answer.
+  return flag !== undefined && flag.is_active && flag.circuit_status === 'open'
+    ? `${why}; circuit field says open (is_active decides)`
+    : why;
+}
+
+function explainReason(detail: EvaluationDetail, flag: WireFlag | undefined, hashing: HashingMode): string {
   const user = detail.userContext;
   const rollout = flag === undefined ? 0 : effectiveRollout(flag);
   const recovery =
@@ -33,8 +42,6 @@ export function explain(
       return 'the ruleset has no flag of that name';
     case 'FLAG_OFF':
       return 'the flag is off (is_active: false)';
-    case 'CIRCUIT_OPEN':
-      return 'the circuit is open (circuit_status: "open"): off for everyone until it recovers or closes';
     case 'WHITELISTED':
       return 'the user is in white_listed_users';
     case 'FULL_ROLLOUT':

@@ -12,6 +12,9 @@ export function flagState(flag: WireFlag): string {
   const listed = splitWhitelist(flag.white_listed_users).length;
   const parts = [flag.is_active ? `on, ${percentage(flag.rollout_percentage)}` : 'off'];
   if (flag.is_active && listed > 0) parts[0] += ` + ${listed} listed`;
+  // An active flag with an "open" circuit is served (is_active decides, as in Tailslide's SDKs):
+  // say that the field says open rather than that the circuit is.
+  if (flag.circuit_status === 'open' && flag.is_active) return `${parts.join(', ')}; circuit field says open`;
   if (flag.circuit_status !== 'close') parts.push(`circuit ${flag.circuit_status}`);
   return parts.join(', ');
 }

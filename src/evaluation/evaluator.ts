@@ -1,6 +1,8 @@
 /**
- * The pure evaluator (docs/rollout.md, docs/evaluation.md): active status, open circuit, then
- * whitelist, then hashed percentage rollout with circuit-recovery throttling. No I/O, no exceptions, no allocation on the hot path beyond
+ * The pure evaluator (docs/rollout.md, docs/evaluation.md): active status, then whitelist, then
+ * hashed percentage rollout with circuit-recovery throttling. This is Tailslide's rule exactly
+ * (its SDKs' toggler: `is_active && (whitelisted || in rollout)`): `circuit_status` only throttles
+ * a recoverable flag in `"recovery"`; an `"open"` circuit on an active flag decides nothing. No I/O, no exceptions, no allocation on the hot path beyond
  * the hash input: every outcome is a constant reason string.
  */
 import type { Flag } from '../ruleset/types';
@@ -18,11 +20,6 @@ export type EvaluationReason =
   | 'FLAG_NOT_FOUND'
   /** `is_active` is false. */
   | 'FLAG_OFF'
-  /**
-   * `is_active` is true but `circuit_status` is `"open"`: the circuit breaker tripped and the flag
-   * is off for everyone, as if inactive. (Tower's PATCH without `is_active` leaves a tripped flag so.)
-   */
-  | 'CIRCUIT_OPEN'
   /** The user context is in `white_listed_users`. */
   | 'WHITELISTED'
   /** Effective rollout is 100 %: on for everyone, empty context included. */
@@ -44,8 +41,8 @@ export function isOnReason(reason: EvaluationReason): boolean {
 /** A flag with everything evaluation needs precomputed once per ruleset. */
 export interface CompiledFlag {
   readonly flag: Flag;
-  /** The reason a flag is off for everyone (inactive, or circuit open); undefined when it is on. */
-  readonly offReason: 'FLAG_OFF' | 'CIRCUIT_OPEN' | undefined;
+  /** `FLAG_OFF` when the flag is off for everyone (`is_active` false); undefined when it is on. */
+  readonly offReason: 'FLAG_OFF' | undefined;
   /** Whitelisted contexts; empty set when none. */
   readonly whitelist: ReadonlySet<string>;
   /** Effective rollout in percent (after recovery throttling). */
@@ -68,7 +65,9 @@ export function compileFlag(flag: Flag): CompiledFlag {
   const threshold = Math.min(BUCKETS, Math.max(0, Math.round(rollout * 1000)));
   return {
     flag,
-    offReason: !flag.isActive ? 'FLAG_OFF' : flag.circuitStatus === 'open' ? 'CIRCUIT_OPEN' : undefined,
+    // Only is_active turns a flag off: Tower's close-circuit writes is_active true and leaves
+    // circuit_status "open", and Tailslide's SDKs then serve the flag; so does this one.
+    offReason: flag.isActive ? undefined : 'FLAG_OFF',
     whitelist: flag.whiteListedUsers.length === 0 ? NO_WHITELIST : new Set(flag.whiteListedUsers.map(flatCopy)),
     effectiveRollout: rollout,
     threshold: Number.isFinite(threshold) ? threshold : 0,

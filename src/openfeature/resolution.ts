@@ -26,8 +26,6 @@ type Detail = VariationDetail<unknown>;
  */
 export const REASON_MAPPING: Readonly<Record<VariationDetailReason, Mapping>> = {
   FLAG_OFF: { kind: 'value', reason: StandardResolutionReasons.DISABLED },
-  // An open circuit switches the flag off for everyone, as an inactive flag: the off value, DISABLED.
-  CIRCUIT_OPEN: { kind: 'value', reason: StandardResolutionReasons.DISABLED },
   WHITELISTED: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },
   TARGET_MATCH: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },
   RULE_MATCH: { kind: 'value', reason: StandardResolutionReasons.TARGETING_MATCH },

@@ -114,14 +114,15 @@ test('a Tower ruleset with one empty-title flag applies the other flags, now and
   expect(manager.evaluate('search', U1)).toMatchObject({ value: false, reason: 'FLAG_OFF' });
   expect(errors).toHaveLength(1);
 
-  // Aerobat trips search through Tower, whose PATCH leaves is_active alone: open circuit, off.
+  // Tower's PATCH without is_active leaves search active with circuit_status "open": is_active
+  // decides, as in Tailslide's SDKs, so search is served.
   await publish(
     app,
     towerApp(app, { checkout: { rollout_percentage: 100 }, search: { circuit_status: 'open' } }),
     'circuit',
   );
   await waitFor(() => updates.length === 2, 'the circuit update');
-  expect(manager.evaluate('search', U1)).toMatchObject({ value: false, reason: 'CIRCUIT_OPEN' });
+  expect(manager.evaluate('search', U1)).toMatchObject({ value: true, reason: 'FULL_ROLLOUT' });
   expect(errors).toHaveLength(1);
 
   // The same flag with a second problem: that reason is new, the first is not repeated.

@@ -78,6 +78,13 @@ describe('error rate and trips', () => {
     expect(isWatched(flag(fields))).toBe(watched);
     if (!watched) expect(decide(flag(fields), c(0, 100), T0 + 3_600_000, MIN)).toBeUndefined();
   });
+
+  it('an active flag whose circuit field says open (Tower closed it) is judged as a closed one', () => {
+    const f = flag({ circuit_status: 'open', is_active: true, is_recoverable: false });
+    expect(isWatched(f)).toBe(true);
+    expect(decide(f, c(100, 0), T0, MIN)).toBeUndefined();
+    expect(decide(f, c(5, 20), T0, MIN)).toMatchObject({ kind: 'open', from: 'open', to: 'open', isActive: false });
+  });
 });
 
 describe('recovery', () => {

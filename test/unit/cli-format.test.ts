@@ -188,6 +188,15 @@ describe('why a flag evaluated as it did', () => {
     expect(explain(detail('NO_USER_CONTEXT', ''), f)).toContain('no user context');
     expect(explain(detail('ROLLOUT_OUT'), { ...f, rollout_percentage: 0 })).toContain('0 %');
   });
+
+  it('says that an active flag is served although its circuit field says open', () => {
+    const open = flag({ id: 1, title: 'checkout-v2', rollout_percentage: 100, circuit_status: 'open' });
+    expect(explain({ ...detail('FULL_ROLLOUT'), value: true }, open)).toBe(
+      'the rollout is 100 %: everyone gets it; circuit field says open (is_active decides)',
+    );
+    expect(flagState(open)).toBe('on, 100 %; circuit field says open');
+    expect(flagState({ ...open, is_active: false })).toBe('off, circuit open');
+  });
 });
 
 describe('stats', () => {

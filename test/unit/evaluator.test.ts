@@ -188,7 +188,6 @@ describe('order of checks (docs/rollout.md)', () => {
       'NOT_READY',
       'FLAG_NOT_FOUND',
       'FLAG_OFF',
-      'CIRCUIT_OPEN',
       'WHITELISTED',
       'FULL_ROLLOUT',
       'NO_USER_CONTEXT',
@@ -200,17 +199,27 @@ describe('order of checks (docs/rollout.md)', () => {
   });
 });
 
-describe('an open circuit means off (docs/evaluation.md)', () => {
-  // Tower's PATCH without is_active leaves a tripped flag active with circuit_status "open".
-  test('active with an open circuit: off for everyone, whitelisted users and 100 % included', () => {
+describe('is_active decides; an open circuit field does not (Tailslide: is_active && (whitelisted || in rollout))', () => {
+  // Tower's close-circuit writes is_active true and leaves circuit_status "open"; its PATCH without
+  // is_active leaves it so too. Tailslide's SDKs serve such a flag, and so must this one.
+  test('active with an open circuit field evaluates as any active flag', () => {
     const open = { is_active: true, circuit_status: 'open', white_listed_users: U1 };
-    expect(reason({ ...open, rollout_percentage: 100 }, U1)).toBe('CIRCUIT_OPEN');
-    expect(reason({ ...open, rollout_percentage: 100 }, '')).toBe('CIRCUIT_OPEN');
-    expect(reason({ ...open, rollout_percentage: 50 }, U2)).toBe('CIRCUIT_OPEN');
-    expect(reason({ ...open, rollout_percentage: 100, is_recoverable: true }, U2, 'tailslide-md5')).toBe(
-      'CIRCUIT_OPEN',
+    expect(reason({ ...open, rollout_percentage: 100 }, U2)).toBe('FULL_ROLLOUT');
+    expect(reason({ ...open, rollout_percentage: 100 }, '')).toBe('FULL_ROLLOUT');
+    expect(reason({ ...open, rollout_percentage: 0 }, U1)).toBe('WHITELISTED');
+    expect(reason({ ...open, rollout_percentage: 0 }, U2)).toBe('ROLLOUT_OUT');
+    expect(reason({ ...open, rollout_percentage: 50, is_recoverable: true, circuit_recovery_percentage: 0 }, '')).toBe(
+      'NO_USER_CONTEXT',
     );
-    expect(isOnReason('CIRCUIT_OPEN')).toBe(false);
+    expect(reason({ ...open, rollout_percentage: 100, is_recoverable: true }, U2, 'tailslide-md5')).toBe(
+      'FULL_ROLLOUT',
+    );
+  });
+
+  test('an open circuit field does not throttle: only "recovery" on a recoverable flag does', () => {
+    const flag = { is_active: true, rollout_percentage: 100, is_recoverable: true, circuit_recovery_percentage: 0 };
+    expect(reason({ ...flag, circuit_status: 'open' }, U2)).toBe('FULL_ROLLOUT');
+    expect(reason({ ...flag, circuit_status: 'recovery' }, U2)).toBe('ROLLOUT_OUT');
   });
 
   test('inactive comes first: a tripped flag (is_active false, circuit open) is FLAG_OFF', () => {

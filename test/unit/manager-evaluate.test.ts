@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlagManager, type EvaluationDetail } from '../../src/index';
-import { REASON_MAPPING, resolutionOf } from '../../src/openfeature/resolution';
+import { resolutionOf } from '../../src/openfeature/resolution';
 import { RecordingLogger, wireFlag } from '../support/flags';
 
 const U1 = '375d39e6-9c3f-4f58-80bd-e5960b710295';
@@ -161,21 +161,21 @@ describe('__proto__ and other Object.prototype names', () => {
   });
 });
 
-describe('an open circuit on an active flag', () => {
-  test('evaluates off with reason CIRCUIT_OPEN, whitelisted users included', async () => {
+describe('an open circuit field on an active flag (Tower after close-circuit)', () => {
+  test("is served: is_active decides, as in Tailslide's SDKs", async () => {
     const { manager } = await offline();
-    expect(manager.evaluate('tripped', U1)).toMatchObject({ value: false, variant: 'off', reason: 'CIRCUIT_OPEN' });
-    expect(manager.newToggler({ flagName: 'tripped' }).isFlagActive(U1)).toBe(false);
+    expect(manager.evaluate('tripped', U1)).toMatchObject({ value: true, variant: 'on', reason: 'WHITELISTED' });
+    expect(manager.evaluate('tripped', 'someone-else')).toMatchObject({ value: true, reason: 'FULL_ROLLOUT' });
+    expect(manager.newToggler({ flagName: 'tripped' }).isFlagActive(U1)).toBe(true);
   });
 
-  test('OpenFeature: the value false with reason DISABLED, as an inactive flag', async () => {
+  test("OpenFeature: the flag's value with the reason of its rule", async () => {
     const { manager } = await offline();
-    expect(REASON_MAPPING.CIRCUIT_OPEN).toEqual(REASON_MAPPING.FLAG_OFF);
-    expect(resolutionOf(manager.newToggler({ flagName: 'tripped' }).booleanVariationDetail(U1, true), true)).toEqual({
-      value: false,
-      variant: 'off',
-      reason: 'DISABLED',
-      flagMetadata: { appId: 1, flagId: 5, reason: 'CIRCUIT_OPEN' },
+    expect(resolutionOf(manager.newToggler({ flagName: 'tripped' }).booleanVariationDetail(U1, false), false)).toEqual({
+      value: true,
+      variant: 'on',
+      reason: 'TARGETING_MATCH',
+      flagMetadata: { appId: 1, flagId: 5, reason: 'WHITELISTED' },
     });
   });
 });

@@ -115,7 +115,9 @@ export function frameLine(frame: Frame): string {
       flag === undefined || flag.circuit_status === 'close'
         ? ''
         : flag.circuit_status === 'open'
-          ? ' circuit open'
+          ? flag.is_active
+            ? '; circuit field says open'
+            : ' circuit open'
           : ` recovery ${flag.circuit_recovery_percentage}%`;
     const state =
       flag === undefined ? 'missing' : `${flag.is_active ? `on ${flag.rollout_percentage}%` : 'off'}${circuit}`;
