@@ -3,20 +3,13 @@
  * module, with it (each build in ../shared/redistimeseries, when there), behind ACLs that refuse
  * the probe, and while the server is down.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { BackendChoice } from '../../src/signals/backend-choice';
-import { RedisServer } from '../support/servers';
+import { RedisServer, timeSeriesModulesFor } from '../support/servers';
 import { RecordingLogger } from '../support/flags';
 
 const RETENTION_MS = 60_000;
-/** ../shared beside the project (CI), or TAILSLIDE_SHARED_DIR. */
-const SHARED = process.env.TAILSLIDE_SHARED_DIR ?? resolve(__dirname, '../../../shared');
-const MODULES = ['1.4.14', '1.6.19'].map((version) => ({
-  version,
-  path: resolve(SHARED, 'redistimeseries', version, 'redistimeseries.so'),
-}));
+const MODULES = timeSeriesModulesFor('signals-backend-choice.test.ts');
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -120,46 +113,43 @@ describe('BackendChoice without the TimeSeries module', () => {
   });
 });
 
-describe.each(MODULES)('BackendChoice with RedisTimeSeries $version', ({ version, path }) => {
-  const present = existsSync(path);
-  if (!present) {
-    test.skip(`RedisTimeSeries ${version} not found at ${path}`, () => undefined);
-    return;
-  }
-  const withModule = (): Promise<RedisServer> => server(['--loadmodule', path]);
+// describe.each throws on an empty table: with no build, timeSeriesModulesFor registered the skip.
+if (MODULES.length > 0)
+  describe.each(MODULES)('BackendChoice with RedisTimeSeries $version', ({ path }) => {
+    const withModule = (): Promise<RedisServer> => server(['--loadmodule', path]);
 
-  test.each(['auto', 'timeseries'] as const)('%s: timeseries', async (mode) => {
-    const s = await withModule();
-    const logger = new RecordingLogger();
-    const choice = new BackendChoice(mode, RETENTION_MS, logger);
-    const decision = await choice.decide(await connected(s.port));
-    expect(decision.outcome === 'ready' && decision.backend.name).toBe('timeseries');
-    expect(logger.lines).toEqual([
-      {
-        level: 'info',
-        message:
-          'Signals: writing to Redis TimeSeries (TS.ADD, Tailslide wire format); the server has the TimeSeries module',
-      },
-    ]);
-  });
+    test.each(['auto', 'timeseries'] as const)('%s: timeseries', async (mode) => {
+      const s = await withModule();
+      const logger = new RecordingLogger();
+      const choice = new BackendChoice(mode, RETENTION_MS, logger);
+      const decision = await choice.decide(await connected(s.port));
+      expect(decision.outcome === 'ready' && decision.backend.name).toBe('timeseries');
+      expect(logger.lines).toEqual([
+        {
+          level: 'info',
+          message:
+            'Signals: writing to Redis TimeSeries (TS.ADD, Tailslide wire format); the server has the TimeSeries module',
+        },
+      ]);
+    });
 
-  test('TS.INFO refused by an ACL: MODULE LIST finds the module', async () => {
-    const s = await withModule();
-    const admin = await connected(s.port);
-    await admin.call('ACL', 'SETUSER', 'app', 'on', '>secret', '~*', '&*', '+@all', '-ts.info');
-    const choice = new BackendChoice('auto', RETENTION_MS, new RecordingLogger());
-    const decision = await choice.decide(await connected(s.port, { username: 'app', password: 'secret' }));
-    expect(decision.outcome === 'ready' && decision.backend.name).toBe('timeseries');
-  });
+    test('TS.INFO refused by an ACL: MODULE LIST finds the module', async () => {
+      const s = await withModule();
+      const admin = await connected(s.port);
+      await admin.call('ACL', 'SETUSER', 'app', 'on', '>secret', '~*', '&*', '+@all', '-ts.info');
+      const choice = new BackendChoice('auto', RETENTION_MS, new RecordingLogger());
+      const decision = await choice.decide(await connected(s.port, { username: 'app', password: 'secret' }));
+      expect(decision.outcome === 'ready' && decision.backend.name).toBe('timeseries');
+    });
 
-  test('TS.INFO and MODULE LIST both refused: auto falls back to native and says why', async () => {
-    const s = await withModule();
-    const admin = await connected(s.port);
-    await admin.call('ACL', 'SETUSER', 'app', 'on', '>secret', '~*', '&*', '+@all', '-ts.info', '-module');
-    const logger = new RecordingLogger();
-    const choice = new BackendChoice('auto', RETENTION_MS, logger);
-    const decision = await choice.decide(await connected(s.port, { username: 'app', password: 'secret' }));
-    expect(decision.outcome === 'ready' && decision.backend.name).toBe('native');
-    expect(logger.lines[0]?.message).toMatch(/TS\.INFO refused \(NOPERM.*\), MODULE LIST refused \(NOPERM.*\)$/);
+    test('TS.INFO and MODULE LIST both refused: auto falls back to native and says why', async () => {
+      const s = await withModule();
+      const admin = await connected(s.port);
+      await admin.call('ACL', 'SETUSER', 'app', 'on', '>secret', '~*', '&*', '+@all', '-ts.info', '-module');
+      const logger = new RecordingLogger();
+      const choice = new BackendChoice('auto', RETENTION_MS, logger);
+      const decision = await choice.decide(await connected(s.port, { username: 'app', password: 'secret' }));
+      expect(decision.outcome === 'ready' && decision.backend.name).toBe('native');
+      expect(logger.lines[0]?.message).toMatch(/TS\.INFO refused \(NOPERM.*\), MODULE LIST refused \(NOPERM.*\)$/);
+    });
   });
-});

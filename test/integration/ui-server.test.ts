@@ -3,9 +3,7 @@
  * cookie), the CSRF and Host checks, the security headers, body limits, validation that names the
  * field, guarded edits, the history and the live event stream.
  */
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { resolve } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { FlagAdmin } from '../../src/admin';
 import { InvalidOptionError } from '../../src/errors';
@@ -14,7 +12,7 @@ import { FlagManager } from '../../src/manager';
 import { resolveDashboardSettings, startDashboard, type Dashboard } from '../../src/ui';
 import { waitFor } from '../support/flags';
 import { httpRequest } from '../support/http-client';
-import { NatsServer, RedisServer } from '../support/servers';
+import { NatsServer, RedisServer, timeSeriesModulesFor } from '../support/servers';
 
 const TOKEN = 'a-long-test-token-0123456789';
 let nats: NatsServer;
@@ -331,14 +329,9 @@ describe('edits, history and live events', () => {
 });
 
 describe('signals chart data on both backends', () => {
-  const modulePath = resolve(
-    __dirname,
-    '..',
-    '..',
-    process.env.TAILSLIDE_TIMESERIES_MODULE ?? '../shared/redistimeseries/1.6.19/redistimeseries.so',
-  );
   const backends: ['native' | 'timeseries', string[]][] = [['native', []]];
-  if (existsSync(modulePath)) backends.push(['timeseries', ['--loadmodule', modulePath]]);
+  const module = timeSeriesModulesFor('ui-server.test.ts').at(-1);
+  if (module !== undefined) backends.push(['timeseries', ['--loadmodule', module.path]]);
 
   it.each(backends)('%s: the counts a manager emitted, per bucket and in total', async (backend, args) => {
     const server = await RedisServer.start(args);

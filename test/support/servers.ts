@@ -233,3 +233,34 @@ export function timeSeriesModules(): TimeSeriesModule[] {
     return { version, path, present: existsSync(path) };
   });
 }
+
+/** How to run the TimeSeries suites where the builds are not beside the clone. */
+export const TIMESERIES_HOW_TO =
+  'to run them, set TAILSLIDE_REDISTIMESERIES_DIR to a folder holding <version>/redistimeseries.so ' +
+  `(versions ${TIMESERIES_VERSIONS.join(', ')}; CI uses ../shared/redistimeseries), or REDIS_TIMESERIES_URL ` +
+  'to a Redis with the module built in (Redis 8, Redis Stack) where the suite supports it';
+
+/**
+ * The RedisTimeSeries builds a suite runs on: the present ones. An absent build is said in one line
+ * on stderr with how to enable it, and the suite skips it; with `TAILSLIDE_REQUIRE_TIMESERIES=1`
+ * (set by .ci/run) an absent build fails the suite instead, so CI never skips them silently. When
+ * none is present a skipped test is registered, so that the file still holds a test and the skip
+ * shows in the summary.
+ */
+export function timeSeriesModulesFor(suite: string): TimeSeriesModule[] {
+  const modules = timeSeriesModules();
+  const absent = modules.filter((m) => !m.present);
+  if (absent.length > 0) {
+    const what = `no RedisTimeSeries ${absent.map((m) => m.version).join(', ')} at ${absent.map((m) => m.path).join(', ')}`;
+    if (process.env.TAILSLIDE_REQUIRE_TIMESERIES === '1')
+      throw new Error(`${suite}: ${what} (TAILSLIDE_REQUIRE_TIMESERIES=1)`);
+    process.stderr.write(`${suite}: SKIPPED ${what}; ${TIMESERIES_HOW_TO}\n`);
+  }
+  const present = modules.filter((m) => m.present);
+  if (present.length === 0) {
+    describe(`${suite} on RedisTimeSeries`, () => {
+      test.skip(`SKIPPED: no RedisTimeSeries module; ${TIMESERIES_HOW_TO}`, () => undefined);
+    });
+  }
+  return present;
+}
