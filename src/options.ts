@@ -3,6 +3,7 @@ import { isRedisClient, type RedisClient } from './signals/client';
 import { InvalidOptionError, describeValue } from './errors';
 import type { HashingMode } from './evaluation/evaluator';
 import type { Logger } from './logger';
+import { parseAppId } from './util/app-id';
 import {
   isNatsConnection,
   natsServers,
@@ -217,7 +218,7 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
   }
   const warnings: string[] = [];
   const logger = resolveLogger(options.logger);
-  const appId = parseAppId(options.appId);
+  const appId = appIdOption(options.appId);
   const offline = optionalBoolean('offline', options.offline) ?? false;
   const userContext = optionalString('userContext', options.userContext) ?? '';
   const initTimeoutMs = optionalInteger('initTimeoutMs', options.initTimeoutMs, 0) ?? DEFAULT_INIT_TIMEOUT_MS;
@@ -421,11 +422,11 @@ export function redisClusterNodes(value: unknown): RedisNode[] | undefined {
   });
 }
 
-/** `appId` as a positive safe integer; accepts a number or a numeric string. */
-export function parseAppId(value: unknown, option = 'appId'): number {
-  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+/** The option `option` as an app id (a number or a numeric string), or an InvalidOptionError naming it. */
+export function appIdOption(value: unknown, option = 'appId'): number {
+  const appId = parseAppId(value);
+  if (appId === undefined) {
     throw new InvalidOptionError(option, value, 'a non-negative integer or a numeric string such as "1"');
   }
-  return n;
+  return appId;
 }

@@ -17,7 +17,7 @@ import {
   isTlsError,
   tlsError,
 } from '../nats/errors';
-import { parseAppId } from '../options';
+import { appIdOption } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import {
   addWhitelistedUsersEdit,
@@ -149,7 +149,7 @@ export class FlagAdmin {
       throw new InvalidOptionError('layout', layout, STREAM_LAYOUTS.map((l) => `"${l}"`).join(' or '));
     }
     const { jsm } = this.ready();
-    const appId = options.appId === undefined ? undefined : parseAppId(options.appId);
+    const appId = options.appId === undefined ? undefined : appIdOption(options.appId);
     return ensureStream(jsm, this.stream, appId, this.logger, layout, replicas);
   }
 
@@ -174,7 +174,7 @@ export class FlagAdmin {
    */
   async readRuleset(appId: number | string): Promise<RulesetSnapshot | undefined> {
     const { jsm } = this.ready();
-    const id = parseAppId(appId);
+    const id = appIdOption(appId);
     const { newest } = await readAppMessages(jsm, this.stream, id);
     if (newest === undefined) return undefined;
     const decoded = decodeRuleset(newest, id);
@@ -192,7 +192,7 @@ export class FlagAdmin {
 
   /** One flag of the app's current ruleset, by title or id. */
   async getFlag(appId: number | string, flag: FlagRef): Promise<WireFlag> {
-    const id = parseAppId(appId);
+    const id = appIdOption(appId);
     const snapshot = await this.readRuleset(id);
     if (snapshot === undefined) throw new UnknownAppError(id, this.stream);
     return snapshot.flags[findFlag(snapshot.flags, flag, id)] as WireFlag;
@@ -307,7 +307,7 @@ export class FlagAdmin {
     flags: unknown,
     options: { origin?: string } = {},
   ): Promise<EditOutcome> {
-    const id = parseAppId(appId);
+    const id = appIdOption(appId);
     const origin = options.origin ?? `the ruleset for app ${id}`;
     validateRuleset(withNewFlagDefaults(flags), origin, id);
     return this.edit(id, replaceRulesetEdit(flags, origin), {
@@ -332,7 +332,7 @@ export class FlagAdmin {
    */
   watch(appId: number | string, onUpdate: (update: RulesetUpdate) => void, options: WatchOptions = {}): StopWatch {
     const { js, jsm } = this.ready();
-    const stop = watchRuleset(js, jsm, this.stream, parseAppId(appId), onUpdate, options, this.logger);
+    const stop = watchRuleset(js, jsm, this.stream, appIdOption(appId), onUpdate, options, this.logger);
     const tracked: StopWatch = async () => {
       this.watches.delete(tracked);
       await stop();
@@ -343,7 +343,7 @@ export class FlagAdmin {
 
   private async edit(appId: number | string, edit: RulesetEdit, options: WriteOptions): Promise<EditOutcome> {
     const { writer } = this.ready();
-    const outcome = await applyEdit(writer, parseAppId(appId), edit, options);
+    const outcome = await applyEdit(writer, appIdOption(appId), edit, options);
     if (outcome.published)
       this.logger.info(
         `app ${outcome.appId}: ${options.what}: published ${outcome.subject} #${outcome.sequence ?? '?'}`,

@@ -37,6 +37,7 @@ import {
   subjectMatches,
   type StreamLayout,
 } from '../nats/subjects';
+import { sleep } from '../util/sleep';
 
 export interface EnsureStreamResult {
   readonly stream: string;
@@ -247,8 +248,4 @@ function streamWarnings(info: StreamInfo, replicas: number): string[] {
     );
   }
   return warnings;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -32,6 +32,7 @@ import {
 } from './read';
 import { ensureStream, streamInfo } from './stream';
 import { ALL_APPS_SUBJECTS, circuitSubject, manualSubject, streamCovers } from '../nats/subjects';
+import { sleep } from '../util/sleep';
 
 /** The `nats` client's code for a publish no stream answered ("no responders"). */
 const NO_STREAM_ANSWERED = '503';
@@ -262,8 +263,4 @@ function decodeOrUndefined(stored: StoredRuleset, appId: number): DecodedRuleset
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
   return Math.round(baseMs / 2 + random() * Math.max(0, ceiling - baseMs / 2));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

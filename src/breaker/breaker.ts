@@ -44,6 +44,7 @@ import {
 } from './options';
 import { NativeSignals, TimeSeriesSignals, type BreakerSignals, type FlagWindow } from './signals';
 import { TOWER_SUBJECTS, towerMessage } from './tower';
+import { sleep } from '../util/sleep';
 
 /** One circuit transition the breaker made (standalone: published; tower: sent to Tower). */
 export interface CircuitTransition {
@@ -255,7 +256,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
       this.redisCluster = undefined;
     } else if (this.redis !== undefined && this.options.redis.client === undefined) {
       const redis = this.redis;
-      await Promise.race([redis.quit().catch(() => undefined), sleep(1_000)]);
+      await Promise.race([redis.quit().catch(() => undefined), sleep(1_000, { unref: true })]);
       redis.disconnect();
     }
     this.redis = undefined;
@@ -635,8 +636,4 @@ function emptyReport(atMs: number): PollReport {
 
 function round1(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -7,7 +7,7 @@ import {
   DEFAULT_RECONNECT_WAIT_MS,
   DEFAULT_REDIS_HOST,
   DEFAULT_REDIS_PORT,
-  parseAppId,
+  appIdOption,
   redisClusterNodes,
   type RedisNode,
   type ResolvedNatsOptions,
@@ -137,7 +137,7 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions): ResolvedB
   let resolvedApps: readonly number[] | 'all';
   if (apps === 'all') resolvedApps = 'all';
   else if (Array.isArray(apps) && apps.length > 0)
-    resolvedApps = [...new Set(apps.map((app, i) => parseAppId(app, `apps[${i}]`)))];
+    resolvedApps = [...new Set(apps.map((app, i) => appIdOption(app, `apps[${i}]`)))];
   else throw new InvalidOptionError('apps', apps, 'a non-empty list of app ids, or "all"');
 
   if (options.now !== undefined && typeof options.now !== 'function')

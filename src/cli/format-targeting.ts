@@ -1,6 +1,7 @@
 /** How the targeting of a flag (variations, targets, rules, splits) and invalid flags are printed. Pure. */
 import type { InvalidFlag } from '../admin/read';
 import { TARGETING_FIELDS } from '../ruleset/targeting';
+import { isRecord } from '../util/guards';
 
 /** `invalid: field "title": must be a non-empty string, got ""` (every issue of the flag). */
 export function invalidReason(flag: InvalidFlag): string {
@@ -19,10 +20,6 @@ export function invalidLine(flag: InvalidFlag): string {
 /** Whether a flag carries any field of the targeting extension. */
 export function hasTargetingFields(flag: Readonly<Record<string, unknown>>): boolean {
   return TARGETING_FIELDS.some((field) => flag[field] !== undefined && flag[field] !== null);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The variations a flag serves: its own, or the implicit `[false, true]`. */

@@ -4,6 +4,7 @@
  */
 import { EDITABLE_FIELDS, NEW_FLAG_DEFAULTS, type CircuitPatch, type FlagPatch } from '../admin/fields';
 import { badValue } from './exit-codes';
+import { parseAppId } from '../util/app-id';
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -83,13 +84,14 @@ export function parseServers(value: string): string[] {
   return servers;
 }
 
-export function parseAppId(value: string | undefined, what = '--app-id'): number {
+/** The flag `what` as an app id, or a CliError naming it. */
+export function appIdFlag(value: string | undefined, what = '--app-id'): number {
   if (value === undefined || value.trim() === '') {
     throw badValue(what, value ?? '', 'the app id (a non-negative integer); pass --app-id or set TAILSLIDE_APP_ID');
   }
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value)))
-    throw badValue(what, value, 'a non-negative integer');
-  return Number(value);
+  const appId = parseAppId(value);
+  if (appId === undefined) throw badValue(what, value, 'a non-negative integer');
+  return appId;
 }
 
 type FieldKind = 'string' | 'number' | 'boolean';

@@ -8,6 +8,7 @@
  * once per ruleset for use).
  */
 import { describeValue } from '../errors';
+import { isRecord } from '../util/guards';
 
 /** Any JSON value a variation can serve. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -428,8 +429,4 @@ function deepFreeze<T>(value: T): T {
     for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
   }
   return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -18,7 +18,7 @@ import { ConnectionError, InvalidOptionError, InvalidRulesetError, TailslideErro
 import { bucket, BUCKETS } from '../evaluation/bucket';
 import type { Logger } from '../logger';
 import { FlagManager } from '../manager';
-import { parseAppId } from '../options';
+import { appIdOption } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import type { SignalReader } from '../signals/reader';
 import { readHistory } from './history';
@@ -291,6 +291,6 @@ async function history(ctx: ApiContext, _req: IncomingMessage, res: ServerRespon
 
 async function events(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, p: Params): Promise<void> {
   const app = p.query.get('app');
-  ctx.live.subscribe(res, app === null ? undefined : parseAppId(app, 'app'));
+  ctx.live.subscribe(res, app === null ? undefined : appIdOption(app, 'app'));
   return Promise.resolve();
 }

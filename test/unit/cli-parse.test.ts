@@ -12,7 +12,7 @@ import { renameOptionError } from '../../src/cli/options';
 import {
   circuitPatchFromOptions,
   flagPatchFromOptions,
-  parseAppId,
+  appIdFlag,
   parseAssignments,
   parseBoolean,
   parseDuration,
@@ -95,12 +95,12 @@ describe('values', () => {
   });
 
   it('requires an app id, saying how to give one', () => {
-    expect(parseAppId('7')).toBe(7);
-    expect(thrown(() => parseAppId(undefined)).message).toContain('pass --app-id or set TAILSLIDE_APP_ID');
-    expect(thrown(() => parseAppId('seven')).message).toBe(
+    expect(appIdFlag('7')).toBe(7);
+    expect(thrown(() => appIdFlag(undefined)).message).toContain('pass --app-id or set TAILSLIDE_APP_ID');
+    expect(thrown(() => appIdFlag('seven')).message).toBe(
       'Invalid value for --app-id: "seven" (expected a non-negative integer)',
     );
-    expect(() => parseAppId('-1')).toThrow(CliError);
+    expect(() => appIdFlag('-1')).toThrow(CliError);
   });
 });
 

@@ -21,7 +21,7 @@ import {
   withNatsOptions,
   withRedisOptions,
 } from '../options';
-import { parseAppId, parseChoice, parseDuration, parseInteger } from '../parse';
+import { appIdFlag, parseChoice, parseDuration, parseInteger } from '../parse';
 
 type Flags = NatsFlags &
   RedisFlags &
@@ -119,7 +119,7 @@ function breakerOptions(opts: Flags): Omit<CircuitBreakerOptions, 'logger'> {
   const options: Omit<CircuitBreakerOptions, 'logger'> = {
     ...connection,
     signalBackend: signalBackend(opts),
-    apps: opts.allApps === true ? 'all' : ids.map((id) => parseAppId(id)),
+    apps: opts.allApps === true ? 'all' : ids.map((id) => appIdFlag(id)),
     mode: parseChoice(opts.mode, '--mode', ['standalone', 'tower'] as const),
     windowMs,
     pollIntervalMs,

@@ -5,7 +5,7 @@ import { runDemo } from '../demo/run';
 import { DEMO_APP_ID } from '../demo/setup';
 import { badValue } from '../exit-codes';
 import { type JsonFlags, type NatsFlags, type RedisFlags, withNatsOptions, withRedisOptions } from '../options';
-import { parseAppId, parseDuration, parseInteger } from '../parse';
+import { appIdFlag, parseDuration, parseInteger } from '../parse';
 
 type Flags = NatsFlags &
   RedisFlags &
@@ -61,7 +61,7 @@ export function demoCommand(): Command {
       await runDemo(
         {
           flags: opts,
-          appId: parseAppId(opts.appId),
+          appId: appIdFlag(opts.appId),
           durationMs,
           ratePerSecond,
           startServers: opts.startServers,

@@ -13,7 +13,7 @@ import { CliError, EXIT } from '../exit-codes';
 import { evaluationTable, explain, explainVariation, type ExplainedDetail } from '../format-eval';
 import { hasTargetingFields, invalidLine } from '../format-targeting';
 import { parseContext } from '../parse-targeting';
-import { parseAppId, parseChoice } from '../parse';
+import { appIdFlag, parseChoice } from '../parse';
 import { currentRuleset, withAdmin } from '../session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
@@ -40,7 +40,7 @@ export function evaluateCommand(): Command {
     .option('--hashing <mode>', 'rollout hashing of the services: murmur3 or tailslide-md5', 'murmur3')
     .action(
       action<Flags>(async ({ opts, args, out }) => {
-        const appId = parseAppId(opts.appId);
+        const appId = appIdFlag(opts.appId);
         const hashing = parseChoice<HashingMode>(opts.hashing, '--hashing', ['murmur3', 'tailslide-md5']);
         const flagArg = optionalStringArg(args, 0);
         if (opts.context !== undefined && opts.user !== '') {

@@ -9,7 +9,7 @@ import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
 import { invalidLine } from '../format-targeting';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
 import type { Output } from '../output';
-import { parseAppId } from '../parse';
+import { appIdFlag } from '../parse';
 import { currentRuleset, withAdmin } from '../session';
 
 export type FlagCommandFlags = NatsFlags & AppFlags & JsonFlags;
@@ -37,7 +37,7 @@ export async function editFlag(
   verb: string,
   edit: (admin: FlagAdmin, appId: number, flag: WireFlag) => Promise<EditOutcome>,
 ): Promise<void> {
-  const appId = parseAppId(opts.appId);
+  const appId = appIdFlag(opts.appId);
   const report = await withAdmin(opts, out, async (admin) => {
     const snapshot = await currentRuleset(admin, appId);
     const invalid = findFlagByArg(snapshot.flags, flagArg) ? undefined : findInvalidByArg(snapshot.invalid, flagArg);

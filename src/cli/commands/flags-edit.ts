@@ -5,7 +5,7 @@ import { parseFallthrough, parseVariationIndex, parseVariations } from '../parse
 import { action, stringArg } from '../action';
 import { editReport, printEdit } from '../edit-report';
 import { CliError, EXIT } from '../exit-codes';
-import { flagPatchFromOptions, parseAppId, parsePercentage, type FlagFieldOptions } from '../parse';
+import { flagPatchFromOptions, appIdFlag, parsePercentage, type FlagFieldOptions } from '../parse';
 import { withAdmin } from '../session';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
@@ -75,7 +75,7 @@ export function createCommand(): Command {
   ).argument('<title>', "the new flag's title (unique within the app)");
   return withFieldOptions(cmd, false).action(
     action<FieldFlags>(async ({ opts, args, out }) => {
-      const appId = parseAppId(opts.appId);
+      const appId = appIdFlag(opts.appId);
       const input: NewFlagInput = {
         ...flagPatchFromOptions(opts),
         ...targetingFromOptions(opts),

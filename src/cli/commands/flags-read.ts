@@ -5,7 +5,7 @@ import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
 import { invalidLine, invalidReason } from '../format-targeting';
 import { clock } from '../format';
 import { flagDetail, flagsTable } from '../format-flags';
-import { parseAppId } from '../parse';
+import { appIdFlag } from '../parse';
 import { currentRuleset, withAdmin } from '../session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
@@ -14,7 +14,7 @@ export function listCommand(): Command {
     'tailslide flags list --app-id 1',
   ]).action(
     action<FlagCommandFlags>(async ({ opts, out }) => {
-      const appId = parseAppId(opts.appId);
+      const appId = appIdFlag(opts.appId);
       const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
       const total = snapshot.all.length;
       const invalid = snapshot.invalid.length > 0 ? ` (${snapshot.invalid.length} invalid, kept as they are)` : '';
@@ -36,7 +36,7 @@ export function showCommand(): Command {
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
       action<FlagCommandFlags>(async ({ opts, args, out }) => {
-        const appId = parseAppId(opts.appId);
+        const appId = appIdFlag(opts.appId);
         const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
         const arg = stringArg(args, 0);
         const invalid = findFlagByArg(snapshot.flags, arg) ? undefined : findInvalidByArg(snapshot.invalid, arg);

@@ -11,7 +11,7 @@ import { action, optionalStringArg, stringArg } from '../action';
 import { CliError, EXIT } from '../exit-codes';
 import { pickFlag } from '../flag-ref';
 import { flagName } from '../format-flags';
-import { parseAppId } from '../parse';
+import { appIdFlag } from '../parse';
 import { currentRuleset, withAdmin } from '../session';
 import {
   parseFallthrough,
@@ -157,7 +157,7 @@ export function rulesCommand(): Command {
           }
         }
         if (opts.dryRun === true) {
-          const appId = parseAppId(opts.appId);
+          const appId = appIdFlag(opts.appId);
           const flag = await withAdmin(opts, out, async (admin) => {
             const snapshot = await currentRuleset(admin, appId);
             const target = pickFlag(snapshot.flags, stringArg(args, 0), appId);

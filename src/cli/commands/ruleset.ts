@@ -8,7 +8,7 @@ import { CliError, EXIT } from '../exit-codes';
 import { diffData, diffLines } from '../format-flags';
 import { invalidLine } from '../format-targeting';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import { parseAppId } from '../parse';
+import { appIdFlag } from '../parse';
 import { rulesetText } from '../../ruleset/parse';
 import { currentRuleset, withAdmin } from '../session';
 
@@ -28,7 +28,7 @@ export function rulesetCommand(): Command {
   get.addHelpText('after', '\nExamples:\n  tailslide ruleset get --app-id 1 > flags.json');
   get.action(
     action<Flags>(async ({ opts, out }) => {
-      const appId = parseAppId(opts.appId);
+      const appId = appIdFlag(opts.appId);
       const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
       // Every flag, invalid ones as stored: publishing the file back refuses them until they are fixed.
       for (const flag of snapshot.invalid) out.warn(invalidLine(flag));
@@ -52,7 +52,7 @@ export function rulesetCommand(): Command {
   );
   publish.action(
     action<Flags>(async ({ opts, args, out }) => {
-      const appId = parseAppId(opts.appId);
+      const appId = appIdFlag(opts.appId);
       const file = stringArg(args, 0);
       const origin = file === '-' ? 'stdin' : file;
       const value = readJson(file, origin);

@@ -8,7 +8,7 @@ import { pickFlag } from '../flag-ref';
 import { redactUrl } from '../format';
 import { statsLines, type FlagStats, type StatsView } from '../format-stats';
 import { type RedisFlags, withRedisOptions } from '../options';
-import { parseAppId, parseDuration } from '../parse';
+import { appIdFlag, parseDuration } from '../parse';
 import { currentRuleset, withAdmin, withReader } from '../session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
@@ -31,7 +31,7 @@ export function statsCommand(): Command {
   withRedisOptions(cmd);
   return cmd.action(
     action<Flags>(async ({ opts, args, out }) => {
-      const appId = parseAppId(opts.appId);
+      const appId = appIdFlag(opts.appId);
       const windowMs = parseDuration(opts.window, '--window');
       const chartMs = parseDuration(opts.chart, '--chart');
       const bucketMs = parseDuration(opts.bucket, '--bucket');

@@ -4,7 +4,7 @@ import type { EnsureStreamResult } from '../../admin/stream';
 import { STREAM_LAYOUTS, type StreamLayout } from '../../nats/subjects';
 import { action } from '../action';
 import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import { parseAppId } from '../parse';
+import { appIdFlag } from '../parse';
 import { badValue } from '../exit-codes';
 import { withAdmin } from '../session';
 
@@ -48,7 +48,7 @@ export function streamCommand(): Command {
   );
   init.action(
     action<Flags>(async ({ opts, out }) => {
-      const appId = opts.appId === undefined ? undefined : parseAppId(opts.appId);
+      const appId = opts.appId === undefined ? undefined : appIdFlag(opts.appId);
       const layout = opts.subjects;
       const replicas = parseReplicas(opts.replicas);
       const result = await withAdmin(opts, out, (admin) =>

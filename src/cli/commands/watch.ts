@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { action } from '../action';
 import { watchLines, watchRecord } from '../format-watch';
 import { waitForInterrupt } from '../interrupt';
-import { parseAppId } from '../parse';
+import { appIdFlag } from '../parse';
 import { withAdmin } from '../session';
 import { flagSubcommand, type FlagCommandFlags } from './flag-command';
 
@@ -18,7 +18,7 @@ export function watchCommand(): Command {
     .option('--timestamps', 'also show changes of updated_at alone')
     .action(
       action<Flags>(async ({ opts, out }) => {
-        const appId = parseAppId(opts.appId);
+        const appId = appIdFlag(opts.appId);
         await withAdmin(opts, out, async (admin) => {
           const interrupt = waitForInterrupt();
           try {
