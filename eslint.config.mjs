@@ -30,13 +30,74 @@ const NODE_GLOBALS = {
   globalThis: 'readonly',
 };
 
-/** An import rule: files matching `files` may not import modules matching any of `patterns`. */
-function forbid(files, patterns, message) {
+/**
+ * The rooms of the house and what each may not import. Every file belongs to one room, so each gets
+ * exactly one `no-restricted-imports` setting (ESLint keeps only the last setting of a rule per file:
+ * two overlapping rules would silently drop the first).
+ */
+const ABOVE_CORE = [
+  '**/admin',
+  '**/admin/**',
+  '**/cli',
+  '**/cli/**',
+  '**/breaker',
+  '**/breaker/**',
+  '**/ui',
+  '**/ui/**',
+];
+const ROOMS = [
+  {
+    files: ['src/evaluation/**', 'src/ruleset/**'],
+    forbidden: [
+      'nats',
+      'ioredis',
+      'redis-time-series-ts',
+      '**/options',
+      '**/validate',
+      '**/sources/**',
+      '**/signals/**',
+      '**/manager',
+      '**/toggler',
+      ...ABOVE_CORE,
+    ],
+    message: 'evaluation/ and ruleset/ are pure: no I/O libraries, options, sources, signals or layers above.',
+  },
+  {
+    files: ['src/sources/**', 'src/signals/**', 'src/nats/**'],
+    forbidden: ['**/manager', '**/toggler', ...ABOVE_CORE],
+    message: 'Sources, signals and the NATS layer sit below the manager: they import neither it nor anything above.',
+  },
+  {
+    files: ['src/*.ts', 'src/util/**', 'src/openfeature/**'],
+    forbidden: ABOVE_CORE,
+    message: 'The core (manager, sources, signals) does not import admin, breaker, ui or cli.',
+  },
+  {
+    files: ['src/admin/**'],
+    forbidden: ['**/cli', '**/cli/**', '**/breaker', '**/breaker/**', '**/ui', '**/ui/**'],
+    message: 'The admin library does not import the breaker, the dashboard or the command line.',
+  },
+  {
+    files: ['src/breaker/**'],
+    forbidden: ['**/cli', '**/cli/**', '**/ui', '**/ui/**'],
+    message: 'The breaker imports neither the command line nor the dashboard: top-level rooms stand side by side.',
+  },
+  {
+    files: ['src/ui/**'],
+    forbidden: ['**/cli', '**/cli/**', '**/breaker', '**/breaker/**'],
+    message: 'The dashboard imports neither the command line nor the breaker: top-level rooms stand side by side.',
+  },
+  {
+    files: ['test/support/**', 'bench/lib/**'],
+    forbidden: ['**/cli', '**/cli/**', '**/dist/cjs/cli/**'],
+    message: 'Test and bench infrastructure does not reach into the command line.',
+  },
+];
+
+function forbid({ files, forbidden, message }) {
   return {
     files,
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message }] }] },
   };
 }
 
@@ -74,35 +135,5 @@ export default tseslint.config(
   },
   // Layers, bottom to top: evaluation + ruleset (pure) → sources, signals, nats → manager → admin →
   // breaker, ui → cli. Nothing imports a layer above its own.
-  forbid(
-    ['src/evaluation/**', 'src/ruleset/**'],
-    [
-      'nats',
-      'ioredis',
-      'redis-time-series-ts',
-      '**/options',
-      '**/validate',
-      '**/sources/**',
-      '**/signals/**',
-      '**/manager',
-      '**/admin/**',
-      '**/cli/**',
-    ],
-    'evaluation/ and ruleset/ are pure: no I/O libraries, options, sources, signals or layers above.',
-  ),
-  forbid(
-    ['src/*.ts', 'src/sources/**', 'src/signals/**', 'src/nats/**', 'src/util/**', 'src/openfeature/**'],
-    ['**/admin', '**/admin/**', '**/cli', '**/cli/**', '**/breaker', '**/breaker/**', '**/ui', '**/ui/**'],
-    'The core (manager, sources, signals) does not import admin, breaker, ui or cli.',
-  ),
-  forbid(
-    ['src/admin/**'],
-    ['**/cli', '**/cli/**', '**/breaker', '**/breaker/**', '**/ui', '**/ui/**'],
-    'The admin library does not import the breaker, the dashboard or the command line.',
-  ),
-  forbid(
-    ['test/support/**', 'bench/lib/**'],
-    ['**/cli', '**/cli/**', '**/dist/cjs/cli/**'],
-    'Test and bench infrastructure does not reach into the command line.',
-  ),
+  ...ROOMS.map(forbid),
 );
