@@ -4,19 +4,11 @@
  * whole ruleset, and every edit publishes a whole new one on the manual subject (see writer.ts for
  * how concurrent edits are kept from overwriting each other).
  */
-import { NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
-import { AuthorizationError, ConnectionError, InvalidOptionError } from '../errors';
+import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
-import { natsConnectionOptions } from '../nats/connect';
-import { dialNats } from '../nats/transport';
-import {
-  authorizationError,
-  credentialsOnlyInUrl,
-  describeServers,
-  errorMessage,
-  isTlsError,
-  tlsError,
-} from '../nats/errors';
+import { openNats } from '../nats/open';
+import { describeServers, errorMessage } from '../nats/errors';
 import { appIdOption } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import {
@@ -359,27 +351,16 @@ export class FlagAdmin {
 
   private async open(): Promise<Connected> {
     const { nats } = this.options;
-    let nc: NatsConnection;
-    let owned = false;
-    if (nats.connection !== undefined) {
-      nc = nats.connection;
-    } else {
-      try {
-        nc = await dialNats({
-          ...natsConnectionOptions(nats, ADMIN_CONNECTION_NAME),
-          waitOnFirstConnect: false,
-          timeout: this.options.connectTimeoutMs,
-        }).connection;
-      } catch (err) {
-        throw connectError(err, nats);
-      }
-      owned = true;
-    }
+    const opened = await openNats(nats, {
+      name: ADMIN_CONNECTION_NAME,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+    });
+    const { client: nc, owned } = opened;
     let jsm: JetStreamManager;
     try {
       jsm = await nc.jetstreamManager();
     } catch (err) {
-      if (owned) await nc.close().catch(() => undefined);
+      await opened.close();
       throw new ConnectionError(
         `JetStream does not answer on ${nats.servers.length > 0 ? describeServers(nats) : 'the given connection'} (is the server started with JetStream?): ${errorMessage(err)}`,
         { cause: err },
@@ -397,7 +378,7 @@ export class FlagAdmin {
       retryMaxMs: this.options.retryMaxMs,
     };
     if (this.closed) {
-      if (owned) await nc.close();
+      await opened.close();
       throw new AdminClosedError('closed');
     }
     return { nc, owned, js, jsm, writer };
@@ -406,14 +387,4 @@ export class FlagAdmin {
 
 function describe(flag: FlagRef): string {
   return typeof flag === 'number' ? `#${flag}` : JSON.stringify(flag);
-}
-
-function connectError(err: unknown, nats: ResolvedAdminOptions['nats']): Error {
-  const where = describeServers(nats);
-  if (err instanceof NatsError && (err.isAuthError() || err.code === 'AUTHORIZATION_VIOLATION')) {
-    if (credentialsOnlyInUrl(nats)) return authorizationError(nats, where, err);
-    return new AuthorizationError(`NATS at ${where} refused the credentials: ${errorMessage(err)}`, { cause: err });
-  }
-  if (isTlsError(err)) return tlsError(nats, where, err);
-  return new ConnectionError(`Could not connect to NATS at ${where}: ${errorMessage(err)}`, { cause: err });
 }

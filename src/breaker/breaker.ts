@@ -10,8 +10,8 @@
  * messages for Tower to apply. All circuit state lives in the rulesets, none in memory: a restarted
  * breaker carries on where the last one stopped.
  */
-import { connect, Events, type NatsConnection, type Subscription } from 'nats';
-import { Redis } from 'ioredis';
+import { Events, type NatsConnection, type Subscription } from 'nats';
+import type { Redis } from 'ioredis';
 import { FlagAdmin } from '../admin/flag-admin';
 import { StreamNotFoundError } from '../admin/errors';
 import type { RulesetEdit } from '../admin/edits';
@@ -19,12 +19,12 @@ import type { StopWatch } from '../admin/watch';
 import { TypedEmitter } from '../emitter';
 import { ConnectionError } from '../errors';
 import type { Logger } from '../logger';
-import { natsConnectionOptions } from '../nats/connect';
+import { openNats, type OpenedNats } from '../nats/open';
 import { errorMessage } from '../nats/errors';
 import { ALL_APPS_SUBJECTS, appIdOfSubject, streamCovers } from '../nats/subjects';
 import type { CircuitStatus, WireFlag } from '../ruleset/types';
 import { probeTimeSeries } from '../signals/detect';
-import { openSignalConnection, ownClientOptions, type SignalConnection } from '../signals/redis-connection';
+import { openSignalConnection, type SignalConnection } from '../signals/redis-connection';
 import {
   applyDecision,
   decide,
@@ -44,7 +44,6 @@ import {
 } from './options';
 import { NativeSignals, TimeSeriesSignals, type BreakerSignals, type FlagWindow } from './signals';
 import { TOWER_SUBJECTS, towerMessage } from './tower';
-import { sleep } from '../util/sleep';
 
 /** One circuit transition the breaker made (standalone: published; tower: sent to Tower). */
 export interface CircuitTransition {
@@ -112,10 +111,12 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   private readonly pending = new Map<string, Pending>();
   private readonly towerSubjectsReady = new Set<string>();
   private nc: NatsConnection | undefined;
+  /** The NATS connection as opened: closed at stop when it is ours. */
+  private natsHandle: OpenedNats | undefined;
   private admin: FlagAdmin | undefined;
   private redis: Redis | undefined;
-  /** Our own Redis Cluster client's connection (`redisClusterNodes`), closed at stop. */
-  private redisCluster: SignalConnection | undefined;
+  /** The Redis connection as opened (ours, or the host's client adopted): closed at stop. */
+  private redisConnection: SignalConnection | undefined;
   private signals: BreakerSignals | undefined;
   private discovery: Subscription | undefined;
   private starting: Promise<void> | undefined;
@@ -177,24 +178,13 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
 
   private async open(): Promise<void> {
     const { nats } = this.options;
-    let nc = nats.connection;
-    if (nc === undefined) {
-      try {
-        nc = await connect({
-          ...natsConnectionOptions(nats, BREAKER_CONNECTION_NAME),
-          waitOnFirstConnect: false,
-          timeout: this.options.connectTimeoutMs,
-        });
-      } catch (err) {
-        throw new ConnectionError(
-          `CircuitBreaker: could not connect to NATS at ${nats.servers.join(', ')}: ${errorMessage(err)}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      this.ownsNats = true;
-    }
+    const opened = await openNats(nats, {
+      name: BREAKER_CONNECTION_NAME,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      messagePrefix: 'CircuitBreaker: ',
+    });
+    this.natsHandle = opened;
+    const nc = opened.client;
     this.nc = nc;
     this.followStatus(nc);
     const admin = new FlagAdmin({
@@ -206,7 +196,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     this.admin = admin;
     await admin.connect();
 
-    this.openRedis();
+    this.connectRedis();
     // Redis may be down: then the first polls hold every circuit (and say so) until it answers.
     await this.redisReady;
     if (this.stopped) return;
@@ -227,8 +217,6 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     );
     if (this.options.autoPoll && !this.stopped) this.schedule(0);
   }
-
-  private ownsNats = false;
 
   private async close(): Promise<void> {
     this.stopped = true;
@@ -251,16 +239,11 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     );
     this.apps.clear();
     await this.admin?.close().catch(() => undefined);
-    if (this.redisCluster !== undefined) {
-      await this.redisCluster.close();
-      this.redisCluster = undefined;
-    } else if (this.redis !== undefined && this.options.redis.client === undefined) {
-      const redis = this.redis;
-      await Promise.race([redis.quit().catch(() => undefined), sleep(1_000, { unref: true })]);
-      redis.disconnect();
-    }
+    await this.redisConnection?.close();
+    this.redisConnection = undefined;
     this.redis = undefined;
-    if (this.ownsNats && this.nc !== undefined && !this.nc.isClosed()) await this.nc.close().catch(() => undefined);
+    await this.natsHandle?.close();
+    this.natsHandle = undefined;
     this.nc = undefined;
   }
 
@@ -273,30 +256,19 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     })().catch(() => undefined);
   }
 
-  private openRedis(): void {
-    const { redis } = this.options;
-    // Any ioredis 5 `Redis` satisfies the public `RedisClient` shape; the breaker uses more of it.
-    let client = redis.client as unknown as Redis | undefined;
-    if (client === undefined && redis.clusterNodes !== undefined) {
-      // The manager's own Cluster client (same fail-fast policy); typed as `Redis`, see SignalConnection.
-      const connection = openSignalConnection(
-        { client: undefined, clusterNodes: redis.clusterNodes, url: undefined, host: redis.host, port: redis.port },
-        (err) => this.logger.debug(`CircuitBreaker: Redis ${err.message}`),
-        (message) => this.logger.debug(`CircuitBreaker: ${message}`),
-      );
-      this.redisCluster = connection;
-      client = connection.client;
-      connection.connect();
-    } else if (client === undefined) {
-      client =
-        redis.url !== undefined
-          ? new Redis(redis.url, ownClientOptions())
-          : new Redis({ host: redis.host, port: redis.port, ...ownClientOptions() });
-      client.on('error', (err: Error) => this.logger.debug(`CircuitBreaker: Redis ${err.message}`));
-      client.connect().catch(() => undefined);
-    }
+  private connectRedis(): void {
+    // The signal pipeline's own connection: same fail-fast policy, an `error` listener on our client,
+    // the host's client adopted as it is (used, never closed).
+    const connection = openSignalConnection(
+      this.options.redis,
+      (err) => this.logger.debug(`CircuitBreaker: Redis ${err.message}`),
+      (message) => this.logger.debug(`CircuitBreaker: ${message}`),
+    );
+    this.redisConnection = connection;
+    connection.connect();
+    const client = connection.client;
     this.redis = client;
-    this.redisReady = waitReady(client, this.options.connectTimeoutMs);
+    this.redisReady = connection.waitReady(this.options.connectTimeoutMs).then((outcome) => outcome.ready);
     if (this.options.signalBackend === 'native') this.useNative(client);
     else if (this.options.signalBackend === 'timeseries') this.signals = new TimeSeriesSignals(client);
   }
@@ -612,19 +584,6 @@ export function describeTransition(t: CircuitTransition): string {
 }
 
 /** Resolves true once the client is ready, false after `timeoutMs`. */
-function waitReady(client: Redis, timeoutMs: number): Promise<boolean> {
-  if (client.status === 'ready') return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ready: boolean): void => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      resolve(ready);
-    };
-    const onReady = (): void => done(true);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    client.on('ready', onReady);
-  });
-}
 
 function pendingKey(appId: number, flagId: number): string {
   return `${appId}:${flagId}`;

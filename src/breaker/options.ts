@@ -9,8 +9,8 @@ import {
   DEFAULT_REDIS_PORT,
   appIdOption,
   redisClusterNodes,
-  type RedisNode,
   type ResolvedNatsOptions,
+  type ResolvedRedisOptions,
 } from '../options';
 import { isRedisClient, type RedisClient } from '../signals/client';
 import {
@@ -85,14 +85,8 @@ export interface CircuitBreakerOptions {
 
 export interface ResolvedBreakerOptions {
   readonly nats: ResolvedNatsOptions;
-  readonly redis: {
-    readonly client: RedisClient | undefined;
-    /** Redis Cluster seed nodes (`redisClusterNodes`); wins over `url` and `host`. */
-    readonly clusterNodes: readonly RedisNode[] | undefined;
-    readonly url: string | undefined;
-    readonly host: string;
-    readonly port: number;
-  };
+  /** Redis as the signal pipeline opens it (the same type as the manager's). */
+  readonly redis: ResolvedRedisOptions;
   readonly signalBackend: 'auto' | 'timeseries' | 'native';
   readonly apps: readonly number[] | 'all';
   readonly mode: BreakerMode;

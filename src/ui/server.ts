@@ -7,13 +7,12 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { FlagAdmin } from '../admin';
 import { resolveAdminOptions, type AdminNatsOptions } from '../admin/options';
-import { AuthorizationError, ConnectionError, InvalidOptionError } from '../errors';
+import { ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
-import { natsConnectionOptions } from '../nats/connect';
-import { describeServers, errorMessage, isAuthError, isTlsError, tlsError } from '../nats/errors';
+import { openNats } from '../nats/open';
 import { SignalReader, type SignalReaderOptions } from '../signals/reader';
 import { optionalPort, optionalString, resolveLogger } from '../validate';
 import { handleApi, toHttpError } from './api';
@@ -132,30 +131,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   if (ownReader) closers.push(() => reader.close());
   try {
-    let nc: NatsConnection;
     const nats = adminOptions.nats;
-    if (nats.connection !== undefined) nc = nats.connection;
-    else {
-      try {
-        nc = await connect({
-          ...natsConnectionOptions(nats, UI_CONNECTION_NAME),
-          waitOnFirstConnect: false,
-          timeout: adminOptions.connectTimeoutMs,
-        });
-      } catch (err) {
-        const where = describeServers(nats);
-        if (isAuthError(err))
-          throw new AuthorizationError(`NATS at ${where} refused the credentials: ${errorMessage(err)}`, {
-            cause: err,
-          });
-        if (isTlsError(err)) throw tlsError(nats, where, err);
-        throw new ConnectionError(`Could not connect to NATS at ${where}: ${errorMessage(err)}`, { cause: err });
-      }
-      const owned = nc;
-      closers.push(async () => {
-        if (!owned.isClosed()) await owned.close();
-      });
-    }
+    const opened = await openNats(nats, { name: UI_CONNECTION_NAME, connectTimeoutMs: adminOptions.connectTimeoutMs });
+    closers.push(() => opened.close());
+    const nc = opened.client;
     const admin = new FlagAdmin({ nats: nc, stream: nats.stream, logger, maxAttempts: adminOptions.maxAttempts });
     closers.push(() => admin.close());
     await admin.connect();

@@ -15,6 +15,8 @@ import {
   type FlagManagerOptions,
   type TailslideError,
 } from '../../src/index';
+import { CircuitBreaker } from '../../src/breaker';
+import { startDashboard } from '../../src/ui';
 import { NatsServer } from '../support/servers';
 import { makeTlsCerts } from '../support/tls';
 import { totalConnections } from '../support/nats-monitor';
@@ -157,6 +159,40 @@ describe('token', () => {
 
   test('no token at all: AuthorizationError saying no credentials were given; no further attempt', async () => {
     await expectRefused(server, {}, AuthorizationError, /refused the connection without credentials/);
+  }, 15_000);
+
+  // The breaker and the dashboard connect through the same layer as the manager (src/nats/open.ts).
+  test('the breaker, given a wrong token: AuthorizationError naming the server, never the secret', async () => {
+    const before = await settledResources();
+    const breaker = new CircuitBreaker({ natsServer: server.url, sdkKey: WRONG_TOKEN, apps: [1], autoPoll: false });
+    const started = Date.now();
+    const error = await breaker.start().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(Date.now() - started).toBeLessThan(REFUSED_WITHIN_MS);
+    expect(error).toBeInstanceOf(AuthorizationError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^CircuitBreaker: NATS server .* refused the token \(sdkKey\)/);
+    expect(message).toContain(server.url);
+    expect(message).not.toContain(WRONG_TOKEN);
+    await breaker.stop();
+    await expectNoExtraResources(before, 'resources of a refused breaker after stop()');
+  }, 15_000);
+
+  test('the dashboard, given a wrong token: AuthorizationError naming the server, never the secret', async () => {
+    const before = await settledResources();
+    const error = await startDashboard({ nats: { servers: server.url, token: WRONG_TOKEN }, port: 0 }).then(
+      async (dashboard) => {
+        await dashboard.close();
+        return undefined;
+      },
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(AuthorizationError);
+    expect((error as Error).message).toMatch(/refused the token \(sdkKey\)/);
+    expect((error as Error).message).not.toContain(WRONG_TOKEN);
+    await expectNoExtraResources(before, 'resources of a refused dashboard');
   }, 15_000);
 });
 
