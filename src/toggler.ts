@@ -1,11 +1,12 @@
 import { describeValue } from './errors';
 import { contextKey, type EvaluationContext } from './evaluation/context';
-import { decide, isOnReason, type CompiledFlag } from './evaluation/evaluator';
+import type { CompiledFlag } from './evaluation/evaluator';
+import { explain, isOn } from './evaluation/explain';
 import { convertToText, type Converted } from './evaluation/user-context';
-import { decideVariation, type VariationReason } from './evaluation/variation';
+import type { VariationReason } from './evaluation/variation';
 import type { HashingMode } from './options';
 import type { JsonValue } from './ruleset/targeting';
-import type { SignalSink, SignalStatus, Variant } from './signals/types';
+import type { SignalSink, SignalStatus } from './signals/types';
 import type { RulesetOrigin } from './sources/types';
 
 /** The outcome of one evaluation, with why. */
@@ -119,9 +120,7 @@ export class Toggler {
         this.host.flagNotFound(this.flagName);
         return false;
       }
-      const targeting = compiled.targeting;
-      if (targeting === undefined) return isOnReason(decide(compiled, this.keyOf(context), this.host.hashing));
-      return decideVariation(compiled, this.contextOf(context), this.host.hashing).variation !== targeting.offVariation;
+      return isOn(compiled, this.contextOf(context), this.host.hashing);
     } catch {
       return false;
     }
@@ -138,16 +137,11 @@ export class Toggler {
         this.host.flagNotFound(this.flagName);
         return this.detail(this.host.isReady() ? 'FLAG_NOT_FOUND' : 'NOT_READY', undefined, key);
       }
-      if (compiled.targeting === undefined) {
-        const reason = decide(compiled, key, this.host.hashing);
-        return { ...this.detail(reason, compiled.flag.id, key), variationIndex: isOnReason(reason) ? 1 : 0 };
-      }
-      const d = decideVariation(compiled, ctx, this.host.hashing);
-      const detail = this.detail(d.reason, compiled.flag.id, key, d.variation !== compiled.targeting.offVariation);
+      const e = explain(compiled, ctx, this.host.hashing);
       return {
-        ...detail,
-        variationIndex: d.variation,
-        ...(d.ruleId === undefined ? {} : { ruleIndex: d.ruleIndex, ruleId: d.ruleId }),
+        ...this.detail(e.reason, compiled.flag.id, key, e.on),
+        variationIndex: e.variation,
+        ...(e.ruleId === undefined ? {} : { ruleIndex: e.ruleIndex, ruleId: e.ruleId }),
       };
     } catch (err) {
       return { ...this.detail('ERROR', undefined, key), errorMessage: messageOf(err) };
@@ -225,19 +219,11 @@ export class Toggler {
         !Number.isFinite(value)
       )
         return;
-      const variant = this.metricVariant(compiled, context);
+      const variant = explain(compiled, this.contextOf(context), this.host.hashing).variant;
       this.host.signals.recordMetric(compiled.flag.id, this.host.appId, eventName, variant, value, Date.now());
     } catch {
       // recording must never disturb the caller
     }
-  }
-
-  /** `on`/`off` for a boolean flag; the variation index for a flag with its own variations. */
-  private metricVariant(compiled: CompiledFlag, context: EvaluationContext | undefined): Variant {
-    if (compiled.targeting === undefined) {
-      return isOnReason(decide(compiled, this.keyOf(context), this.host.hashing)) ? 'on' : 'off';
-    }
-    return variantName(compiled, decideVariation(compiled, this.contextOf(context), this.host.hashing).variation);
   }
 
   private typed<T extends JsonValue>(
@@ -255,7 +241,7 @@ export class Toggler {
         const reason = this.host.isReady() ? 'FLAG_NOT_FOUND' : 'NOT_READY';
         return this.fallback(defaultValue, undefined, reason, key, undefined);
       }
-      const d = decideVariation(compiled, ctx, this.host.hashing);
+      const d = explain(compiled, ctx, this.host.hashing);
       if (!check.test(d.value)) {
         const message =
           compiled.targeting?.explicitVariations === true
@@ -269,7 +255,7 @@ export class Toggler {
         appId: this.host.appId,
         value: d.value,
         variationIndex: d.variation,
-        variant: variantName(compiled, d.variation),
+        variant: d.variant,
         reason: d.reason,
         ruleIndex: d.ruleIndex,
         ruleId: d.ruleId,
@@ -318,12 +304,7 @@ export class Toggler {
     }
   }
 
-  /** The key to evaluate a boolean flag for. A string is taken as is: that is the hot path, kept tiny. */
-  private keyOf(context: unknown): string {
-    return typeof context === 'string' ? context : contextKey(this.otherContextOf(context));
-  }
-
-  /** The context to evaluate for. */
+  /** The context to evaluate for. A string is taken as is: that is the hot path, kept tiny. */
   private contextOf(context: unknown): EvaluationContext {
     return typeof context === 'string' ? context : this.otherContextOf(context);
   }
@@ -344,7 +325,7 @@ export class Toggler {
     reason: VariationReason,
     flagId: number | undefined,
     userContext: string,
-    value = reason !== 'TARGET_MATCH' && reason !== 'RULE_MATCH' && reason !== 'FALLTHROUGH' && isOnReason(reason),
+    value = false,
   ): EvaluationDetail {
     return {
       flagName: this.flagName,
@@ -366,13 +347,6 @@ function isPlainContext(context: object): boolean {
   } catch {
     return false;
   }
-}
-
-/** The name metrics use for a served variation: `on`/`off`, or the index of a flag's own variations. */
-function variantName(compiled: CompiledFlag, variation: number): string {
-  const targeting = compiled.targeting;
-  if (targeting?.explicitVariations === true) return String(variation);
-  return variation === (targeting?.offVariation ?? 0) ? 'off' : 'on';
 }
 
 /** The message of anything thrown, without calling into it beyond `Error.message`. */

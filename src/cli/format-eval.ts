@@ -1,5 +1,6 @@
 /** Why a flag evaluated the way it did, in words, and the evaluate command's table. Pure. */
 import { bucket, legacyBucket } from '../evaluation/bucket';
+import { compileWireFlag } from '../evaluation/explain';
 import type { HashingMode } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import type { JsonValue } from '../ruleset/targeting';
@@ -7,11 +8,9 @@ import type { EvaluationDetail, VariationDetail } from '../toggler';
 import { percentage, table } from './format';
 import { hasTargetingFields, variationLabel } from './format-targeting';
 
-/** The rollout evaluation uses: reduced during circuit recovery, as the evaluator does. */
-export function effectiveRollout(flag: WireFlag): number {
-  if (flag.is_recoverable && flag.circuit_status === 'recovery')
-    return (flag.rollout_percentage * flag.circuit_recovery_percentage) / 100;
-  return flag.rollout_percentage;
+/** The rollout evaluation uses (reduced during circuit recovery): the evaluator's own figure. */
+function effectiveRollout(flag: WireFlag): number {
+  return compileWireFlag(flag)?.effectiveRollout ?? flag.rollout_percentage;
 }
 
 /** One sentence saying why `detail` came out as it did for `flag`. */
@@ -78,7 +77,10 @@ export interface ExplainedDetail extends EvaluationDetail {
  * `explain` says it). Names the target, the rule (index and id) and the split bucket.
  */
 export function explainVariation(
-  detail: VariationDetail<JsonValue>,
+  detail: Pick<
+    VariationDetail<JsonValue>,
+    'reason' | 'userContext' | 'variationIndex' | 'ruleIndex' | 'ruleId' | 'splitBucket'
+  >,
   flag: WireFlag | undefined,
   base: string,
 ): string | undefined {

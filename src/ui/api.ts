@@ -17,7 +17,7 @@ import {
 import { ConnectionError, InvalidOptionError, InvalidRulesetError, TailslideError } from '../errors';
 import { bucket, BUCKETS } from '../evaluation/bucket';
 import type { Logger } from '../logger';
-import { FlagManager } from '../manager';
+import { compileWireFlag, explain } from '../evaluation/explain';
 import { appIdOption } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import type { SignalReader } from '../signals/reader';
@@ -247,33 +247,19 @@ async function evaluate(ctx: ApiContext, _req: IncomingMessage, res: ServerRespo
       flagId,
       snapshot.flags.map((f) => f.title),
     );
-  const manager = new FlagManager({
-    appId,
-    offline: true,
-    bootstrap: [...snapshot.flags],
-    hashing: hashingText,
-    logger: ctx.logger,
+  const compiled = compileWireFlag(flag, appId);
+  if (compiled === undefined) throw new UnknownFlagError(appId, flagId, [flag.title]);
+  const decision = explain(compiled, user, hashingText);
+  sendJson(res, 200, {
+    flag: flag.title,
+    user,
+    value: decision.on,
+    reason: decision.reason,
+    /** The user's bucket as a percentage (0–99.999), murmur3 hashing. */
+    bucket: hashingText === 'murmur3' && user !== '' ? (bucket(flag.title, user) * 100) / BUCKETS : null,
+    effectiveRollout: decision.effectiveRollout,
+    sequence: snapshot.sequence,
   });
-  try {
-    await manager.initialize();
-    const detail = manager.evaluate(flag.title, user);
-    const effective =
-      flag.is_recoverable && flag.circuit_status === 'recovery'
-        ? (flag.rollout_percentage * flag.circuit_recovery_percentage) / 100
-        : flag.rollout_percentage;
-    sendJson(res, 200, {
-      flag: flag.title,
-      user,
-      value: detail.value,
-      reason: detail.reason,
-      /** The user's bucket as a percentage (0–99.999), murmur3 hashing. */
-      bucket: hashingText === 'murmur3' && user !== '' ? (bucket(flag.title, user) * 100) / BUCKETS : null,
-      effectiveRollout: effective,
-      sequence: snapshot.sequence,
-    });
-  } finally {
-    await manager.disconnect();
-  }
 }
 
 async function history(ctx: ApiContext, _req: IncomingMessage, res: ServerResponse, p: Params): Promise<void> {

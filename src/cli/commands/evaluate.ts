@@ -1,16 +1,17 @@
 /**
- * `tailslide evaluate [flag] --user <context>`: what a user gets and why, computed by an offline
- * FlagManager fed with the app's current ruleset from the stream (the same evaluator services run).
+ * `tailslide evaluate [flag] --user <context>`: what a user gets and why, computed from the app's
+ * current ruleset in the stream by the evaluation path services run (src/evaluation/explain.ts).
  */
 import type { Command } from 'commander';
-import { silentLogger } from '../../logger';
-import { FlagManager } from '../../manager';
+import { contextKey, type EvaluationContext } from '../../evaluation/context';
+import { compileWireFlag, explain } from '../../evaluation/explain';
+import type { WireFlag } from '../../ruleset/types';
+import type { EvaluationDetail } from '../../toggler';
 import type { HashingMode } from '../../options';
 import { action, optionalStringArg } from '../action';
 import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
-import type { EvaluationContext } from '../../evaluation/context';
 import { CliError, EXIT } from '../exit-codes';
-import { evaluationTable, explain, explainVariation, type ExplainedDetail } from '../format-eval';
+import { evaluationTable, explain as explainInWords, explainVariation, type ExplainedDetail } from '../format-eval';
 import { hasTargetingFields, invalidLine } from '../format-targeting';
 import { parseContext } from '../parse-targeting';
 import { appIdFlag, parseChoice } from '../parse';
@@ -59,26 +60,7 @@ export function evaluateCommand(): Command {
           );
         }
         const wanted = flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
-        const manager = new FlagManager({
-          appId,
-          offline: true,
-          bootstrap: [...snapshot.flags],
-          hashing,
-          logger: silentLogger,
-        });
-        await manager.initialize();
-        const details: ExplainedDetail[] = wanted.map((flag) => {
-          const detail = manager.evaluate(flag.title, context);
-          const variation = manager.variationDetail(flag.title, context, null);
-          const base = explain(detail, flag, hashing);
-          return {
-            ...detail,
-            ...(variation.splitBucket === undefined ? {} : { splitBucket: variation.splitBucket }),
-            variationValue: variation.value,
-            explanation: explainVariation(variation, flag, base) ?? base,
-          };
-        });
-        await manager.disconnect();
+        const details = wanted.map((flag) => explainFlag(flag, appId, context, hashing));
         const user =
           typeof context !== 'string'
             ? `context ${JSON.stringify(context)}`
@@ -114,4 +96,41 @@ export function evaluateCommand(): Command {
         );
       }),
     );
+}
+
+/** One flag evaluated for the context, with the sentence that says why. */
+function explainFlag(flag: WireFlag, appId: number, context: EvaluationContext, hashing: HashingMode): ExplainedDetail {
+  const compiled = compileWireFlag(flag, appId);
+  const e = compiled === undefined ? undefined : explain(compiled, context, hashing);
+  const detail: EvaluationDetail = {
+    flagName: flag.title,
+    flagId: flag.id,
+    appId,
+    value: e?.on ?? false,
+    variant: e?.on === true ? 'on' : 'off',
+    reason: e?.reason ?? 'FLAG_NOT_FOUND',
+    userContext: contextKey(context),
+    source: 'stream',
+    ...(e === undefined ? {} : { variationIndex: e.variation }),
+    ...(e?.ruleId === undefined ? {} : { ruleIndex: e.ruleIndex, ruleId: e.ruleId }),
+  };
+  const base = explainInWords(detail, flag, hashing);
+  return {
+    ...detail,
+    ...(e?.splitBucket === undefined ? {} : { splitBucket: e.splitBucket }),
+    variationValue: e?.value ?? null,
+    explanation:
+      explainVariation(
+        {
+          reason: detail.reason,
+          userContext: detail.userContext,
+          variationIndex: e?.variation,
+          ruleIndex: e?.ruleIndex,
+          ruleId: e?.ruleId,
+          splitBucket: e?.splitBucket,
+        },
+        flag,
+        base,
+      ) ?? base,
+  };
 }
