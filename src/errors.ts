@@ -3,7 +3,7 @@
  * as `cause`. Programmer mistakes (bad options) throw; runtime trouble is reported through
  * the manager's `error` event and the logger, never as an unhandled rejection.
  */
-import { redactText } from './util/redact';
+import { redactOptionValue, redactText } from './util/redact';
 
 export type TailslideErrorCode =
   | 'INVALID_OPTION'
@@ -37,9 +37,11 @@ export class InvalidOptionError extends TailslideError {
   readonly value: unknown;
 
   constructor(option: string, value: unknown, expected: string) {
-    super('INVALID_OPTION', `Invalid option "${option}": ${describeValue(value)} (expected ${expected})`);
+    // Credentials never reach a message or the error's `value`, even in a malformed URL.
+    const shown = typeof value === 'string' ? redactOptionValue(value) : value;
+    super('INVALID_OPTION', `Invalid option "${option}": ${describeValue(shown)} (expected ${expected})`);
     this.option = option;
-    this.value = typeof value === 'string' ? redactText(value) : value;
+    this.value = shown;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   UnknownFlagError,
 } from '../admin/errors';
 import { TailslideError } from '../errors';
+import { redactOptionValue } from '../util/redact';
 
 export const EXIT = {
   /** Done. */
@@ -58,7 +59,8 @@ export class CliError extends Error {
 
 /** A command-line value that cannot be used: names the option (or field) and the value. */
 export function badValue(what: string, value: unknown, expected: string): CliError {
-  return new CliError(`Invalid value for ${what}: ${JSON.stringify(value)} (expected ${expected})`, EXIT.USAGE);
+  const shown = typeof value === 'string' ? redactOptionValue(value) : value;
+  return new CliError(`Invalid value for ${what}: ${JSON.stringify(shown)} (expected ${expected})`, EXIT.USAGE);
 }
 
 /** The exit code for anything a command threw. */

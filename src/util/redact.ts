@@ -43,3 +43,19 @@ export function redactText(text: string): string {
 export function hasUrlCredentials(url: string): boolean {
   return LEADING_USERINFO.test(url);
 }
+
+/**
+ * An option's value for an error message, credentials hidden even when the URL is malformed (a
+ * scheme typo such as `redis//:pw@host` or `nats:/token@host` defeats the URL patterns above). A
+ * value without whitespace that holds an `@` is taken as `…userinfo@host`: the userinfo (after the
+ * last `/` before the last `@`) is hidden, its user name kept; each item of a comma-separated list
+ * alike. Anything else goes through `redactText`.
+ */
+export function redactOptionValue(value: string): string {
+  // A list (`--redis-url a,b`): each item on its own.
+  if (value.includes(',')) return value.split(',').map(redactOptionValue).join(',');
+  const at = value.lastIndexOf('@');
+  if (at < 0 || /\s/.test(value)) return redactText(value);
+  const start = value.lastIndexOf('/', at) + 1;
+  return `${value.slice(0, start)}${hide(value.slice(start, at))}${value.slice(at)}`;
+}

@@ -1,6 +1,10 @@
 import { describeValue, InvalidOptionError } from '../../src/errors';
 import { redactUrl as cliRedactUrl } from '../../src/cli/format';
-import { hasUrlCredentials, redactText, redactUrl } from '../../src/util/redact';
+import { hasUrlCredentials, redactOptionValue, redactText, redactUrl } from '../../src/util/redact';
+import { resolveOptions } from '../../src/options';
+import { resolveAdminOptions } from '../../src/admin/options';
+import { resolveBreakerOptions } from '../../src/breaker/options';
+import { redisUrls } from '../../src/cli/options';
 
 describe('redactUrl', () => {
   it('hides the password of NATS and Redis URLs and keeps the user', () => {
@@ -58,5 +62,49 @@ describe('errors', () => {
     );
     expect(error.value).toBe('http://u:***@host');
     expect(describeValue('nats://tok3n@h')).toBe('"nats://***@h"');
+  });
+});
+
+describe('credentials in invalid-option messages, malformed URLs included', () => {
+  const SECRET = 'secretpw';
+  const MALFORMED = [
+    `redis//:${SECRET}@10.0.0.1:6379`,
+    `redis:/:${SECRET}@10.0.0.1:6379`,
+    `nats//${SECRET}@10.0.0.1:4222`,
+    `http://alice:${SECRET}@10.0.0.1`,
+  ];
+
+  it('redactOptionValue hides the userinfo of every malformed URL, keeping the user name', () => {
+    expect(redactOptionValue(`redis//:${SECRET}@10.0.0.1:6379`)).toBe('redis//:***@10.0.0.1:6379');
+    expect(redactOptionValue(`nats//${SECRET}@h`)).toBe('nats//***@h');
+    expect(redactOptionValue(`redis:/alice:${SECRET}@h:1`)).toBe('redis:/alice:***@h:1');
+    expect(redactOptionValue('not a url')).toBe('not a url');
+    expect(redactOptionValue(`redis://ok@h,redis//:${SECRET}@h:1`)).toBe('redis://***@h,redis//:***@h:1');
+    expect(() => redisUrls(`redis://h:1,redis//:${SECRET}@h:1`)).toThrow(
+      /^Invalid value for --redis-url: "redis:\/\/h:1,redis\/\/:\*\*\*@h:1"/,
+    );
+    for (const value of MALFORMED) expect(redactOptionValue(value)).not.toContain(SECRET);
+  });
+
+  it.each(MALFORMED)('the manager, admin and breaker options and the CLI flags never echo %s', (value) => {
+    const thrownBy = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (error) {
+        return `${(error as Error).message} ${JSON.stringify((error as InvalidOptionError).value ?? '')}`;
+      }
+      throw new Error('expected an invalid-option error');
+    };
+    const messages = [
+      thrownBy(() => resolveOptions({ appId: 1, redisUrl: value })),
+      thrownBy(() => resolveOptions({ appId: 1, natsServer: value })),
+      thrownBy(() => resolveAdminOptions({ nats: { servers: value } })),
+      thrownBy(() => resolveBreakerOptions({ natsServer: 'nats://127.0.0.1:4222', redisUrl: value, apps: [1] })),
+      thrownBy(() => redisUrls(value)),
+    ];
+    for (const message of messages) {
+      expect(message).toMatch(/Invalid (option|value)/);
+      expect(message).not.toContain(SECRET);
+    }
   });
 });
