@@ -43,6 +43,7 @@ import {
   type ResolvedBreakerOptions,
 } from './options';
 import { NativeSignals, TimeSeriesSignals, type BreakerSignals, type FlagWindow } from './signals';
+import { SkewGuard } from './skew';
 import { TOWER_SUBJECTS, towerMessage } from './tower';
 
 /** One circuit transition the breaker made (standalone: published; tower: sent to Tower). */
@@ -128,6 +129,8 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   private redisTrouble: string | undefined;
   private redisReady: Promise<boolean> = Promise.resolve(false);
   private natsTrouble: string | undefined;
+  /** Circuit times in the future, counted from their first sighting (src/breaker/skew.ts). */
+  private readonly skew = new SkewGuard((message) => this.logger.warn(message));
   private lastAppsRefreshMs = 0;
 
   /** Inert: validates options (throws `InvalidOptionError`) and opens nothing. */
@@ -354,7 +357,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
       const signals = await this.backend();
       await Promise.all(
         apps.map(async ([appId, state]) => {
-          const flags = state.flags;
+          const flags = state.flags.map((flag) => this.skew.view(appId, flag, nowMs));
           flagCount += flags.length;
           const windows: FlagWindow[] = [];
           for (const flag of flags)
@@ -428,12 +431,13 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
         const plan = byId.get(fresh.id);
         if (plan === undefined) return fresh;
         let decision: Decision | undefined = plan.decision;
-        if (!sameCircuitState(plan.flag, fresh)) {
+        const freshView = this.skew.view(appId, fresh, at);
+        if (!sameCircuitState(plan.flag, freshView)) {
           // Someone else changed this circuit since we looked: decide again on what is there now,
           // with our counts only if they still cover this flag's window.
           const sameWindow =
-            plan.fromMs !== undefined && windowStartMs(fresh, at, this.options.windowMs) === plan.fromMs;
-          decision = decide(fresh, sameWindow ? plan.counts : undefined, at, this.options);
+            plan.fromMs !== undefined && windowStartMs(freshView, at, this.options.windowMs) === plan.fromMs;
+          decision = decide(freshView, sameWindow ? plan.counts : undefined, at, this.options);
           if (decision?.kind === 'open' && !sameWindow) decision = undefined;
         }
         if (decision === undefined) return fresh;

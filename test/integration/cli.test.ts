@@ -669,7 +669,11 @@ describe('connections and environment', () => {
           .code,
       ).toBe(0);
       expect((await cli(['flags', 'list', '--app-id', '4'], { env })).code).toBe(2);
-      expectOneLineError(await cli(['flags', 'list', '--sdk-key', 'wrong'], { env }), 3, /refused the token \(sdkKey\)/);
+      expectOneLineError(
+        await cli(['flags', 'list', '--sdk-key', 'wrong'], { env }),
+        3,
+        /refused the token \(sdkKey\)/,
+      );
       expectOneLineError(
         await cli(['flags', 'list'], { env: { ...env, TAILSLIDE_SDK_KEY: undefined } }),
         3,

@@ -12,6 +12,7 @@ import {
   type Counts,
 } from '../../src/breaker/decide';
 import { parseMrange } from '../../src/breaker/signals';
+import { SkewGuard } from '../../src/breaker/skew';
 import { towerMessage } from '../../src/breaker/tower';
 import { newWireFlag } from '../../src/admin/fields';
 import type { WireFlag } from '../../src/ruleset/types';
@@ -254,3 +255,50 @@ describe('TS.MRANGE replies', () => {
 function fail(message: string): never {
   throw new Error(message);
 }
+
+describe('clock skew: a circuit time in the future counts from when the breaker first saw it', () => {
+  const HOUR = 3_600_000;
+  const tripped = (at: number): WireFlag =>
+    flag({ is_active: false, circuit_status: 'open', rollout_percentage: 0, [CIRCUIT_CHANGED_AT]: iso(at) });
+
+  it('a trip stamped an hour ahead recovers after its delay, not after the hour', () => {
+    const warnings: string[] = [];
+    const skew = new SkewGuard((m) => warnings.push(m));
+    const raw = tripped(T0 + HOUR);
+    // Unguarded, the delay would run from the future time: still off after the delay.
+    expect(decide(raw, undefined, T0 + 11_000, MIN)).toBeUndefined();
+    expect(decide(skew.view(1, raw, T0), undefined, T0, MIN)).toBeUndefined();
+    expect(decide(skew.view(1, raw, T0 + 5_000), undefined, T0 + 5_000, MIN)).toBeUndefined();
+    expect(decide(skew.view(1, raw, T0 + 11_000), undefined, T0 + 11_000, MIN)?.kind).toBe('recovery_start');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/flag #7 "checkout-v2" of app 1 has circuit_changed_at .*3600 s ahead/);
+  });
+
+  it('a closed flag with a future transition keeps a window that holds the present', () => {
+    const skew = new SkewGuard(() => undefined);
+    const raw = flag({ circuit_status: 'close', [CIRCUIT_CHANGED_AT]: iso(T0 + HOUR) });
+    expect(windowStartMs(raw, T0, 60_000)).toBeGreaterThan(T0);
+    expect(windowStartMs(skew.view(1, raw, T0), T0, 60_000)).toBeLessThanOrEqual(T0);
+    expect(decide(skew.view(1, raw, T0), c(10, 90), T0, MIN)?.kind).toBe('open');
+  });
+
+  it('leaves present and past times alone, and the same object when nothing is ahead', () => {
+    const skew = new SkewGuard(() => {
+      throw new Error('no warning expected');
+    });
+    const f = tripped(T0 - 1_000);
+    expect(skew.view(1, f, T0)).toBe(f);
+    const slightlyAhead = tripped(T0 + 500);
+    expect(skew.view(1, slightlyAhead, T0)).toBe(slightlyAhead);
+  });
+
+  it('a new future value counts from its own first sighting; one warning per flag', () => {
+    const warnings: string[] = [];
+    const skew = new SkewGuard((m) => warnings.push(m));
+    skew.view(1, tripped(T0 + HOUR), T0);
+    const later = skew.view(1, tripped(T0 + 2 * HOUR), T0 + 30_000);
+    expect(later[CIRCUIT_CHANGED_AT]).toBe(iso(T0 + 30_000));
+    expect(sameCircuitState(later, skew.view(1, tripped(T0 + 2 * HOUR), T0 + 31_000))).toBe(true);
+    expect(warnings).toHaveLength(1);
+  });
+});
