@@ -30,10 +30,12 @@ import {
   decide,
   needsSignals,
   sameCircuitState,
+  watchSummary,
   windowStartMs,
   type Counts,
   type Decision,
   type TransitionKind,
+  type WatchSummary,
 } from './decide';
 import {
   BREAKER_CONNECTION_NAME,
@@ -84,12 +86,16 @@ export interface PollReport {
 export interface CircuitBreakerEvents {
   transition: [CircuitTransition];
   poll: [PollReport];
+  /** What the breaker watches of an app: at its first ruleset (or none), and whenever that changes. */
+  watching: [WatchSummary];
 }
 
 interface AppState {
   flags: readonly WireFlag[] | undefined;
   sequence: number;
   stop: StopWatch | undefined;
+  /** The last `watching` line, so that it is said again only when it changes. */
+  watching?: string;
 }
 
 interface Planned {
@@ -322,10 +328,28 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
         state.flags = update.flags;
         state.sequence = update.sequence;
         this.settlePending(appId, update.flags);
+        this.reportWatching(appId, state);
       },
       { onWaiting: (reason) => this.logger.info(`CircuitBreaker: app ${appId}: ${reason}`) },
     );
+    // An app without a ruleset sends no update: ask once, so that "no ruleset" is said too.
+    admin.readRuleset(appId).then(
+      (snapshot) => {
+        if (snapshot === undefined && state.flags === undefined && this.apps.get(appId) === state)
+          this.reportWatching(appId, state);
+      },
+      (err: unknown) =>
+        this.logger.debug(`CircuitBreaker: app ${appId}: cannot read its ruleset: ${errorMessage(err)}`),
+    );
     if (this.options.apps === 'all') this.logger.info(`CircuitBreaker: watching app ${appId}`);
+  }
+
+  private reportWatching(appId: number, state: AppState): void {
+    const summary = watchSummary(appId, state.flags);
+    if (summary.text === state.watching) return;
+    state.watching = summary.text;
+    this.logger.info(`CircuitBreaker: app ${appId}: ${summary.text}`);
+    this.emit('watching', summary);
   }
 
   private schedule(delayMs: number): void {

@@ -217,3 +217,30 @@ function ceilTo(ms: number, step: number): number {
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+/** What the breaker watches of one app, for people: counts and one line that says it. */
+export interface WatchSummary {
+  readonly appId: number;
+  /** Flags in the ruleset (0 without one). */
+  readonly flags: number;
+  /** Flags the breaker judges (`isWatched`). */
+  readonly watched: number;
+  readonly hasRuleset: boolean;
+  /** "0 flags watched: no ruleset", "3 flags, none with a threshold", "2 of 3 flags watched", … */
+  readonly text: string;
+}
+
+export function watchSummary(appId: number, flags: readonly WireFlag[] | undefined): WatchSummary {
+  if (flags === undefined)
+    return { appId, flags: 0, watched: 0, hasRuleset: false, text: '0 flags watched: no ruleset' };
+  const watched = flags.filter(isWatched).length;
+  const withThreshold = flags.filter((f) => f.error_threshold_percentage > 0).length;
+  const n = flags.length;
+  const plural = n === 1 ? 'flag' : 'flags';
+  let text: string;
+  if (n === 0) text = '0 flags watched: the ruleset is empty';
+  else if (withThreshold === 0) text = `${n} ${plural}, none with a threshold (error_threshold_percentage)`;
+  else if (watched === 0) text = `${n} ${plural}, none watched: the ${withThreshold} with a threshold are off`;
+  else text = watched === n ? `${n} ${plural} watched` : `${watched} of ${n} flags watched`;
+  return { appId, flags: n, watched, hasRuleset: true, text };
+}

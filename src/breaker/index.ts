@@ -4,6 +4,7 @@
  */
 export { CircuitBreaker, describeTransition } from './breaker';
 export type { CircuitBreakerEvents, CircuitTransition, PollReport } from './breaker';
+export type { WatchSummary } from './decide';
 export {
   DEFAULT_BREAKER_MIN_REQUESTS,
   DEFAULT_BREAKER_POLL_INTERVAL_MS,

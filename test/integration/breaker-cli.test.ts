@@ -94,6 +94,23 @@ it('prints a JSON line per transition and stops cleanly on SIGTERM', async () =>
   expect(cli.io.stderr).toMatch(/stopping \(SIGTERM\)/);
 });
 
+it('says what it watches of each app: no ruleset, no threshold, watched, and again when that changes', async () => {
+  await admin.createFlag(43, { title: 'no-threshold', is_active: true, error_threshold_percentage: 0 });
+  const cli = run(['--app-id', '42,43', '--signal-backend', 'native']);
+  try {
+    await waitFor(() => /app 42: 0 flags watched: no ruleset/.test(cli.io.stderr), 'the no-ruleset line');
+    await waitFor(
+      () => /app 43: 1 flag, none with a threshold \(error_threshold_percentage\)/.test(cli.io.stderr),
+      'the no-threshold line',
+    );
+    await admin.createFlag(43, { title: 'guarded', is_active: true, error_threshold_percentage: 20 });
+    await waitFor(() => /app 43: 1 of 2 flags watched/.test(cli.io.stderr), 'the line after the change');
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
 it.each([
   [[], /--app-id/],
   [['--app-id', '1', '--window', 'soon'], /--window/],

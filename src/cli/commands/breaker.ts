@@ -80,6 +80,8 @@ export function breakerCommand(): Command {
         throw renameOptionError(error);
       }
       const interrupt = waitForInterrupt();
+      // What it watches of each app, on stderr: an app with no ruleset or no threshold is not silent.
+      breaker.on('watching', (s) => out.note(`app ${s.appId}: ${s.text}`));
       breaker.on('transition', (t) => {
         if (out.json) out.record(transitionRecord(t));
         else out.line(transitionLine(t));
