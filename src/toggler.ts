@@ -1,7 +1,7 @@
 import { describeValue } from './errors';
 import { contextKey, type EvaluationContext } from './evaluation/context';
 import type { CompiledFlag } from './evaluation/evaluator';
-import { explain, isOn } from './evaluation/explain';
+import { explain, isOn, variantFor } from './evaluation/explain';
 import { convertToText, type Converted } from './evaluation/user-context';
 import type { VariationReason } from './evaluation/variation';
 import type { HashingMode } from './options';
@@ -219,7 +219,7 @@ export class Toggler {
         !Number.isFinite(value)
       )
         return;
-      const variant = explain(compiled, this.contextOf(context), this.host.hashing).variant;
+      const variant = variantFor(compiled, this.contextOf(context), this.host.hashing);
       this.host.signals.recordMetric(compiled.flag.id, this.host.appId, eventName, variant, value, Date.now());
     } catch {
       // recording must never disturb the caller

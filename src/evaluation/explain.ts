@@ -46,6 +46,12 @@ export function explain(compiled: CompiledFlag, context: EvaluationContext, hash
   };
 }
 
+/** The metric variant the context is served, without building an explanation (trackMetric's path). */
+export function variantFor(compiled: CompiledFlag, context: EvaluationContext, hashing: HashingMode): string {
+  if (compiled.targeting === undefined) return isOn(compiled, context, hashing) ? 'on' : 'off';
+  return variantOf(compiled, decideVariation(compiled, context, hashing).variation);
+}
+
 /** The metric name of a served variation: `on`/`off`, or the index of a flag's own variations. */
 export function variantOf(compiled: CompiledFlag, variation: number): string {
   const targeting = compiled.targeting;
