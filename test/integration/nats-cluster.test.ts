@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
-import { FlagAdmin } from '../../src/admin';
+import { FlagAdmin, isDuplicateTitleError } from '../../src/admin';
 import { FlagManager } from '../../src/manager';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 import { NatsCluster, type ClusterNode } from '../support/nats-cluster';
@@ -143,7 +143,10 @@ test('managers follow every ruleset through the loss of their node and of the st
   }
   const js = nc.jetstream();
   for (const appId of [...APPS, EDIT_APP]) await admin.ensureStream({ appId });
-  await admin.createFlag(EDIT_APP, { title: 'edited' });
+  // A retried attempt (retryTimes above) finds the flag its first attempt made.
+  await admin.createFlag(EDIT_APP, { title: 'edited' }).catch((err: unknown) => {
+    if (!isDuplicateTitleError(err)) throw err;
+  });
 
   /** Acked publishes per app: sequence and when the publish was sent. */
   const published = new Map<number, { sequence: number; sentAt: number }[]>(APPS.map((a) => [a, []]));
