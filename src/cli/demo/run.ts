@@ -141,7 +141,9 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
     const history: Map<string, PathCounts>[] = [];
     const changes: string[] = [];
     let redis = new Map<string, FlagCounts>();
-    let redisBusy = false;
+    // The Redis query in flight, if any: the ticker's closer waits for it, so the reader it uses
+    // is never closed under it (that would print a spurious query failure on Ctrl-C).
+    let refreshing: Promise<void> | undefined;
     const svc = new SimulatedService(manager, DEMO_FLAGS, options.ratePerSecond, DEMO_WHITELIST);
     service = svc;
 
@@ -176,11 +178,10 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       });
     };
     const refreshRedis = (): void => {
-      if (redisBusy) return;
-      redisBusy = true;
+      if (refreshing !== undefined) return;
       const toMs = Date.now();
       const ids = DEMO_FLAGS.map((demo) => [demo.title, m.getFlag(demo.title)?.id] as const);
-      Promise.all(
+      refreshing = Promise.all(
         ids
           .filter(([, id]) => id !== undefined)
           .map(
@@ -193,7 +194,7 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
         })
         .catch((error: unknown) => report(`Redis: ${toError(error).message}`))
         .finally(() => {
-          redisBusy = false;
+          refreshing = undefined;
         });
     };
 
@@ -239,9 +240,9 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
       refreshRedis();
       render();
     }, TICK_MS);
-    closers.push(() => {
+    closers.push(async () => {
       clearInterval(ticker);
-      return Promise.resolve();
+      await refreshing;
     });
 
     let timer: NodeJS.Timeout | undefined;
