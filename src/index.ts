@@ -5,6 +5,7 @@
  */
 export { FlagManager } from './manager';
 export type { FlagManagerEvents, ManagerState, UpdateEvent } from './manager';
+export type { ManagerHealth } from './health';
 export { Toggler } from './toggler';
 export type { EvaluationDetail, VariationDetail, VariationDetailReason } from './toggler';
 export type { EvaluationReason } from './evaluation/evaluator';
@@ -26,6 +27,7 @@ export { bucket, legacyBucket, splitBucket } from './evaluation/bucket';
 export { murmur3 } from './evaluation/murmur3';
 export type { FlagManagerOptions, HashingMode, SignalBackendOption } from './options';
 export type {
+  DeliveryKind,
   FlagSource,
   FlagSourceContext,
   FlagSourceFactory,

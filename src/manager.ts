@@ -11,6 +11,7 @@ import type { EvaluationContext } from './evaluation/context';
 import type { CompiledFlag } from './evaluation/evaluator';
 import { convertToText, type Converted } from './evaluation/user-context';
 import { FlagStore } from './flag-store';
+import { HealthTracker, type ManagerHealth } from './health';
 import type { Logger } from './logger';
 import { resolveOptions, type FlagManagerOptions, type ResolvedOptions } from './options';
 import { FlagIssueLog } from './ruleset/issues';
@@ -21,7 +22,7 @@ import { createSignalSink } from './signals';
 import type { SignalSink, SignalStats } from './signals/types';
 import { loadBootstrap } from './sources/bootstrap';
 import { CacheFileWriter, readCacheFile } from './sources/cache-file';
-import { createSource } from './sources/create';
+import { createSource, deliveryKind } from './sources/create';
 import type { OfflineSource } from './sources/offline';
 import type { FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
 import { Toggler, type EvaluationDetail, type TogglerHost, type VariationDetail } from './toggler';
@@ -58,6 +59,8 @@ export interface FlagManagerEvents {
   reconnected: [];
   /** Something retrying cannot fix (authorization refused): the manager stopped trying. */
   failed: [TailslideError];
+  /** `health()` changed verdict (healthy, stale or reason): see docs/operations.md. */
+  health: [ManagerHealth];
 }
 
 /** Where a manager is in its life. */
@@ -104,6 +107,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private closePromise: Promise<void> | undefined;
   private settleInit: ((outcome: InitOutcome) => void) | undefined;
   private readonly initOutcome: Promise<InitOutcome>;
+  private readonly healthTracker: HealthTracker;
+  private wasHealthy = false;
 
   constructor(options: FlagManagerOptions) {
     const resolved = resolveOptions(options);
@@ -116,6 +121,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     const signalOptions = resolved.offline ? { ...resolved.signals, backend: 'off' as const } : resolved.signals;
     this.signals = createSignalSink(signalOptions, resolved.logger);
     this.host = this.createHost();
+    this.healthTracker = new HealthTracker(deliveryKind(resolved), (health) => this.onHealth(health));
   }
 
   /** The app this manager serves. */
@@ -130,6 +136,16 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   get state(): ManagerState {
     return this.currentState;
+  }
+
+  /**
+   * Whether this instance follows its app live, for readiness probes and alerts: synchronous and
+   * cheap (no I/O). Unhealthy until ready, while NATS is lost, and while delivery of updates has
+   * been interrupted for half a second or more (a consumer that ended or stalled, a stream that went);
+   * `reason` says which. The `health` event fires when the verdict changes. docs/operations.md.
+   */
+  health(): ManagerHealth {
+    return this.healthTracker.health();
   }
 
   private get closed(): boolean {
@@ -290,7 +306,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       throw new TailslideError('CLOSED', 'initialize() was called after disconnect()');
     const { logger, initTimeoutMs } = this.options;
     for (const warning of this.options.warnings) logger.warn(warning);
-    this.currentState = 'initializing';
+    this.setState('initializing');
     const created = createSource(this.options);
     if (!created.ok) {
       this.onFatal(created.error);
@@ -379,7 +395,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   private async close(): Promise<void> {
     const wasState = this.currentState;
-    this.currentState = 'closed';
+    this.setState('closed');
+    this.healthTracker.dispose();
     this.settleInit?.({ kind: 'closed' });
     const results = await Promise.allSettled([this.source?.close(), this.signals.close(), this.cacheWriter?.close()]);
     for (const result of results) {
@@ -412,6 +429,10 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
         ),
       ),
       waiting: guard((reason: string) => this.onWaiting(reason)),
+      delivery: guard((state: 'live' | 'interrupted', detail?: { reason?: string }) => {
+        if (state === 'live') this.healthTracker.resumed();
+        else this.healthTracker.interrupted(detail?.reason ?? 'the source stopped delivering updates');
+      }),
       error: guard((error: TailslideError) => this.report(error)),
       fatal: guard((error: TailslideError) => this.onFatal(error)),
     };
@@ -464,6 +485,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private apply(flags: readonly Flag[], origin: RulesetOrigin): string[] {
     const changed = this.store.replace(flags);
     this.origin = origin;
+    this.healthTracker.set({ lastUpdateAt: Date.now() });
     return changed;
   }
 
@@ -473,7 +495,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   }
 
   private becomeReady(): void {
-    this.currentState = this.connectionLost ? 'stale' : 'ready';
+    this.setState(this.connectionLost ? 'stale' : 'ready');
     this.waitReason = undefined;
     const origin =
       this.origin === 'stream' || this.origin === undefined
@@ -488,9 +510,10 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     if (state === 'stale') {
       if (this.connectionLost) return;
       this.connectionLost = true;
-      if (this.currentState === 'ready') this.currentState = 'stale';
+      if (this.currentState === 'ready') this.setState('stale');
       const why = reason ?? 'connection to NATS lost';
       this.staleReason = why;
+      this.healthTracker.set({ connectionLost: why });
       this.options.logger.warn(`${why}; ${this.servingNow()} while reconnecting`);
       this.emit('stale', { reason: why });
       return;
@@ -498,9 +521,26 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     if (!this.connectionLost) return;
     this.connectionLost = false;
     this.staleReason = undefined;
-    if (this.currentState === 'stale') this.currentState = 'ready';
+    if (this.currentState === 'stale') this.setState('ready');
+    this.healthTracker.reconnected();
     this.options.logger.info('reconnected to NATS');
     this.emit('reconnected');
+  }
+
+  private setState(state: ManagerState): void {
+    this.currentState = state;
+    this.healthTracker.set({ state });
+  }
+
+  /** A new health verdict: logged (a delivery interruption is said nowhere else) and emitted. */
+  private onHealth(health: ManagerHealth): void {
+    const { logger } = this.options;
+    if (health.healthy) {
+      if (this.wasHealthy) logger.info('healthy again: following app updates');
+      this.wasHealthy = true;
+    } else if (health.reason?.startsWith('not following') === true) logger.warn(`unhealthy: ${health.reason}`);
+    else logger.debug(`unhealthy: ${health.reason ?? ''}`);
+    this.emit('health', health);
   }
 
   /** What evaluations get while the source is away, for the `stale` warning. */
@@ -522,6 +562,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   private onWaiting(reason: string): void {
     this.waitReason = reason;
+    this.healthTracker.set({ waiting: reason });
     if (this.reportedWaits.has(reason)) return;
     this.reportedWaits.add(reason);
     this.options.logger.warn(`waiting: ${reason}`);
@@ -529,7 +570,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   private onFatal(error: TailslideError): void {
     if (this.currentState === 'failed') return;
-    this.currentState = 'failed';
+    this.healthTracker.set({ failure: error.message });
+    this.setState('failed');
     this.options.logger.error(error.message);
     this.settleInit?.({ kind: 'failed', error });
     this.emit('failed', error);

@@ -6,7 +6,7 @@ import { InvalidOptionError, TailslideError, toError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import { JetStreamSource } from './jetstream';
 import { OfflineSource } from './offline';
-import type { FlagSource, RulesetOrigin } from './types';
+import type { DeliveryKind, FlagSource, RulesetOrigin } from './types';
 
 export type CreatedSource =
   | {
@@ -40,6 +40,13 @@ export function createSource(options: ResolvedOptions): CreatedSource {
     return { ok: true, source, origin: 'bootstrap', offline: source };
   }
   return { ok: true, source: new JetStreamSource({ nats, appId, logger }), origin: 'stream', offline: undefined };
+}
+
+/** How the source the options ask for delivers rulesets (`manager.health().delivery`). */
+export function deliveryKind(options: ResolvedOptions): DeliveryKind {
+  if (options.sourceFactory !== undefined) return 'custom';
+  if (options.offline || options.nats === undefined) return 'offline';
+  return 'consumer';
 }
 
 /** Whether a factory returned something with `start` and `close`. */

@@ -13,6 +13,7 @@ import { ConnectionError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } from './jetstream-connection';
+import { LivenessAudit, type AuditSample } from './jetstream-audit';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
 import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
@@ -71,6 +72,12 @@ export class JetStreamSource implements FlagSource {
   private undrained: { data: Uint8Array; sequence: number; subject: string } | undefined;
   /** Rulesets delivered by the current consumer. */
   private rulesetsDelivered = 0;
+  /** Messages of any subject delivered by the current consumer (the audit's measure of progress). */
+  private messagesSeen = 0;
+  /** The current consumer has read the batch it started with (every subject's last message). */
+  private drained = false;
+  /** Proves the current consumer still delivers (jetstream-audit.ts). */
+  private audit: LivenessAudit | undefined;
   /** Permission refusals reported, by cause (`publish <subject pattern>`); cleared by a ruleset. */
   private readonly refusals = new Set<string>();
   /** Subjects of messages ignored as not rulesets (each logged once). */
@@ -93,7 +100,10 @@ export class JetStreamSource implements FlagSource {
       sink,
       {
         up: () => this.requestSync('connected'),
-        down: () => void this.stopConsumer(),
+        down: () => {
+          this.interrupted('the NATS connection is down');
+          void this.stopConsumer();
+        },
         fatal: (error) => this.fail(error),
         refused: (refusal) => this.onRefusedStatus(refusal),
       },
@@ -175,6 +185,8 @@ export class JetStreamSource implements FlagSource {
     let consumer: AppConsumer;
     this.undrained = undefined;
     this.rulesetsDelivered = 0;
+    this.messagesSeen = 0;
+    this.drained = false;
     try {
       consumer = await AppConsumer.start(
         { jsm: api.jsm, js: api.js, stream, appId: this.appId, logger: this.logger },
@@ -210,9 +222,68 @@ export class JetStreamSource implements FlagSource {
     this.consumerStartedAt = Date.now();
     this.lastError = undefined;
     this.logger.debug(`consumer ${consumer.name} on "${stream}": ${consumer.initialPending} messages to read first`);
+    this.startAudit(consumer);
     if (consumer.initialPending === 0) {
       this.reportWaiting(`no ruleset published yet for app ${this.appId} on stream "${stream}" (${server})`);
+      this.markDrained();
     }
+  }
+
+  /** The current consumer has read its first batch: from now on it delivers live. */
+  private markDrained(): void {
+    if (this.drained) return;
+    this.drained = true;
+    this.sink?.delivery('live');
+  }
+
+  /** Delivery stopped (no consumer, or one that stalled), for `manager.health()`. */
+  private interrupted(reason: string): void {
+    if (!this.halted) this.sink?.delivery('interrupted', { reason });
+  }
+
+  private startAudit(consumer: AppConsumer): void {
+    this.audit?.stop();
+    const audit = new LivenessAudit({
+      sample: () => this.auditSample(consumer),
+      stalled: (detail) => this.onStalled(consumer, detail),
+    });
+    this.audit = audit;
+    audit.start();
+  }
+
+  /** One audit: is there a message of the app after the highest sequence delivered? */
+  private async auditSample(consumer: AppConsumer): Promise<AuditSample | undefined> {
+    const seen = this.messagesSeen;
+    if (!this.drained) return { behind: true, seen };
+    const link = this.link;
+    if (link === undefined) return undefined;
+    // `next_by_subj` with `seq` (nats-server 2.9+): the first message at or after `seq` on the
+    // filter. nats.js 2.29 types only the direct-get form of it, hence the variable.
+    const request = { seq: this.lastSequence + 1, next_by_subj: appFilter(this.appId) };
+    try {
+      const found = await link.jsm.streams.getMessage(this.nats.stream, request);
+      if (this.consumer !== consumer) return undefined;
+      this.logger.debug(
+        `audit of ${consumer.name}: the stream has sequence ${found.seq} (${found.subject}) to deliver`,
+      );
+      return { behind: true, seen };
+    } catch (err) {
+      if (apiErrorCode(err) === JS_ERR.NO_MESSAGE_FOUND) return { behind: false, seen };
+      this.logger.debug(`audit of ${consumer.name} could not ask the stream: ${errorMessage(err)}`);
+      return undefined;
+    }
+  }
+
+  /** The consumer stalled: said as an error (a warning), then replaced, from LastPerSubject. */
+  private onStalled(consumer: AppConsumer, detail: string): void {
+    if (this.halted || this.consumer !== consumer) return;
+    const reason =
+      `consumer ${consumer.name} of app ${this.appId} stopped delivering (${detail}, ` +
+      `last sequence ${this.lastSequence}): replacing it`;
+    this.sink?.error(new ConnectionError(reason));
+    this.interrupted(reason);
+    void this.stopConsumer();
+    this.requestSync(reason);
   }
 
   /**
@@ -233,6 +304,8 @@ export class JetStreamSource implements FlagSource {
   private onMessage(msg: JsMsg): void {
     if (this.halted) return;
     if (msg.seq > this.lastSequence) this.lastSequence = msg.seq;
+    this.messagesSeen += 1;
+    if (msg.info.pending === 0) this.markDrained();
     if (appIdOfSubject(msg.subject) !== this.appId) {
       this.ignoreMessage(msg);
       return;
@@ -274,6 +347,8 @@ export class JetStreamSource implements FlagSource {
   private onConsumerEnded(consumer: AppConsumer, reason: string, error: unknown): void {
     if (this.halted || this.consumer !== consumer) return;
     this.consumer = undefined;
+    this.audit?.stop();
+    this.interrupted(reason);
     this.logger.debug(reason);
     if (this.link === undefined) {
       this.orphans.push(consumer); // the connection went: the reconnect syncs again
@@ -299,6 +374,7 @@ export class JetStreamSource implements FlagSource {
   private refusedBy(err: unknown): boolean {
     const refusal = permissionRefusal(err);
     if (refusal === undefined) return false;
+    this.interrupted(describeRefusal(refusal, this.nats.user));
     this.failures += 1;
     this.reportRefusal(refusal);
     this.scheduleSync(jittered(PERMISSION_RETRY_MS), `refused: ${refusal.operation} ${refusal.subject}`);
@@ -325,6 +401,7 @@ export class JetStreamSource implements FlagSource {
     this.reportRefusal(refusal);
     if (refusal.operation !== 'publish' || !refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.')) return;
     if (this.consumer === undefined) return;
+    this.interrupted(describeRefusal(refusal, this.nats.user));
     void this.stopConsumer();
     this.failures += 1;
     this.scheduleSync(jittered(PERMISSION_RETRY_MS), `refused: ${refusal.operation} ${refusal.subject}`);
@@ -343,6 +420,7 @@ export class JetStreamSource implements FlagSource {
   }
 
   private waitFor(reason: string): void {
+    this.interrupted(reason);
     this.reportWaiting(reason);
     this.failures += 1;
     this.scheduleSync(retryDelay(this.failures), reason);
@@ -359,6 +437,7 @@ export class JetStreamSource implements FlagSource {
   private syncFailed(what: string, err: unknown): void {
     this.failures += 1;
     const message = `${what}: ${errorMessage(err)}`;
+    this.interrupted(message);
     if (this.failures >= 2 && message !== this.lastError) {
       this.lastError = message;
       this.sink?.error(new ConnectionError(`${message}; retrying`, { cause: err }));
@@ -379,6 +458,8 @@ export class JetStreamSource implements FlagSource {
     const consumer = this.consumer;
     if (consumer === undefined) return Promise.resolve();
     this.consumer = undefined;
+    this.audit?.stop();
+    this.audit = undefined;
     consumer.stop();
     if (this.connection?.current !== undefined) return consumer.delete();
     if (!this.halted) this.orphans.push(consumer);

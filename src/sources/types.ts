@@ -12,6 +12,12 @@ import type { Logger } from '../logger';
 export type RulesetOrigin = 'stream' | 'bootstrap' | 'cache' | 'test' | 'custom';
 
 /**
+ * How rulesets reach a manager (`manager.health().delivery`): `consumer`, a JetStream consumer
+ * per instance; `offline`, a bootstrap; `custom`, a source of your own.
+ */
+export type DeliveryKind = 'consumer' | 'offline' | 'custom';
+
+/**
  * A ruleset as a source delivers it: the raw message bytes or text (JSON), or an already-parsed
  * array in the wire format. The manager decodes and validates it.
  */
@@ -54,6 +60,12 @@ export interface SourceSink {
    * the manager logs each distinct reason once.
    */
   waiting(reason: string): void;
+  /**
+   * Whether updates reach the manager live: `live` once the source follows the app (its first
+   * batch read), `interrupted` when it stops (consumer ended or stalled, stream gone), with why.
+   * Feeds `manager.health()`; a source that never calls it counts as live while connected.
+   */
+  delivery(state: 'live' | 'interrupted', detail?: { readonly reason?: string }): void;
   /** Trouble the source recovers from by itself (logged and emitted as `error`). */
   error(error: TailslideError): void;
   /** Trouble retrying cannot fix (authorization refused): the source has stopped. */

@@ -36,6 +36,7 @@ type Event =
   | { kind: 'reset' }
   | { kind: 'connection'; state: 'connected' | 'stale'; reason: string | undefined }
   | { kind: 'waiting'; reason: string }
+  | { kind: 'delivery'; state: 'live' | 'interrupted'; reason: string | undefined }
   | { kind: 'error'; error: TailslideError }
   | { kind: 'fatal'; error: TailslideError };
 
@@ -77,6 +78,9 @@ class Recorder implements SourceSink {
   }
   waiting(reason: string): void {
     this.record({ kind: 'waiting', reason });
+  }
+  delivery(state: 'live' | 'interrupted', detail?: { readonly reason?: string }): void {
+    this.record({ kind: 'delivery', state, reason: detail?.reason });
   }
   error(error: TailslideError): void {
     this.record({ kind: 'error', error });

@@ -1,0 +1,121 @@
+import { assessHealth, DELIVERY_GRACE_MS, HealthTracker, type HealthFacts, type ManagerHealth } from '../../src/health';
+import { isStalled } from '../../src/sources/jetstream-audit';
+
+const READY: HealthFacts = {
+  state: 'ready',
+  delivery: 'consumer',
+  connectionLost: undefined,
+  interrupted: undefined,
+  waiting: undefined,
+  failure: undefined,
+  lastUpdateAt: 1_000,
+};
+
+describe('assessHealth', () => {
+  test.each<[string, Partial<HealthFacts>, Partial<ManagerHealth>]>([
+    ['ready and following', {}, { healthy: true, stale: false, connected: true }],
+    [
+      'idle',
+      { state: 'idle' },
+      { healthy: false, stale: false, reason: 'not initialized: initialize() has not been called' },
+    ],
+    [
+      'initializing, waiting for a stream',
+      { state: 'initializing', waiting: 'stream "x" does not exist yet' },
+      { healthy: false, reason: 'initializing: stream "x" does not exist yet' },
+    ],
+    [
+      'NATS lost',
+      { state: 'stale', connectionLost: 'disconnected from nats://a' },
+      { healthy: false, stale: true, connected: false, reason: 'NATS connection lost: disconnected from nats://a' },
+    ],
+    [
+      'delivery interrupted past the grace',
+      { interrupted: { reason: 'consumer ended', sinceMs: 10_000 - DELIVERY_GRACE_MS } },
+      { healthy: false, stale: true, connected: true, reason: 'not following app updates: consumer ended' },
+    ],
+    [
+      'delivery interrupted within the grace',
+      { interrupted: { reason: 'consumer ended', sinceMs: 10_000 - DELIVERY_GRACE_MS + 1 } },
+      { healthy: true, stale: false },
+    ],
+    ['failed', { state: 'failed', failure: 'refused' }, { healthy: false, stale: true, reason: 'failed: refused' }],
+    ['closed', { state: 'closed' }, { healthy: false, reason: 'disconnected: disconnect() was called' }],
+    [
+      'offline, no connection at all',
+      { delivery: 'offline', connectionLost: undefined },
+      { healthy: true, connected: true },
+    ],
+  ])('%s', (_, facts, expected) => {
+    const health = assessHealth({ ...READY, ...facts }, 10_000);
+    expect(health).toMatchObject(expected);
+    if (health.healthy) expect(health.reason).toBeUndefined();
+  });
+});
+
+describe('HealthTracker', () => {
+  let now = 0;
+  const seen: ManagerHealth[] = [];
+  const tracker = new HealthTracker(
+    'consumer',
+    (h) => seen.push(h),
+    () => now,
+  );
+  afterAll(() => tracker.dispose());
+
+  test('reports verdict changes only, and an interruption once its grace is over', async () => {
+    tracker.set({ state: 'initializing' });
+    tracker.set({ state: 'ready' });
+    tracker.set({ lastUpdateAt: 5 }); // same verdict: nothing
+    expect(seen.map((h) => h.healthy)).toEqual([false, true]);
+    now = 100;
+    tracker.interrupted('consumer ended');
+    expect(seen).toHaveLength(2); // within the grace
+    tracker.interrupted('stream gone'); // keeps the first time
+    now = 100 + DELIVERY_GRACE_MS;
+    await new Promise((resolve) => setTimeout(resolve, DELIVERY_GRACE_MS + 20)); // the grace timer fires
+    expect(seen.at(-1)).toMatchObject({ healthy: false, reason: 'not following app updates: stream gone' });
+    tracker.resumed();
+    expect(seen.at(-1)).toMatchObject({ healthy: true });
+    expect(seen).toHaveLength(4);
+  });
+});
+
+describe('isStalled', () => {
+  test.each([
+    ['first audit', undefined, { behind: true, seen: 3 }, false],
+    ['behind twice, nothing delivered', { behind: true, seen: 3 }, { behind: true, seen: 3 }, true],
+    ['behind twice, but delivering', { behind: true, seen: 3 }, { behind: true, seen: 4 }, false],
+    ['caught up', { behind: true, seen: 3 }, { behind: false, seen: 3 }, false],
+    ['behind only now', { behind: false, seen: 3 }, { behind: true, seen: 3 }, false],
+  ])('%s', (_, previous, current, stalled) => {
+    expect(isStalled(previous, current)).toBe(stalled);
+  });
+});
+
+describe('HealthTracker after a reconnect', () => {
+  test('gives an interruption that outlived the connection a fresh grace', () => {
+    let now = 0;
+    const seen: ManagerHealth[] = [];
+    const tracker = new HealthTracker(
+      'consumer',
+      (h) => seen.push(h),
+      () => now,
+    );
+    tracker.set({ state: 'ready' });
+    tracker.interrupted('the NATS connection is down');
+    tracker.set({ state: 'stale', connectionLost: 'disconnected' });
+    now = 10_000;
+    tracker.set({ state: 'ready' });
+    tracker.reconnected();
+    expect(tracker.health()).toMatchObject({ healthy: true });
+    now = 10_000 + DELIVERY_GRACE_MS;
+    expect(tracker.health()).toMatchObject({
+      healthy: false,
+      reason: 'not following app updates: the NATS connection is down',
+    });
+    tracker.resumed();
+    tracker.dispose();
+    expect(seen.map((h) => h.healthy)).toEqual([true, false, true]);
+  });
+});
