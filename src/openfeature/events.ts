@@ -6,12 +6,15 @@
 import { ErrorCode, ProviderEvents, type EventContext, type OpenFeatureEventEmitter } from '@openfeature/server-sdk';
 import { toError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
+import type { ManagerHealth } from '../health';
 import type { FlagManager, UpdateEvent } from '../manager';
 
 export class ManagerEventBridge {
   private attached = false;
   /** The provider's initialize() has finished (either way): readiness is ours to announce. */
   private announcing = false;
+  /** PROVIDER_STALE was emitted and no PROVIDER_READY since. */
+  private staleAnnounced = false;
 
   constructor(
     private readonly manager: FlagManager,
@@ -24,13 +27,12 @@ export class ManagerEventBridge {
     if (this.attached) return;
     this.attached = true;
     this.manager.on('ready', this.onReady);
-    this.manager.on('reconnected', this.onReconnected);
-    this.manager.on('stale', this.onStale);
+    this.manager.on('health', this.onHealth);
     this.manager.on('update', this.onUpdate);
     this.manager.on('failed', this.onFailed);
   }
 
-  /** From now on, a late `ready`, a `reconnected` or a `failed` is announced by the bridge. */
+  /** From now on, a late `ready`, a change of health or a `failed` is announced by the bridge. */
   initializeSettled(): void {
     this.announcing = true;
   }
@@ -41,8 +43,7 @@ export class ManagerEventBridge {
     if (!this.attached) return;
     this.attached = false;
     this.manager.off('ready', this.onReady);
-    this.manager.off('reconnected', this.onReconnected);
-    this.manager.off('stale', this.onStale);
+    this.manager.off('health', this.onHealth);
     this.manager.off('update', this.onUpdate);
     this.manager.off('failed', this.onFailed);
   }
@@ -52,15 +53,19 @@ export class ManagerEventBridge {
     this.emit(ProviderEvents.Ready, { message: `the first ruleset of app ${this.manager.appId} arrived` });
   };
 
-  private readonly onReconnected = (): void => {
+  /**
+   * Stale (NATS lost, delivery interrupted: manager.health()) → PROVIDER_STALE; following again
+   * → PROVIDER_READY. Before the first ruleset there is nothing to be stale: simply not ready.
+   */
+  private readonly onHealth = (health: ManagerHealth): void => {
     if (!this.announcing || !this.manager.initialized) return;
-    this.emit(ProviderEvents.Ready, { message: 'reconnected to NATS; the newest ruleset is re-read' });
-  };
-
-  private readonly onStale = ({ reason }: { readonly reason: string }): void => {
-    // Before the first ruleset there is nothing to be stale: the provider is simply not ready.
-    if (!this.announcing || !this.manager.initialized) return;
-    this.emit(ProviderEvents.Stale, { message: `${reason}; serving the last ruleset while reconnecting` });
+    if (health.stale && !this.staleAnnounced) {
+      this.staleAnnounced = true;
+      this.emit(ProviderEvents.Stale, { message: `${health.reason ?? 'stale'}; serving the last ruleset` });
+    } else if (health.healthy && this.staleAnnounced) {
+      this.staleAnnounced = false;
+      this.emit(ProviderEvents.Ready, { message: 'following app updates again; the newest ruleset is in place' });
+    }
   };
 
   private readonly onUpdate = (update: UpdateEvent): void => {

@@ -223,6 +223,7 @@ export class TailslideProvider implements Provider {
       return resolutionOf(
         evaluate(this.manager.newToggler({ flagName: flagKey }), tailslideContext.value),
         defaultValue,
+        this.manager.health().stale,
       );
     } catch (err) {
       const message = `evaluating flag ${JSON.stringify(String(flagKey))} failed: ${toError(err).message}`;

@@ -94,9 +94,10 @@ export function errorResolution<T>(
 /**
  * The resolution of a typed evaluation: the value served, with the variant (`on`/`off`, or the
  * variation index of a flag with its own variations) and the mapped reason; or the default with an
- * error code.
+ * error code. While the manager is `stale` (manager.health()), a served value's reason is STALE:
+ * it comes from a ruleset that may be out of date (the Tailslide reason stays in the metadata).
  */
-export function resolutionOf<T>(detail: VariationDetail<T>, defaultValue: T): ResolutionDetails<T> {
+export function resolutionOf<T>(detail: VariationDetail<T>, defaultValue: T, stale = false): ResolutionDetails<T> {
   const mapping = REASON_MAPPING[detail.reason];
   const flagMetadata = flagMetadataOf(detail);
   if (mapping.kind === 'error') {
@@ -104,7 +105,7 @@ export function resolutionOf<T>(detail: VariationDetail<T>, defaultValue: T): Re
   }
   const resolution: ResolutionDetails<T> = {
     value: detail.value,
-    reason: valueReason(detail, mapping.reason),
+    reason: stale ? StandardResolutionReasons.STALE : valueReason(detail, mapping.reason),
     flagMetadata,
   };
   if (detail.variant !== undefined) resolution.variant = detail.variant;

@@ -599,7 +599,7 @@ describe('over a real nats-server', () => {
     }
   });
 
-  test('server stopped → PROVIDER_STALE (last ruleset still served); restarted → PROVIDER_READY', async () => {
+  test('server stopped → PROVIDER_STALE, reason STALE (last ruleset still served); restarted → PROVIDER_READY', async () => {
     const own = await NatsServer.start();
     try {
       const admin = await connect({ servers: own.url });
@@ -617,12 +617,14 @@ describe('over a real nats-server', () => {
       await own.stop();
       await waitFor(() => events.some((e) => e.type === ProviderEvents.Stale), 'PROVIDER_STALE', 15_000);
       expect(events.find((e) => e.type === ProviderEvents.Stale)?.details?.message).toMatch(
-        /serving the last ruleset while reconnecting/,
+        /NATS connection lost: .*; serving the last ruleset/,
       );
       expect(client.providerStatus).toBe(ProviderStatus.STALE);
+      // The value of the last ruleset, said to be possibly out of date; Tailslide's reason in the metadata.
       expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({
         value: true,
-        reason: 'SPLIT',
+        reason: 'STALE',
+        flagMetadata: { reason: 'ROLLOUT_IN' },
       });
 
       await own.start();
@@ -632,6 +634,9 @@ describe('over a real nats-server', () => {
         20_000,
       );
       expect(client.providerStatus).toBe(ProviderStatus.READY);
+      expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({
+        reason: 'SPLIT',
+      });
       expect(events.filter((e) => e.type === ProviderEvents.Error)).toEqual([]);
     } finally {
       await OpenFeature.clearProviders();
@@ -675,9 +680,10 @@ describe('over a real nats-server', () => {
       expect(error?.details?.message).toMatch(/author.*stopped trying and serves the last ruleset/is);
       const client = OpenFeature.getClient();
       expect(client.providerStatus).toBe(ProviderStatus.ERROR);
+      // Served from a ruleset nothing updates any more: possibly out of date.
       expect(await client.getBooleanDetails('App 1 Flag 1', false, { targetingKey: U1 })).toMatchObject({
         value: true,
-        reason: 'SPLIT',
+        reason: 'STALE',
       });
     } finally {
       await OpenFeature.clearProviders();
