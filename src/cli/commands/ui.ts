@@ -62,7 +62,11 @@ export function uiCommand(): Command {
           });
         } catch (error) {
           if (error instanceof InvalidOptionError && error.option === 'sessionTtlMs')
-            throw badValue('--session-ttl', opts.sessionTtl ?? '', 'a duration of at least 1s (or ms ≥ 1000)');
+            throw badValue(
+              '--session-ttl',
+              opts.sessionTtl ?? '',
+              'a duration of at least 1s, such as 30m or 12h (a bare number is ms)',
+            );
           if (error instanceof InvalidOptionError && ['host', 'port', 'token'].includes(error.option))
             throw badValue(`--${error.option}`, error.option === 'token' ? '(hidden)' : error.value, expectedOf(error));
           throw renameOptionError(error);
