@@ -21,11 +21,12 @@ import { compileWireFlag, explain } from '../evaluation/explain';
 import { appIdOption } from '../options';
 import type { WireFlag } from '../ruleset/types';
 import type { SignalReader } from '../signals/reader';
+import { loginRoute, logoutRoute, sessionRoute, type AuthContext } from './auth';
 import { readHistory } from './history';
 import { HttpError, objectBody, readJsonBody, sendJson } from './http';
 import { summarize, type LiveHub } from './live';
 
-export interface ApiContext {
+export interface ApiContext extends AuthContext {
   readonly admin: FlagAdmin;
   readonly reader: SignalReader;
   readonly js: JetStreamClient;
@@ -53,12 +54,17 @@ interface Route {
   readonly method: string;
   readonly pattern: RegExp;
   readonly handler: Handler;
+  /** Answered without the token: the auth routes themselves (they check what they need). */
+  readonly open?: true;
 }
 
 const APP = '(?<app>[^/]+)';
 const FLAG = '(?<flag>[^/]+)';
 
 const ROUTES: readonly Route[] = [
+  { method: 'GET', pattern: /^\/api\/session$/, handler: sessionRoute, open: true },
+  { method: 'POST', pattern: /^\/api\/login$/, handler: loginRoute, open: true },
+  { method: 'POST', pattern: /^\/api\/logout$/, handler: logoutRoute, open: true },
   { method: 'GET', pattern: /^\/api\/apps$/, handler: listApps },
   { method: 'GET', pattern: new RegExp(`^/api/apps/${APP}$`), handler: getApp },
   { method: 'POST', pattern: new RegExp(`^/api/apps/${APP}/flags$`), handler: createFlag },
@@ -70,7 +76,10 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: /^\/api\/events$/, handler: events },
 ];
 
-/** Runs the API route matching the request; false when no route matches the path. */
+/**
+ * Runs the API route matching the request, after the token check unless the route is open; false
+ * when no route matches the path.
+ */
 export async function handleApi(
   ctx: ApiContext,
   req: IncomingMessage,
@@ -85,6 +94,7 @@ export async function handleApi(
       allowed: matching.map((r) => r.method),
     });
   }
+  if (route.open !== true) ctx.auth.require(req);
   const groups = route.pattern.exec(url.pathname)?.groups ?? {};
   const params: Params = {
     query: url.searchParams,

@@ -5,15 +5,22 @@ import { SECURITY_HEADERS } from './security';
 /** Largest request body accepted (a flag with a long whitelist fits many times over). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** An error that becomes an HTTP answer: status, message and optional details (never a stack). */
+/** An error that becomes an HTTP answer: status, message, optional details (never a stack) and headers. */
 export class HttpError extends Error {
   readonly status: number;
   readonly details: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, message: string, details: Record<string, unknown> = {}) {
+  constructor(
+    status: number,
+    message: string,
+    details: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(message);
     this.status = status;
     this.details = details;
+    this.headers = headers;
   }
 }
 
@@ -42,7 +49,7 @@ export function sendError(res: ServerResponse, error: HttpError): void {
     res.destroy();
     return;
   }
-  sendJson(res, error.status, { error: error.message, ...error.details });
+  sendJson(res, error.status, { error: error.message, ...error.details }, { ...error.headers });
 }
 
 /** Reads a JSON body of at most `limit` bytes; 413 when larger, 415 when not JSON, 400 when unparsable. */

@@ -9,4 +9,5 @@ export {
 } from './server';
 export { MIN_TOKEN_LENGTH, SECURITY_HEADERS, isLoopbackHost } from './security';
 export { MAX_BODY_BYTES } from './http';
+export { DEFAULT_SESSION_TTL_MS } from './sessions';
 export { RANGES } from './api';

@@ -1,9 +1,10 @@
 /**
- * The dashboard's security rules, pure: loopback binds, the access token (header or session
- * cookie, compared in constant time), the same-origin check on mutating requests, the Host check
- * against DNS rebinding, and the response headers every answer carries.
+ * The dashboard's security rules, pure: loopback binds, reading the token (bearer header, compared in
+ * constant time) and the session cookie, the same-origin check on mutating requests, the Host check
+ * against DNS rebinding, and the response headers every answer carries. Sessions themselves are in
+ * sessions.ts, the failure limit in limiter.ts.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
 /** Name of the session cookie the login form sets. */
@@ -48,13 +49,14 @@ export function safeEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** The session cookie's value for a token: an HMAC, so the cookie never holds the token itself. */
-export function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('tailslide-ui-session-v1').digest('base64url');
-}
-
-export function sessionCookie(token: string): string {
-  return `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict`;
+/**
+ * The Set-Cookie of a new session: the id only (never the token), out of reach of scripts
+ * (HttpOnly), never sent by another site's request (SameSite=Strict), and dropped by the browser
+ * when the server forgets the session (Max-Age = the session's lifetime).
+ */
+export function sessionCookie(sessionId: string, ttlMs: number): string {
+  const maxAge = Math.max(1, Math.floor(ttlMs / 1000));
+  return `${SESSION_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`;
 }
 
 export const CLEAR_SESSION_COOKIE = `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
@@ -70,18 +72,9 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-export interface RequestAuth {
-  readonly authorization: string | undefined;
-  readonly cookie: string | undefined;
-}
-
-/** How a request proved it knows the token, or undefined when it did not. */
-export function authenticate(token: string, request: RequestAuth): 'bearer' | 'cookie' | undefined {
-  const bearer = /^Bearer\s+(.+)$/i.exec(request.authorization ?? '')?.[1]?.trim();
-  if (bearer !== undefined && safeEqual(bearer, token)) return 'bearer';
-  const session = readCookie(request.cookie, SESSION_COOKIE);
-  if (session !== undefined && safeEqual(session, sessionValue(token))) return 'cookie';
-  return undefined;
+/** The token of an `Authorization: Bearer …` header, or undefined. */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim();
 }
 
 /**

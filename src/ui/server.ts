@@ -14,21 +14,13 @@ import { ConnectionError, InvalidOptionError } from '../errors';
 import type { Logger } from '../logger';
 import { openNats } from '../nats/open';
 import { SignalReader, type SignalReaderOptions } from '../signals/reader';
-import { optionalPort, optionalString, resolveLogger } from '../validate';
+import { optionalInteger, optionalPort, optionalString, resolveLogger } from '../validate';
 import { handleApi, toHttpError } from './api';
-import { HttpError, objectBody, readJsonBody, sendError, sendJson, setSecurityHeaders } from './http';
+import { DashboardAuth } from './auth';
+import { HttpError, sendError, setSecurityHeaders } from './http';
 import { LiveHub } from './live';
-import {
-  CLEAR_SESSION_COOKIE,
-  MIN_TOKEN_LENGTH,
-  authenticate,
-  hostAllowed,
-  isLoopbackHost,
-  isMutating,
-  safeEqual,
-  sameOrigin,
-  sessionCookie,
-} from './security';
+import { MIN_TOKEN_LENGTH, hostAllowed, isLoopbackHost, isMutating, sameOrigin } from './security';
+import { DEFAULT_SESSION_TTL_MS, MIN_SESSION_TTL_MS } from './sessions';
 
 export const DEFAULT_UI_HOST = '127.0.0.1';
 export const DEFAULT_UI_PORT = 4000;
@@ -47,6 +39,8 @@ export interface DashboardOptions {
   readonly port?: number;
   /** Access token (at least 16 characters): every API request must carry it. */
   readonly token?: string;
+  /** How long a login lasts (its cookie's Max-Age), at least 1000 ms. Default 12 h. */
+  readonly sessionTtlMs?: number;
   readonly logger?: Logger;
   /** Give up connecting to NATS after this long. Default 5000 ms. */
   readonly connectTimeoutMs?: number;
@@ -67,10 +61,13 @@ interface Settings {
   readonly host: string;
   readonly port: number;
   readonly token: string | undefined;
+  readonly sessionTtlMs: number;
 }
 
-/** Validates host, port and token (throws `InvalidOptionError`), before anything is opened. */
-export function resolveDashboardSettings(options: Pick<DashboardOptions, 'host' | 'port' | 'token'>): Settings {
+/** Validates host, port, token and session lifetime (throws `InvalidOptionError`), before anything is opened. */
+export function resolveDashboardSettings(
+  options: Pick<DashboardOptions, 'host' | 'port' | 'token' | 'sessionTtlMs'>,
+): Settings {
   const host = optionalString('host', options.host) ?? DEFAULT_UI_HOST;
   if (host.trim() === '' || /[\s/]/.test(host)) throw new InvalidOptionError('host', host, 'a host name or IP address');
   const port = options.port === 0 ? 0 : (optionalPort('port', options.port) ?? DEFAULT_UI_PORT);
@@ -84,7 +81,9 @@ export function resolveDashboardSettings(options: Pick<DashboardOptions, 'host' 
       'a loopback address (127.0.0.1, ::1, localhost) unless a token is set (--token or TAILSLIDE_UI_TOKEN): anyone who can reach the port could change flags',
     );
   }
-  return { host, port, token };
+  const sessionTtlMs =
+    optionalInteger('sessionTtlMs', options.sessionTtlMs, MIN_SESSION_TTL_MS) ?? DEFAULT_SESSION_TTL_MS;
+  return { host, port, token, sessionTtlMs };
 }
 
 /** The built page: file name → contents, read once. */
@@ -142,7 +141,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const js = nc.jetstream();
     const live = new LiveHub(admin, logger);
     closers.push(() => live.close());
-    const ctx = { admin, reader, js, jsm, live, logger };
+    // Sessions live in this server only: a restart (the only way to change the token) ends them all.
+    const auth = new DashboardAuth({ token: settings.token, sessionTtlMs: settings.sessionTtlMs, logger });
+    closers.push(() => Promise.resolve(auth.close()));
+    const ctx = { admin, reader, js, jsm, live, logger, auth };
 
     const server = createServer((req, res) => {
       handle(req, res).catch((error: unknown) => sendError(res, toHttpError(error, logger)));
@@ -166,43 +168,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
             bearer,
           });
           if (!ok) throw new HttpError(403, 'Cross-origin request refused (the Origin is not this dashboard)');
-        }
-        if (url.pathname === '/api/session' && method === 'GET') {
-          const authenticated =
-            settings.token === undefined ||
-            authenticate(settings.token, { authorization: req.headers.authorization, cookie: req.headers.cookie }) !==
-              undefined;
-          sendJson(res, 200, { tokenRequired: settings.token !== undefined, authenticated });
-          return;
-        }
-        if (url.pathname === '/api/login' && method === 'POST') {
-          const body = objectBody(await readJsonBody(req), '{ "token": "…" }');
-          if (settings.token === undefined) {
-            sendJson(res, 200, { authenticated: true });
-            return;
-          }
-          if (typeof body.token !== 'string' || !safeEqual(body.token, settings.token))
-            throw new HttpError(401, 'Wrong token', { field: 'token' });
-          sendJson(res, 200, { authenticated: true }, { 'Set-Cookie': sessionCookie(settings.token) });
-          return;
-        }
-        if (url.pathname === '/api/logout' && method === 'POST') {
-          sendJson(res, 200, { authenticated: false }, { 'Set-Cookie': CLEAR_SESSION_COOKIE });
-          return;
-        }
-        if (
-          settings.token !== undefined &&
-          authenticate(settings.token, { authorization: req.headers.authorization, cookie: req.headers.cookie }) ===
-            undefined
-        ) {
-          req.resume();
-          sendJson(
-            res,
-            401,
-            { error: 'Unauthorized: log in with the dashboard token' },
-            { 'WWW-Authenticate': 'Bearer' },
-          );
-          return;
         }
         if (!(await handleApi(ctx, req, res, url))) throw new HttpError(404, `No API at ${url.pathname}`);
         return;

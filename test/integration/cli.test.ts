@@ -820,4 +820,12 @@ describe('ui', () => {
     expect(short.stderr).toMatch(/--token/);
     expect(short.stderr).not.toContain('short');
   });
+
+  it('refuses a session lifetime under a second, naming --session-ttl', async () => {
+    for (const value of ['500ms', '999', 'soon']) {
+      const run = await cli(['ui', '--port', '0', '--session-ttl', value]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`--session-ttl.*"${value}"`));
+    }
+  });
 });

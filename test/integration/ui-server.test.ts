@@ -1,6 +1,6 @@
 /**
  * The dashboard's HTTP server against real NATS and Redis: binding rules, the token (401s, the login
- * cookie), the CSRF and Host checks, the security headers, body limits, validation that names the
+ * session: revoked by logout, expired after its TTL; failed attempts limited per address), the CSRF and Host checks, the security headers, body limits, validation that names the
  * field, guarded edits, the history and the live event stream.
  */
 import { request } from 'node:http';
@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/logger';
 import { FlagManager } from '../../src/manager';
 import { resolveDashboardSettings, startDashboard, type Dashboard } from '../../src/ui';
 import { waitFor } from '../support/flags';
-import { httpRequest } from '../support/http-client';
+import { httpRequest, type RawResponse } from '../support/http-client';
 import { NatsServer, RedisServer, timeSeriesModulesFor } from '../support/servers';
 
 const TOKEN = 'a-long-test-token-0123456789';
@@ -42,6 +42,10 @@ afterAll(async () => {
 });
 
 const origin = (d: Dashboard): string => d.url.replace(/\/$/, '');
+const auth = (extra: Record<string, string> = {}): Record<string, string> => ({
+  Authorization: `Bearer ${TOKEN}`,
+  ...extra,
+});
 const json = (d: Dashboard, extra: Record<string, string> = {}): Record<string, string> => ({
   'Content-Type': 'application/json',
   Origin: origin(d),
@@ -115,6 +119,9 @@ describe('token', () => {
     const cookie = good.headers['set-cookie']?.[0] ?? '';
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Path=\/;/);
+    expect(cookie).toMatch(/Max-Age=43200$/);
+    expect(cookie).toMatch(/^tailslide_ui=[\w-]{43};/);
     expect(cookie).not.toContain(TOKEN);
     const session = cookie.split(';')[0] ?? '';
     const res = await httpRequest(`${locked.url}api/apps/1`, { headers: { Cookie: session } });
@@ -129,6 +136,174 @@ describe('token', () => {
     const page = await httpRequest(locked.url);
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
+  });
+});
+
+describe('sessions', () => {
+  async function login(d: Dashboard, localAddress?: string): Promise<RawResponse> {
+    return httpRequest(`${d.url}api/login`, {
+      method: 'POST',
+      headers: json(d),
+      body: JSON.stringify({ token: TOKEN }),
+      ...(localAddress !== undefined ? { localAddress } : {}),
+    });
+  }
+  const cookieIn = (res: RawResponse): string => res.headers['set-cookie']?.[0]?.split(';')[0] ?? '';
+
+  it('gives each login its own session, and logout ends it on the server: a copied cookie fails', async () => {
+    const first = cookieIn(await login(locked));
+    const second = cookieIn(await login(locked));
+    expect(first).not.toBe(second);
+    const copy = first;
+    expect((await httpRequest(`${locked.url}api/apps`, { headers: { Cookie: copy } })).status).toBe(200);
+    const out = await httpRequest(`${locked.url}api/logout`, {
+      method: 'POST',
+      headers: json(locked, { Cookie: first }),
+    });
+    expect(out.status).toBe(200);
+    expect(out.headers['set-cookie']?.[0]).toMatch(/^tailslide_ui=;.*Max-Age=0/);
+    const after = await httpRequest(`${locked.url}api/apps`, { headers: { Cookie: copy } });
+    expect(after.status).toBe(401);
+    // The browser is told to drop the dead cookie.
+    expect(after.headers['set-cookie']?.[0]).toMatch(/Max-Age=0/);
+    const status = await httpRequest(`${locked.url}api/session`, { headers: { Cookie: copy } });
+    expect(status.json()).toEqual({ tokenRequired: true, authenticated: false });
+    // Another login's session is untouched.
+    expect((await httpRequest(`${locked.url}api/apps`, { headers: { Cookie: second } })).status).toBe(200);
+  });
+
+  it('validates sessionTtlMs', () => {
+    expect(resolveDashboardSettings({}).sessionTtlMs).toBe(12 * 60 * 60_000);
+    expect(resolveDashboardSettings({ sessionTtlMs: 1000 }).sessionTtlMs).toBe(1000);
+    for (const bad of [999, 1500.5, '60000', -1]) {
+      expect(() => resolveDashboardSettings({ sessionTtlMs: bad as number })).toThrow(InvalidOptionError);
+      expect(() => resolveDashboardSettings({ sessionTtlMs: bad as number })).toThrow(
+        /"sessionTtlMs".*\(expected an integer ≥ 1000\)/,
+      );
+    }
+  });
+
+  it('ends a session after sessionTtlMs', async () => {
+    const short = await startDashboard({
+      nats: nc,
+      signals: { redisUrl: redis.url },
+      port: 0,
+      token: TOKEN,
+      sessionTtlMs: 1000,
+      logger: silentLogger,
+    });
+    try {
+      const res = await login(short);
+      expect(res.headers['set-cookie']?.[0]).toMatch(/Max-Age=1$/);
+      const cookie = cookieIn(res);
+      const started = Date.now();
+      expect((await httpRequest(`${short.url}api/apps`, { headers: { Cookie: cookie } })).status).toBe(200);
+      await waitFor(
+        async () => (await httpRequest(`${short.url}api/apps`, { headers: { Cookie: cookie } })).status === 401,
+        'the session to expire',
+        5_000,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      // The token itself still works.
+      expect((await httpRequest(`${short.url}api/apps`, { headers: auth() })).status).toBe(200);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('answers 429 with Retry-After after 10 failures from one address; other addresses keep working', async () => {
+    // A dashboard of its own, so the addresses blocked here block nothing in the other tests.
+    const guarded = await startDashboard({
+      nats: nc,
+      signals: { redisUrl: redis.url },
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      logger: silentLogger,
+    });
+    try {
+      const burst = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          httpRequest(`${guarded.url}api/apps`, {
+            headers: { Authorization: `Bearer wrong-token-${i}-0123456789` },
+            localAddress: '127.0.0.3',
+          }),
+        ),
+      );
+      const statuses = burst.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(290);
+      for (const res of burst.filter((r) => r.status === 429)) {
+        const retryAfter = Number(res.headers['retry-after']);
+        expect(retryAfter).toBeGreaterThanOrEqual(1);
+        expect(retryAfter).toBeLessThanOrEqual(60);
+        expect(res.json()).toMatchObject({ error: expect.stringMatching(/Too many failed logins/) as unknown });
+        expect(res.text).not.toContain('checkout');
+      }
+      // Blocked means blocked: the right token from that address is not even looked at.
+      const blocked = await httpRequest(`${guarded.url}api/apps`, { headers: auth(), localAddress: '127.0.0.3' });
+      expect(blocked.status).toBe(429);
+      expect((await login(guarded, '127.0.0.3')).status).toBe(429);
+      // X-Forwarded-For is the client's to choose, so it changes nothing.
+      const forwarded = await httpRequest(`${guarded.url}api/apps`, {
+        headers: auth({ 'X-Forwarded-For': '10.9.8.7' }),
+        localAddress: '127.0.0.3',
+      });
+      expect(forwarded.status).toBe(429);
+      // The right token from another address works, as bearer and as a login.
+      const other = await httpRequest(`${guarded.url}api/apps`, { headers: auth(), localAddress: '127.0.0.2' });
+      expect(other.status).toBe(200);
+      const session = await login(guarded, '127.0.0.2');
+      expect(session.status).toBe(200);
+      expect(
+        (
+          await httpRequest(`${guarded.url}api/apps`, {
+            headers: { Cookie: cookieIn(session) },
+            localAddress: '127.0.0.2',
+          })
+        ).status,
+      ).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('counts wrong logins and wrong cookies too, and not requests that carry nothing', async () => {
+    const guarded = await startDashboard({
+      nats: nc,
+      signals: { redisUrl: redis.url },
+      port: 0,
+      token: TOKEN,
+      logger: silentLogger,
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const res = await httpRequest(`${guarded.url}api/apps`, { localAddress: '127.0.0.4' });
+        expect(res.status).toBe(401);
+      }
+      for (let i = 0; i < 5; i++) {
+        const res = await httpRequest(`${guarded.url}api/login`, {
+          method: 'POST',
+          headers: json(guarded),
+          body: JSON.stringify({ token: `wrong-${i}-0123456789abc` }),
+          localAddress: '127.0.0.4',
+        });
+        expect(res.status).toBe(401);
+      }
+      for (let i = 0; i < 5; i++) {
+        const res = await httpRequest(`${guarded.url}api/session`, {
+          headers: { Cookie: `tailslide_ui=guess-${i}` },
+          localAddress: '127.0.0.4',
+        });
+        expect(res.json()).toEqual({ tokenRequired: true, authenticated: false });
+      }
+      const refused = await login(guarded, '127.0.0.4');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.headers['set-cookie']).toBeUndefined();
+    } finally {
+      await guarded.close();
+    }
   });
 });
 

@@ -10,10 +10,21 @@ export interface RawResponse {
 
 export function httpRequest(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** Source address of the connection (any of 127.0.0.0/8 works on Linux): another client to the server. */
+    localAddress?: string;
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
+    const init = {
+      method: options.method ?? 'GET',
+      headers: options.headers ?? {},
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+    };
+    const req = request(url, init, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -1,4 +1,4 @@
-import { authenticate, hostAllowed, isLoopbackHost, readCookie, sameOrigin, sessionValue } from '../../src/ui/security';
+import { bearerOf, hostAllowed, isLoopbackHost, readCookie, sameOrigin, sessionCookie } from '../../src/ui/security';
 
 describe('dashboard security rules', () => {
   it('tells loopback addresses from others', () => {
@@ -28,15 +28,20 @@ describe('dashboard security rules', () => {
     expect(sameOrigin({ ...base, origin: 'http://evil.example', bearer: true })).toBe(false);
   });
 
-  it('authenticates by bearer token or session cookie, not by the token as a cookie', () => {
-    const token = 'x'.repeat(20);
-    expect(authenticate(token, { authorization: `Bearer ${token}`, cookie: undefined })).toBe('bearer');
-    expect(authenticate(token, { authorization: 'Bearer y', cookie: undefined })).toBeUndefined();
-    expect(authenticate(token, { authorization: undefined, cookie: `a=b; tailslide_ui=${sessionValue(token)}` })).toBe(
-      'cookie',
-    );
-    expect(authenticate(token, { authorization: undefined, cookie: `tailslide_ui=${token}` })).toBeUndefined();
+  it('reads a bearer token and a cookie', () => {
+    expect(bearerOf('Bearer abc ')).toBe('abc');
+    expect(bearerOf('bearer abc')).toBe('abc');
+    expect(bearerOf('Basic abc')).toBeUndefined();
+    expect(bearerOf(undefined)).toBeUndefined();
     expect(readCookie('a=1; b=2', 'b')).toBe('2');
+    expect(readCookie('a=1; tailslide_ui=', 'tailslide_ui')).toBe('');
     expect(readCookie(undefined, 'b')).toBeUndefined();
+  });
+
+  it('sets the session id in an HttpOnly SameSite=Strict cookie that lives as long as the session', () => {
+    expect(sessionCookie('id-1', 12 * 3_600_000)).toBe(
+      'tailslide_ui=id-1; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200',
+    );
+    expect(sessionCookie('id-1', 1_500)).toMatch(/Max-Age=1$/);
   });
 });

@@ -15,9 +15,9 @@ import {
   type NatsFlags,
   type RedisFlags,
 } from '../options';
-import { parseInteger } from '../parse';
+import { parseDuration, parseInteger } from '../parse';
 
-type Flags = NatsFlags & RedisFlags & JsonFlags & { host: string; port: string; token?: string };
+type Flags = NatsFlags & RedisFlags & JsonFlags & { host: string; port: string; token?: string; sessionTtl?: string };
 
 export function uiCommand(): Command {
   const cmd = new Command('ui')
@@ -33,7 +33,8 @@ export function uiCommand(): Command {
       new Option('--token <token>', 'access token (at least 16 characters) every request must carry').env(
         'TAILSLIDE_UI_TOKEN',
       ),
-    );
+    )
+    .option('--session-ttl <duration>', 'how long a login lasts, e.g. 30m, 12h or ms (default 12h; at least 1s)');
   withNatsOptions(cmd);
   withRedisOptions(cmd);
   cmd.option('--json', 'print the start record as JSON');
@@ -45,6 +46,8 @@ export function uiCommand(): Command {
     action<Flags>(async ({ opts, out }) => {
       const port = parseInteger(opts.port, '--port', 0);
       if (port > 65535) throw badValue('--port', opts.port, 'a port from 0 to 65535');
+      const sessionTtlMs =
+        opts.sessionTtl !== undefined ? parseDuration(opts.sessionTtl, '--session-ttl', 'ms') : undefined;
       const interrupt = waitForInterrupt();
       try {
         let dashboard;
@@ -55,8 +58,15 @@ export function uiCommand(): Command {
             host: opts.host,
             port,
             ...(opts.token !== undefined ? { token: opts.token } : {}),
+            ...(sessionTtlMs !== undefined ? { sessionTtlMs } : {}),
           });
         } catch (error) {
+          if (error instanceof InvalidOptionError && error.option === 'sessionTtlMs')
+            throw badValue(
+              '--session-ttl',
+              opts.sessionTtl ?? '',
+              'a duration of at least 1s, such as 30m or 12h (a bare number is ms)',
+            );
           if (error instanceof InvalidOptionError && ['host', 'port', 'token'].includes(error.option))
             throw badValue(`--${error.option}`, error.option === 'token' ? '(hidden)' : error.value, expectedOf(error));
           throw renameOptionError(error);
