@@ -14,6 +14,7 @@
  * two audits in a row with no message delivered in between is a stall: a live consumer delivers a
  * message within milliseconds of its publication, and an audit is 2 s ± 20 % after the last.
  */
+import type { JetStreamManager } from 'nats';
 import { jittered } from './jetstream-timing';
 
 /** Time between two audits of one consumer (± 20 %). */
@@ -83,4 +84,25 @@ export class LivenessAudit {
     this.previous = sample;
     this.schedule();
   }
+}
+
+/**
+ * Where a stalled consumer lives and how the stream's replicas stand, for the log: the evidence
+ * of docs/clusters.md. Two requests, made only when a consumer has stalled. Never rejects.
+ */
+export async function describePlacement(jsm: JetStreamManager, stream: string, consumer: string): Promise<string> {
+  const [consumerInfo, streamInfo] = await Promise.allSettled([
+    jsm.consumers.info(stream, consumer),
+    jsm.streams.info(stream),
+  ]);
+  const node = consumerInfo.status === 'fulfilled' ? consumerInfo.value.cluster?.leader : undefined;
+  const pending = consumerInfo.status === 'fulfilled' ? consumerInfo.value.num_pending : undefined;
+  const cluster = streamInfo.status === 'fulfilled' ? streamInfo.value.cluster : undefined;
+  const replicas = (cluster?.replicas ?? [])
+    .map((r) => `${r.name} ${r.current ? 'current' : 'not current'}${r.lag ? `, lag ${r.lag}` : ''}`)
+    .join('; ');
+  return (
+    `consumer on ${node ?? 'an unknown node'} (it counts ${pending ?? '?'} pending), ` +
+    `stream leader ${cluster?.leader ?? 'unknown'}${replicas === '' ? '' : `, replicas: ${replicas}`}`
+  );
 }

@@ -13,7 +13,7 @@ import { ConnectionError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } from './jetstream-connection';
-import { LivenessAudit, type AuditSample } from './jetstream-audit';
+import { describePlacement, LivenessAudit, type AuditSample } from './jetstream-audit';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
 import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
@@ -274,7 +274,10 @@ export class JetStreamSource implements FlagSource {
     }
   }
 
-  /** The consumer stalled: said as an error (a warning), then replaced, from LastPerSubject. */
+  /**
+   * The consumer stalled: said as an error (a warning) and replaced at once, from LastPerSubject;
+   * where it lived is logged before it is deleted (docs/clusters.md).
+   */
   private onStalled(consumer: AppConsumer, detail: string): void {
     if (this.halted || this.consumer !== consumer) return;
     const reason =
@@ -282,8 +285,17 @@ export class JetStreamSource implements FlagSource {
       `last sequence ${this.lastSequence}): replacing it`;
     this.sink?.error(new ConnectionError(reason));
     this.interrupted(reason);
-    void this.stopConsumer();
+    this.consumer = undefined;
+    this.audit?.stop();
+    this.audit = undefined;
+    consumer.stop();
     this.requestSync(reason);
+    const link = this.link;
+    if (link === undefined) return;
+    void describePlacement(link.jsm, this.nats.stream, consumer.name).then(async (placement) => {
+      this.logger.warn(`stalled consumer ${consumer.name}: ${placement}`);
+      await consumer.delete();
+    });
   }
 
   /**
