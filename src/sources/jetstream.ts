@@ -16,7 +16,14 @@ import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } f
 import { describePlacement, LivenessAudit, type AuditSample } from './jetstream-audit';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
-import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
+import {
+  appFilter,
+  appIdOfSubject,
+  appInboxPrefix,
+  appSubjects,
+  describeSubjects,
+  streamCoversApp,
+} from '../nats/subjects';
 import { describeRefusal, isOptionalPermission, permissionRefusal, type PermissionRefusal } from '../nats/permissions';
 import {
   boundedWait,
@@ -292,10 +299,37 @@ export class JetStreamSource implements FlagSource {
     this.requestSync(reason);
     const link = this.link;
     if (link === undefined) return;
+    void this.readFromLeader(link);
     void describePlacement(link.jsm, this.nats.stream, consumer.name).then(async (placement) => {
       this.logger.warn(`stalled consumer ${consumer.name}: ${placement}`);
       await consumer.delete();
     });
+  }
+
+  /**
+   * After a stall, the last message of each of the app's subjects, from the stream leader: seen on
+   * nats-server 2.9.10, a rejoined cluster's followers can lack a message the leader has, and every
+   * consumer placed on them misses it too (docs/clusters.md). The manager keeps the newest by
+   * sequence, so what a later consumer delivers again is ignored. Never rejects.
+   */
+  private async readFromLeader(link: JetStreamLink): Promise<void> {
+    const read = await Promise.allSettled(
+      appSubjects(this.appId).map((subject) =>
+        link.jsm.streams.getMessage(this.nats.stream, { last_by_subj: subject }),
+      ),
+    );
+    const missed = read
+      .flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+      .filter((m) => m.seq > this.lastSequence)
+      .sort((a, b) => a.seq - b.seq);
+    for (const msg of missed) {
+      if (this.halted || this.link !== link) return;
+      this.lastSequence = msg.seq;
+      this.logger.info(
+        `read ${msg.subject} sequence ${msg.seq} from the stream leader (the stalled consumer had not delivered it)`,
+      );
+      this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending: 0 });
+    }
   }
 
   /**

@@ -195,6 +195,22 @@ describe('the liveness audit', () => {
     process.stdout.write(`stalled consumer: update applied ${recovered} ms after its publication\n`);
   });
 
+  test('with every consumer blind (a diverged replica), reads the newest from the stream leader within 5 s', async () => {
+    const { server, nc } = await startServer();
+    const proxy = await new NatsDeliveryProxy(server.port).start();
+    cleanups.push(() => proxy.stop());
+    const { manager, logger } = await startManager(proxy.url);
+    proxy.blockAll = true;
+    const published = Date.now();
+    await publish(nc, 'only-on-the-leader');
+    await waitFor(() => manager.getFlag('only-on-the-leader') !== undefined, 'the update, from the stream leader', {
+      timeoutMs: WITHIN_MS,
+      details: () => logger.lines.map((l) => l.message).join('\n'),
+    });
+    expect(logger.matching('info', /from the stream leader/)).toHaveLength(1);
+    process.stdout.write(`every consumer blind: update applied ${Date.now() - published} ms after its publication\n`);
+  });
+
   test('leaves a live consumer alone while nothing is published', async () => {
     const { server, nc } = await startServer();
     const { errors } = await startManager(server.url);

@@ -11,6 +11,8 @@ import { freePort } from './servers';
 export class NatsDeliveryProxy {
   /** Consumers whose deliveries are swallowed. */
   readonly blocked = new Set<string>();
+  /** Swallow the deliveries of every consumer (as if all were placed on a replica that lags). */
+  blockAll = false;
   /** Deliveries swallowed so far. */
   swallowed = 0;
   port = 0;
@@ -73,7 +75,7 @@ export class NatsDeliveryProxy {
         if (end > buffer.length) break;
       }
       const consumer = reply?.startsWith('$JS.ACK.') === true ? reply.split('.')[3] : undefined;
-      if (consumer !== undefined && this.blocked.has(consumer)) this.swallowed += 1;
+      if (consumer !== undefined && (this.blockAll || this.blocked.has(consumer))) this.swallowed += 1;
       else client.write(buffer.subarray(at, end));
       at = end;
     }

@@ -1,5 +1,5 @@
 import { assessHealth, DELIVERY_GRACE_MS, HealthTracker, type HealthFacts, type ManagerHealth } from '../../src/health';
-import { isStalled } from '../../src/sources/jetstream-audit';
+import { AUDIT_CONFIRM_MS, AUDIT_INTERVAL_MS, isStalled, nextAuditDelay } from '../../src/sources/jetstream-audit';
 
 const READY: HealthFacts = {
   state: 'ready',
@@ -117,5 +117,19 @@ describe('HealthTracker after a reconnect', () => {
     tracker.resumed();
     tracker.dispose();
     expect(seen.map((h) => h.healthy)).toEqual([true, false, true]);
+  });
+});
+
+describe('nextAuditDelay', () => {
+  test('is 2 s ± 20 % after a current sample, 1 s ± 20 % after one behind', () => {
+    for (let i = 0; i < 50; i += 1) {
+      const calm = nextAuditDelay({ behind: false, seen: 1 });
+      const confirm = nextAuditDelay({ behind: true, seen: 1 });
+      expect(calm).toBeGreaterThanOrEqual(AUDIT_INTERVAL_MS * 0.8);
+      expect(calm).toBeLessThanOrEqual(AUDIT_INTERVAL_MS * 1.2);
+      expect(confirm).toBeGreaterThanOrEqual(AUDIT_CONFIRM_MS * 0.8);
+      expect(confirm).toBeLessThanOrEqual(AUDIT_CONFIRM_MS * 1.2);
+    }
+    expect(nextAuditDelay(undefined)).toBeGreaterThanOrEqual(AUDIT_INTERVAL_MS * 0.8);
   });
 });
