@@ -25,6 +25,7 @@ const from = info.state.last_seq + 1;
 let done = 0;
 let found = 0;
 const until = Date.now() + seconds * 1_000;
+/** @param {number} w */
 async function worker(w) {
   while (Date.now() < until) {
     const request = { seq: from, next_by_subj: `bench.${process.pid}.apps.${(w % 100) + 1}.update.*` };

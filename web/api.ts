@@ -45,6 +45,9 @@ export interface AppSummary {
   sequence: number;
   time: string;
   error?: string;
+  /** The live feed's view: following the app now, or waiting (with why). */
+  following?: 'live' | 'waiting';
+  waiting?: string;
 }
 
 export interface ErrorBody {

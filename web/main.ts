@@ -125,6 +125,7 @@ async function appsPage(): Promise<void> {
                     )
                   : null,
               ),
+          app.error !== undefined ? null : freshness(app),
         ),
       ),
     );
@@ -148,13 +149,51 @@ async function appsPage(): Promise<void> {
   note.textContent = `Stream ${data.stream}`;
   let known = new Map(data.apps.map((a) => [a.id, a]));
   renderApps([...known.values()]);
-  cleanup = openLive(undefined, {
+  // "updated 3 min ago" ages while the page is open.
+  const aging = setInterval(() => renderApps([...known.values()].sort((a, b) => a.id - b.id)), 15_000);
+  const stopLive = openLive(undefined, {
     apps: (apps) => {
       // The feed knows the apps it follows; keep ones it has not reached yet.
       known = new Map([...known, ...apps.map((a) => [a.id, a] as const)]);
       renderApps([...known.values()].sort((a, b) => a.id - b.id));
     },
   });
+  cleanup = () => {
+    clearInterval(aging);
+    stopLive();
+  };
+}
+
+/**
+ * How fresh the dashboard's view of an app is: its last ruleset's age, and whether the live feed
+ * follows it now (`stale` with the reason while it cannot).
+ */
+function freshness(app: AppSummary): HTMLElement {
+  const age = `last ruleset ${ago(Date.parse(app.time))}`;
+  if (app.following === 'waiting') {
+    return h(
+      'p',
+      { class: 'freshness stale', 'data-following': 'waiting' },
+      h('span', { class: 'badge stale' }, 'stale'),
+      ` not following live: ${app.waiting ?? 'waiting'}; ${age}`,
+    );
+  }
+  const live = app.following === 'live';
+  return h(
+    'p',
+    { class: 'freshness muted', 'data-following': live ? 'live' : 'unknown', title: app.time },
+    live ? `following live; ${age}` : age,
+  );
+}
+
+/** `12 s ago`, `3 min ago`, `2 h ago`, `4 d ago`. */
+function ago(ms: number): string {
+  if (!Number.isFinite(ms)) return 'at an unknown time';
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1_000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3_600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3_600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
 }
 
 // ---- one app -------------------------------------------------------------------------------

@@ -28,6 +28,12 @@ export interface AppSummary {
   readonly recovering: readonly string[];
   readonly sequence: number;
   readonly time: string;
+  /**
+   * The dashboard's own view of the app (the live feed only): `live` while its watch follows the
+   * stream, `waiting` with why while it cannot (no stream, a lost consumer, NATS down).
+   */
+  readonly following?: 'live' | 'waiting';
+  readonly waiting?: string;
 }
 
 export function summarize(appId: number, flags: readonly WireFlag[], sequence: number, time: string): AppSummary {
@@ -164,6 +170,7 @@ export class LiveHub {
         this.logger.debug(`dashboard: ${reason}`);
         created.waiting = reason;
         for (const client of created.clients) client.send('waiting', { appId: app, reason });
+        this.sendAppsSummary();
       },
     });
     watch = created;
@@ -201,17 +208,26 @@ export class LiveHub {
     watch.latest = event;
     const text = JSON.stringify(event);
     for (const client of watch.clients) client.sendText('ruleset', text);
-    if (this.appsClients.size > 0) {
-      const summary = this.appsSummary();
-      for (const client of this.appsClients) client.send('apps', summary);
-    }
+    this.sendAppsSummary();
   }
 
+  private sendAppsSummary(): void {
+    if (this.appsClients.size === 0) return;
+    const summary = this.appsSummary();
+    for (const client of this.appsClients) client.send('apps', summary);
+  }
+
+  /** Every app with a ruleset, each with whether the dashboard follows it live right now. */
   private appsSummary(): AppSummary[] {
     const out: AppSummary[] = [];
     for (const [id, watch] of this.watches) {
-      if (watch.latest !== undefined)
-        out.push(summarize(id, watch.latest.flags, watch.latest.sequence, watch.latest.time));
+      if (watch.latest === undefined) continue;
+      const summary = summarize(id, watch.latest.flags, watch.latest.sequence, watch.latest.time);
+      out.push(
+        watch.waiting === undefined
+          ? { ...summary, following: 'live' }
+          : { ...summary, following: 'waiting', waiting: watch.waiting },
+      );
     }
     return out.sort((a, b) => a.id - b.id);
   }
