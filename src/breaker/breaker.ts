@@ -587,7 +587,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     return new BadKeyLog(
       (bad: BadKey) =>
         this.logger.warn(
-          `CircuitBreaker: app ${appId}: signal key ${JSON.stringify(bad.key)} ${bad.reason}; ${
+          `CircuitBreaker: app ${appId}: signal key ${JSON.stringify(bad.key)}: ${bad.reason}; ${
             bad.flagId === undefined
               ? 'not counted'
               : `holding flag #${bad.flagId} as it is (its circuit unchanged) until the key is fixed; the other flags are judged as usual`

@@ -485,7 +485,7 @@ describe('one bad key costs only its own flag', () => {
     expect(await b.poll()).toMatchObject({ held: false, badKeys: 1, transitions: 0 });
     const warned = logger.matching('warn', /signal key/);
     expect(warned).toEqual([
-      `CircuitBreaker: app ${app.appId}: signal key ${JSON.stringify(app.badKey)} holds a string, not a hash; holding flag #${app.bad} as it is (its circuit unchanged) until the key is fixed; the other flags are judged as usual`,
+      `CircuitBreaker: app ${app.appId}: signal key ${JSON.stringify(app.badKey)}: holds a string, not a hash; holding flag #${app.bad} as it is (its circuit unchanged) until the key is fixed; the other flags are judged as usual`,
     ]);
     expect(logger.matching('warn', /holding every circuit/)).toEqual([]);
     expect((await flagOf(app.appId, app.bad)).circuit_status).toBe('close');
@@ -511,7 +511,7 @@ describe('one bad key costs only its own flag', () => {
     );
     expect(logger.matching('warn', /signal key/)).toEqual([
       expect.stringContaining(
-        `signal key ${JSON.stringify(app.badKey)} field ${secondField(clock)} holds "abc", not a number; holding flag #${app.bad}`,
+        `signal key ${JSON.stringify(app.badKey)}: field ${secondField(clock)} holds "abc", not a number; holding flag #${app.bad}`,
       ),
     ]);
     await redis.hset(app.badKey, String(secondField(clock)), '10');
@@ -545,7 +545,7 @@ describe('one bad key costs only its own flag', () => {
       expect(logger.matching('info', /reading with HMGET instead/)).toHaveLength(1);
       expect(logger.matching('warn', /signal key/).sort()).toEqual(
         [
-          expect.stringContaining(`${JSON.stringify(badKey)} holds a string, not a hash; holding flag #${bad}`),
+          expect.stringContaining(`${JSON.stringify(badKey)}: holds a string, not a hash; holding flag #${bad}`),
           expect.stringContaining(`holds "abc", not a number; holding flag #${bad}`),
         ].sort(),
       );
