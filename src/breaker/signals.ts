@@ -6,9 +6,9 @@
  *   poll, from the earliest window start; each flag then sums the one-second buckets of its own
  *   window. Buckets are aligned to the epoch, the module's default since 1.4, so no `ALIGN` is
  *   needed (module 1.4 does not know it) and AGGREGATION comes before FILTER, as 1.4 requires.
- *   Counted by key name (`<flagId>:success` / `<flagId>:failure`), as Tower does; WITHLABELS only so
- *   that a series whose labels name another flag or status than its key is reported and counted
- *   for neither, instead of silently for one of them (bad-keys.ts).
+ *   Counted by key name (`<flagId>:success` / `<flagId>:failure`), as Tower does; WITHLABELS (at
+ *   some polls, see LABEL_CHECK_MS) only so that a series whose labels name another flag or status
+ *   than its key is reported and counted for neither, instead of silently for one (bad-keys.ts).
  * - Native: ONE `EVAL` per app and poll that sums, server-side, exactly the seconds of each flag's
  *   window from its per-second hashes (keys from signals/keys.ts); where scripts are refused, one
  *   pipeline of `HMGET <hash> <second>…`. (`SignalReader` reads whole 60 s hashes with HGETALL:
@@ -28,7 +28,14 @@ import { blockStart, nativeSignalKey, secondField } from '../signals/keys';
 import { describeError, isPermanentReplyError, isReplyError } from '../signals/redis-errors';
 import { keySlot, primariesOf, SLOT_COUNT } from '../signals/slots';
 import type { SignalStatus } from '../signals/types';
-import { notANumberReason, parseCount, seriesIdentity, wrongTypeReason, type BadKey } from './bad-keys';
+import {
+  notANumberReason,
+  parseCount,
+  seriesIdentity,
+  wrongTypeReason,
+  type BadKey,
+  type SeriesIdentity,
+} from './bad-keys';
 import { SIGNAL_RESOLUTION_MS, type Counts } from './decide';
 
 const STATUSES: readonly SignalStatus[] = ['success', 'failure'];
@@ -51,8 +58,39 @@ export interface BreakerSignals {
   counts(appId: number, flags: readonly FlagWindow[], toMs: number): Promise<SignalCounts>;
 }
 
+/**
+ * How long the labels checked at one poll are trusted while the series stay the same: a series
+ * deleted and made again, or `TS.ALTER`ed, with other labels under the same name is noticed
+ * within this time (on the breaker's clock).
+ */
+export const LABEL_CHECK_MS = 30_000;
+
+/** What the labels of an app's series said at the last poll that asked them. */
+interface LabelCheck {
+  /** Every series name seen then. */
+  readonly known: ReadonlySet<string>;
+  /** The bad ones: while there is one, every poll asks the labels again, until it is fixed. */
+  readonly bad: ReadonlyArray<{ readonly key: string; readonly identity: SeriesIdentity & { kind: 'bad' } }>;
+  readonly atMs: number;
+}
+
+function labelCheck(series: ReadonlyMap<string, MrangeSeries>, atMs: number): LabelCheck {
+  const bad: Array<{ key: string; identity: SeriesIdentity & { kind: 'bad' } }> = [];
+  for (const [key, { labels }] of series) {
+    const identity = seriesIdentity(key, labels);
+    if (identity.kind === 'bad') bad.push({ key, identity });
+  }
+  return { known: new Set(series.keys()), bad, atMs };
+}
+
+function everyKeyKnown(series: ReadonlyMap<string, MrangeSeries>, known: ReadonlySet<string>): boolean {
+  for (const key of series.keys()) if (!known.has(key)) return false;
+  return true;
+}
+
 export class TimeSeriesSignals implements BreakerSignals {
   readonly backend = 'timeseries' as const;
+  private readonly checks = new Map<number, LabelCheck>();
 
   constructor(private readonly client: Redis) {}
 
@@ -61,6 +99,51 @@ export class TimeSeriesSignals implements BreakerSignals {
     const bad: BadKey[] = [];
     if (flags.length === 0) return { counts: out, bad };
     const fromMs = Math.min(...flags.map((f) => f.fromMs));
+    // WITHLABELS makes the reply, and reading it, about half as heavy again (10,000 flags: some
+    // 50 ms more per poll, measured with bench/breaker.mjs), so labels are asked only when they
+    // may have changed: the first poll, a series not seen before, a bad series (until it is
+    // fixed), and every LABEL_CHECK_MS. Module 1.4 has no SELECTED_LABELS to ask fewer.
+    const last = this.checks.get(appId);
+    const trusted =
+      last !== undefined && last.bad.length === 0 && toMs >= last.atMs && toMs - last.atMs < LABEL_CHECK_MS;
+    let series = await this.mrange(appId, fromMs, toMs, !trusted);
+    let check = last;
+    if (check === undefined || !trusted || !everyKeyKnown(series, check.known)) {
+      if (trusted) series = await this.mrange(appId, fromMs, toMs, true);
+      check = labelCheck(series, toMs);
+      this.checks.set(appId, check);
+    }
+    const requested = new Set(flags.map((f) => f.flagId));
+    const held = new Set<number>();
+    for (const { key, identity } of check.bad) {
+      // Named after flags of another app, or of flags not judged now: none of ours to hold.
+      if (!series.has(key) || !identity.flagIds.some((id) => requested.has(id))) continue;
+      const own = identity.flagIds[0];
+      const flagId = own !== undefined && requested.has(own) ? own : undefined;
+      if (flagId !== undefined) held.add(flagId);
+      bad.push({ flagId, key, reason: identity.reason });
+    }
+    // Counted by key name: a bad series under `<n>:<status>` is n's, and n is held (or not judged).
+    for (const { flagId, fromMs: flagFrom } of flags) {
+      if (held.has(flagId)) continue;
+      const counts = { success: 0, failure: 0 };
+      for (const status of STATUSES) {
+        for (const [startMs, value] of series.get(`${flagId}:${status}`)?.samples ?? []) {
+          if (startMs + SIGNAL_RESOLUTION_MS - 1 >= flagFrom && startMs <= toMs) counts[status] += value;
+        }
+      }
+      out.set(flagId, counts);
+    }
+    return { counts: out, bad };
+  }
+
+  /** The app's series over the window, merged from every primary. */
+  private async mrange(
+    appId: number,
+    fromMs: number,
+    toMs: number,
+    withLabels: boolean,
+  ): Promise<Map<string, MrangeSeries>> {
     const args = [
       String(floorTo(fromMs, SIGNAL_RESOLUTION_MS)),
       String(toMs),
@@ -68,7 +151,7 @@ export class TimeSeriesSignals implements BreakerSignals {
       'SUM',
       String(SIGNAL_RESOLUTION_MS),
       // After AGGREGATION, before FILTER: accepted there by module 1.4.14 and 1.6.19 alike.
-      'WITHLABELS',
+      ...(withLabels ? ['WITHLABELS'] : []),
       'FILTER',
       `appId=${appId}`,
     ];
@@ -86,38 +169,16 @@ export class TimeSeriesSignals implements BreakerSignals {
         }),
       ),
     );
-    const requested = new Set(flags.map((f) => f.flagId));
-    const held = new Set<number>();
-    const buckets = new Map<string, Array<[number, number]>>();
+    if (replies.length === 1) return parseMrange(replies[0]);
+    const merged = new Map<string, MrangeSeries>();
     for (const reply of replies) {
-      for (const [key, series] of parseMrange(reply)) {
-        const identity = seriesIdentity(key, series.labels);
-        if (identity.kind === 'other') continue;
-        if (identity.kind === 'bad') {
-          // Named after flags of another app, or of flags not judged now: none of ours to hold.
-          if (!identity.flagIds.some((id) => requested.has(id))) continue;
-          const own = identity.flagIds[0];
-          const flagId = own !== undefined && requested.has(own) ? own : undefined;
-          if (flagId !== undefined) held.add(flagId);
-          bad.push({ flagId, key, reason: identity.reason });
-          continue;
-        }
-        const list = buckets.get(key);
-        if (list === undefined) buckets.set(key, series.samples);
-        else list.push(...series.samples);
+      for (const [key, entry] of parseMrange(reply)) {
+        const known = merged.get(key);
+        if (known === undefined) merged.set(key, entry);
+        else known.samples.push(...entry.samples);
       }
     }
-    for (const { flagId, fromMs: flagFrom } of flags) {
-      if (held.has(flagId)) continue;
-      const counts = { success: 0, failure: 0 };
-      for (const status of STATUSES) {
-        for (const [startMs, value] of buckets.get(`${flagId}:${status}`) ?? []) {
-          if (startMs + SIGNAL_RESOLUTION_MS - 1 >= flagFrom && startMs <= toMs) counts[status] += value;
-        }
-      }
-      out.set(flagId, counts);
-    }
-    return { counts: out, bad };
+    return merged;
   }
 }
 
@@ -387,7 +448,7 @@ function assertEveryShard(client: object, nodes: readonly Redis[]): void {
 }
 
 export interface MrangeSeries {
-  readonly labels: Map<string, string>;
+  readonly labels: ReadonlyMap<string, string>;
   readonly samples: Array<[number, number]>;
 }
 
@@ -422,8 +483,12 @@ export function parseMrange(reply: unknown): Map<string, MrangeSeries> {
   return out;
 }
 
+/** Shared by every series read without WITHLABELS: no Map per series and poll (20,000 at 10,000 flags). */
+const NO_LABELS: ReadonlyMap<string, string> = new Map();
+
 /** Labels as `[[name, value], …]` (RESP2) or `{ name: value }` (RESP3). */
-function parseLabels(raw: unknown): Map<string, string> {
+function parseLabels(raw: unknown): ReadonlyMap<string, string> {
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return NO_LABELS;
   const out = new Map<string, string>();
   if (Array.isArray(raw)) {
     for (const pair of raw) {

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { FlagAdmin } from '../../src/admin/flag-admin';
 import { CircuitBreaker, type CircuitTransition } from '../../src/breaker';
+import { LABEL_CHECK_MS } from '../../src/breaker/signals';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { NatsServer, RedisServer, timeSeriesModulesFor } from '../support/servers';
 
@@ -167,6 +168,24 @@ if (MODULES.length > 0)
         expect(seen.map((t) => `${t.flagId}:${t.kind}`)).toEqual([`${healthy}:open`, `${mislabelled}:open`]);
         expect(logger.matching('info', /no longer bad; judging flag/)).toHaveLength(1);
         expect(logger.matching('warn', /signal key/)).toHaveLength(1);
+
+        // Labels changed in place (TS.ALTER) on a series already checked: seen at the next check.
+        await redis.call(
+          'TS.ALTER',
+          `${named}:success`,
+          'LABELS',
+          'status',
+          'success',
+          'flagId',
+          String(healthy),
+          'appId',
+          String(appId),
+        );
+        clock += LABEL_CHECK_MS;
+        expect(await bad.poll()).toMatchObject({ badKeys: 1 });
+        expect(logger.matching('warn', /signal key/)[1]).toContain(
+          `signal key "${named}:success": its name says flag ${named} success but its labels say flagId ${healthy}; counted for neither; holding flag #${named}`,
+        );
       } finally {
         await bad.stop();
       }
