@@ -45,6 +45,7 @@ import {
   type ResolvedBreakerOptions,
 } from './options';
 import { NativeSignals, TimeSeriesSignals, type BreakerSignals, type FlagWindow } from './signals';
+import { BadKeyLog, type BadKey } from './bad-keys';
 import { SkewGuard } from './skew';
 import { TOWER_SUBJECTS, towerMessage } from './tower';
 
@@ -81,6 +82,8 @@ export interface PollReport {
   readonly transitions: number;
   /** True when Redis could not be read: every circuit was held as it was. */
   readonly held: boolean;
+  /** Signal keys that could not be counted (wrong type, not a number, mislabelled): their flags were held. */
+  readonly badKeys: number;
 }
 
 export interface CircuitBreakerEvents {
@@ -96,6 +99,8 @@ interface AppState {
   stop: StopWatch | undefined;
   /** The last `watching` line, so that it is said again only when it changes. */
   watching?: string;
+  /** The app's bad signal keys, each said once. */
+  badKeys: BadKeyLog;
 }
 
 interface Planned {
@@ -319,7 +324,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
   private watchApp(appId: number): void {
     const admin = this.admin;
     if (admin === undefined || this.stopped || this.apps.has(appId)) return;
-    const state: AppState = { flags: undefined, sequence: 0, stop: undefined };
+    const state: AppState = { flags: undefined, sequence: 0, stop: undefined, badKeys: this.badKeyLog(appId) };
     this.apps.set(appId, state);
     state.stop = admin.watch(
       appId,
@@ -375,6 +380,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     );
     let flagCount = 0;
     let judged = 0;
+    let badKeys = 0;
     const plans = new Map<number, Planned[]>();
     let held = false;
     try {
@@ -388,11 +394,15 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
             if (needsSignals(flag))
               windows.push({ flagId: flag.id, fromMs: windowStartMs(flag, nowMs, this.options.windowMs) });
           judged += windows.length;
-          const counts = await signals.counts(appId, windows, nowMs);
+          const { counts, bad } = await signals.counts(appId, windows, nowMs);
+          badKeys += bad.length;
+          // A flag with a bad key is held: no trip, and no time-driven step either, since whether
+          // it should trip instead cannot be told.
+          const heldFlags = state.badKeys.update(bad);
           const fromOf = new Map(windows.map((w) => [w.flagId, w.fromMs]));
           const planned: Planned[] = [];
           for (const flag of flags) {
-            if (this.isPending(appId, flag, nowMs)) continue;
+            if (heldFlags.has(flag.id) || this.isPending(appId, flag, nowMs)) continue;
             const flagCounts = counts.get(flag.id);
             const decision = decide(flag, flagCounts, nowMs, this.options);
             if (decision) planned.push({ flag, decision, counts: flagCounts, fromMs: fromOf.get(flag.id) });
@@ -427,6 +437,7 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
       judged,
       transitions,
       held,
+      badKeys,
     };
     this.emit('poll', report);
     return report;
@@ -571,6 +582,30 @@ export class CircuitBreaker extends TypedEmitter<CircuitBreakerEvents> {
     this.emit('transition', transition);
   }
 
+  /** Says each bad signal key of the app once (warn), and once more when it is fixed (info). */
+  private badKeyLog(appId: number): BadKeyLog {
+    return new BadKeyLog(
+      (bad: BadKey) =>
+        this.logger.warn(
+          `CircuitBreaker: app ${appId}: signal key ${JSON.stringify(bad.key)}: ${bad.reason}; ${
+            bad.flagId === undefined
+              ? 'not counted'
+              : `holding flag #${bad.flagId} as it is (its circuit unchanged) until the key is fixed; the other flags are judged as usual`
+          }`,
+        ),
+      (key, flagId, stillHeld) =>
+        this.logger.info(
+          `CircuitBreaker: app ${appId}: signal key ${JSON.stringify(key)} is no longer bad${
+            flagId === undefined
+              ? ''
+              : stillHeld
+                ? `; flag #${flagId} still has another`
+                : `; judging flag #${flagId} again`
+          }`,
+        ),
+    );
+  }
+
   private redisProblem(message: string): void {
     if (this.redisTrouble !== undefined) return;
     this.redisTrouble = message;
@@ -618,7 +653,7 @@ function pendingKey(appId: number, flagId: number): string {
 }
 
 function emptyReport(atMs: number): PollReport {
-  return { atMs, durationMs: 0, apps: 0, flags: 0, judged: 0, transitions: 0, held: false };
+  return { atMs, durationMs: 0, apps: 0, flags: 0, judged: 0, transitions: 0, held: false, badKeys: 0 };
 }
 
 function round1(value: number): number {

@@ -11,7 +11,7 @@ import { Cluster } from 'ioredis';
 import { FlagAdmin } from '../../src/admin/flag-admin';
 import { CircuitBreaker, type CircuitBreakerOptions, type PollReport } from '../../src/breaker';
 import { FlagManager } from '../../src/index';
-import { nativeSignalKey } from '../../src/signals/keys';
+import { blockStart, nativeSignalKey, secondField } from '../../src/signals/keys';
 import { keySlot } from '../../src/signals/slots';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { RedisClusterSet } from '../support/redis-cluster';
@@ -139,6 +139,59 @@ it.each(CASES)(
   },
   30_000,
 );
+
+it("native: a string at one flag's hash costs that flag only, whichever slot holds it", async () => {
+  const appId = (nextApp += 1);
+  const ids: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const outcome = await admin.createFlag(appId, {
+      title: `sharded-${i}`,
+      is_active: true,
+      rollout_percentage: 100,
+      error_threshold_percentage: 50,
+    });
+    ids.push(outcome.flag?.id ?? -1);
+  }
+  const clock = Date.now();
+  const client = new Cluster(cluster.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })));
+  client.on('error', () => undefined);
+  const logger = new RecordingLogger();
+  const breaker = new CircuitBreaker({
+    natsServer: nats.url,
+    apps: [appId],
+    autoPoll: false,
+    logger,
+    now: () => clock,
+    redisClusterNodes: cluster.addresses,
+    signalBackend: 'native',
+  });
+  const opened: number[] = [];
+  breaker.on('transition', (t) => opened.push(t.flagId));
+  // The bad flag sits in the middle of the list, so that its position in its slot's script
+  // differs from its position in the poll.
+  const badId = ids[2] ?? -1;
+  const badKey = nativeSignalKey(badId, 'failure', blockStart(clock));
+  try {
+    for (const id of ids)
+      await client.hincrby(nativeSignalKey(id, 'failure', blockStart(clock)), String(secondField(clock)), 30);
+    await client.del(badKey);
+    await client.set(badKey, 'oops');
+    await breaker.start();
+    let report: PollReport | undefined;
+    await waitFor(async () => {
+      report = await breaker.poll();
+      return report.flags > 0;
+    }, 'the ruleset');
+    expect(report).toMatchObject({ held: false, badKeys: 1, judged: 5 });
+    expect(opened.sort((a, b) => a - b)).toEqual(ids.filter((id) => id !== badId).sort((a, b) => a - b));
+    expect(logger.matching('warn', /signal key/)).toEqual([
+      expect.stringContaining(`${JSON.stringify(badKey)}: holds a string, not a hash; holding flag #${badId}`),
+    ]);
+  } finally {
+    await breaker.stop();
+    client.disconnect();
+  }
+}, 30_000);
 
 it('`tailslide breaker` with comma-separated --redis-url nodes reads the cluster', async () => {
   const appId = (nextApp += 1);

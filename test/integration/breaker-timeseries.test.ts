@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { FlagAdmin } from '../../src/admin/flag-admin';
 import { CircuitBreaker, type CircuitTransition } from '../../src/breaker';
+import { LABEL_CHECK_MS } from '../../src/breaker/signals';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { NatsServer, RedisServer, timeSeriesModulesFor } from '../support/servers';
 
@@ -49,7 +50,15 @@ if (MODULES.length > 0)
       await server?.dispose();
     });
 
-    async function add(appId: number, flagId: number, atMs: number, status: 'success' | 'failure', n: number) {
+    /** `labelFlagId`: a series whose labels name another flag than its key (a bad key). */
+    async function add(
+      appId: number,
+      flagId: number,
+      atMs: number,
+      status: 'success' | 'failure',
+      n: number,
+      labelFlagId = flagId,
+    ) {
       await redis.call(
         'TS.ADD',
         `${flagId}:${status}`,
@@ -61,7 +70,7 @@ if (MODULES.length > 0)
         'status',
         status,
         'flagId',
-        String(flagId),
+        String(labelFlagId),
         'appId',
         String(appId),
       );
@@ -111,5 +120,74 @@ if (MODULES.length > 0)
       await add(appId, flagId, clock, 'failure', 25);
       await breaker.poll();
       expect(transitions.map((t) => t.kind)).toEqual(['open', 'recovery_start', 'open']);
+    });
+
+    it('a series labelled with another flag than its key is said once and counted for neither; the others are judged', async () => {
+      const appId = (nextApp += 1);
+      clock = Date.now();
+      const ids: number[] = [];
+      for (const name of ['mislabelled', 'named', 'healthy']) {
+        const created = await admin.createFlag(appId, {
+          title: `${name}-${version}`,
+          is_active: true,
+          rollout_percentage: 100,
+          error_threshold_percentage: 50,
+        });
+        ids.push(created.flag?.id ?? -1);
+      }
+      const [mislabelled = -1, named = -1, healthy = -1] = ids;
+      // 30 failures under the key of `mislabelled` but labelled as `named`'s: counted for
+      // `mislabelled` (by key) they would trip it, for `named` (by label) they would trip it too.
+      await add(appId, mislabelled, clock, 'failure', 30, named);
+      await add(appId, named, clock, 'success', 10);
+      await add(appId, healthy, clock, 'failure', 30);
+      const logger = new RecordingLogger();
+      const bad = new CircuitBreaker({
+        natsServer: nats.url,
+        redisUrl: server.url,
+        apps: [appId],
+        autoPoll: false,
+        now: () => clock,
+        logger,
+      });
+      const seen: CircuitTransition[] = [];
+      bad.on('transition', (t) => seen.push(t));
+      try {
+        await bad.start();
+        await waitFor(async () => (await bad.poll()).flags === 3, 'the ruleset');
+        expect(await bad.poll()).toMatchObject({ held: false, badKeys: 1 });
+        expect(seen.map((t) => `${t.flagId}:${t.kind}`)).toEqual([`${healthy}:open`]);
+        expect(logger.matching('warn', /signal key/)).toEqual([
+          `CircuitBreaker: app ${appId}: signal key "${mislabelled}:failure": its name says flag ${mislabelled} failure but its labels say flagId ${named}; counted for neither; holding flag #${mislabelled} as it is (its circuit unchanged) until the key is fixed; the other flags are judged as usual`,
+        ]);
+
+        // Fixed (the series made again with its own labels): judged again, and it trips.
+        await redis.del(`${mislabelled}:failure`);
+        await add(appId, mislabelled, clock, 'failure', 30);
+        expect(await bad.poll()).toMatchObject({ badKeys: 0 });
+        expect(seen.map((t) => `${t.flagId}:${t.kind}`)).toEqual([`${healthy}:open`, `${mislabelled}:open`]);
+        expect(logger.matching('info', /no longer bad; judging flag/)).toHaveLength(1);
+        expect(logger.matching('warn', /signal key/)).toHaveLength(1);
+
+        // Labels changed in place (TS.ALTER) on a series already checked: seen at the next check.
+        await redis.call(
+          'TS.ALTER',
+          `${named}:success`,
+          'LABELS',
+          'status',
+          'success',
+          'flagId',
+          String(healthy),
+          'appId',
+          String(appId),
+        );
+        clock += LABEL_CHECK_MS;
+        expect(await bad.poll()).toMatchObject({ badKeys: 1 });
+        expect(logger.matching('warn', /signal key/)[1]).toContain(
+          `signal key "${named}:success": its name says flag ${named} success but its labels say flagId ${healthy}; counted for neither; holding flag #${named}`,
+        );
+      } finally {
+        await bad.stop();
+      }
     });
   });

@@ -431,6 +431,131 @@ describe('native reads without scripts', () => {
   });
 });
 
+describe('one bad key costs only its own flag', () => {
+  /**
+   * An app of three flags: `trips` (30 failures now), `bad` (its failure hash of this block made
+   * bad by `spoil`, 30 failures in its success hash), `closes` (in recovery at 90 %, its step to
+   * 100 % due). Everything is in Redis before the breaker's first poll.
+   */
+  async function threeFlags(spoil: (key: string) => Promise<unknown>): Promise<{
+    appId: number;
+    trips: number;
+    bad: number;
+    closes: number;
+    badKey: string;
+  }> {
+    clock = Date.now() - 10_000; // created 10 s ago: the recovery step of `closes` is due
+    const { appId, flagId: trips } = await newApp();
+    const more = async (fields: Partial<WireFlag>): Promise<number> =>
+      (
+        await admin.createFlag(appId, {
+          title: `checkout-${(nextFlagTitle += 1)}`,
+          is_active: true,
+          rollout_percentage: 100,
+          error_threshold_percentage: 50,
+          is_recoverable: true,
+          circuit_recovery_delay: 10_000,
+          circuit_recovery_rate: 5_000,
+          circuit_recovery_increment_percentage: 20,
+          circuit_recovery_profile: 'linear',
+          ...fields,
+        })
+      ).flag?.id ?? -1;
+    const bad = await more({});
+    const closes = await more({
+      circuit_status: 'recovery',
+      circuit_recovery_percentage: 90,
+      rollout_percentage: 90,
+    });
+    clock = Date.now();
+    await signals(appId, trips, clock, 0, 30);
+    await signals(appId, bad, clock, 30, 0);
+    const badKey = nativeSignalKey(bad, 'failure', blockStart(clock));
+    await spoil(badKey);
+    return { appId, trips, bad, closes, badKey };
+  }
+
+  it('a string at a flag hash: the two others trip and close, one warning names the key; fixed, the flag is judged', async () => {
+    const app = await threeFlags((key) => redis.set(key, 'oops'));
+    const { breaker: b, transitions, logger } = breaker([app.appId]);
+    await started(b, 3);
+    expect(transitions.map((t) => `${t.flagId}:${t.kind}`).sort()).toEqual(
+      [`${app.trips}:open`, `${app.closes}:close`].sort(),
+    );
+    expect(await b.poll()).toMatchObject({ held: false, badKeys: 1, transitions: 0 });
+    const warned = logger.matching('warn', /signal key/);
+    expect(warned).toEqual([
+      `CircuitBreaker: app ${app.appId}: signal key ${JSON.stringify(app.badKey)}: holds a string, not a hash; holding flag #${app.bad} as it is (its circuit unchanged) until the key is fixed; the other flags are judged as usual`,
+    ]);
+    expect(logger.matching('warn', /holding every circuit/)).toEqual([]);
+    expect((await flagOf(app.appId, app.bad)).circuit_status).toBe('close');
+
+    // Fixed: the flag is judged again (30 failures against 30 successes is 50 %: one more trips it).
+    await redis.del(app.badKey);
+    await signals(app.appId, app.bad, clock, 0, 31);
+    expect(await b.poll()).toMatchObject({ badKeys: 0, transitions: 1 });
+    expect(transitions.map((t) => t.flagId)).toContain(app.bad);
+    expect(logger.matching('info', /is no longer bad/)).toEqual([
+      `CircuitBreaker: app ${app.appId}: signal key ${JSON.stringify(app.badKey)} is no longer bad; judging flag #${app.bad} again`,
+    ]);
+    expect(logger.matching('warn', /signal key/)).toHaveLength(1);
+  });
+
+  it('a field that is no number: the same, and a later break is said again', async () => {
+    const app = await threeFlags((key) => redis.hset(key, String(secondField(clock)), 'abc'));
+    const { breaker: b, transitions, logger } = breaker([app.appId]);
+    await started(b, 3);
+    await b.poll();
+    expect(transitions.map((t) => `${t.flagId}:${t.kind}`).sort()).toEqual(
+      [`${app.trips}:open`, `${app.closes}:close`].sort(),
+    );
+    expect(logger.matching('warn', /signal key/)).toEqual([
+      expect.stringContaining(
+        `signal key ${JSON.stringify(app.badKey)}: field ${secondField(clock)} holds "abc", not a number; holding flag #${app.bad}`,
+      ),
+    ]);
+    await redis.hset(app.badKey, String(secondField(clock)), '10');
+    expect(await b.poll()).toMatchObject({ badKeys: 0, transitions: 0 }); // 10 of 40: judged, no trip
+    await redis.hset(app.badKey, String(secondField(clock)), '1e');
+    expect(await b.poll()).toMatchObject({ badKeys: 1 });
+    expect(logger.matching('warn', /signal key/)).toHaveLength(2);
+    await redis.hset(app.badKey, String(secondField(clock)), '31');
+    await b.poll();
+    expect(transitions.filter((t) => t.flagId === app.bad).map((t) => t.kind)).toEqual(['open']);
+  });
+
+  it('without scripts (HMGET fallback): a string key costs only its flag', async () => {
+    const noScripts = await RedisServer.start(['--rename-command', 'EVAL', '']);
+    const client = new Redis(noScripts.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    try {
+      clock = Date.now();
+      const { appId, flagId: trips } = await newApp();
+      const bad = (
+        await admin.createFlag(appId, { title: 'more-bad', is_active: true, error_threshold_percentage: 50 })
+      ).flag?.id;
+      const badKey = nativeSignalKey(bad ?? -1, 'failure', blockStart(clock));
+      await client.set(badKey, 'oops');
+      await client.hset(nativeSignalKey(bad ?? -1, 'success', blockStart(clock)), String(secondField(clock)), 'abc');
+      await client.hincrby(nativeSignalKey(trips, 'failure', blockStart(clock)), String(secondField(clock)), 30);
+      const { breaker: b, transitions, logger } = breaker([appId], { redisUrl: noScripts.url });
+      await started(b, 2);
+      expect(await b.poll()).toMatchObject({ held: false, badKeys: 2 });
+      expect(transitions.map((t) => `${t.flagId}:${t.kind}`)).toEqual([`${trips}:open`]);
+      expect(logger.matching('info', /reading with HMGET instead/)).toHaveLength(1);
+      expect(logger.matching('warn', /signal key/).sort()).toEqual(
+        [
+          expect.stringContaining(`${JSON.stringify(badKey)}: holds a string, not a hash; holding flag #${bad}`),
+          expect.stringContaining(`holds "abc", not a number; holding flag #${bad}`),
+        ].sort(),
+      );
+    } finally {
+      client.disconnect();
+      await noScripts.dispose();
+    }
+  });
+});
+
 describe('tower mode', () => {
   it('sends the four control messages byte for byte (a test subscriber plays Tower)', async () => {
     const { appId, flagId } = await newApp({

@@ -244,11 +244,23 @@ describe('TS.MRANGE replies', () => {
       ['7:failure', [['appId', '1']], [[2000, '5']]],
     ];
     const parsed = parseMrange(reply);
-    expect(parsed.get('7:success')).toEqual([
+    expect(parsed.get('7:success')?.samples).toEqual([
       [1000, 3],
       [2000, 4],
     ]);
-    expect(parsed.get('7:failure')).toEqual([[2000, 5]]);
+    expect(parsed.get('7:failure')?.samples).toEqual([[2000, 5]]);
+    expect(parsed.get('7:failure')?.labels).toEqual(new Map([['appId', '1']]));
+  });
+
+  it('reads RESP3 maps with their labels', () => {
+    const parsed = parseMrange({ '6:failure': [{ flagId: '7', appId: 1 }, [[1000, '2']]] });
+    expect(parsed.get('6:failure')).toEqual({
+      labels: new Map([
+        ['flagId', '7'],
+        ['appId', '1'],
+      ]),
+      samples: [[1000, 2]],
+    });
   });
 });
 
