@@ -264,6 +264,10 @@ it('shows a circuit change on apps.<id>.update.circuit live (as the breaker publ
     is_recoverable: true,
   });
   await page.locator('li.app', { hasText: '1 recovering: checkout-v2' }).waitFor();
+  // How fresh the dashboard's view of the app is, as its live feed sees it.
+  const freshness = page.locator('li.app[data-app-id="1"] .freshness');
+  await freshness.filter({ hasText: /following live; last ruleset \d+ s ago/ }).waitFor();
+  expect(await freshness.getAttribute('data-following')).toBe('live');
   await screenshot(page, 'apps-desktop');
 });
 
