@@ -305,6 +305,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     if (this.currentState === 'closed')
       throw new TailslideError('CLOSED', 'initialize() was called after disconnect()');
     const { logger, initTimeoutMs } = this.options;
+    // initTimeoutMs bounds initialize() as a whole: reading a bootstrap file counts against it.
+    const deadline = Date.now() + initTimeoutMs;
     for (const warning of this.options.warnings) logger.warn(warning);
     this.setState('initializing');
     const created = createSource(this.options);
@@ -323,7 +325,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     await this.signals.start();
     if (this.closed) throw new TailslideError('CLOSED', 'disconnected while initializing');
     await this.startSource(source);
-    const outcome = await withTimeout(this.initOutcome, initTimeoutMs);
+    const outcome = await withTimeout(this.initOutcome, Math.max(0, deadline - Date.now()));
     if (outcome === undefined) {
       await this.fallBack();
       return;
@@ -344,9 +346,9 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
 
   /** Online `bootstrap`: served until the source's first ruleset. A bad one is reported, not fatal. */
   private async serveBootstrap(): Promise<void> {
-    const { bootstrap, appId, logger } = this.options;
+    const { bootstrap, appId, logger, cacheFileMaxBytes } = this.options;
     if (bootstrap === undefined || this.offlineSource !== undefined) return;
-    const loaded = await loadBootstrap(bootstrap, appId);
+    const loaded = await loadBootstrap(bootstrap, appId, cacheFileMaxBytes);
     if (!loaded.ok) {
       this.report(loaded.error);
       return;
@@ -361,11 +363,11 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
    * one, else the bootstrap if there is one, and call initialization done; else not ready.
    */
   private async fallBack(): Promise<void> {
-    const { logger, initTimeoutMs, cacheFile, appId } = this.options;
+    const { logger, initTimeoutMs, cacheFile, cacheFileMaxBytes, appId } = this.options;
     const why = this.waitReason ?? this.staleReason ?? 'no ruleset received yet';
     let served: string | undefined;
     if (cacheFile !== undefined) {
-      const cached = await readCacheFile(cacheFile, appId);
+      const cached = await readCacheFile(cacheFile, appId, cacheFileMaxBytes);
       if (this.sourceLoaded || this.currentState !== 'initializing') return;
       if (cached.kind === 'loaded') {
         this.apply(cached.flags, 'cache');

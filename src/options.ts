@@ -28,6 +28,13 @@ export const DEFAULT_SIGNAL_BUFFER_LIMIT = 100_000;
 export const DEFAULT_SIGNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS = 5_000;
 export const DEFAULT_RECONNECT_WAIT_MS = 1_000;
+/**
+ * 16 MiB. A ruleset reaches the SDK as one NATS message, and 8 MB is the usual ceiling of
+ * `max_payload`: about 14,000 flags (docs/scale.md), which the cache file (indented JSON) holds in
+ * 9.8 MB; 10,000 flags take 7.0 MB. Twice that leaves room, and still refuses the junk that made
+ * start-up take seconds (a 27 MB file, issue 18).
+ */
+export const DEFAULT_CACHE_FILE_MAX_BYTES = 16 * 1024 * 1024;
 
 export type { HashingMode };
 export type SignalBackendOption = 'auto' | 'timeseries' | 'native' | 'off';
@@ -86,6 +93,11 @@ export interface FlagManagerOptions {
    * the last known flags (`source: 'cache'`). Its content is the wire format (a JSON array).
    */
   cacheFile?: string;
+  /**
+   * Largest `cacheFile` (and `bootstrap` file) read, in bytes: a larger one is refused, before it is
+   * read, with a `CACHE_FILE` error (an `INVALID_OPTION` one for a bootstrap file). Default 16 MiB.
+   */
+  cacheFileMaxBytes?: number;
   /**
    * Where the rulesets come from: a factory called once by `initialize()`, e.g. a `TestData`'s
    * `factory()`. Default: the app's JetStream stream, or the bootstrap with `offline: true`.
@@ -159,6 +171,7 @@ export interface ResolvedOptions {
   readonly offline: boolean;
   readonly bootstrap: readonly unknown[] | string | undefined;
   readonly cacheFile: string | undefined;
+  readonly cacheFileMaxBytes: number;
   /** A source of the user's (the `source` option); undefined for the built-in ones. */
   readonly sourceFactory: FlagSourceFactory | undefined;
   /** Undefined when offline or with a `source` of the user's. */
@@ -190,6 +203,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'offline',
   'bootstrap',
   'cacheFile',
+  'cacheFileMaxBytes',
   'source',
   'hashing',
   'logger',
@@ -256,6 +270,8 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
     throw new InvalidOptionError('offline', true, 'not set together with "source" (the source supplies the flags)');
   }
   const cacheFile = resolveCacheFile(options.cacheFile, offline);
+  const cacheFileMaxBytes =
+    optionalInteger('cacheFileMaxBytes', options.cacheFileMaxBytes, 1) ?? DEFAULT_CACHE_FILE_MAX_BYTES;
 
   let nats: ResolvedNatsOptions | undefined;
   if (sourceFactory !== undefined) {
@@ -274,6 +290,7 @@ export function resolveOptions(input: FlagManagerOptions): ResolvedOptions {
     offline,
     bootstrap,
     cacheFile,
+    cacheFileMaxBytes,
     sourceFactory,
     nats,
     signals,

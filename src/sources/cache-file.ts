@@ -4,11 +4,12 @@
  * stream is out of reach. A missing, corrupt or foreign file is reported and ignored.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import { fsErrorMessage } from './bootstrap';
+import { describeBytes, readBoundedFile } from './read-bounded';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import type { Flag } from '../ruleset/types';
 
@@ -20,17 +21,27 @@ export type CacheRead =
   | { readonly kind: 'missing' }
   | { readonly kind: 'invalid'; readonly error: TailslideError };
 
-/** Reads and validates the cache file. Never rejects. */
-export async function readCacheFile(path: string, appId: number): Promise<CacheRead> {
-  let text: string;
-  let writtenAt: Date;
-  try {
-    text = await readFile(path, 'utf8');
-    writtenAt = (await stat(path)).mtime;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'invalid', error: cacheError(`could not read the cache file ${path}`, err) };
+/**
+ * Reads and validates the cache file; one larger than `maxBytes` (`cacheFileMaxBytes`) is refused
+ * before it is read. Never rejects.
+ */
+export async function readCacheFile(path: string, appId: number, maxBytes: number): Promise<CacheRead> {
+  const read = await readBoundedFile(path, maxBytes);
+  if (!read.ok && read.kind === 'too-big') {
+    return {
+      kind: 'invalid',
+      error: new TailslideError(
+        'CACHE_FILE',
+        `ignoring the cache file ${path}: it is ${describeBytes(read.bytes)}, over the size cap ` +
+          `cacheFileMaxBytes = ${describeBytes(maxBytes)}; nothing of it was read`,
+      ),
+    };
   }
+  if (!read.ok) {
+    if ((read.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'invalid', error: cacheError(`could not read the cache file ${path}`, read.error) };
+  }
+  const { text, mtime: writtenAt } = read;
   const result = parseRulesetPayload(text, `cache file ${path}`, { appId });
   if (!result.ok) {
     return {

@@ -21,7 +21,7 @@ export type CreatedSource =
 
 /** Makes the source the options ask for. Never throws: a failing factory is returned as an error. */
 export function createSource(options: ResolvedOptions): CreatedSource {
-  const { offline, bootstrap, nats, appId, logger, sourceFactory } = options;
+  const { offline, bootstrap, nats, appId, logger, sourceFactory, cacheFileMaxBytes } = options;
   if (sourceFactory !== undefined) {
     let made: unknown;
     try {
@@ -36,7 +36,7 @@ export function createSource(options: ResolvedOptions): CreatedSource {
     return { ok: true, source: made, origin: 'custom', offline: undefined };
   }
   if (offline || nats === undefined) {
-    const source = new OfflineSource(bootstrap ?? [], appId);
+    const source = new OfflineSource(bootstrap ?? [], appId, cacheFileMaxBytes);
     return { ok: true, source, origin: 'bootstrap', offline: source };
   }
   return { ok: true, source: new JetStreamSource({ nats, appId, logger }), origin: 'stream', offline: undefined };

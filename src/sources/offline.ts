@@ -13,11 +13,12 @@ export class OfflineSource implements FlagSource {
   constructor(
     private readonly bootstrap: readonly unknown[] | string,
     private readonly appId: number,
+    private readonly maxFileBytes: number,
   ) {}
 
   async start(sink: SourceSink): Promise<void> {
     this.sink = sink;
-    const loaded = await loadBootstrap(this.bootstrap, this.appId);
+    const loaded = await loadBootstrap(this.bootstrap, this.appId, this.maxFileBytes);
     if (!loaded.ok) {
       sink.fatal(loaded.error);
       return;

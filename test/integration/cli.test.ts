@@ -752,6 +752,36 @@ describe('demo', () => {
     expect(stats.flags.find((f) => f.title === 'checkout-v2')?.total).toBeGreaterThan(0);
   });
 
+  it('piped (not a terminal): a legend once, a short report of one line per flag every 5s, each change as it happens', async () => {
+    const demo = new CliProcess(['demo', '--duration', '7s', '--app-id', '19', '--no-ui', '--no-breaker']);
+    await demo.line(/^Every 5s, one line per flag/);
+    expect((await cli(['flags', 'set-rollout', 'checkout-v2', '100', '--app-id', '19'])).code).toBe(0);
+    const run = await demo.exited;
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = run.stdout.split('\n');
+    const live = lines.slice(lines.findIndex((l) => l.startsWith('Every 5s')));
+    expect(live.filter((l) => l.startsWith('Every 5s'))).toHaveLength(1);
+    expect(live.every((l) => [...l].length <= 120)).toBe(true);
+    // The change, on its own line, as it happened.
+    expect(live).toContainEqual(
+      expect.stringMatching(/^\d\d:\d\d:\d\d #\d+ manual {2}~ "checkout-v2" \(id \d+\): rollout_percentage: 50 → 100$/),
+    );
+    // One report in 7 s (at 5 s), not a line per second: a head line, then the three flags.
+    const heads = live.filter((l) => / after \d+s of 7s: [\d,]+ requests in the last 5s \(ruleset #\d+\)$/.test(l));
+    expect(heads).toHaveLength(1);
+    const report = live.slice(live.indexOf(heads[0] ?? ''), live.indexOf(heads[0] ?? '') + 4);
+    expect(report.slice(1)).toEqual([
+      expect.stringMatching(/^ {2}checkout-v2 +on, 100 % +\d+ req\/s {2}failed: new [\d.]+ %, old (-|[\d.]+ %)$/),
+      expect.stringMatching(
+        /^ {2}search-ranking +on, 20 % \+ 3 listed +\d+ req\/s {2}failed: new [\d.]+ %, old [\d.]+ %$/,
+      ),
+      expect.stringMatching(/^ {2}dark-mode +off +\d+ req\/s {2}failed: new -, old [\d.]+ %$/),
+    ]);
+    // In columns: the rates end where the others do.
+    expect(new Set(report.slice(1).map((l) => l.indexOf(' req/s'))).size).toBe(1);
+    expect(live[live.length - 2]).toMatch(/^demo stopped after 7s \(its --duration\): [\d,]+ requests/);
+  });
+
   it('starts its own nats-server and redis-server when nothing answers, and stops them on Ctrl-C', async () => {
     const env = {
       TAILSLIDE_NATS_SERVER: `nats://127.0.0.1:${await freePort()}`,

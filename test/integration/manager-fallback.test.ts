@@ -13,6 +13,7 @@ import {
   type UpdateEvent,
   type WireFlag,
 } from '../../src/index';
+import { freePort } from '../../src/util/net';
 import { NatsServer } from '../support/servers';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
 
@@ -234,5 +235,41 @@ describe('cacheFile', () => {
     };
     await waitFor(() => parsed() !== undefined, 'the cache file rewritten');
     expect(parsed()).toEqual([flag('checkout')]);
+  });
+
+  test('a 27 MB junk file over cacheFileMaxBytes is refused unread: initialize() keeps to initTimeoutMs', async () => {
+    // Issue 18: such a file made initialize() take 12.5 s with initTimeoutMs 1500.
+    const path = join(tempDir(), 'flags.json');
+    writeFileSync(path, Buffer.alloc(27 * 1024 * 1024, 'x'));
+    const closedPort = await freePort();
+    const logger = new RecordingLogger();
+    const m = new FlagManager({
+      natsServer: `nats://127.0.0.1:${closedPort}`,
+      appId: 1,
+      logger,
+      signalBackend: 'off',
+      reconnectWaitMs: 100,
+      cacheFile: path,
+      initTimeoutMs: 1_500,
+    });
+    cleanups.push(() => m.disconnect());
+    const errors: TailslideError[] = [];
+    m.on('error', (e) => errors.push(e));
+
+    const started = Date.now();
+    await m.initialize(); // the contract for "no stream, cache invalid": resolves, not ready
+    const took = Date.now() - started;
+    expect(m.initialized).toBe(false);
+    expect(m.evaluate('checkout')).toMatchObject({ value: false, reason: 'NOT_READY' });
+    const cacheErrors = errors.filter((e) => e.code === 'CACHE_FILE');
+    expect(cacheErrors).toHaveLength(1);
+    expect(cacheErrors[0]?.message).toBe(
+      `ignoring the cache file ${path}: it is 28,311,552 bytes (27.0 MiB), over the size cap ` +
+        'cacheFileMaxBytes = 16,777,216 bytes (16.0 MiB); nothing of it was read',
+    );
+    expect(logger.matching('warn', /^not ready after 1500 ms \(initTimeoutMs\)/)).toHaveLength(1);
+    // A behaviour bound, loose on purpose (a busy machine), not a timing target: without the cap
+    // reading and parsing the file took seconds.
+    expect(took).toBeLessThan(1_500 + 1_000);
   });
 });

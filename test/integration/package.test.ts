@@ -1,11 +1,22 @@
 /**
- * The package as a user gets it: `npm pack`, installed into a fresh `npm init -y` project, then
- * loaded with CommonJS `require` and ESM `import` (main entry and `tailslide/openfeature`), types
- * included; and the README's examples (docs/examples/, the single source the README copies)
- * type-checked with the `tsc --init` defaults and run against test-started servers.
+ * The package as a user gets it: `npm pack`, installed into a fresh `npm init -y` project (with
+ * `"type": "commonjs"`, as npm 11 writes it), then loaded with CommonJS `require` and ESM `import`
+ * (main entry and `tailslide/openfeature`), types included; and the README's examples
+ * (docs/examples/, the single source the README copies) type-checked with the `tsc --init` defaults
+ * of the TypeScript the README tells a new user to install (`npm i -D typescript`: 7 today) and of
+ * 5.9, the oldest supported, and run against test-started servers.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NatsServer, RedisServer } from '../support/servers';
@@ -17,6 +28,42 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 let dir: string;
 let manifestBefore: string;
 let packOutput: string;
+
+/**
+ * What the README's TypeScript note tells a new user to install (`npm i -D typescript @types/node`),
+ * as npm specs: unpinned on purpose, so that this test sees what a new user gets today.
+ */
+const README_TYPESCRIPT_INSTALL = ((): string[] => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const specs = /For TypeScript: `npm i -D ([^`]+)`/.exec(readme)?.[1]?.split(/\s+/);
+  if (specs === undefined || !specs.some((spec) => /^typescript(@|$)/.test(spec)))
+    throw new Error('README.md no longer says "For TypeScript: `npm i -D typescript …`"; update this test');
+  return specs;
+})();
+
+/** The repository's own TypeScript: 5.9, the oldest the README supports. */
+const OLDEST_TSC = join(root, 'node_modules/typescript/bin/tsc');
+
+/**
+ * Whether the registry answers for the TypeScript the README names: it is installed as a new user
+ * gets it, from the registry's metadata of today, not from npm's cache.
+ */
+const TYPESCRIPT_FROM_REGISTRY = ((): { ok: true } | { ok: false; why: string } => {
+  const spec = README_TYPESCRIPT_INSTALL.find((s) => /^typescript(@|$)/.test(s)) ?? 'typescript';
+  try {
+    // No retries: npm's (2, with back-off) take over a minute when nothing answers.
+    execFileSync(npm, ['view', spec, 'version', '--fetch-retries=0', '--fetch-timeout=20000'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
+    return { ok: true };
+  } catch (err) {
+    const { stderr } = err as { stderr?: string };
+    return { ok: false, why: (stderr ?? String(err)).trim().split('\n')[0] ?? 'no answer' };
+  }
+})();
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
   try {
@@ -41,20 +88,20 @@ beforeAll(() => {
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error('npm pack produced no tarball');
   run(npm, ['init', '-y'], dir);
+  // npm 11 writes "type": "commonjs"; older npm writes no "type", which Node reads the same way.
+  // Made explicit, so that the examples are checked in the project npm 11 makes.
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string };
+  if (manifest.type === undefined) run(npm, ['pkg', 'set', 'type=commonjs'], dir);
   run(
     npm,
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      join(dir, tarball),
-      '@openfeature/server-sdk@^1.17.0',
-      'typescript@~5.9.3',
-      '@types/node@^20',
-    ],
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball), '@openfeature/server-sdk@^1.17.0'],
     dir,
   );
+  // As a new user runs it: fresh metadata (no --prefer-offline), so "typescript" is today's latest.
+  const specs = TYPESCRIPT_FROM_REGISTRY.ok
+    ? README_TYPESCRIPT_INSTALL
+    : README_TYPESCRIPT_INSTALL.filter((spec) => !/^typescript(@|$)/.test(spec));
+  run(npm, ['install', '-D', '--no-audit', '--no-fund', ...specs], dir);
 }, 240_000);
 
 afterAll(() => {
@@ -131,22 +178,65 @@ describe('the README examples (docs/examples), in a fresh project', () => {
     expect(out).toMatch(/created "checkout-v2" \(id 1\) in app 1/);
   });
 
-  test('type-check with the defaults of `tsc --init --types node` (module nodenext, strict) and run', () => {
-    run(npx, ['tsc', '--init', '--types', 'node', '--outDir', 'out'], dir);
-    expect(readFileSync(join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"module": "nodenext"/);
-    run(npx, ['tsc', '-p', '.'], dir); // type errors fail here, with tsc's output in the message
-    expect(run(process.execPath, ['out/quickstart.mjs'], dir, env)).toBe(
-      'new checkout for user-42\nwhy: FULL_ROLLOUT\n',
-    );
-    expect(run(process.execPath, ['out/quickstart.cjs'], dir, env)).toBe(
-      'checkout-v2 is on for user-42\nwhy: FULL_ROLLOUT\n',
-    );
-    // The signal of the ES module example reached Redis.
-    const stats = JSON.parse(run(npx, ['tailslide', 'stats', 'checkout-v2', '--app-id', '1', '--json'], dir, env)) as {
-      flags: { success: number; failure: number }[];
-    };
-    expect(stats.flags[0]).toMatchObject({ success: 1, failure: 0 });
-  }, 120_000);
+  test('the project is the one `npm init -y` makes with npm 11: "type": "commonjs"', () => {
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toMatchObject({ type: 'commonjs' });
+  });
+
+  (TYPESCRIPT_FROM_REGISTRY.ok ? test : test.skip)(
+    `with the TypeScript the README installs (npm i -D ${README_TYPESCRIPT_INSTALL.join(' ')}) and the defaults of ` +
+      '`tsc --init --types node`, the .mts and .cts examples type-check and run' +
+      (TYPESCRIPT_FROM_REGISTRY.ok
+        ? ''
+        : ` (SKIPPED: npm cannot fetch TypeScript from the registry: ${TYPESCRIPT_FROM_REGISTRY.why})`),
+    () => {
+      const version = run(npx, ['tsc', '--version'], dir);
+      // The README says "TypeScript 7 today": what `npm i -D typescript` gave when it was written.
+      expect(Number(/^Version (\d+)\./.exec(version)?.[1])).toBeGreaterThanOrEqual(7);
+      // The installed one, not the repository's: `npx` finds the project's node_modules/.bin first.
+      expect(readFileSync(join(dir, 'node_modules/typescript/package.json'), 'utf8')).toContain(
+        `"version": "${version.replace(/^Version /, '').trim()}"`,
+      );
+      run(npx, ['tsc', '--init', '--types', 'node', '--outDir', 'out'], dir);
+      expect(readFileSync(join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"module": "nodenext"/);
+      run(npx, ['tsc', '-p', '.'], dir); // type errors fail here, with tsc's output in the message
+      expect(run(process.execPath, ['out/quickstart.mjs'], dir, env)).toBe(
+        'new checkout for user-42\nwhy: FULL_ROLLOUT\n',
+      );
+      expect(run(process.execPath, ['out/quickstart.cjs'], dir, env)).toBe(
+        'checkout-v2 is on for user-42\nwhy: FULL_ROLLOUT\n',
+      );
+      // The signal of the ES module example reached Redis.
+      const stats = JSON.parse(
+        run(npx, ['tailslide', 'stats', 'checkout-v2', '--app-id', '1', '--json'], dir, env),
+      ) as {
+        flags: { success: number; failure: number }[];
+      };
+      expect(stats.flags[0]).toMatchObject({ success: 1, failure: 0 });
+
+      // What the README's note warns of: in this project a .ts file is CommonJS, so the ES module
+      // example does not compile as one, and does after `npm pkg set type=module`.
+      const asTs = join(dir, 'as-ts');
+      mkdirSync(asTs);
+      copyFileSync(join(examples, 'quickstart.mts'), join(asTs, 'index.ts'));
+      const tsc = join(dir, 'node_modules/typescript/bin/tsc');
+      run(process.execPath, [tsc, '--init', '--types', 'node', '--noEmit'], asTs);
+      expect(() => run(process.execPath, [tsc, '-p', '.'], asTs)).toThrow(
+        /TS1309: The current file is a CommonJS module and cannot use 'await' at the top level/,
+      );
+      writeFileSync(join(asTs, 'package.json'), '{ "type": "module" }\n');
+      run(process.execPath, [tsc, '-p', '.'], asTs);
+    },
+    120_000,
+  );
+
+  test('with TypeScript 5.9 (the oldest supported) and its `tsc --init --types node`, they type-check', () => {
+    const old = join(dir, 'ts59');
+    mkdirSync(old);
+    for (const file of ['quickstart.mts', 'quickstart.cts']) copyFileSync(join(examples, file), join(old, file));
+    expect(run(process.execPath, [OLDEST_TSC, '--version'], old)).toMatch(/^Version 5\.9\./);
+    run(process.execPath, [OLDEST_TSC, '--init', '--types', 'node', '--noEmit'], old);
+    run(process.execPath, [OLDEST_TSC, '-p', '.'], old);
+  }, 60_000);
 
   test('the plain JavaScript CommonJS example runs', () => {
     expect(run(process.execPath, ['quickstart.cjs'], dir, env)).toBe('checkout-v2 is on for user-42\n');

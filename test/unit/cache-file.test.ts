@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TailslideError } from '../../src/errors';
 import { FlagManager, TestData, type FlagManagerOptions, type FlagSource } from '../../src/index';
+import { DEFAULT_CACHE_FILE_MAX_BYTES } from '../../src/options';
 import { parseRuleset } from '../../src/ruleset/parse';
 import type { Flag } from '../../src/ruleset/types';
 import { CacheFileWriter, readCacheFile } from '../../src/sources/cache-file';
 import { RecordingLogger, waitFor, wireFlag } from '../support/flags';
+
+const MAX = DEFAULT_CACHE_FILE_MAX_BYTES;
 
 let dir = '';
 beforeEach(() => {
@@ -108,32 +111,45 @@ describe('CacheFileWriter', () => {
 describe('readCacheFile', () => {
   test('missing, corrupt, foreign and good files', async () => {
     const path = join(dir, 'flags.json');
-    expect(await readCacheFile(path, 1)).toEqual({ kind: 'missing' });
+    expect(await readCacheFile(path, 1, MAX)).toEqual({ kind: 'missing' });
 
     writeFileSync(path, '[{"id":1,"title":"half');
-    const corrupt = await readCacheFile(path, 1);
+    const corrupt = await readCacheFile(path, 1, MAX);
     expect(corrupt.kind === 'invalid' && corrupt.error.message).toMatch(
       /^ignoring the cache file: Invalid ruleset from cache file .*flags\.json: not JSON/,
     );
 
     writeFileSync(path, JSON.stringify({ flags: [] }));
-    const notArray = await readCacheFile(path, 1);
+    const notArray = await readCacheFile(path, 1, MAX);
     expect(notArray.kind === 'invalid' && notArray.error.message).toMatch(/expected a JSON array/);
 
     writeFileSync(path, JSON.stringify([wireFlag({ id: 1, app_id: 2, title: 'of app 2' })]));
-    const foreign = await readCacheFile(path, 1);
+    const foreign = await readCacheFile(path, 1, MAX);
     expect(foreign.kind === 'invalid' && foreign.error.message).toMatch(
       /"app_id": is 2, but this ruleset belongs to app 1/,
     );
 
     writeFileSync(path, JSON.stringify([wireFlag({ id: 1, title: 'good' })]));
-    const good = await readCacheFile(path, 1);
+    const good = await readCacheFile(path, 1, MAX);
     expect(good.kind).toBe('loaded');
     expect(good.kind === 'loaded' && good.flags.map((f) => f.title)).toEqual(['good']);
   });
 
+  test('a file over the size cap is refused before it is read, naming path, size and cap', async () => {
+    const path = join(dir, 'flags.json');
+    writeFileSync(path, JSON.stringify([wireFlag({ id: 1, title: 'good' })]));
+    const bytes = readFileSync(path).length;
+    const over = await readCacheFile(path, 1, bytes - 1);
+    expect(over.kind === 'invalid' && over.error.code).toBe('CACHE_FILE');
+    expect(over.kind === 'invalid' && over.error.message).toBe(
+      `ignoring the cache file ${path}: it is ${bytes.toLocaleString('en-US')} bytes (${(bytes / 1024).toFixed(1)} KiB), over the size cap ` +
+        `cacheFileMaxBytes = ${(bytes - 1).toLocaleString('en-US')} bytes (${((bytes - 1) / 1024).toFixed(1)} KiB); nothing of it was read`,
+    );
+    expect((await readCacheFile(path, 1, bytes)).kind).toBe('loaded');
+  });
+
   test('a directory in its place is reported as unreadable', async () => {
-    const result = await readCacheFile(dir, 1);
+    const result = await readCacheFile(dir, 1, MAX);
     expect(result.kind === 'invalid' && result.error.message).toMatch(/could not read the cache file .*EISDIR/);
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diffRulesets } from '../../src/admin/diff';
 import type { RulesetUpdate } from '../../src/admin/watch';
-import { frameLine, frameLines, frameRecord, type Frame } from '../../src/cli/demo/live-view';
+import { frameLines, frameRecord, type Frame } from '../../src/cli/demo/live-view';
+import { LINE_COLUMNS, legendLines, quietUpdate, reportLines, wrap } from '../../src/cli/demo/log-lines';
 import { tryCommands, type IntroInput } from '../../src/cli/demo/intro';
 import { editLines, editReport } from '../../src/cli/edit-report';
 import { EXIT_CODE_HELP } from '../../src/cli/exit-codes';
@@ -285,10 +286,72 @@ describe('demo view', () => {
     expect(frameLines(frame, 40).every((l) => [...l].length <= 40)).toBe(true);
   });
 
-  it('prints one line per tick when not on a terminal, and a record with --json', () => {
-    expect(frameLine(frame)).toBe(
-      '[12s of 30s] #7 checkout-v2 [on 50%] on=50.0 % 80/s err new=15.0 % old=2.5 % redis=13.0 % | dark-mode [missing] on=- 0/s err new=- old=- redis=-',
+  it('piped: a legend once, then a report of aligned short lines, one per flag', () => {
+    expect(legendLines(5_000)[0]).toMatch(/^Every 5s, one line per flag: its setting, requests per second/);
+    expect(legendLines(5_000).every((l) => l.length <= LINE_COLUMNS)).toBe(true);
+    const at = new Date(2026, 0, 1, 12, 0, 5);
+    expect(reportLines(frame, at)).toEqual([
+      '12:00:05 after 12s of 30s: 240 requests in the last 3s (ruleset #7)',
+      '  checkout-v2  on, 50 %            80 req/s  failed: new 15.0 %, old 2.5 %',
+      '  dark-mode    not in the ruleset   0 req/s  failed: new -, old -',
+    ]);
+    const row = (title: string): Frame['rows'][number] => ({
+      title,
+      operation: 'checkout',
+      flag: flag({ id: 1, title, rollout_percentage: 50, circuit_status: 'recovery', circuit_recovery_percentage: 30 }),
+      recent: { on: 120, off: 120, onFailures: 18, offFailures: 3 },
+      redis: undefined,
+    });
+    expect(reportLines({ ...frame, rows: [row('x')] }, at)[1]).toBe(
+      '  x  on, 50 %, circuit recovery at 30 %  80 req/s  failed: new 15.0 %, old 2.5 %',
     );
+    const cut = reportLines({ ...frame, rows: [row('a-very-long-flag-title-'.repeat(5))] }, at)[1] ?? '';
+    expect(cut).toMatch(/^ {2}a-very-long-flag-title-.*…$/);
+    expect(cut).toHaveLength(LINE_COLUMNS);
+  });
+
+  it('piped: a change leaves out the breaker timestamps, and a long line wraps after a comma', () => {
+    const before = flag({ id: 1, title: 'checkout-v2' });
+    const after = flag({ id: 1, title: 'checkout-v2', is_active: false, circuit_status: 'open' });
+    const update: RulesetUpdate = {
+      appId: 1,
+      subject: 'apps.1.update.circuit',
+      sequence: 4,
+      time: new Date(),
+      initial: false,
+      flags: [after],
+      invalidFlags: [],
+      error: undefined,
+      diff: {
+        added: [],
+        removed: [],
+        changed: [
+          {
+            id: 1,
+            title: 'checkout-v2',
+            before,
+            after,
+            fields: [
+              { field: 'is_active', before: true, after: false },
+              { field: 'circuit_changed_at', before: undefined, after: '2026-12-07T16:38:20.383Z' },
+            ],
+          },
+        ],
+      },
+    };
+    expect(quietUpdate(update).diff.changed[0]?.fields.map((f) => f.field)).toEqual(['is_active']);
+    expect(update.diff.changed[0]?.fields).toHaveLength(2); // the original is left as it was
+    const long = `16:38:20 #4 circuit  ~ "checkout-v2" (id 1): ${Array.from({ length: 12 }, (_, i) => `field_${i}: 1 → 2`).join(', ')}`;
+    const wrapped = wrap(long);
+    expect(wrapped.length).toBeGreaterThan(1);
+    expect(wrapped.every((l) => l.length <= LINE_COLUMNS)).toBe(true);
+    expect(wrapped[0]).toMatch(/,$/);
+    expect(wrapped[1]).toMatch(/^ {4}field_/);
+    expect(wrapped.map((l, i) => (i === 0 ? l : l.slice(4))).join(' ')).toBe(long);
+    expect(wrap('short')).toEqual(['short']);
+  });
+
+  it('with --json, one record per tick', () => {
     expect(frameRecord(frame)).toMatchObject({
       event: 'tick',
       sequence: 7,

@@ -144,6 +144,23 @@ describe('FlagManager offline', () => {
     expect(manager.state).toBe('failed');
   });
 
+  test('a bootstrap file over cacheFileMaxBytes rejects initialize() naming the cap and the size', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'flags.json');
+    writeFileSync(file, JSON.stringify(RULESET));
+    const bytes = Buffer.byteLength(JSON.stringify(RULESET));
+    const { manager } = offline({ bootstrap: file, cacheFileMaxBytes: bytes - 1 });
+    await expect(manager.initialize()).rejects.toThrow(
+      new RegExp(
+        `"bootstrap": ".*flags\\.json" \\(expected a JSON file within the size cap cacheFileMaxBytes = ` +
+          `${(bytes - 1).toLocaleString('en-US')} bytes \\([\\d.]+ KiB\\); it is ${bytes.toLocaleString('en-US')} bytes`,
+      ),
+    );
+    const exact = offline({ bootstrap: file, cacheFileMaxBytes: bytes });
+    await exact.manager.initialize();
+    expect(exact.manager.evaluate('everyone', U1).value).toBe(true);
+  });
+
   test('an invalid bootstrap file rejects initialize() naming the flag and the field', async () => {
     const dir = tempDir();
     const file = join(dir, 'flags.json');

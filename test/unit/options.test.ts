@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../src/errors';
 import {
+  DEFAULT_CACHE_FILE_MAX_BYTES,
   DEFAULT_INIT_TIMEOUT_MS,
   DEFAULT_NATS_STREAM,
   resolveOptions,
@@ -23,6 +24,8 @@ describe('resolveOptions', () => {
     const resolved = resolveOptions(base);
     expect(resolved.nats?.stream).toBe(DEFAULT_NATS_STREAM);
     expect(resolved.initTimeoutMs).toBe(DEFAULT_INIT_TIMEOUT_MS);
+    expect(resolved.cacheFileMaxBytes).toBe(DEFAULT_CACHE_FILE_MAX_BYTES);
+    expect(DEFAULT_CACHE_FILE_MAX_BYTES).toBe(16 * 1024 * 1024);
     expect(resolved.hashing).toBe('murmur3');
     expect(resolved.userContext).toBe('');
     expect(resolved.signals.redis).toMatchObject({ host: 'localhost', port: 6379 });
@@ -58,6 +61,8 @@ describe('resolveOptions', () => {
     ['natsServer empty list', { natsServer: [] }, /"natsServer": an array of 0/],
     ['natsServer garbage', { natsServer: ['nats://ok:1', 'not a url'] }, /"natsServer\[1\]": "not a url"/],
     ['initTimeoutMs', { initTimeoutMs: -5 }, /"initTimeoutMs": -5/],
+    ['cacheFileMaxBytes', { cacheFileMaxBytes: 0 }, /"cacheFileMaxBytes": 0 \(expected an integer ≥ 1\)/],
+    ['cacheFileMaxBytes as a string', { cacheFileMaxBytes: '5MB' }, /"cacheFileMaxBytes": "5MB"/],
     ['hashing', { hashing: 'sha1' }, /"hashing": "sha1" \(expected one of "murmur3", "tailslide-md5"\)/],
     ['redisPort', { redisPort: 70000 }, /"redisPort": 70000/],
     ['redisUrl', { redisUrl: 'localhost:6379' }, /"redisUrl": "localhost:6379"/],

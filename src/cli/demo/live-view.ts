@@ -1,13 +1,17 @@
 /**
  * The demo's live view: one frame per second. On a terminal the frame is redrawn in place; when
- * stdout is not a terminal each tick is one line; with --json each tick is one JSON record.
+ * stdout is not a terminal, a short report every few seconds (log-lines.ts); with --json each tick
+ * is one JSON record.
  */
+import type { RulesetUpdate } from '../../admin/watch';
 import type { WireFlag } from '../../ruleset/types';
 import type { FlagCounts } from '../../signals/reader';
 import type { SignalStats } from '../../signals/types';
 import { count, duration, percentage, ratio, table, width } from '../format';
 import { flagState } from '../format-flags';
+import { watchLines, watchRecord } from '../format-watch';
 import type { Output } from '../output';
+import { legendLines, quietUpdate, REPORT_EVERY_TICKS, reportLines, timedLines, wrap } from './log-lines';
 import type { PathCounts } from './service';
 
 export interface FlagRow {
@@ -107,29 +111,6 @@ export function frameLines(frame: Frame, columns = 120): string[] {
   return lines.map((line) => cut(line, columns));
 }
 
-/** One tick as one line (stdout is not a terminal). */
-export function frameLine(frame: Frame): string {
-  const flags = frame.rows.map((row) => {
-    const flag = row.flag;
-    const circuit =
-      flag === undefined || flag.circuit_status === 'close'
-        ? ''
-        : flag.circuit_status === 'open'
-          ? flag.is_active
-            ? '; circuit field says open'
-            : ' circuit open'
-          : ` recovery ${flag.circuit_recovery_percentage}%`;
-    const state =
-      flag === undefined ? 'missing' : `${flag.is_active ? `on ${flag.rollout_percentage}%` : 'off'}${circuit}`;
-    const redis = row.redis === undefined || row.redis.total === 0 ? '-' : ratio(row.redis.errorRate);
-    return (
-      `${row.title} [${state}] on=${pct(onShare(row.recent))} ${perSecond(row.recent, frame.windowMs).toFixed(0)}/s ` +
-      `err new=${pct(rate(row.recent.onFailures, row.recent.on))} old=${pct(rate(row.recent.offFailures, row.recent.off))} redis=${redis}`
-    );
-  });
-  return `[${elapsed(frame)}] #${frame.sequence ?? '?'} ${flags.join(' | ')}`;
-}
-
 /** One tick as a JSON record (`--json`). */
 export function frameRecord(frame: Frame): Record<string, unknown> {
   return {
@@ -165,6 +146,8 @@ export type ViewMode = 'tty' | 'lines' | 'json';
 /** Writes frames and events in the chosen mode. */
 export class LiveView {
   private drawn = 0;
+  /** Frames rendered in lines mode: the legend before the first, a report every few. */
+  private ticks = 0;
 
   constructor(
     private readonly out: Output,
@@ -183,7 +166,9 @@ export class LiveView {
       return;
     }
     if (this.mode === 'lines') {
-      this.out.line(frameLine(frame));
+      if (this.ticks === 0) this.out.lines(legendLines(REPORT_EVERY_TICKS * 1000));
+      this.ticks += 1;
+      if (this.ticks % REPORT_EVERY_TICKS === 0) this.out.lines(reportLines(frame, Date.now()));
       return;
     }
     const lines = frameLines(frame, Math.max(40, this.out.columns - 1));
@@ -193,16 +178,19 @@ export class LiveView {
     this.drawn = lines.length;
   }
 
-  /** A ruleset change: its own line (lines mode), a record (json); a terminal shows it in the frame. */
-  change(lines: readonly string[], record: Record<string, unknown>): void {
-    if (this.mode === 'json') this.out.record({ event: 'change', ...record });
-    else if (this.mode === 'lines') this.out.lines(lines.map((l) => `change ${l}`));
+  /**
+   * A ruleset change: its own lines, without the breaker's timestamps (lines mode), a record
+   * (json); a terminal shows it in the frame.
+   */
+  change(update: RulesetUpdate): void {
+    if (this.mode === 'json') this.out.record({ event: 'change', ...watchRecord(update) });
+    else if (this.mode === 'lines') this.out.lines(watchLines(quietUpdate(update)).flatMap(wrap));
   }
 
   /** A circuit-breaker transition: its own line (lines mode), a record (json); a terminal shows it in the frame. */
   breaker(line: string, record: Record<string, unknown>): void {
     if (this.mode === 'json') this.out.record(record);
-    else if (this.mode === 'lines') this.out.line(line);
+    else if (this.mode === 'lines') this.out.lines(timedLines(line, Date.now()));
   }
 
   /** A warning: stderr, except on a terminal where the frame shows it. */

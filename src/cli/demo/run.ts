@@ -13,7 +13,7 @@ import { SignalReader, type FlagCounts } from '../../signals/reader';
 import { EXIT } from '../exit-codes';
 import { count, duration, redactUrl } from '../format';
 import { transitionRecord } from '../format-breaker';
-import { watchLines, watchRecord } from '../format-watch';
+import { watchLines } from '../format-watch';
 import { waitForInterrupt } from '../interrupt';
 import { killAllNow } from '../local-servers';
 import {
@@ -28,6 +28,7 @@ import {
 import type { Output } from '../output';
 import { introLines, introRecord } from './intro';
 import { LiveView, type FlagRow } from './live-view';
+import { REPORT_EVERY_TICKS } from './log-lines';
 import { prepareServers, type DemoServers } from './servers';
 import { startDashboard, type Dashboard } from '../../ui';
 import { addCounts, emptyCounts, SimulatedService, type PathCounts } from './service';
@@ -47,7 +48,7 @@ export interface DemoOptions {
 }
 
 const TICK_MS = 1_000;
-/** Ticks averaged for share, rate and error rates. */
+/** Ticks averaged for share, rate and error rates (on a terminal and with --json). */
 const WINDOW_TICKS = 3;
 const REDIS_WINDOW_MS = 60_000;
 const MAX_CHANGES = 6;
@@ -207,7 +208,7 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
         const lines = watchLines(update);
         changes.push(...lines);
         changes.splice(0, Math.max(0, changes.length - MAX_CHANGES));
-        view.change(lines, watchRecord(update));
+        view.change(update);
         if (view.mode === 'tty') render();
       },
       { diff: { ignoreFields: ['updated_at'] }, onWaiting: (why) => report(why) },
@@ -236,7 +237,8 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<void> 
     svc.start();
     const ticker = setInterval(() => {
       history.push(svc.takeCounts());
-      if (history.length > WINDOW_TICKS) history.shift();
+      // Piped, a report covers the ticks since the last one.
+      if (history.length > (view.mode === 'lines' ? REPORT_EVERY_TICKS : WINDOW_TICKS)) history.shift();
       refreshRedis();
       render();
     }, TICK_MS);
