@@ -10,9 +10,11 @@
  * How: once the consumer has read its first batch, one `STREAM.MSG.GET` (not a direct get: it is
  * answered by the stream leader, which a lagging replica cannot be) asks for the app's first
  * message after the highest sequence delivered (`next_by_subj` on `apps.<id>.update.*`, 2.9+).
- * The consumer is behind when there is one (or while it has not read its first batch). Behind at
- * two audits in a row with no message delivered in between is a stall: a live consumer delivers a
- * message within milliseconds of its publication, and the second audit is a second after the first.
+ * A message found at one audit and still not delivered at the next is a stall: a live consumer
+ * delivers a message within milliseconds of its publication, and the second audit comes a second
+ * after the first. That also catches a consumer that trickles, behind by seconds (seen: one on a
+ * replica catching up, which then stopped short of the leader). While the consumer has not read
+ * its first batch, two audits with nothing delivered in between are a stall.
  */
 import type { JetStreamManager } from 'nats';
 import { jittered } from './jetstream-timing';
@@ -28,20 +30,34 @@ export const AUDIT_CONFIRM_MS = 1_000;
 
 /** What one audit saw. */
 export interface AuditSample {
-  /** The stream holds a message of the app the consumer has not delivered (or it is still reading its first batch). */
-  readonly behind: boolean;
+  /** The consumer has read its first batch (every subject's last message). */
+  readonly drained: boolean;
+  /** The first message of the app the stream holds after the highest delivered, if any. */
+  readonly missing: number | undefined;
+  /** The highest stream sequence delivered at the audit. */
+  readonly delivered: number;
   /** Messages the consumer had delivered at the audit. */
   readonly seen: number;
 }
 
-/** Behind at two audits in a row, and nothing delivered in between: the consumer has stalled. */
+/** Whether the consumer is behind at this audit (the next one then comes sooner). */
+export function isBehind(sample: AuditSample | undefined): boolean {
+  return sample !== undefined && (!sample.drained || sample.missing !== undefined);
+}
+
+/**
+ * A message missing at the previous audit is still not delivered; or, before the first batch is
+ * read, nothing was delivered between two audits.
+ */
 export function isStalled(previous: AuditSample | undefined, current: AuditSample): boolean {
-  return previous !== undefined && previous.behind && current.behind && previous.seen === current.seen;
+  if (previous === undefined) return false;
+  if (!current.drained) return !previous.drained && previous.seen === current.seen;
+  return previous.drained && previous.missing !== undefined && current.delivered < previous.missing;
 }
 
 /** The delay before the next audit: sooner after one that found the consumer behind. */
 export function nextAuditDelay(last: AuditSample | undefined): number {
-  return jittered(last?.behind === true ? AUDIT_CONFIRM_MS : AUDIT_INTERVAL_MS);
+  return jittered(isBehind(last) ? AUDIT_CONFIRM_MS : AUDIT_INTERVAL_MS);
 }
 
 export interface AuditHooks {
@@ -82,7 +98,12 @@ export class LivenessAudit {
     if (this.stopped) return;
     if (sample !== undefined && isStalled(this.previous, sample)) {
       this.stop();
-      this.hooks.stalled(`behind the stream at two audits in a row, ${sample.seen} messages delivered`);
+      const missed = this.previous?.missing;
+      this.hooks.stalled(
+        missed === undefined
+          ? `nothing of its first batch delivered between two audits`
+          : `sequence ${missed} not delivered a second after the stream had it; ${sample.seen} messages delivered`,
+      );
       return;
     }
     this.previous = sample;

@@ -260,22 +260,22 @@ export class JetStreamSource implements FlagSource {
 
   /** One audit: is there a message of the app after the highest sequence delivered? */
   private async auditSample(consumer: AppConsumer): Promise<AuditSample | undefined> {
-    const seen = this.messagesSeen;
-    if (!this.drained) return { behind: true, seen };
+    const at = { seen: this.messagesSeen, delivered: this.lastSequence };
+    if (!this.drained) return { ...at, drained: false, missing: undefined };
     const link = this.link;
     if (link === undefined) return undefined;
     // `next_by_subj` with `seq` (nats-server 2.9+): the first message at or after `seq` on the
     // filter. nats.js 2.29 types only the direct-get form of it, hence the variable.
-    const request = { seq: this.lastSequence + 1, next_by_subj: appFilter(this.appId) };
+    const request = { seq: at.delivered + 1, next_by_subj: appFilter(this.appId) };
     try {
       const found = await link.jsm.streams.getMessage(this.nats.stream, request);
       if (this.consumer !== consumer) return undefined;
       this.logger.debug(
         `audit of ${consumer.name}: the stream has sequence ${found.seq} (${found.subject}) to deliver`,
       );
-      return { behind: true, seen };
+      return { ...at, drained: true, missing: found.seq };
     } catch (err) {
-      if (apiErrorCode(err) === JS_ERR.NO_MESSAGE_FOUND) return { behind: false, seen };
+      if (apiErrorCode(err) === JS_ERR.NO_MESSAGE_FOUND) return { ...at, drained: true, missing: undefined };
       this.logger.debug(`audit of ${consumer.name} could not ask the stream: ${errorMessage(err)}`);
       return undefined;
     }

@@ -211,6 +211,21 @@ describe('the liveness audit', () => {
     process.stdout.write(`every consumer blind: update applied ${Date.now() - published} ms after its publication\n`);
   });
 
+  test('leaves a live consumer alone while rulesets are published every 50 ms', async () => {
+    const { server, nc } = await startServer();
+    const { manager, errors } = await startManager(server.url);
+    const jsm = await nc.jetstreamManager();
+    const [first] = await jsm.consumers.list(STREAM).next();
+    for (let i = 0; i < 120; i += 1) {
+      await publish(nc, `busy-${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await waitFor(() => manager.getFlag('busy-119') !== undefined, 'the last of the busy rulesets');
+    const [still] = await jsm.consumers.list(STREAM).next();
+    expect(still?.name).toBe(first?.name);
+    expect(errors).toEqual([]);
+  });
+
   test('leaves a live consumer alone while nothing is published', async () => {
     const { server, nc } = await startServer();
     const { errors } = await startManager(server.url);

@@ -82,49 +82,33 @@ describe('HealthTracker', () => {
 });
 
 describe('isStalled', () => {
+  const drained = (delivered: number, missing: number | undefined, seen = 3) => ({
+    drained: true,
+    missing,
+    delivered,
+    seen,
+  });
+  const reading = (seen: number) => ({ drained: false, missing: undefined, delivered: 0, seen });
   test.each([
-    ['first audit', undefined, { behind: true, seen: 3 }, false],
-    ['behind twice, nothing delivered', { behind: true, seen: 3 }, { behind: true, seen: 3 }, true],
-    ['behind twice, but delivering', { behind: true, seen: 3 }, { behind: true, seen: 4 }, false],
-    ['caught up', { behind: true, seen: 3 }, { behind: false, seen: 3 }, false],
-    ['behind only now', { behind: false, seen: 3 }, { behind: true, seen: 3 }, false],
+    ['first audit', undefined, drained(10, 12), false],
+    ['missing 12, still at 10', drained(10, 12), drained(10, 12), true],
+    ['missing 12, trickled to 11 (behind by a second or more)', drained(10, 12), drained(11, 13, 4), true],
+    ['missing 12, delivered it (and 13 is in flight)', drained(10, 12), drained(12, 13, 4), false],
+    ['nothing missing before', drained(10, undefined), drained(10, 12), false],
+    ['caught up', drained(10, 12), drained(12, undefined, 5), false],
+    ['first batch, nothing delivered between two audits', reading(0), reading(0), true],
+    ['first batch, delivering', reading(0), reading(2), false],
+    ['first batch read since', reading(0), drained(5, undefined), false],
   ])('%s', (_, previous, current, stalled) => {
     expect(isStalled(previous, current)).toBe(stalled);
-  });
-});
-
-describe('HealthTracker after a reconnect', () => {
-  test('gives an interruption that outlived the connection a fresh grace', () => {
-    let now = 0;
-    const seen: ManagerHealth[] = [];
-    const tracker = new HealthTracker(
-      'consumer',
-      (h) => seen.push(h),
-      () => now,
-    );
-    tracker.set({ state: 'ready' });
-    tracker.interrupted('the NATS connection is down');
-    tracker.set({ state: 'stale', connectionLost: 'disconnected' });
-    now = 10_000;
-    tracker.set({ state: 'ready' });
-    tracker.reconnected();
-    expect(tracker.health()).toMatchObject({ healthy: true });
-    now = 10_000 + DELIVERY_GRACE_MS;
-    expect(tracker.health()).toMatchObject({
-      healthy: false,
-      reason: 'not following app updates: the NATS connection is down',
-    });
-    tracker.resumed();
-    tracker.dispose();
-    expect(seen.map((h) => h.healthy)).toEqual([true, false, true]);
   });
 });
 
 describe('nextAuditDelay', () => {
   test('is 2 s ± 20 % after a current sample, 1 s ± 20 % after one behind', () => {
     for (let i = 0; i < 50; i += 1) {
-      const calm = nextAuditDelay({ behind: false, seen: 1 });
-      const confirm = nextAuditDelay({ behind: true, seen: 1 });
+      const calm = nextAuditDelay({ drained: true, missing: undefined, delivered: 4, seen: 1 });
+      const confirm = nextAuditDelay({ drained: true, missing: 5, delivered: 4, seen: 1 });
       expect(calm).toBeGreaterThanOrEqual(AUDIT_INTERVAL_MS * 0.8);
       expect(calm).toBeLessThanOrEqual(AUDIT_INTERVAL_MS * 1.2);
       expect(confirm).toBeGreaterThanOrEqual(AUDIT_CONFIRM_MS * 0.8);
