@@ -328,9 +328,13 @@ async function appPage(appId: number): Promise<void> {
   cleanup = () => {
     stop();
     delete main.dataset.liveSequence;
+    delete main.dataset.snapshotSequence;
   };
   try {
-    view.apply(await api<AppState>('GET', `/api/apps/${appId}`));
+    // An older snapshot than what the live feed already gave is ignored (AppView.apply).
+    const state = await api<AppState>('GET', `/api/apps/${appId}`);
+    view.apply(state);
+    main.dataset.snapshotSequence = String(state.sequence);
     fresh = true;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
