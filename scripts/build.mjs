@@ -19,6 +19,7 @@ const entries = [
   { name: 'index', cjs: './index.js', types: '../cjs/index' },
   { name: 'openfeature', cjs: './openfeature/index.js', types: '../cjs/openfeature/index' },
   { name: 'breaker', cjs: './breaker/index.js', types: '../cjs/breaker/index' },
+  { name: 'admin', cjs: './admin/index.js', types: '../cjs/admin/index' },
 ];
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
 for (const entry of entries) {

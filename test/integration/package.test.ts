@@ -260,6 +260,37 @@ test('require() gives the main entry and the OpenFeature subpath', () => {
   expect(JSON.parse(out)).toEqual({ manager: 'function', provider: 'function', app: 1, bucket: 12018 });
 });
 
+test('the admin library and the breaker are subpaths of their own, for require() and import', () => {
+  const cjs = run(
+    process.execPath,
+    [
+      '-e',
+      `
+    const admin = require('tailslide/admin');
+    const breaker = require('tailslide/breaker');
+    console.log(JSON.stringify({ admin: typeof admin.FlagAdmin, breaker: typeof breaker.CircuitBreaker }));
+  `,
+    ],
+    dir,
+  );
+  expect(JSON.parse(cjs)).toEqual({ admin: 'function', breaker: 'function' });
+  const esm = run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+    import { FlagAdmin } from 'tailslide/admin';
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    console.log(JSON.stringify({ same: FlagAdmin === require('tailslide/admin').FlagAdmin }));
+  `,
+    ],
+    dir,
+  );
+  expect(JSON.parse(esm)).toEqual({ same: true });
+});
+
 test('import gives the same classes (one copy of the code, no dual-package hazard)', () => {
   const out = run(
     process.execPath,

@@ -17,9 +17,13 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** Newest source of the build: the library (src/) and the dashboard's page (web/). */
+/** Newest source of the build: the library (src/), the dashboard's page (web/) and the build itself. */
 function newestSource() {
-  return Math.max(...['src', 'web'].filter((d) => existsSync(join(root, d))).map((d) => newestMtime(join(root, d))));
+  const dirs = ['src', 'web', 'scripts']
+    .filter((d) => existsSync(join(root, d)))
+    .map((d) => newestMtime(join(root, d)));
+  const files = ['package.json', 'tsconfig.build.json'].filter((f) => existsSync(join(root, f)));
+  return Math.max(...dirs, ...files.map((f) => statSync(join(root, f)).mtimeMs));
 }
 
 module.exports = async function buildOnce() {
