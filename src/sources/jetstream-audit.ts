@@ -16,7 +16,10 @@
  * replica catching up, which then stopped short of the leader). While the consumer has not read
  * its first batch, two audits with nothing delivered in between are a stall.
  */
-import type { JetStreamManager } from 'nats';
+import type { JetStreamManager, StoredMsg } from 'nats';
+import type { Logger } from '../logger';
+import { apiErrorCode, errorMessage, JS_ERR } from '../nats/errors';
+import { appFilter, appSubjects } from '../nats/subjects';
 import { jittered } from './jetstream-timing';
 
 /** Time between two audits of one consumer (± 20 %). */
@@ -130,4 +133,43 @@ export async function describePlacement(jsm: JetStreamManager, stream: string, c
     `consumer on ${node ?? 'an unknown node'} (it counts ${pending ?? '?'} pending), ` +
     `stream leader ${cluster?.leader ?? 'unknown'}${replicas === '' ? '' : `, replicas: ${replicas}`}`
   );
+}
+
+/** Where the audit asks: the stream's leader, through the JetStream API. */
+export interface AuditTarget {
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly appId: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The sequence of the app's first message after `delivered`; undefined when there is none;
+ * `unknown` when the stream could not be asked (the next audit judges). Never rejects.
+ */
+export async function firstMissing(target: AuditTarget, delivered: number): Promise<number | undefined | 'unknown'> {
+  // `next_by_subj` with `seq` (nats-server 2.9+): the first message at or after `seq` on the
+  // filter. nats.js 2.29 types only the direct-get form of it, hence the variable.
+  const request = { seq: delivered + 1, next_by_subj: appFilter(target.appId) };
+  try {
+    return (await target.jsm.streams.getMessage(target.stream, request)).seq;
+  } catch (err) {
+    if (apiErrorCode(err) === JS_ERR.NO_MESSAGE_FOUND) return undefined;
+    target.logger.debug(`audit of app ${target.appId} could not ask the stream: ${errorMessage(err)}`);
+    return 'unknown';
+  }
+}
+
+/**
+ * The last message of each of the app's subjects newer than `delivered`, from the stream leader,
+ * oldest first: what a stalled consumer may have hidden (docs/clusters.md). Never rejects.
+ */
+export async function lastMessagesAfter(target: AuditTarget, delivered: number): Promise<StoredMsg[]> {
+  const read = await Promise.allSettled(
+    appSubjects(target.appId).map((subject) => target.jsm.streams.getMessage(target.stream, { last_by_subj: subject })),
+  );
+  return read
+    .flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    .filter((m) => m.seq > delivered)
+    .sort((a, b) => a.seq - b.seq);
 }

@@ -13,17 +13,17 @@ import { ConnectionError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } from './jetstream-connection';
-import { describePlacement, LivenessAudit, type AuditSample } from './jetstream-audit';
+import {
+  describePlacement,
+  firstMissing,
+  lastMessagesAfter,
+  LivenessAudit,
+  type AuditSample,
+  type AuditTarget,
+} from './jetstream-audit';
 import { AppConsumer } from './jetstream-consumer';
 import { JS_ERR, apiErrorCode, errorMessage, isLeaderChangeError, isStreamNotFound } from '../nats/errors';
-import {
-  appFilter,
-  appIdOfSubject,
-  appInboxPrefix,
-  appSubjects,
-  describeSubjects,
-  streamCoversApp,
-} from '../nats/subjects';
+import { appFilter, appIdOfSubject, appInboxPrefix, describeSubjects, streamCoversApp } from '../nats/subjects';
 import { describeRefusal, isOptionalPermission, permissionRefusal, type PermissionRefusal } from '../nats/permissions';
 import {
   boundedWait,
@@ -262,23 +262,17 @@ export class JetStreamSource implements FlagSource {
   private async auditSample(consumer: AppConsumer): Promise<AuditSample | undefined> {
     const at = { seen: this.messagesSeen, delivered: this.lastSequence };
     if (!this.drained) return { ...at, drained: false, missing: undefined };
+    const target = this.auditTarget();
+    if (target === undefined) return undefined;
+    const missing = await firstMissing(target, at.delivered);
+    if (missing === 'unknown' || this.consumer !== consumer) return undefined;
+    if (missing !== undefined) this.logger.debug(`audit of ${consumer.name}: sequence ${missing} is to deliver`);
+    return { ...at, drained: true, missing };
+  }
+
+  private auditTarget(): AuditTarget | undefined {
     const link = this.link;
-    if (link === undefined) return undefined;
-    // `next_by_subj` with `seq` (nats-server 2.9+): the first message at or after `seq` on the
-    // filter. nats.js 2.29 types only the direct-get form of it, hence the variable.
-    const request = { seq: at.delivered + 1, next_by_subj: appFilter(this.appId) };
-    try {
-      const found = await link.jsm.streams.getMessage(this.nats.stream, request);
-      if (this.consumer !== consumer) return undefined;
-      this.logger.debug(
-        `audit of ${consumer.name}: the stream has sequence ${found.seq} (${found.subject}) to deliver`,
-      );
-      return { ...at, drained: true, missing: found.seq };
-    } catch (err) {
-      if (apiErrorCode(err) === JS_ERR.NO_MESSAGE_FOUND) return { ...at, drained: true, missing: undefined };
-      this.logger.debug(`audit of ${consumer.name} could not ask the stream: ${errorMessage(err)}`);
-      return undefined;
-    }
+    return link && { jsm: link.jsm, stream: this.nats.stream, appId: this.appId, logger: this.logger };
   }
 
   /**
@@ -297,37 +291,27 @@ export class JetStreamSource implements FlagSource {
     this.audit = undefined;
     consumer.stop();
     this.requestSync(reason);
-    const link = this.link;
-    if (link === undefined) return;
-    void this.readFromLeader(link);
-    void describePlacement(link.jsm, this.nats.stream, consumer.name).then(async (placement) => {
+    const target = this.auditTarget();
+    if (target === undefined) return;
+    void this.readFromLeader(target);
+    void describePlacement(target.jsm, target.stream, consumer.name).then(async (placement) => {
       this.logger.warn(`stalled consumer ${consumer.name}: ${placement}`);
       await consumer.delete();
     });
   }
 
   /**
-   * After a stall, the last message of each of the app's subjects, from the stream leader: seen on
-   * nats-server 2.9.10, a rejoined cluster's followers can lack a message the leader has, and every
-   * consumer placed on them misses it too (docs/clusters.md). The manager keeps the newest by
-   * sequence, so what a later consumer delivers again is ignored. Never rejects.
+   * After a stall, the app's newest messages from the stream leader: on nats-server 2.9.10, a
+   * rejoined cluster's followers can lack a message the leader has, and every consumer placed on
+   * them misses it too (docs/clusters.md). The manager keeps the newest by sequence, so what a
+   * later consumer delivers again is ignored. Never rejects.
    */
-  private async readFromLeader(link: JetStreamLink): Promise<void> {
-    const read = await Promise.allSettled(
-      appSubjects(this.appId).map((subject) =>
-        link.jsm.streams.getMessage(this.nats.stream, { last_by_subj: subject }),
-      ),
-    );
-    const missed = read
-      .flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
-      .filter((m) => m.seq > this.lastSequence)
-      .sort((a, b) => a.seq - b.seq);
-    for (const msg of missed) {
-      if (this.halted || this.link !== link) return;
+  private async readFromLeader(target: AuditTarget): Promise<void> {
+    const link = this.link;
+    for (const msg of await lastMessagesAfter(target, this.lastSequence)) {
+      if (this.halted || this.link !== link || msg.seq <= this.lastSequence) return;
       this.lastSequence = msg.seq;
-      this.logger.info(
-        `read ${msg.subject} sequence ${msg.seq} from the stream leader (the stalled consumer had not delivered it)`,
-      );
+      this.logger.info(`read ${msg.subject} sequence ${msg.seq} from the stream leader (the stalled consumer had not)`);
       this.sink?.ruleset(msg.data, { sequence: msg.seq, subject: msg.subject, pending: 0 });
     }
   }
