@@ -195,7 +195,13 @@ async function measureBatchCost() {
       flushTimeoutMs: 10_000,
       redis:
         redis instanceof RedisCluster
-          ? { client: undefined, url: undefined, host: 'localhost', port: 6379, clusterNodes: redis.addresses }
+          ? {
+              client: undefined,
+              url: undefined,
+              host: 'localhost',
+              port: 6379,
+              clusterNodes: redis.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })),
+            }
           : { client: undefined, url: redis.url, host: 'localhost', port: 6379 },
     },
     quietLogger,
