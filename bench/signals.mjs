@@ -14,7 +14,17 @@
 // SignalReader (same backend), flag by flag.
 import { createRequire } from 'node:module';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { args, loadInternal, loadTailslide, log, quietLogger, report, sleep, wireFlag } from './lib/common.mjs';
+import {
+  args,
+  loadInternal,
+  loadTailslide,
+  log,
+  percentile,
+  quietLogger,
+  report,
+  sleep,
+  wireFlag,
+} from './lib/common.mjs';
 import { NatsServer, RedisServer, timeSeriesModule } from './lib/servers.mjs';
 import { RedisCluster } from './lib/redis-cluster.mjs';
 
@@ -30,7 +40,8 @@ const require = createRequire(import.meta.url);
 const { connect } = require('nats');
 const { FlagManager } = loadTailslide();
 /** @type {typeof import('../src/signals/index.js')} */
-const { SignalReader } = loadInternal('signals/index.js');
+const { SignalReader, createSignalSink } = loadInternal('signals/index.js');
+const BATCHES = Number(opts.batches ?? 200);
 
 let module;
 if (BACKEND === 'timeseries') {
@@ -136,8 +147,14 @@ try {
     `signals: ${emitted.toLocaleString('en-US')} emits in ${emitSeconds.toFixed(2)} s + ${(totalSeconds - emitSeconds).toFixed(3)} s final flush: ` +
       `${Math.round(rate).toLocaleString('en-US')}/s; in Redis ${inRedis.toLocaleString('en-US')}, lost ${lost}, dropped ${stats.dropped}`,
   );
+  const batchCost = await measureBatchCost();
+  log(
+    `signals: one batch of 1,000 entries written in ${batchCost.p50Ms.toFixed(2)} ms (median of ${BATCHES}, p90 ` +
+      `${batchCost.p90Ms.toFixed(2)} ms), ${((batchCost.p50Ms * 1e6) / 1_000).toFixed(0)} ns per entry`,
+  );
   report({
     bench: 'signals',
+    batchOf1000Ms: batchCost,
     backend: stats.backend,
     module: BACKEND === 'timeseries' ? `RedisTimeSeries ${MODULE_VERSION}` : undefined,
     cluster: CLUSTER ? '6-node Redis Cluster (3 primaries, 3 replicas)' : undefined,
@@ -159,4 +176,51 @@ try {
   await manager?.disconnect();
   await nats.stop();
   await redis.stop();
+}
+
+/**
+ * The writer's cost of one full batch (1,000 folded entries, the sink's MAX_ENTRIES_PER_WRITE):
+ * a sink of its own records 1,000 events of distinct milliseconds (no folding), then one flush is
+ * timed, `BATCHES` times. What it measures is the round trip of one batch write as the sink sends it
+ * (MULTI/EXEC or the batch script), Redis' work included.
+ */
+async function measureBatchCost() {
+  const sink = createSignalSink(
+    {
+      backend: BACKEND,
+      flushIntervalMs: 3_600_000,
+      batchSize: 1_000_000,
+      bufferLimit: 1_000_000,
+      retentionMs: 7 * 24 * 3_600_000,
+      flushTimeoutMs: 10_000,
+      redis:
+        redis instanceof RedisCluster
+          ? {
+              client: undefined,
+              url: undefined,
+              host: 'localhost',
+              port: 6379,
+              clusterNodes: redis.addresses.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })),
+            }
+          : { client: undefined, url: redis.url, host: 'localhost', port: 6379 },
+    },
+    quietLogger,
+  );
+  await sink.start();
+  const base = Date.now() - 60_000;
+  sink.record(999_999, APP, 'success', base);
+  await sink.flush(10_000);
+  const times = [];
+  for (let b = 0; b < BATCHES; b++) {
+    for (let e = 0; e < 1_000; e++)
+      sink.record(999_000 + (e % 10), APP, e % 16 === 15 ? 'failure' : 'success', base + b * 1_000 + e);
+    const t = process.hrtime.bigint();
+    await sink.flush(10_000);
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const stats = sink.stats();
+  await sink.close();
+  if (stats.written !== 1 + BATCHES * 1_000) throw new Error(`batch cost: ${JSON.stringify(stats)}`);
+  times.sort((x, y) => x - y);
+  return { p50Ms: percentile(times, 50), p90Ms: percentile(times, 90), batches: BATCHES };
 }

@@ -24,6 +24,15 @@ export const RECONNECT_MAX_MS = 2_000;
 export const CREDENTIALS_RETRY_BASE_MS = 1_000;
 export const CREDENTIALS_RETRY_MAX_MS = 30_000;
 export const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * How long the sink's own client waits for any answer before it gives up on a command
+ * (ioredis `commandTimeout`): a healthy batch answers in a few ms (1,000 entries: ~4 ms measured,
+ * fsync of `appendfsync always` included), a fork for BGSAVE or a slow fsync stalls for hundreds of
+ * ms; 3 s is well past those, and short enough that a Redis that hangs (SIGSTOP, a stuck VM) is
+ * noticed within seconds instead of at disconnect(). Only the sink's client has it: the reader's
+ * queries (a long TS.MRANGE) and injected clients keep their own timing.
+ */
+export const COMMAND_TIMEOUT_MS = 3_000;
 const QUIT_TIMEOUT_MS = 1_000;
 
 type ClientEvent = 'ready' | 'close';
@@ -73,8 +82,12 @@ export function reconnectDelay(attempt: number, baseMs = RECONNECT_BASE_MS, maxM
  * @param credentialsRefused whether the last connect attempt was refused for its credentials
  *   (the retry then backs off from 1 s to 30 s instead of 100 ms to 2 s)
  */
-export function ownClientOptions(credentialsRefused: () => boolean = () => false): RedisOptions {
+export function ownClientOptions(
+  credentialsRefused: () => boolean = () => false,
+  commandTimeoutMs?: number,
+): RedisOptions {
   return {
+    ...(commandTimeoutMs !== undefined ? { commandTimeout: commandTimeoutMs } : {}),
     lazyConnect: true,
     enableOfflineQueue: false,
     // Commands unanswered when the connection drops are neither resent nor kept: with
@@ -97,17 +110,19 @@ export function ownClientOptions(credentialsRefused: () => boolean = () => false
  * @param onError called for every error our own client reports (connection refused, reset,
  *   credentials refused, …); never called for an injected client, whose `error` events belong to its owner.
  * @param onDebug where the connection's own remarks go (e.g. that INFO is not permitted).
+ * @param commandTimeoutMs ioredis `commandTimeout` of a client we create (never of an injected one)
  */
 export function openSignalConnection(
   options: ResolvedRedisOptions,
   onError: (error: Error) => void,
   onDebug: (message: string) => void = () => undefined,
+  commandTimeoutMs?: number,
 ): SignalConnection {
   // An injected client was checked to have the members the SDK uses (isRedisClient); it is
   // documented to be an ioredis 5 client, which is what the rest of the pipeline is typed against.
   if (options.client !== undefined) return new Connection(options.client as unknown as Redis, false, onError);
   const holder: { connection?: Connection } = {};
-  const clientOptions = ownClientOptions(() => holder.connection?.credentialsRefused ?? false);
+  const clientOptions = ownClientOptions(() => holder.connection?.credentialsRefused ?? false, commandTimeoutMs);
   if (options.clusterNodes !== undefined) {
     const cluster = ownCluster(options.clusterNodes, clientOptions);
     holder.connection = new Connection(cluster as unknown as Redis, true, onError);

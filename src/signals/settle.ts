@@ -1,19 +1,21 @@
 /**
- * What became of a batch sent in one MULTI/EXEC: pure functions, unit-tested without a server.
+ * What became of a batch sent as one script or MULTI/EXEC: pure functions, unit-tested without a server.
  *
- * - `settleReplies`: EXEC answered; each reply is mapped back to the entry whose command it is.
+ * - `settleReplies`: the batch answered (EXEC's replies, or the script's mapped to that shape); each
+ *   reply is mapped back to the entry whose command it is.
  *   An entry is written when all its commands succeeded, retried when one failed for a reason that
  *   passes (LOADING, OOM, …), refused (dropped) when one failed for good (wrong type, NOPERM, …).
  *   Housekeeping commands (expiry, app index) lose no event when they fail: only reported.
- * - `settleFailure`: EXEC itself failed. Whether Redis may have run the batch decides the outcome:
- *   a refusal (EXECABORT, NOPERM) ran nothing; a command never sent (stream not writable) ran nothing;
- *   a connection lost after sending may or may not have run it: retried while running (the events may
- *   then be counted twice in Redis, never lost), `unknown` once closing (never counted as dropped).
+ * - `settleFailure`: the send failed as a whole. Whether Redis may have run the batch decides the
+ *   outcome: a refusal (EXECABORT, NOPERM) ran nothing and never will; a reply error that passes
+ *   (LOADING, OOM) or a command never sent (stream not writable) ran nothing; a connection lost after
+ *   sending, or a timeout, may have run it: the batch is in doubt, resent verbatim with its id (the
+ *   marker makes the resend a no-op if it had run), `unknown` once closing.
  */
 import type { PlannedCommand } from './backend';
 import type { BufferEntry } from './buffer';
 import type { RedisExecReply } from './client';
-import { isPermanentReplyError, isTransientReplyError } from './redis-errors';
+import { isPermanentReplyError, isReplyError, isTransientReplyError } from './redis-errors';
 
 export interface ReplySettlement {
   readonly written: BufferEntry[];
@@ -57,26 +59,23 @@ export function settleReplies(
   return { written, retry, refused, housekeeping, retryError };
 }
 
-/** What to do with a batch whose EXEC failed as a whole. */
+/** What a send that failed as a whole (no per-command replies) means for the batch. */
 export type FailureOutcome =
-  /** Redis refused it (nothing ran): drop and report. */
+  /** Redis refused it (nothing ran, and nothing will): its entries are dropped and reported. */
   | 'refused'
-  /** It may pass (connection lost, Redis busy): give the events back and wait for Redis. */
-  | 'retry'
-  /** Closing: it was never sent, so nothing ran: drop. */
-  | 'dropped'
-  /** Closing: it was sent and no answer came: Redis may or may not run it. */
-  | 'unknown';
+  /** Nothing ran (a reply error that passes, or never sent): resending it is safe even without a marker. */
+  | 'not-run'
+  /** Sent, and no answer (connection lost, timeout): Redis may have applied it. Resent with its id. */
+  | 'in-doubt';
 
-/** @param closing whether the sink is past its final flush (nothing is retried any more) */
-export function settleFailure(error: unknown, closing: boolean): FailureOutcome {
+export function settleFailure(error: unknown): FailureOutcome {
   if (isPermanentReplyError(error)) return 'refused';
-  if (!closing) return 'retry';
-  return wasNeverSent(error) ? 'dropped' : 'unknown';
+  if (isReplyError(error) || wasNeverSent(error)) return 'not-run';
+  return 'in-doubt';
 }
 
 /** ioredis refuses a command without sending it when the socket is not writable (no offline queue). */
-function wasNeverSent(error: unknown): boolean {
+export function wasNeverSent(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const previous = (error as Error & { previousErrors?: unknown }).previousErrors;
   const messages: unknown[] = Array.isArray(previous) && previous.length > 0 ? previous : [error];

@@ -1,33 +1,42 @@
 /**
  * The Redis signal sink: `record()` folds events into the buffer (synchronous, O(1), no I/O, never
- * throws); a background loop writes them in MULTI/EXEC batches (one per hash slot on a Redis Cluster,
- * see slots.ts) every `flushIntervalMs`, early when
- * `batchSize` events wait, and on `flush()`/`close()`. One flush at a time.
+ * throws); a background loop writes them in batches every `flushIntervalMs`, early when `batchSize`
+ * events wait, and on `flush()`/`close()`. One flush at a time.
+ *
+ * Each batch has a random id and goes as one Lua script (one per hash slot on a Redis Cluster) that
+ * sets the batch's marker key and applies the batch only if the marker was new (batch-script.ts): a
+ * batch whose answer was lost (Redis killed after applying it, a command timeout) is kept aside
+ * verbatim and resent first, with its id, and Redis answers `duplicate` if it had applied it. So
+ * Redis holds each batch at most once. Where Redis refuses scripts, batches go as MULTI/EXEC (at
+ * least once; one warning).
  *
  * While Redis is unreachable events wait in the buffer (bounded in events, oldest dropped and
- * counted); a failed write puts its events back. One warning per outage, one info line when Redis is
- * back. Design and key layouts: docs/signals.md.
+ * counted); a batch that did not run goes back into it. One warning per outage (a hang, noticed by
+ * the command timeout, is one), one info line when Redis is back. Design: docs/signals.md.
  *
  * Invariant, at any time: accepted = written + pending + dropped + unknown, where
- * - written: acknowledged by Redis;
- * - pending: in the buffer or in a batch sent and not yet answered;
+ * - written: acknowledged by Redis (a `duplicate` answer is an acknowledgement: Redis had it);
+ * - pending: in the buffer, in a batch sent and not yet answered, or in the batch kept aside;
  * - dropped: never written (buffer bound, refused by Redis, older than the retention, module
- *   missing, or still buffered when close() gave up);
- * - unknown: sent, and close() gave up waiting for the answer: Redis may still run the batch.
+ *   missing, or not sent when close() gave up);
+ * - unknown: sent and never answered, and not to be resent: close() gave up on it, or it was in doubt
+ *   past the resend horizon (its marker may be gone). Redis may hold it (once).
+ * So what Redis holds lies between written and written + unknown (with scripts).
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { ResolvedSignalOptions } from '../options';
 import { settleWithin } from '../util/timeout';
 import type { PlannedCommand, WriteBackend } from './backend';
 import { BackendChoice } from './backend-choice';
 import { SignalBuffer, type BufferEntry } from './buffer';
-import type { RedisExecReply } from './client';
+import { Batch, sendMulti, sendScript, type BatchGroup } from './batch';
+import { isCommandTimeout, isScriptRefused, RESEND_HORIZON_MS } from './batch-script';
 import { checkEvent, type EventInput } from './event';
 import { OutageLog } from './outage-log';
-import { openSignalConnection, type SignalConnection } from './redis-connection';
+import { COMMAND_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
 import { describeError, isCredentialsError, isPermissionError } from './redis-errors';
 import { SeriesRegistry } from './series-registry';
-import { execPerSlot } from './slots';
 import { settleFailure, settleReplies } from './settle';
 import type { SignalSink, SignalStats, SignalStatus, Variant } from './types';
 
@@ -68,6 +77,13 @@ export class RedisSignalSink implements SignalSink {
 
   private written = 0;
   private unknown = 0;
+  private timeouts = 0;
+  /** The batch sent and not answered (in doubt), kept verbatim to be resent first with its id. */
+  private doubt: { readonly batch: Batch; readonly flight: Flight } | undefined;
+  /** Batches go as the idempotent script; false once Redis refused it (MULTI/EXEC then). */
+  private scripts = true;
+  /** The last send timed out: probe with PING before resending. */
+  private hung = false;
   private readonly flights = new Set<Flight>();
   private inFlightEvents = 0;
   /** Events dropped outside the buffer (module missing, older than the retention). */
@@ -109,6 +125,7 @@ export class RedisSignalSink implements SignalSink {
         this.options.redis,
         (error) => this.onClientError(error),
         (message) => this.logger.debug(`Signals: ${message}`),
+        COMMAND_TIMEOUT_MS,
       );
       this.connection = connection;
       connection.on('ready', () => this.onReady());
@@ -141,6 +158,7 @@ export class RedisSignalSink implements SignalSink {
       pending: this.buffer.pending + this.inFlightEvents,
       dropped: this.buffer.dropped + this.droppedOutside,
       unknown: this.unknown,
+      timeouts: this.timeouts,
     };
   }
 
@@ -206,6 +224,7 @@ export class RedisSignalSink implements SignalSink {
     try {
       if (started) await this.flush(this.options.flushTimeoutMs);
       this.state = 'final';
+      this.settleDoubtAtClose();
       const left = this.buffer.pending;
       if (left > 0) {
         this.buffer.dropAll();
@@ -294,7 +313,7 @@ export class RedisSignalSink implements SignalSink {
     const first = this.connection;
     if (first?.ready && this.choice && !this.choice.decided) await this.ensureBackend(first);
     let budget = this.buffer.size;
-    while (budget > 0 && this.buffer.size > 0 && !this.finalStage) {
+    while ((this.doubt || (budget > 0 && this.buffer.size > 0)) && !this.finalStage) {
       const connection = this.connection;
       if (!connection) return;
       if (!connection.ready) {
@@ -307,48 +326,107 @@ export class RedisSignalSink implements SignalSink {
         return;
       }
       if (!backend) return;
+      if (this.doubt) {
+        if (!(await this.resendDoubt(connection))) return;
+        continue;
+      }
       const batch = this.buffer.take(Math.min(MAX_ENTRIES_PER_WRITE, budget));
       budget -= batch.length;
       if (!(await this.write(connection, backend, batch))) return;
     }
   }
 
-  /** Sends one batch. Returns false when writing should stop for now (the batch was given back). */
+  /** Plans and sends one new batch. Returns false when writing should stop for now. */
   private async write(connection: SignalConnection, backend: WriteBackend, taken: BufferEntry[]): Promise<boolean> {
     const now = this.clock();
-    const batch = this.dropExpired(backend, taken, now);
-    if (batch.length === 0) return true;
+    const entries = this.dropExpired(backend, taken, now);
+    if (entries.length === 0) return true;
     let commands: PlannedCommand[];
     try {
-      commands = backend.plan(batch, now);
+      commands = backend.plan(entries, now);
     } catch (error) {
-      const n = this.buffer.discard(batch);
+      const n = this.buffer.discard(entries);
       this.logger.error(`Signals: could not build the write of ${n} events (${describeError(error)}); dropped`);
       return true;
     }
-    const flight: Flight = { events: countEvents(batch), abandoned: false };
+    const batch = new Batch(randomUUID(), entries, commands, countEvents(entries), Date.now(), connection.cluster);
+    const flight: Flight = { events: batch.events, abandoned: false };
     this.flights.add(flight);
     this.inFlightEvents += flight.events;
-    let replies: RedisExecReply;
-    try {
-      if (connection.cluster) {
-        replies = await execPerSlot(connection.client, commands);
-      } else {
-        const tx = connection.client.multi();
-        for (const command of commands) tx.call(command.name, ...command.args);
-        replies = await tx.exec();
-      }
-    } catch (error) {
+    return this.send(connection, batch, flight);
+  }
+
+  /**
+   * Sends the groups of `batch` not answered yet, all at once. Settles the batch when every group
+   * is answered; otherwise keeps it aside verbatim (`doubt`) to be resent first, with the same id.
+   * Returns false when writing should stop for now.
+   */
+  private async send(connection: SignalConnection, batch: Batch, flight: Flight): Promise<boolean> {
+    if (this.doubt?.batch === batch) this.doubt = undefined;
+    const open = batch.groups.filter((g) => g.replies === undefined);
+    const failures = await Promise.all(open.map((group) => this.sendGroup(connection, group)));
+    const failure = failures.find((f) => f !== undefined);
+    if (batch.answered) {
       this.land(flight);
-      return this.onWriteFailure(batch, flight, error);
+      return this.settle(batch, flight);
     }
-    this.land(flight);
-    if (replies === null) {
-      this.giveBack(batch, flight);
+    if (this.finalStage || flight.abandoned) {
+      // Nothing is resent past the last flush: what may have run is unknown, the rest dropped.
+      this.land(flight);
+      if (!flight.abandoned) {
+        if (batch.maybeApplied) this.unknown += flight.events;
+        else this.buffer.discard(batch.entries);
+      }
       return false;
     }
-    const settled = settleReplies(batch, commands, replies);
+    this.doubt = { batch, flight };
+    this.enterOutage(
+      failure !== undefined && isCommandTimeout(failure)
+        ? `no answer within ${COMMAND_TIMEOUT_MS} ms (command timeout: Redis hangs or is overloaded)`
+        : describeError(failure),
+    );
+    return false;
+  }
+
+  /** Sends one group; fills in its replies when answered. Resolves with the error when not. Never rejects. */
+  private async sendGroup(connection: SignalConnection, group: BatchGroup): Promise<unknown> {
+    try {
+      group.replies = this.scripts
+        ? await sendScript(connection.client, group)
+        : await sendMulti(connection.client, group);
+      return undefined;
+    } catch (error) {
+      if (this.scripts && isScriptRefused(error)) {
+        // Nothing ran: from now on MULTI/EXEC, at least once (docs/signals.md, "Idempotent batches").
+        this.scripts = false;
+        this.logger.warn(
+          `Signals: Redis refused the batch script (${describeError(error)}); writing with MULTI/EXEC instead, ` +
+            'which is not idempotent: a batch whose reply is lost (Redis killed or hung) may be counted twice. ' +
+            'Allow EVAL, EVALSHA and SET to the signal user to make batches exact (docs/signals.md)',
+        );
+        return this.sendGroup(connection, group);
+      }
+      if (isCommandTimeout(error)) {
+        this.timeouts += 1;
+        this.hung = true;
+      }
+      const outcome = settleFailure(error);
+      if (outcome === 'refused') {
+        // Nothing ran: each command answers with the refusal, so settling drops its entries.
+        const refusal = error instanceof Error ? error : new Error(String(error));
+        group.replies = group.commands.map(() => [refusal, null]);
+        return undefined;
+      }
+      if (outcome === 'in-doubt') group.maybeRun = true;
+      return error;
+    }
+  }
+
+  /** Every group answered: counts what was written, drops what was refused, gives back what may pass. */
+  private settle(batch: Batch, flight: Flight): boolean {
+    const settled = settleReplies(batch.entries, batch.commands, batch.replies());
     if (flight.abandoned) this.unknown -= flight.events;
+    this.hung = false;
     for (const entry of settled.written) this.written += entry.count;
     for (const error of settled.housekeeping)
       this.warnOnce(
@@ -360,6 +438,7 @@ export class RedisSignalSink implements SignalSink {
       for (const { error } of settled.refused) this.refused(error, `Redis refused a write (${error.message})`);
     }
     if (settled.retry.length > 0) {
+      // These commands failed inside an answered batch: they did not run, so a new batch may carry them.
       this.giveBack(settled.retry, flight);
       this.enterOutage(settled.retryError?.message ?? 'Redis busy');
       return false;
@@ -368,25 +447,44 @@ export class RedisSignalSink implements SignalSink {
     return true;
   }
 
-  private onWriteFailure(batch: BufferEntry[], flight: Flight, error: unknown): boolean {
-    const outcome = settleFailure(error, this.finalStage || flight.abandoned);
-    if (flight.abandoned) this.unknown -= flight.events;
-    switch (outcome) {
-      case 'refused':
-        this.buffer.discard(batch);
-        this.refused(error, `Redis refused a batch of ${flight.events} events (${describeError(error)})`);
-        return true;
-      case 'dropped':
-        this.buffer.discard(batch);
-        return false;
-      case 'unknown':
-        this.unknown += flight.events;
-        return false;
-      case 'retry':
-        this.giveBack(batch, flight);
-        this.enterOutage(describeError(error));
-        return false;
+  /**
+   * Resends the batch kept aside, if any, before anything new. Past the resend horizon its marker
+   * may be gone, so it is not resent: counted as unknown. Returns false when writing should stop.
+   */
+  private async resendDoubt(connection: SignalConnection): Promise<boolean> {
+    const doubt = this.doubt;
+    if (!doubt) return true;
+    if (this.scripts && doubt.batch.maybeApplied && Date.now() - doubt.batch.firstSentMs > RESEND_HORIZON_MS) {
+      this.doubt = undefined;
+      this.land(doubt.flight);
+      this.unknown += doubt.flight.events;
+      this.logger.warn(
+        `Signals: a batch of ${doubt.flight.events} events was sent ${Math.round(RESEND_HORIZON_MS / 60_000)}+ min ago ` +
+          'and never answered; not resent, as Redis may have applied it and forgotten its marker (counted as unknown)',
+      );
+      return true;
     }
+    // After a timeout, ask with a PING first: resending a whole batch to a Redis that still hangs
+    // would pile copies of it up in the socket.
+    if (this.hung) {
+      try {
+        await connection.client.call('PING');
+      } catch (error) {
+        if (isCommandTimeout(error)) this.timeouts += 1;
+        return false;
+      }
+    }
+    return this.send(connection, doubt.batch, doubt.flight);
+  }
+
+  /** Past the last flush: a batch kept aside that never reached Redis is dropped, else unknown. */
+  private settleDoubtAtClose(): void {
+    const doubt = this.doubt;
+    if (!doubt) return;
+    this.doubt = undefined;
+    this.land(doubt.flight);
+    if (doubt.batch.maybeApplied) this.unknown += doubt.flight.events;
+    else this.buffer.discard(doubt.batch.entries);
   }
 
   /** The batch is answered (or failed): it is no longer in flight. */

@@ -1,9 +1,9 @@
 /**
- * Redis Cluster hash slots, for splitting a batch of writes: a MULTI/EXEC may only touch keys of one
- * slot there (CROSSSLOT otherwise). Pure; unit-tested against `CLUSTER KEYSLOT`.
+ * Redis Cluster hash slots, for splitting a batch of writes: a script or MULTI/EXEC may only touch
+ * keys of one slot there (CROSSSLOT otherwise), so a batch goes as one per slot (batch.ts). Pure;
+ * unit-tested against `CLUSTER KEYSLOT`.
  */
 import type { PlannedCommand } from './backend';
-import type { RedisExecReply } from './client';
 
 export const SLOT_COUNT = 16_384;
 
@@ -47,51 +47,6 @@ export function groupBySlot(commands: readonly PlannedCommand[]): SlotGroup[] {
     group.positions.push(position);
   });
   return [...groups.values()];
-}
-
-/** What the sink needs of a client to send transactions. */
-export interface MultiClient {
-  multi(): { call(command: string, ...args: Array<string | number>): unknown; exec(): Promise<RedisExecReply> };
-}
-
-/**
- * Sends a batch to a Redis Cluster as one MULTI/EXEC per slot, all at once, and puts the replies back
- * in the batch's command order, as one EXEC would have answered. A slot whose transaction failed as
- * a whole (its node lost, a redirection that did not settle) answers each of its commands with that
- * error, so only its entries are retried. Rejects only when every slot failed, with the first error,
- * so the caller treats it as a failed EXEC.
- */
-export async function execPerSlot(client: MultiClient, commands: readonly PlannedCommand[]): Promise<RedisExecReply> {
-  const groups = groupBySlot(commands);
-  const outcomes = await Promise.allSettled(
-    groups.map((group) => {
-      const tx = client.multi();
-      for (const command of group.commands) tx.call(command.name, ...command.args);
-      return tx.exec();
-    }),
-  );
-  const replies: Array<[Error | null, unknown]> = new Array<[Error | null, unknown]>(commands.length);
-  let failed = 0;
-  let firstError: unknown;
-  outcomes.forEach((outcome, i) => {
-    const group = groups[i];
-    if (group === undefined) return;
-    let error: Error | undefined;
-    if (outcome.status === 'rejected') {
-      failed += 1;
-      firstError ??= outcome.reason;
-      error = outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason));
-    } else if (outcome.value === null) {
-      error = new Error('EXEC aborted');
-    }
-    group.positions.forEach((position, j) => {
-      replies[position] = error
-        ? [error, null]
-        : (outcome.status === 'fulfilled' && outcome.value?.[j]) || [null, null];
-    });
-  });
-  if (failed === groups.length && failed > 0) throw firstError;
-  return replies;
 }
 
 /** What a Redis Cluster client (ioredis `Cluster`) has beyond a single client's members. */

@@ -30,6 +30,12 @@ export interface SignalStats {
    * timeout): Redis may still store them when it resumes. Never counted as dropped.
    */
   readonly unknown: number;
+  /**
+   * Writes (and the PINGs that probe a hung Redis) the SDK's own client gave up waiting for after
+   * its command timeout (3 s): Redis hangs or is far too slow. Not events: a count of timeouts.
+   * The batch of a timed-out write stays pending and is resent with its id when Redis answers.
+   */
+  readonly timeouts: number;
 }
 
 /**

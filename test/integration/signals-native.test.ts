@@ -95,7 +95,7 @@ describe('backend choice', () => {
     s.record(newFlag(), APP, 'success', Date.now());
     s.recordMetric(newFlag(), APP, 'x', 'on', 1, Date.now());
     await s.flush();
-    expect(s.stats()).toEqual({ backend: 'off', written: 0, pending: 0, dropped: 0, unknown: 0 });
+    expect(s.stats()).toEqual({ backend: 'off', written: 0, pending: 0, dropped: 0, unknown: 0, timeouts: 0 });
     const after = await clientCount();
     expect(after).toBe(before);
     await s.close();
@@ -110,7 +110,7 @@ describe('backend choice', () => {
     await s.flush();
     await waitFor(() => log.count('error', /no TimeSeries module/) === 1, 'the error line', 5_000);
     for (let i = 0; i < 3; i += 1) s.record(flag, APP, 'failure', Date.now());
-    expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8, unknown: 0 });
+    expect(s.stats()).toEqual({ backend: 'timeseries', written: 0, pending: 0, dropped: 8, unknown: 0, timeouts: 0 });
     expect(await admin.exists(`${flag}:success`)).toBe(0);
   });
 });
@@ -420,7 +420,7 @@ describe('outages', () => {
     const t = Date.now();
     await s.flush(2_000);
     expect(Date.now() - t).toBeLessThan(1_000);
-    expect(s.stats()).toEqual({ backend: 'pending', written: 0, pending: 10, dropped: 0, unknown: 0 });
+    expect(s.stats()).toEqual({ backend: 'pending', written: 0, pending: 10, dropped: 0, unknown: 0, timeouts: 0 });
     expect(log.count('warn', /unreachable/)).toBe(1);
     await s.close();
     expect(s.stats()).toMatchObject({ written: 0, pending: 0, dropped: 10 });
@@ -462,7 +462,7 @@ describe('outages', () => {
       }
       await s.flush();
       const stats = s.stats();
-      expect(stats).toEqual({ backend: 'native', written: emitted, pending: 0, dropped: 0, unknown: 0 });
+      expect(stats).toEqual({ backend: 'native', written: emitted, pending: 0, dropped: 0, unknown: 0, timeouts: 0 });
       expect(log.count('warn', /unreachable/)).toBe(1);
       expect(log.count('info', /reachable again/)).toBe(1);
       const r = reader(durable.url);
@@ -487,7 +487,7 @@ describe('outages', () => {
       expect(s.stats()).toMatchObject({ written: 0, pending: 100, dropped: 900 });
       await durable.start();
       await waitFor(() => s.stats().written === 100, 'the backlog to be written', 10_000);
-      expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900, unknown: 0 });
+      expect(s.stats()).toEqual({ backend: 'native', written: 100, pending: 0, dropped: 900, unknown: 0, timeouts: 0 });
       expect(log.count('info', /reachable again/)).toBe(1);
       // the newest 100 were kept: ms t0-100 … t0-1
       const r = reader(durable.url);

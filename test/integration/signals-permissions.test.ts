@@ -11,13 +11,21 @@ import type { ResolvedSignalOptions } from '../../src/options';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { RedisServer, timeSeriesModulesFor } from '../support/servers';
 
-/** The rules of docs/permissions.md, section Redis. Keep both in step. */
+/**
+ * The rules of docs/permissions.md, section Redis. Keep both in step. The writers' `+evalsha +eval
+ * +set` (and TimeSeries' `~tailslide:batch:*`) run the idempotent batch script (docs/signals.md);
+ * without them writes fall back to MULTI/EXEC with one warning (`WRITER_BEFORE_SCRIPTS`).
+ */
 export const ACL = {
-  nativeWriter: '~tailslide:* +multi +exec +hincrby +hincrbyfloat +pexpire +zadd +zremrangebyscore',
+  nativeWriter: '~tailslide:* +multi +exec +evalsha +eval +set +hincrby +hincrbyfloat +pexpire +zadd +zremrangebyscore',
   nativeReader: '~tailslide:* +hgetall +zrange',
-  timeSeriesWriter: '~*:success ~*:failure ~tailslide:metric:* ~tailslide:probe:* +multi +exec +ts.add +ts.info',
+  timeSeriesWriter:
+    '~*:success ~*:failure ~tailslide:metric:* ~tailslide:probe:* ~tailslide:batch:* +multi +exec +evalsha +eval +set +ts.add +ts.info',
   timeSeriesReader: '~tailslide:probe:* +ts.mrange +ts.info',
 } as const;
+
+/** The native writer of before the batch script: no EVAL, so batches go as MULTI/EXEC. */
+const WRITER_BEFORE_SCRIPTS = '~tailslide:* +multi +exec +hincrby +hincrbyfloat +pexpire +zadd +zremrangebyscore';
 
 const sinks: SignalSink[] = [];
 const readers: SignalReader[] = [];
@@ -105,7 +113,7 @@ describe('native backend', () => {
     for (let i = 0; i < 10; i += 1) sink.record(501, 50, i < 3 ? 'failure' : 'success', now);
     sink.recordMetric(501, 50, 'latency', 'on', 12, now);
     await sink.flush();
-    expect(sink.stats()).toEqual({ backend: 'native', written: 11, pending: 0, dropped: 0, unknown: 0 });
+    expect(sink.stats()).toEqual({ backend: 'native', written: 11, pending: 0, dropped: 0, unknown: 0, timeouts: 0 });
     expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
     expect(await admin.pttl(`tailslide:sig:app:{50}:flags`)).toBeGreaterThan(0);
 
@@ -136,6 +144,21 @@ describe('native backend', () => {
     await waitFor(() => sink.stats().written === 5, 'the events written once the password works', 20_000);
     expect(logger.matching('info', /reachable again/)).toHaveLength(1);
   }, 30_000);
+
+  test('a writer without EVAL: one warning that batches are not idempotent, then written with MULTI/EXEC', async () => {
+    await setUser(admin, 'noeval', 'pw', WRITER_BEFORE_SCRIPTS);
+    const logger = new RecordingLogger();
+    const sink = await startedSink(userUrl(server, 'noeval', 'pw'), logger, { backend: 'native' });
+    for (let round = 0; round < 3; round += 1) {
+      sink.record(504, 50, 'success', Date.now());
+      sink.recordMetric(504, 50, 'latency', 'on', 2, Date.now());
+      await sink.flush();
+    }
+    expect(sink.stats()).toMatchObject({ written: 6, pending: 0, dropped: 0, unknown: 0 });
+    const warnings = logger.lines.filter((l) => l.level === 'warn' || l.level === 'error');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toMatch(/refused the batch script \(NOPERM.*not idempotent/);
+  });
 
   test('a refused command (NOPERM) drops its events and says so once, at error level', async () => {
     await setUser(admin, 'nometric', 'pw', ACL.nativeWriter.replace(' +hincrbyfloat', ''));
@@ -195,7 +218,14 @@ if (modules.length > 0)
         for (let i = 0; i < 10; i += 1) sink.record(601, 60, i < 4 ? 'failure' : 'success', now - i);
         sink.recordMetric(601, 60, 'latency', 'off', 5, now);
         await sink.flush();
-        expect(sink.stats()).toEqual({ backend: 'timeseries', written: 11, pending: 0, dropped: 0, unknown: 0 });
+        expect(sink.stats()).toEqual({
+          backend: 'timeseries',
+          written: 11,
+          pending: 0,
+          dropped: 0,
+          unknown: 0,
+          timeouts: 0,
+        });
         expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
 
         const r = reader(userUrl(server, 'reader', 'r-pass'));

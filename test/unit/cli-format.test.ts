@@ -253,7 +253,7 @@ describe('demo view', () => {
     windowMs: 3_000,
     nats: 'nats://127.0.0.1:4222',
     redis: 'redis://127.0.0.1:6379',
-    signals: { backend: 'native', written: 1500, pending: 3, dropped: 0, unknown: 0 },
+    signals: { backend: 'native', written: 1500, pending: 3, dropped: 0, unknown: 0, timeouts: 0 },
     requests: 3600,
     rows: [
       {

@@ -77,16 +77,19 @@ describe('settleFailure', () => {
   const closed = new Error('Connection is closed.');
   const unsent = new Error("Stream isn't writeable and enableOfflineQueue options is false");
 
+  const timeout = new Error('Command timed out');
+
   test.each([
-    ['a refusal (NOPERM) while running', noperm, false, 'refused'],
-    ['a refusal while closing', noperm, true, 'refused'],
-    ['a passing reply error (LOADING) while running', loading, false, 'retry'],
-    ['a lost connection while running', closed, false, 'retry'],
-    ['a lost connection while closing: maybe run', closed, true, 'unknown'],
-    ['never sent while closing: not run', unsent, true, 'dropped'],
-    ['refused credentials while running', replyError('NOAUTH Authentication required.'), false, 'retry'],
-  ])('%s → %s', (_what, error, closing, outcome) => {
-    expect(settleFailure(error, closing)).toBe(outcome);
+    ['a refusal (NOPERM): nothing ran, nothing will', noperm, 'refused'],
+    ['a script refused as a whole (an error in our Lua)', replyError('ERR user_script:1: oops'), 'refused'],
+    ['a passing reply error (LOADING): nothing ran', loading, 'not-run'],
+    ['OOM refusing the script before it ran', replyError('OOM command not allowed when used memory > maxmemory'), 'not-run'],
+    ['refused credentials', replyError('NOAUTH Authentication required.'), 'not-run'],
+    ['never sent (stream not writable)', unsent, 'not-run'],
+    ['a lost connection after sending: maybe run', closed, 'in-doubt'],
+    ['a command timeout: maybe run', timeout, 'in-doubt'],
+  ])('%s → %s', (_what, error, outcome) => {
+    expect(settleFailure(error)).toBe(outcome);
   });
 });
 
