@@ -8,7 +8,7 @@
  * replaces its consumer after a gap or a leader change in milliseconds, and a probe must not flap
  * on that. The tracker arms one unref()'d timer to say so when the grace ends.
  */
-import type { ManagerState } from './manager';
+import type { ManagerState } from './manager-events';
 import type { DeliveryKind } from './sources/types';
 
 /** An interruption of delivery counts against health once it lasts this long. */

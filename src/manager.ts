@@ -1,21 +1,13 @@
 import { TypedEmitter } from './emitter';
-import {
-  InvalidFlagError,
-  InvalidOptionError,
-  TailslideError,
-  describeValue,
-  toError,
-  type RulesetIssue,
-} from './errors';
+import { InvalidOptionError, TailslideError, toError } from './errors';
 import type { EvaluationContext } from './evaluation/context';
-import type { CompiledFlag } from './evaluation/evaluator';
-import { convertToText, type Converted } from './evaluation/user-context';
+import { convertToText } from './evaluation/user-context';
 import { FlagStore } from './flag-store';
 import { HealthTracker, type ManagerHealth } from './health';
 import type { Logger } from './logger';
 import { resolveOptions, type FlagManagerOptions, type ResolvedOptions } from './options';
-import { FlagIssueLog } from './ruleset/issues';
-import { parseRuleset, parseRulesetPayloadLenient } from './ruleset/parse';
+import { RulesetIntake } from './ruleset/intake';
+import { parseRuleset } from './ruleset/parse';
 import type { JsonValue } from './ruleset/targeting';
 import type { Flag, Ruleset } from './ruleset/types';
 import { createSignalSink } from './signals';
@@ -26,45 +18,12 @@ import { createSource, deliveryKind } from './sources/create';
 import type { OfflineSource } from './sources/offline';
 import type { FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
 import { Toggler, type EvaluationDetail, type TogglerHost, type VariationDetail } from './toggler';
+import { createTogglerHost } from './toggler-host';
 import { within } from './util/timeout';
 
-/** Payload of the `update` event. */
-export interface UpdateEvent {
-  /** Titles of the flags added, removed or changed by this ruleset. */
-  readonly changed: readonly string[];
-  /** Number of flags in the new ruleset. */
-  readonly flagCount: number;
-  /** Stream sequence of the message (a counter offline). */
-  readonly sequence: number;
-  /** Subject it came on (`apps.1.update.manual`, `apps.1.update.circuit`, `test-data`). */
-  readonly subject: string;
-  /** Where the new ruleset came from (as in `EvaluationDetail.source`). */
-  readonly source: RulesetOrigin;
-}
+import type { FlagManagerEvents, ManagerState } from './manager-events';
 
-/** Events of a FlagManager and their payloads. */
-export interface FlagManagerEvents {
-  /**
-   * Initialization is over with a ruleset to serve: the source's first one, or, when none came
-   * within `initTimeoutMs`, the cache file's or the bootstrap (see `rulesetSource`).
-   */
-  ready: [];
-  /** A new ruleset replaced the previous one (only after `ready`). */
-  update: [UpdateEvent];
-  /** Something went wrong and was survived: a bad message (the last good ruleset stays), a lost connection… */
-  error: [TailslideError];
-  /** The NATS connection is lost; the ruleset in place (if any) is served while it retries. */
-  stale: [{ readonly reason: string }];
-  /** The NATS connection is back after `stale`; the newest ruleset is re-read. */
-  reconnected: [];
-  /** Something retrying cannot fix (authorization refused): the manager stopped trying. */
-  failed: [TailslideError];
-  /** `health()` changed verdict (healthy, stale or reason): see docs/operations.md. */
-  health: [ManagerHealth];
-}
-
-/** Where a manager is in its life. */
-export type ManagerState = 'idle' | 'initializing' | 'ready' | 'stale' | 'failed' | 'closed';
+export type { FlagManagerEvents, ManagerState, UpdateEvent } from './manager-events';
 
 type InitOutcome =
   | { readonly kind: 'ready' }
@@ -76,6 +35,10 @@ type InitOutcome =
  * hands out Togglers that evaluate locally, and sends their success/failure signals to Redis.
  *
  * The constructor only validates options; `initialize()` starts the work.
+ *
+ * Past 450 lines on purpose: this is the public facade, two dozen methods whose doc comments are
+ * the API reference. The work lives below it: health.ts, ruleset/intake.ts, toggler-host.ts,
+ * sources/ and signals/.
  */
 export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private readonly options: ResolvedOptions;
@@ -94,15 +57,12 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   private cacheWriter: CacheFileWriter | undefined;
   private userContext: EvaluationContext;
   private currentState: ManagerState = 'idle';
-  private lastSequence: number | undefined;
   private connectionLost = false;
   private waitReason: string | undefined;
   /** Why the connection is lost, while it is. */
   private staleReason: string | undefined;
   private readonly reportedWaits = new Set<string>();
-  private readonly warnedUnknown = new Set<string>();
-  private readonly warnedContextKinds = new Set<string>();
-  private readonly flagIssues = new FlagIssueLog();
+  private readonly intake: RulesetIntake;
   private initPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private settleInit: ((outcome: InitOutcome) => void) | undefined;
@@ -114,13 +74,20 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     const resolved = resolveOptions(options);
     super(resolved.logger);
     this.options = resolved;
+    this.intake = new RulesetIntake(resolved.appId);
     this.userContext = resolved.userContext;
     this.initOutcome = new Promise<InitOutcome>((resolve) => {
       this.settleInit = resolve;
     });
     const signalOptions = resolved.offline ? { ...resolved.signals, backend: 'off' as const } : resolved.signals;
     this.signals = createSignalSink(signalOptions, resolved.logger);
-    this.host = this.createHost();
+    this.host = createTogglerHost({
+      store: this.store,
+      signals: this.signals,
+      options: resolved,
+      rulesetOrigin: () => this.origin,
+      defaultUserContext: () => this.userContext,
+    });
     this.healthTracker = new HealthTracker(deliveryKind(resolved), (health) => this.onHealth(health));
   }
 
@@ -421,9 +388,7 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
       };
     return {
       ruleset: guard((payload: RulesetPayload, meta: MessageMeta) => this.onRuleset(payload, meta)),
-      resetSequence: guard(() => {
-        this.lastSequence = undefined;
-      }),
+      resetSequence: guard(() => this.intake.reset()),
       connection: guard((state: 'connected' | 'stale', detail?: { reason?: string; error?: unknown }) =>
         this.onConnection(
           state,
@@ -441,44 +406,32 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
   }
 
   private onRuleset(payload: RulesetPayload, meta: MessageMeta): void {
-    const { logger, appId } = this.options;
-    if (this.lastSequence !== undefined && meta.sequence <= this.lastSequence) {
-      logger.debug(`ignoring ${meta.subject} sequence ${meta.sequence}: already at ${this.lastSequence}`);
-      this.markReadyIfDrained(meta);
-      return;
-    }
-    this.lastSequence = meta.sequence;
+    const { logger } = this.options;
     const origin = `${meta.subject} (sequence ${meta.sequence})`;
-    const result = parseRulesetPayloadLenient(payload, origin, { appId });
-    if (!result.ok) {
-      this.report(result.error);
-      this.markReadyIfDrained(meta);
-      return;
-    }
-    this.reportFlagIssues(origin, result.issues);
+    const intake = this.intake.take(payload, meta.sequence, origin);
+    if (intake.kind === 'old') logger.debug(`ignoring ${origin}: already at ${intake.last}`);
+    if (intake.kind === 'invalid') this.report(intake.error);
+    if (intake.kind !== 'ruleset') return this.markReadyIfDrained(meta);
+    for (const error of intake.reports) this.report(error);
+    if (intake.unlisted > 0)
+      logger.warn(`${intake.unlisted} more problems with flags left out of the ruleset from ${origin} (not listed)`);
     const wasReady = this.initialized;
     const before = this.origin;
     const source = meta.origin ?? this.sourceOrigin;
-    const changed = this.apply(result.flags, source);
+    const { flags } = intake;
+    const changed = this.apply(flags, source);
     const firstFromSource = !this.sourceLoaded;
     this.sourceLoaded = true;
-    logger.debug(
-      `ruleset from ${meta.subject} (sequence ${meta.sequence}): ${result.flags.length} flags, ${changed.length} changed`,
-    );
+    logger.debug(`ruleset from ${origin}: ${flags.length} flags, ${changed.length} changed`);
     if (before !== undefined && before !== source && (before === 'bootstrap' || before === 'cache')) {
       logger.info(
         `the ${source} ruleset replaces the ${before === 'cache' ? 'cache file' : 'bootstrap'} (${changed.length} flags changed)`,
       );
     }
-    if (firstFromSource || changed.length > 0) this.cacheWriter?.write(result.flags);
+    if (firstFromSource || changed.length > 0) this.cacheWriter?.write(flags);
     if (wasReady && changed.length > 0) {
-      this.emit('update', {
-        changed,
-        flagCount: result.flags.length,
-        sequence: meta.sequence,
-        subject: meta.subject,
-        source,
-      });
+      const { sequence, subject } = meta;
+      this.emit('update', { changed, flagCount: flags.length, sequence, subject, source });
     }
     this.markReadyIfDrained(meta);
   }
@@ -579,61 +532,12 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
     this.emit('failed', error);
   }
 
-  /**
-   * Each flag left out of an applied ruleset, once per (flag, reason): a warning and an `error`
-   * event (InvalidFlagError) for each of the first 20 new ones, one line for the rest.
-   */
-  private reportFlagIssues(origin: string, issues: readonly RulesetIssue[]): void {
-    if (issues.length === 0) return;
-    const fresh = this.flagIssues.fresh(issues);
-    for (const issue of fresh.slice(0, MAX_FLAG_REPORTS)) this.report(new InvalidFlagError(origin, issue));
-    if (fresh.length > MAX_FLAG_REPORTS) {
-      this.options.logger.warn(
-        `${fresh.length - MAX_FLAG_REPORTS} more problems with flags left out of the ruleset from ${origin} (not listed)`,
-      );
-    }
-  }
-
   /** Logs a survived problem and emits `error` (an `error` event with no listener is harmless here). */
   private report(error: TailslideError): void {
     this.options.logger.warn(error.message);
     this.emit('error', error);
   }
-
-  private createHost(): TogglerHost {
-    const store = this.store;
-    const options = this.options;
-    return {
-      appId: options.appId,
-      hashing: options.hashing,
-      signals: this.signals,
-      lookup: (flagName: string): CompiledFlag | undefined => store.get(flagName),
-      isReady: () => store.hasRuleset,
-      rulesetOrigin: () => this.origin,
-      defaultUserContext: () => this.userContext,
-      nonStringUserContext: (converted: Converted) => {
-        if (this.warnedContextKinds.has(converted.kind)) return;
-        this.warnedContextKinds.add(converted.kind);
-        options.logger.warn(
-          converted.usable
-            ? `a user context of type ${converted.kind} was passed; it is evaluated as its text, as String() gives it (pass a string)`
-            : `a user context of type ${converted.kind} was passed; it cannot be used and is evaluated as no user context (pass a string)`,
-        );
-      },
-      flagNotFound: (flagName: string) => {
-        if (!store.hasRuleset || this.warnedUnknown.has(flagName)) return;
-        this.warnedUnknown.add(flagName);
-        options.logger.warn(
-          `unknown flag ${describeValue(flagName)} in app ${options.appId}: it is not in the ruleset (FLAG_NOT_FOUND); ` +
-            'togglers treat it as off, OpenFeature clients get their own default value',
-        );
-      },
-    };
-  }
 }
-
-/** Most flags left out of one ruleset that are reported one by one. */
-const MAX_FLAG_REPORTS = 20;
 
 /**
  * Resolves with the promise's value, or undefined when `timeoutMs` passes first. The timer keeps

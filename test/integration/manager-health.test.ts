@@ -158,7 +158,12 @@ describe('manager.health()', () => {
     await (await nc.jetstreamManager()).streams.delete(STREAM);
     await timeUntil(manager, false, details);
     expect(manager.health()).toMatchObject({ connected: true, stale: true });
-    expect(manager.health().reason).toMatch(/not following app updates: .*stream "flags_ruleset"/);
+    // First "consumer … ended", then, once the source has looked, the stream that is gone.
+    await waitFor(
+      () => /not following app updates: .*stream "flags_ruleset"/.test(manager.health().reason ?? ''),
+      'the reason to name the missing stream',
+      { timeoutMs: WITHIN_MS, details },
+    );
     await createStream(nc);
     await publish(nc, 'recreated');
     await waitFor(() => manager.getFlag('recreated') !== undefined, 'the ruleset of the recreated stream');
