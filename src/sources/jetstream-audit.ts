@@ -43,6 +43,12 @@ export interface AuditSample {
   readonly seen: number;
 }
 
+/**
+ * Behind at this many audits in a row (about 2 s) is a stall too, even while it delivers: a
+ * consumer that trickles, always short of the stream (seen on a replica catching up).
+ */
+export const LAGGING_AUDITS = 3;
+
 /** Whether the consumer is behind at this audit (the next one then comes sooner). */
 export function isBehind(sample: AuditSample | undefined): boolean {
   return sample !== undefined && (!sample.drained || sample.missing !== undefined);
@@ -74,6 +80,8 @@ export interface AuditHooks {
 export class LivenessAudit {
   private timer: NodeJS.Timeout | undefined;
   private previous: AuditSample | undefined;
+  /** Audits in a row that found the consumer behind. */
+  private behindRun = 0;
   private stopped = false;
 
   constructor(private readonly hooks: AuditHooks) {}
@@ -99,13 +107,17 @@ export class LivenessAudit {
     if (this.stopped) return;
     const sample = await this.hooks.sample();
     if (this.stopped) return;
-    if (sample !== undefined && isStalled(this.previous, sample)) {
+    this.behindRun = sample !== undefined && isBehind(sample) ? this.behindRun + 1 : 0;
+    const lagging = sample !== undefined && sample.drained && this.behindRun >= LAGGING_AUDITS;
+    if (sample !== undefined && (isStalled(this.previous, sample) || lagging)) {
       this.stop();
       const missed = this.previous?.missing;
       this.hooks.stalled(
         missed === undefined
           ? `nothing of its first batch delivered between two audits`
-          : `sequence ${missed} not delivered a second after the stream had it; ${sample.seen} messages delivered`,
+          : isStalled(this.previous, sample)
+            ? `sequence ${missed} not delivered a second after the stream had it; ${sample.seen} messages delivered`
+            : `behind the stream at ${this.behindRun} audits in a row; ${sample.seen} messages delivered`,
       );
       return;
     }

@@ -1,5 +1,12 @@
 import { assessHealth, DELIVERY_GRACE_MS, HealthTracker, type HealthFacts, type ManagerHealth } from '../../src/health';
-import { AUDIT_CONFIRM_MS, AUDIT_INTERVAL_MS, isStalled, nextAuditDelay } from '../../src/sources/jetstream-audit';
+import {
+  AUDIT_CONFIRM_MS,
+  AUDIT_INTERVAL_MS,
+  isStalled,
+  LivenessAudit,
+  nextAuditDelay,
+  type AuditSample,
+} from '../../src/sources/jetstream-audit';
 
 const READY: HealthFacts = {
   state: 'ready',
@@ -115,5 +122,35 @@ describe('nextAuditDelay', () => {
       expect(confirm).toBeLessThanOrEqual(AUDIT_CONFIRM_MS * 1.2);
     }
     expect(nextAuditDelay(undefined)).toBeGreaterThanOrEqual(AUDIT_INTERVAL_MS * 0.8);
+  });
+});
+
+describe('LivenessAudit', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  /** Runs the audit over `samples` (one per audit) and returns what `stalled` was told, if anything. */
+  async function audit(samples: AuditSample[]): Promise<string | undefined> {
+    let said: string | undefined;
+    const queue = [...samples];
+    const runner = new LivenessAudit({ sample: () => Promise.resolve(queue.shift()), stalled: (d) => (said = d) });
+    runner.start();
+    for (let i = 0; i < samples.length && said === undefined; i += 1) await jest.advanceTimersByTimeAsync(2_500);
+    runner.stop();
+    return said;
+  }
+  const at = (delivered: number, missing: number | undefined, seen: number): AuditSample => ({
+    drained: true,
+    missing,
+    delivered,
+    seen,
+  });
+
+  test('a consumer that trickles, behind at three audits in a row, has stalled', async () => {
+    expect(await audit([at(10, 11, 1), at(11, 13, 2), at(13, 15, 3)])).toMatch(/behind the stream at 3 audits/);
+  });
+
+  test('one that catches up in between has not', async () => {
+    expect(await audit([at(10, 11, 1), at(11, undefined, 2), at(12, 13, 3), at(13, undefined, 4)])).toBeUndefined();
   });
 });
