@@ -44,7 +44,9 @@ import {
   type CircuitBreakerOptions,
   type ResolvedBreakerOptions,
 } from './options';
-import { NativeSignals, TimeSeriesSignals, type BreakerSignals, type FlagWindow } from './signals';
+import type { BreakerSignals, FlagWindow } from './signals';
+import { NativeSignals } from './signals-native';
+import { TimeSeriesSignals } from './signals-timeseries';
 import { BadKeyLog, type BadKey } from './bad-keys';
 import { SkewGuard } from './skew';
 import { TOWER_SUBJECTS, towerMessage } from './tower';
