@@ -3,7 +3,8 @@
  * field that is not a number, or a TimeSeries series whose labels name another flag than its key:
  * before, any of these failed the whole app's read (WRONGTYPE, a Lua error) and every circuit of
  * the app was held. Now the read names the bad keys, their flags are held and the others judged.
- * Pure helpers here; the reads are in signals.ts, the reporting in breaker.ts.
+ * Pure helpers here; the reads are in signals-native.ts and signals-timeseries.ts, the reporting
+ * in apps.ts (one log per app).
  */
 
 /** A key that could not be counted. */

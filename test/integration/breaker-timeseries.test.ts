@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { FlagAdmin } from '../../src/admin/flag-admin';
 import { CircuitBreaker, type CircuitTransition } from '../../src/breaker';
-import { LABEL_CHECK_MS } from '../../src/breaker/signals';
+import { LABEL_CHECK_MS } from '../../src/breaker/signals-timeseries';
 import { RecordingLogger, waitFor } from '../support/flags';
 import { NatsServer, RedisServer, timeSeriesModulesFor } from '../support/servers';
 

@@ -628,6 +628,40 @@ describe('tower mode', () => {
       await tower.close();
     }
   });
+
+  it('a change Tower does not apply is not sent again before towerAckTimeoutMs, then sent again with a warning', async () => {
+    const { appId, flagId } = await newApp();
+    // A Tower that hears the message and applies nothing: the ruleset keeps the closed circuit.
+    const received: string[] = [];
+    const sub = nc.subscribe(TOWER_SUBJECTS.open, {
+      callback: (_err, msg) => {
+        if (new TextDecoder().decode(msg.data) === String(flagId)) received.push(msg.subject);
+      },
+    });
+    try {
+      const { breaker: b, transitions, logger } = breaker([appId], { mode: 'tower', towerAckTimeoutMs: 2_000 });
+      await started(b);
+      clock = Date.now();
+      await signals(appId, flagId, clock, 0, 30);
+      expect((await b.poll()).transitions).toBe(1);
+      // Still inside the window, still failing, still closed in the ruleset: but the trip waits for Tower.
+      clock += 1_000;
+      expect((await b.poll()).transitions).toBe(0);
+      clock += 999;
+      expect((await b.poll()).transitions).toBe(0);
+      expect(logger.count('warn', /Tower did not apply/)).toBe(0);
+      clock += 1;
+      expect((await b.poll()).transitions).toBe(1);
+      expect(logger.count('warn', new RegExp(`Tower did not apply the change of flag #${flagId} within 2000 ms`))).toBe(
+        1,
+      );
+      expect(transitions.map((t) => t.kind)).toEqual(['open', 'open']);
+      await waitFor(() => received.length >= 2, 'both messages to arrive');
+      expect(received).toEqual(['circuit_open', 'circuit_open']);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
 });
 
 describe('real time, with SDK managers', () => {

@@ -11,7 +11,7 @@ import {
   windowStartMs,
   type Counts,
 } from '../../src/breaker/decide';
-import { parseMrange } from '../../src/breaker/signals';
+import { parseMrange } from '../../src/breaker/signals-timeseries';
 import { SkewGuard } from '../../src/breaker/skew';
 import { towerMessage } from '../../src/breaker/tower';
 import { newWireFlag } from '../../src/admin/fields';
