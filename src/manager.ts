@@ -16,7 +16,14 @@ import { loadBootstrap } from './sources/bootstrap';
 import { CacheFileWriter, readCacheFile } from './sources/cache-file';
 import { createSource, deliveryKind } from './sources/create';
 import type { OfflineSource } from './sources/offline';
-import type { FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
+import type {
+  DeliveryKind,
+  FlagSource,
+  MessageMeta,
+  RulesetOrigin,
+  RulesetPayload,
+  SourceSink,
+} from './sources/types';
 import { Toggler, type EvaluationDetail, type TogglerHost, type VariationDetail } from './toggler';
 import { createTogglerHost } from './toggler-host';
 import { within } from './util/timeout';
@@ -396,7 +403,8 @@ export class FlagManager extends TypedEmitter<FlagManagerEvents> {
         ),
       ),
       waiting: guard((reason: string) => this.onWaiting(reason)),
-      delivery: guard((state: 'live' | 'interrupted', detail?: { reason?: string }) => {
+      delivery: guard((state: 'live' | 'interrupted', detail?: { reason?: string; via?: DeliveryKind }) => {
+        if (detail?.via !== undefined) this.healthTracker.set({ delivery: detail.via });
         if (state === 'live') this.healthTracker.resumed();
         else this.healthTracker.interrupted(detail?.reason ?? 'the source stopped delivering updates');
       }),

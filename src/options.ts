@@ -80,6 +80,11 @@ export interface FlagManagerOptions {
   initTimeoutMs?: number;
   /** Wait between NATS reconnect attempts (jittered). Default 1000. */
   reconnectWaitMs?: number;
+  /**
+   * How rulesets arrive: `direct` (RePublish and direct get, no consumer on the server), `consumer`
+   * (one JetStream consumer per manager), or `auto` (default): direct when the stream allows it.
+   */
+  delivery?: DeliveryMode;
   /** No NATS connection: serve `bootstrap` (and `setRuleset` updates). */
   offline?: boolean;
   /**
@@ -133,7 +138,12 @@ export interface ResolvedNatsOptions {
   readonly tls: TlsOptions | undefined;
   readonly connection: NatsConnection | undefined;
   readonly reconnectWaitMs: number;
+  /** The manager's `delivery` (the admin library and the breaker leave it out: `auto`). */
+  readonly delivery?: DeliveryMode;
 }
+
+/** How a manager follows its app (the `delivery` option). */
+export type DeliveryMode = 'auto' | 'direct' | 'consumer';
 
 export interface RedisNode {
   readonly host: string;
@@ -200,6 +210,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'natsConnection',
   'initTimeoutMs',
   'reconnectWaitMs',
+  'delivery',
   'offline',
   'bootstrap',
   'cacheFile',
@@ -309,6 +320,7 @@ const NATS_OPTIONS = [
   'natsTls',
   'natsConnection',
   'reconnectWaitMs',
+  'delivery',
 ] as const satisfies readonly (keyof FlagManagerOptions)[];
 
 function resolveCacheFile(value: unknown, offline: boolean): string | undefined {
@@ -369,6 +381,7 @@ function resolveNats(options: FlagManagerOptions): ResolvedNatsOptions {
     tls,
     connection,
     reconnectWaitMs: optionalInteger('reconnectWaitMs', options.reconnectWaitMs, 1) ?? DEFAULT_RECONNECT_WAIT_MS,
+    delivery: optionalEnum('delivery', options.delivery, ['auto', 'direct', 'consumer'] as const) ?? 'auto',
   };
 }
 

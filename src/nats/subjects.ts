@@ -119,3 +119,13 @@ export function describeSubjects(subjects: readonly string[], max = 5): string {
   const shown = subjects.slice(0, max).join(', ');
   return subjects.length > max ? `${shown} and ${subjects.length - max} more` : shown;
 }
+
+/**
+ * The RePublish of a stream made for direct delivery (docs/wire-format.md): every message on an
+ * app's subjects is copied to `tailslide.live.apps.<id>.update.<kind>`, with its headers
+ * (`Nats-Sequence`, `Nats-Last-Sequence`, …). nats-server 2.9 needs `{{wildcard(n)}}` in `dest`.
+ */
+export const LIVE_REPUBLISH = {
+  src: 'apps.*.update.*',
+  dest: 'tailslide.live.apps.{{wildcard(1)}}.update.{{wildcard(2)}}',
+} as const;

@@ -8,8 +8,10 @@
  * the connection all look fine then; only the stream itself can say that something is missing.
  *
  * How: once the consumer has read its first batch, one `STREAM.MSG.GET` (not a direct get: it is
- * answered by the stream leader, which a lagging replica cannot be) asks for the app's first
- * message after the highest sequence delivered (`next_by_subj` on `apps.<id>.update.*`, 2.9+).
+ * answered by the stream leader, which a lagging replica cannot be) asks for the app's last
+ * message (`last_by_subj` on `apps.<id>.update.*`, 2.9+). Beyond the highest sequence delivered,
+ * the consumer is behind; below it, the stream lost what was delivered (a message a leader stored
+ * and died with, seen on 2.9.10): the stream's own last messages are served again.
  * A message found at one audit and still not delivered at the next is a stall: a live consumer
  * delivers a message within milliseconds of its publication, and the second audit comes a second
  * after the first. That also catches a consumer that trickles, behind by seconds (seen: one on a
@@ -48,6 +50,17 @@ export interface AuditSample {
  * consumer that trickles, always short of the stream (seen on a replica catching up).
  */
 export const LAGGING_AUDITS = 3;
+
+/**
+ * Where the consumer stands against the app's last message on the stream leader: `behind` (the
+ * stream has more), `current`, or `rewound` (the stream lost what was delivered). No message at
+ * all is `current`: a purge leaves the last ruleset in place (and nats-server 2.9.10 answers
+ * "no message found" for a subject whose last message was deleted, though older ones remain).
+ */
+export function standing(last: number | undefined, delivered: number): 'behind' | 'current' | 'rewound' {
+  if (last === undefined || last === delivered) return 'current';
+  return last > delivered ? 'behind' : 'rewound';
+}
 
 /** Whether the consumer is behind at this audit (the next one then comes sooner). */
 export function isBehind(sample: AuditSample | undefined): boolean {
@@ -156,15 +169,13 @@ export interface AuditTarget {
 }
 
 /**
- * The sequence of the app's first message after `delivered`; undefined when there is none;
- * `unknown` when the stream could not be asked (the next audit judges). Never rejects.
+ * The sequence of the app's last message on the stream leader (any of `apps.<id>.update.*`, one
+ * `STREAM.MSG.GET` with a wildcard `last_by_subj`, nats-server 2.9+); undefined when the app has
+ * none; `unknown` when the stream could not be asked (the next audit judges). Never rejects.
  */
-export async function firstMissing(target: AuditTarget, delivered: number): Promise<number | undefined | 'unknown'> {
-  // `next_by_subj` with `seq` (nats-server 2.9+): the first message at or after `seq` on the
-  // filter. nats.js 2.29 types only the direct-get form of it, hence the variable.
-  const request = { seq: delivered + 1, next_by_subj: appFilter(target.appId) };
+export async function lastOfApp(target: AuditTarget): Promise<number | undefined | 'unknown'> {
   try {
-    return (await target.jsm.streams.getMessage(target.stream, request)).seq;
+    return (await target.jsm.streams.getMessage(target.stream, { last_by_subj: appFilter(target.appId) })).seq;
   } catch (err) {
     if (apiErrorCode(err) === JS_ERR.NO_MESSAGE_FOUND) return undefined;
     target.logger.debug(`audit of app ${target.appId} could not ask the stream: ${errorMessage(err)}`);

@@ -13,9 +13,11 @@ import { ConnectionError, type TailslideError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedNatsOptions } from '../options';
 import { apiTimeout, JS_API_TIMEOUT_MS, SourceConnection, type JetStreamLink } from './jetstream-connection';
+import { chooseDelivery, DirectFollower } from './jetstream-direct';
 import {
   describePlacement,
-  firstMissing,
+  lastOfApp,
+  standing,
   lastMessagesAfter,
   LivenessAudit,
   type AuditSample,
@@ -59,6 +61,12 @@ export class JetStreamSource implements FlagSource {
   private closePromise: Promise<void> | undefined;
   private consumer: AppConsumer | undefined;
   private consumerStartedAt = 0;
+  /** The direct follower, when the app is followed by RePublish and direct get (jetstream-direct.ts). */
+  private follower: DirectFollower | undefined;
+  /** How the app is followed now, and why, as last logged. */
+  private mode: string | undefined;
+  /** `auto` met a refusal of direct delivery (permissions): consumer delivery from then on. */
+  private directRefused = false;
   /** Consumers stopped while offline: deleted on the server once connected again. */
   private orphans: AppConsumer[] = [];
   private syncing: Promise<void> | undefined;
@@ -188,6 +196,14 @@ export class JetStreamSource implements FlagSource {
       );
     }
     this.checkStreamIdentity(info);
+    const choice = chooseDelivery(this.directRefused ? 'consumer' : (this.nats.delivery ?? 'auto'), info, this.appId);
+    if (choice.kind === 'direct') return this.followDirect(link, choice.subject, outdated);
+    if (this.nats.delivery === 'direct') {
+      return this.waitFor(
+        `${choice.why ?? 'direct delivery is not possible'} (the "delivery" option asks for "direct")`,
+      );
+    }
+    this.noteMode('a JetStream consumer', choice.why);
 
     let consumer: AppConsumer;
     this.undrained = undefined;
@@ -240,7 +256,63 @@ export class JetStreamSource implements FlagSource {
   private markDrained(): void {
     if (this.drained) return;
     this.drained = true;
-    this.sink?.delivery('live');
+    this.sink?.delivery('live', { via: 'consumer' });
+  }
+
+  /** Logs how the app is followed, once per change. */
+  private noteMode(how: string, why: string | undefined): void {
+    const mode = `${how}${why === undefined ? '' : `: ${why}`}`;
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.logger.info(`following app ${this.appId} through ${mode}`);
+  }
+
+  /** Follows the app by RePublish and direct get: no consumer on the server. */
+  private async followDirect(link: JetStreamLink, subject: string, outdated: () => boolean): Promise<void> {
+    const stream = this.nats.stream;
+    const target = { nc: link.nc, stream, appId: this.appId, subject, logger: this.logger };
+    let follower: DirectFollower | undefined;
+    try {
+      follower = await DirectFollower.start(target, {
+        message: (data, sequence, on) => this.onDirectMessage(data, sequence, on),
+        ended: (reason, error) => this.onFollowerEnded(follower, reason, error),
+      });
+    } catch (err) {
+      if (outdated()) return;
+      if (this.refusedBy(err)) return;
+      return this.syncFailed(`could not read the last ruleset of app ${this.appId} from stream "${stream}"`, err);
+    }
+    if (outdated() || this.halted) return follower.stop();
+    this.follower = follower;
+    this.lastError = undefined;
+    this.noteMode('RePublish and direct get (no consumer)', undefined);
+    if (follower.sequence === 0) {
+      this.reportWaiting(
+        `no ruleset published yet for app ${this.appId} on stream "${stream}" (${link.nc.getServer()})`,
+      );
+    }
+    this.sink?.delivery('live', { via: 'direct' });
+  }
+
+  private onDirectMessage(data: Uint8Array, sequence: number, subject: string): void {
+    if (this.halted) return;
+    if (sequence > this.lastSequence) this.lastSequence = sequence;
+    if (appIdOfSubject(subject) !== this.appId) return; // `apps.<id>.update.<other>`: not a ruleset
+    this.failures = 0;
+    this.lastWaiting = undefined;
+    this.refusals.clear();
+    this.sink?.ruleset(data, { sequence, subject, pending: 0 });
+  }
+
+  private onFollowerEnded(follower: DirectFollower | undefined, reason: string, error: unknown): void {
+    if (this.halted || follower === undefined || this.follower !== follower) return;
+    this.follower = undefined;
+    this.interrupted(reason);
+    this.logger.debug(reason);
+    if (error !== undefined)
+      this.sink?.error(new ConnectionError(`${reason}; reading the stream again`, { cause: error }));
+    this.failures += 1;
+    this.scheduleSync(retryDelay(this.failures), reason);
   }
 
   /** Delivery stopped (no consumer, or one that stalled), for `manager.health()`. */
@@ -258,16 +330,39 @@ export class JetStreamSource implements FlagSource {
     audit.start();
   }
 
-  /** One audit: is there a message of the app after the highest sequence delivered? */
+  /** One audit: is the app's last message on the leader beyond, at, or behind what was delivered? */
   private async auditSample(consumer: AppConsumer): Promise<AuditSample | undefined> {
     const at = { seen: this.messagesSeen, delivered: this.lastSequence };
     if (!this.drained) return { ...at, drained: false, missing: undefined };
     const target = this.auditTarget();
     if (target === undefined) return undefined;
-    const missing = await firstMissing(target, at.delivered);
-    if (missing === 'unknown' || this.consumer !== consumer) return undefined;
+    const last = await lastOfApp(target);
+    if (last === 'unknown' || this.consumer !== consumer) return undefined;
+    const where = standing(last, at.delivered);
+    if (where === 'rewound' && last !== undefined) {
+      this.onRewound(target, last);
+      return undefined;
+    }
+    const missing = where === 'behind' ? last : undefined;
     if (missing !== undefined) this.logger.debug(`audit of ${consumer.name}: sequence ${missing} is to deliver`);
     return { ...at, drained: true, missing };
+  }
+
+  /**
+   * The stream's last message for the app is older than one delivered: that one was lost (stored
+   * by a leader that died before its followers had it; its sequence may be given to another
+   * message). The stream's own last messages are served again, from the leader.
+   */
+  private onRewound(target: AuditTarget, last: number): void {
+    this.sink?.error(
+      new ConnectionError(
+        `stream "${target.stream}" holds app ${this.appId} up to sequence ${last}, behind sequence ` +
+          `${this.lastSequence} delivered before (lost in a leader change): serving the stream's last ruleset again`,
+      ),
+    );
+    this.lastSequence = 0;
+    this.sink?.resetSequence();
+    void this.readFromLeader(target);
   }
 
   private auditTarget(): AuditTarget | undefined {
@@ -421,14 +516,33 @@ export class JetStreamSource implements FlagSource {
     // On a connection shared with the host (natsConnection), a refusal may be about its own work.
     const tokens = refusal.subject.split('.');
     const stream = refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.') ? tokens[5] : tokens[4];
+    const direct =
+      refusal.subject.startsWith(`$JS.API.DIRECT.GET.${this.nats.stream}.`) ||
+      (refusal.operation === 'subscribe' && refusal.subject === this.follower?.subject);
     const ours =
+      direct ||
       refusal.subject.startsWith('_INBOX.') ||
       (/^\$JS\.API\.(STREAM\.INFO|CONSUMER)\./.test(refusal.subject) && stream === this.nats.stream);
     if (!ours) {
       this.logger.debug(`NATS refused ${refusal.operation} to "${refusal.subject}" (not a subject of this source)`);
       return;
     }
+    if (direct && this.nats.delivery !== 'direct') {
+      // `auto`: a user allowed consumers but not direct delivery still gets its flags.
+      this.directRefused = true;
+      this.logger.info(`${describeRefusal(refusal, this.nats.user)}: following app ${this.appId} through a consumer`);
+      this.stopFollower();
+      this.requestSync('direct delivery refused');
+      return;
+    }
     this.reportRefusal(refusal);
+    if (direct) {
+      this.interrupted(describeRefusal(refusal, this.nats.user));
+      this.stopFollower();
+      this.failures += 1;
+      this.scheduleSync(jittered(PERMISSION_RETRY_MS), `refused: ${refusal.operation} ${refusal.subject}`);
+      return;
+    }
     if (refusal.operation !== 'publish' || !refusal.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.')) return;
     if (this.consumer === undefined) return;
     this.interrupted(describeRefusal(refusal, this.nats.user));
@@ -483,8 +597,14 @@ export class JetStreamSource implements FlagSource {
     this.retry.set(delayMs, () => this.requestSync(`retry after: ${why}`));
   }
 
-  /** Stops the current consumer; deletes it on the server now if connected, else once back. */
+  private stopFollower(): void {
+    this.follower?.stop();
+    this.follower = undefined;
+  }
+
+  /** Stops the current consumer (or follower); deletes a consumer on the server now if connected, else once back. */
   private stopConsumer(): Promise<void> {
+    this.stopFollower();
     const consumer = this.consumer;
     if (consumer === undefined) return Promise.resolve();
     this.consumer = undefined;

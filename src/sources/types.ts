@@ -12,10 +12,11 @@ import type { Logger } from '../logger';
 export type RulesetOrigin = 'stream' | 'bootstrap' | 'cache' | 'test' | 'custom';
 
 /**
- * How rulesets reach a manager (`manager.health().delivery`): `consumer`, a JetStream consumer
- * per instance; `offline`, a bootstrap; `custom`, a source of your own.
+ * How rulesets reach a manager (`manager.health().delivery`): `direct`, RePublish and direct get
+ * (nothing on the server per instance); `consumer`, a JetStream consumer per instance;
+ * `offline`, a bootstrap; `custom`, a source of your own.
  */
-export type DeliveryKind = 'consumer' | 'offline' | 'custom';
+export type DeliveryKind = 'direct' | 'consumer' | 'offline' | 'custom';
 
 /**
  * A ruleset as a source delivers it: the raw message bytes or text (JSON), or an already-parsed
@@ -63,9 +64,10 @@ export interface SourceSink {
   /**
    * Whether updates reach the manager live: `live` once the source follows the app (its first
    * batch read), `interrupted` when it stops (consumer ended or stalled, stream gone), with why.
-   * Feeds `manager.health()`; a source that never calls it counts as live while connected.
+   * Feeds `manager.health()`; a source that never calls it counts as live while connected. `via`
+   * (with `live`) says how it follows, when that can change (`direct` or `consumer`).
    */
-  delivery(state: 'live' | 'interrupted', detail?: { readonly reason?: string }): void;
+  delivery(state: 'live' | 'interrupted', detail?: { readonly reason?: string; readonly via?: DeliveryKind }): void;
   /** Trouble the source recovers from by itself (logged and emitted as `error`). */
   error(error: TailslideError): void;
   /** Trouble retrying cannot fix (authorization refused): the source has stopped. */

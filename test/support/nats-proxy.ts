@@ -13,6 +13,8 @@ export class NatsDeliveryProxy {
   readonly blocked = new Set<string>();
   /** Swallow the deliveries of every consumer (as if all were placed on a replica that lags). */
   blockAll = false;
+  /** Swallow every message whose subject starts with this (a republished subject, say). */
+  dropSubjectPrefix: string | undefined;
   /** Deliveries swallowed so far. */
   swallowed = 0;
   port = 0;
@@ -75,7 +77,11 @@ export class NatsDeliveryProxy {
         if (end > buffer.length) break;
       }
       const consumer = reply?.startsWith('$JS.ACK.') === true ? reply.split('.')[3] : undefined;
-      if (consumer !== undefined && (this.blockAll || this.blocked.has(consumer))) this.swallowed += 1;
+      const dropped =
+        this.dropSubjectPrefix !== undefined &&
+        (words[0] === 'MSG' || words[0] === 'HMSG') &&
+        (words[1] ?? '').startsWith(this.dropSubjectPrefix);
+      if (dropped || (consumer !== undefined && (this.blockAll || this.blocked.has(consumer)))) this.swallowed += 1;
       else client.write(buffer.subarray(at, end));
       at = end;
     }

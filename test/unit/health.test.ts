@@ -5,6 +5,7 @@ import {
   isStalled,
   LivenessAudit,
   nextAuditDelay,
+  standing,
   type AuditSample,
 } from '../../src/sources/jetstream-audit';
 
@@ -152,5 +153,16 @@ describe('LivenessAudit', () => {
 
   test('one that catches up in between has not', async () => {
     expect(await audit([at(10, 11, 1), at(11, undefined, 2), at(12, 13, 3), at(13, undefined, 4)])).toBeUndefined();
+  });
+});
+
+describe('standing', () => {
+  test.each([
+    [undefined, 5, 'current'],
+    [5, 5, 'current'],
+    [7, 5, 'behind'],
+    [3, 5, 'rewound'],
+  ] as const)('last %s, delivered %s: %s', (last, delivered, expected) => {
+    expect(standing(last, delivered)).toBe(expected);
   });
 });
