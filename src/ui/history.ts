@@ -8,41 +8,12 @@ import { diffRulesets } from '../admin/diff';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
 import { appFilter } from '../nats/subjects';
+import type { HistoryChange, HistoryEntry, HistoryResponse } from './contract';
 
 /** Stream sequences scanned backwards from the newest (messages of every app count). */
 export const MAX_SCANNED = 2_000;
 /** Entries returned at most. */
 export const MAX_ENTRIES = 200;
-
-export interface HistoryChange {
-  readonly flagId: number;
-  readonly title: string;
-  readonly kind: 'added' | 'removed' | 'changed';
-  /** For 'changed': the fields that differ (not `updated_at`). */
-  readonly fields: readonly { field: string; before: unknown; after: unknown }[];
-}
-
-export interface HistoryEntry {
-  readonly sequence: number;
-  readonly subject: string;
-  /** 'manual' (an admin's edit) or 'circuit' (the breaker's). */
-  readonly kind: string;
-  readonly time: string;
-  /** True for the oldest message read: nothing before it to compare with. */
-  readonly baseline: boolean;
-  readonly error?: string;
-  readonly changes: readonly HistoryChange[];
-}
-
-export interface History {
-  readonly entries: readonly HistoryEntry[];
-  /** What the stream keeps, in words, when it does not keep every message (or undefined). */
-  readonly retention: string | undefined;
-  /** The stream's max_msgs_per_subject (-1: unlimited). */
-  readonly maxMessagesPerSubject: number;
-  /** Whether older messages exist that were not scanned. */
-  readonly truncated: boolean;
-}
 
 export async function readHistory(
   js: JetStreamClient,
@@ -50,7 +21,7 @@ export async function readHistory(
   stream: string,
   appId: number,
   options: { flagId?: number; limit?: number; timeoutMs?: number } = {},
-): Promise<History> {
+): Promise<HistoryResponse> {
   const info = await jsm.streams.info(stream, { subjects_filter: appFilter(appId) });
   const perSubject = info.config.max_msgs_per_subject ?? -1;
   const retention = retentionNote(perSubject, info.config.max_age ?? 0, info.config.max_msgs ?? -1);
