@@ -5,10 +5,10 @@
  * renamed on one side fails `npm run typecheck` on the other. The imports vanish from the bundle.
  *
  * The types describe JSON as it travels: a member the server leaves `undefined` is absent, so it
- * is optional here.
+ * is optional here. It imports only src/ruleset/types.ts: the page's tsconfig checks every file
+ * an import reaches, and those are free of Node's modules.
  */
 import type { WireFlag } from '../ruleset/types';
-import type { VariationReason } from '../evaluation/variation';
 
 export type { WireFlag };
 
@@ -75,7 +75,7 @@ export interface UpdateFlagRequest {
 }
 
 export interface UpdateFlagResponse {
-  readonly flag?: WireFlag;
+  readonly flag: WireFlag;
   readonly sequence?: number;
   /** False when the edit changed nothing (then nothing was published). */
   readonly published: boolean;
@@ -114,7 +114,11 @@ export interface EvaluateResponse {
   readonly flag: string;
   readonly user: string;
   readonly value: boolean;
-  readonly reason: VariationReason;
+  /**
+   * The evaluator's reason (`VariationReason` of src/evaluation/variation.ts), as a string: that type
+   * would pull the evaluator, which uses Node's crypto, into the page's typecheck.
+   */
+  readonly reason: string;
   /** The user's bucket as a percentage (0–99.999), murmur3 hashing; null otherwise. */
   readonly bucket: number | null;
   readonly effectiveRollout: number;
