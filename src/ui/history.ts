@@ -3,7 +3,7 @@
  * whole ruleset, so each one is compared with the one before it. Only the newest part of the
  * stream is scanned (`MAX_SCANNED` stream sequences), to bound the work on a busy stream.
  */
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from 'nats';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
 import { diffRulesets } from '../admin/diff';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
@@ -43,34 +43,10 @@ export async function readHistory(
     let done = false;
     for await (const m of batch) {
       got += 1;
-      const parsed = parseRulesetPayload(m.data, `${m.subject} #${m.seq}`, { appId });
-      const time = new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString();
-      const kind = m.subject.split('.').pop() ?? '';
-      if (!parsed.ok) {
-        entries.push({
-          sequence: m.seq,
-          subject: m.subject,
-          kind,
-          time,
-          baseline: false,
-          error: parsed.error.message,
-          changes: [],
-        });
-      } else {
-        const flags = parsed.flags.map(toWire);
-        const diff = diffRulesets(previous ?? [], flags, { ignoreFields: ['updated_at'] });
-        const changes: HistoryChange[] = [
-          ...diff.added.map((f) => ({ flagId: f.id, title: f.title, kind: 'added' as const, fields: [] })),
-          ...diff.removed.map((f) => ({ flagId: f.id, title: f.title, kind: 'removed' as const, fields: [] })),
-          ...diff.changed.map((c) => ({
-            flagId: c.id,
-            title: c.title,
-            kind: 'changed' as const,
-            fields: c.fields.map(({ field, before, after }) => ({ field, before, after })),
-          })),
-        ];
-        entries.push({ sequence: m.seq, subject: m.subject, kind, time, baseline: first && start > 1, changes });
-        previous = flags;
+      const entry = entryOf(m, appId, previous, first && start > 1);
+      entries.push(entry.entry);
+      if (entry.flags !== undefined) {
+        previous = entry.flags;
         first = false;
       }
       if (m.info.pending === 0) {
@@ -95,6 +71,33 @@ export async function readHistory(
     maxMessagesPerSubject: perSubject,
     truncated: start > info.state.first_seq,
   };
+}
+
+/** One message as a history entry (compared with the ruleset before it), and its flags when valid. */
+function entryOf(
+  m: JsMsg,
+  appId: number,
+  previous: readonly WireFlag[] | undefined,
+  baseline: boolean,
+): { entry: HistoryEntry; flags?: readonly WireFlag[] } {
+  const parsed = parseRulesetPayload(m.data, `${m.subject} #${m.seq}`, { appId });
+  const time = new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString();
+  const kind = m.subject.split('.').pop() ?? '';
+  const base = { sequence: m.seq, subject: m.subject, kind, time };
+  if (!parsed.ok) return { entry: { ...base, baseline: false, error: parsed.error.message, changes: [] } };
+  const flags = parsed.flags.map(toWire);
+  const diff = diffRulesets(previous ?? [], flags, { ignoreFields: ['updated_at'] });
+  const changes: HistoryChange[] = [
+    ...diff.added.map((f) => ({ flagId: f.id, title: f.title, kind: 'added' as const, fields: [] })),
+    ...diff.removed.map((f) => ({ flagId: f.id, title: f.title, kind: 'removed' as const, fields: [] })),
+    ...diff.changed.map((c) => ({
+      flagId: c.id,
+      title: c.title,
+      kind: 'changed' as const,
+      fields: c.fields.map(({ field, before, after }) => ({ field, before, after })),
+    })),
+  ];
+  return { entry: { ...base, baseline, changes }, flags };
 }
 
 function retentionNote(perSubject: number, maxAgeNanos: number, maxMsgs: number): string | undefined {
