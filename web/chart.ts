@@ -1,10 +1,8 @@
 /** The signal chart (uPlot, bundled): success and failure counts per bucket, and the error rate. */
 import uPlot from 'uplot';
+import type { SignalsResponse } from './api';
 
-export interface SeriesData {
-  bucketMs: number;
-  buckets: [number, number, number][];
-}
+export type SeriesData = Pick<SignalsResponse, 'bucketMs' | 'buckets'>;
 
 export class SignalChart {
   private plot: uPlot | undefined;

@@ -4,6 +4,8 @@
  * refuses it when the flag changed elsewhere, and the card then shows the current state.
  */
 import { api, ApiError, type WireFlag } from './api';
+import { readSettings, settingsForm } from './components/circuit-settings';
+import { confirmAction } from './components/confirm';
 import { h, percent, replace, show, toast, uid } from './dom';
 
 export interface CardOptions {
@@ -12,15 +14,6 @@ export interface CardOptions {
   readonly link: boolean;
   readonly onDeleted?: (flag: WireFlag) => void;
 }
-
-const CIRCUIT_NUMBERS: readonly { field: keyof WireFlag; label: string; min: number; max?: number; step: string }[] = [
-  { field: 'error_threshold_percentage', label: 'Error threshold (%)', min: 0, max: 100, step: '0.1' },
-  { field: 'circuit_recovery_percentage', label: 'Recovery rollout now (%)', min: 0, max: 100, step: '0.1' },
-  { field: 'circuit_initial_recovery_percentage', label: 'Initial recovery (%)', min: 0, max: 100, step: '0.1' },
-  { field: 'circuit_recovery_increment_percentage', label: 'Recovery increment (%)', min: 0, max: 100, step: '0.1' },
-  { field: 'circuit_recovery_rate', label: 'Recovery step every (s)', min: 0, step: '1' },
-  { field: 'circuit_recovery_delay', label: 'Recovery delay (s)', min: 0, step: '1' },
-];
 
 export class FlagCard {
   readonly el: HTMLElement;
@@ -40,7 +33,8 @@ export class FlagCard {
   private rolloutBase: number | undefined;
   private rolloutSending = false;
   private rolloutQueued: number | undefined;
-  private settingsBase: Partial<WireFlag> | undefined;
+  /** The circuit settings as the open form showed them. */
+  private settingsBase: Readonly<Record<string, unknown>> | undefined;
 
   constructor(flag: WireFlag, opts: CardOptions) {
     this.flag = flag;
@@ -292,101 +286,23 @@ export class FlagCard {
       this.settingsBase = undefined;
       return;
     }
-    const f = this.flag;
-    const base: Partial<WireFlag> = {};
-    const id = uid(`settings-${f.id}`);
-    const inputs: HTMLElement[] = [];
-    for (const spec of CIRCUIT_NUMBERS) {
-      const value = f[spec.field] as number;
-      (base as Record<string, unknown>)[spec.field] = value;
-      inputs.push(
-        h(
-          'div',
-          { class: 'field' },
-          h('label', { for: `${id}-${spec.field}` }, spec.label),
-          h('input', {
-            type: 'number',
-            id: `${id}-${spec.field}`,
-            name: spec.field,
-            min: spec.min,
-            max: spec.max,
-            step: spec.step,
-            value,
-          }),
-        ),
-      );
-    }
-    base.circuit_status = f.circuit_status;
-    base.circuit_recovery_profile = f.circuit_recovery_profile;
-    base.is_recoverable = f.is_recoverable;
-    const select = (field: string, label: string, options: string[], value: string): HTMLElement =>
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: `${id}-${field}` }, label),
-        h(
-          'select',
-          { id: `${id}-${field}`, name: field },
-          ...options.map((o) => h('option', { value: o, selected: o === value }, o)),
-        ),
-      );
-    inputs.push(select('circuit_status', 'Circuit status', ['close', 'open', 'recovery'], f.circuit_status));
-    inputs.push(
-      select('circuit_recovery_profile', 'Recovery profile', ['linear', 'exponential'], f.circuit_recovery_profile),
-    );
-    inputs.push(
-      h(
-        'div',
-        { class: 'field check' },
-        h('input', { type: 'checkbox', id: `${id}-is_recoverable`, name: 'is_recoverable', checked: f.is_recoverable }),
-        h('label', { for: `${id}-is_recoverable` }, 'Recovers gradually after a trip'),
-      ),
-    );
+    const { form, base } = settingsForm(this.flag, (shown) => void this.saveSettings(shown));
     this.settingsBase = base;
-    const form = h(
-      'form',
-      {
-        class: 'settings-form',
-        'aria-label': `Circuit settings of ${f.title}`,
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          void this.saveSettings(form);
-        },
-      },
-      h('div', { class: 'grid' }, ...inputs),
-      h('button', { type: 'submit' }, 'Save settings'),
-    );
     const summary = this.details.querySelector('summary');
     replace(this.details, summary, form);
   }
 
   private async saveSettings(form: HTMLFormElement): Promise<void> {
-    const base = this.settingsBase ?? {};
-    const patch: Record<string, unknown> = {};
-    const expect: Record<string, unknown> = {};
-    for (const el of Array.from(form.elements)) {
-      if (!(el instanceof HTMLInputElement || el instanceof HTMLSelectElement) || el.name === '') continue;
-      el.removeAttribute('aria-invalid');
-      let value: unknown;
-      if (el instanceof HTMLInputElement && el.type === 'checkbox') value = el.checked;
-      else if (el instanceof HTMLInputElement && el.type === 'number') {
-        if (el.value.trim() === '' || !Number.isFinite(Number(el.value))) {
-          this.fail(el.name, `${el.name} must be a number`);
-          return;
-        }
-        value = Number(el.value);
-      } else value = el.value;
-      const before = (base as Record<string, unknown>)[el.name];
-      if (value !== before) {
-        patch[el.name] = value;
-        expect[el.name] = before;
-      }
+    const edit = readSettings(form, this.settingsBase ?? {});
+    if (!edit.ok) {
+      this.fail(edit.field, `${edit.field} must be a number`);
+      return;
     }
-    if (Object.keys(patch).length === 0) {
+    if (Object.keys(edit.patch).length === 0) {
       toast('Nothing to save');
       return;
     }
-    if (await this.send(patch, expect, `Circuit settings of ${this.flag.title} saved`)) {
+    if (await this.send(edit.patch, edit.expect, `Circuit settings of ${this.flag.title} saved`)) {
       this.settingsBase = undefined;
       this.renderSettings();
     }
@@ -394,27 +310,14 @@ export class FlagCard {
 
   private async confirmDelete(): Promise<void> {
     const title = this.flag.title;
-    const dialog = h(
-      'dialog',
-      { class: 'confirm', 'aria-labelledby': 'confirm-title' },
-      h('h2', { id: 'confirm-title' }, `Delete flag ${title}?`),
-      h('p', {}, 'Services stop seeing it at once (it evaluates to off). This cannot be undone.'),
-      h(
-        'form',
-        { method: 'dialog', class: 'actions' },
-        h('button', { value: 'cancel', autofocus: true }, 'Cancel'),
-        h('button', { value: 'delete', class: 'danger' }, `Delete ${title}`),
-      ),
+    const yes = await confirmAction(
+      `Delete flag ${title}?`,
+      'Services stop seeing it at once (it evaluates to off). This cannot be undone.',
+      `Delete ${title}`,
     );
-    document.body.append(dialog);
-    const answer = await new Promise<string>((resolve) => {
-      dialog.addEventListener('close', () => resolve(dialog.returnValue), { once: true });
-      dialog.showModal();
-    });
-    dialog.remove();
-    if (answer !== 'delete') return;
+    if (!yes) return;
     try {
-      await api('DELETE', `/api/apps/${this.opts.appId}/flags/${this.flag.id}`);
+      await api('DELETE /api/apps/:app/flags/:flag', { path: { app: this.opts.appId, flag: this.flag.id } });
       toast(`Flag ${title} deleted`);
       this.opts.onDeleted?.(this.flag);
     } catch (error) {
@@ -428,9 +331,9 @@ export class FlagCard {
     this.message.className = 'message';
     this.el.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
     try {
-      const result = await api<{ flag: WireFlag }>('PATCH', `/api/apps/${this.opts.appId}/flags/${this.flag.id}`, {
-        patch,
-        expect,
+      const result = await api('PATCH /api/apps/:app/flags/:flag', {
+        path: { app: this.opts.appId, flag: this.flag.id },
+        body: { patch, expect },
       });
       this.update(result.flag);
       toast(done);

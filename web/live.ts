@@ -1,12 +1,17 @@
 /** The live feed: an EventSource on /api/events, with its state shown in the header. */
-import type { AppSummary, RulesetEvent } from './api';
+import type { LiveEvents } from './api';
 
 export interface LiveHandlers {
   /** The stream (re)connected: the next ruleset event is a fresh start. */
   open?: () => void;
-  ruleset?: (event: RulesetEvent) => void;
-  apps?: (apps: AppSummary[]) => void;
-  invalid?: (event: { appId: number; sequence: number; message: string }) => void;
+  ruleset?: (event: LiveEvents['ruleset']) => void;
+  apps?: (apps: LiveEvents['apps']) => void;
+  invalid?: (event: LiveEvents['invalid']) => void;
+}
+
+/** An event's data as the contract types it: the server sends it with the same types. */
+function data<E extends keyof LiveEvents>(_event: E, e: Event): LiveEvents[E] {
+  return JSON.parse((e as MessageEvent<string>).data) as LiveEvents[E];
 }
 
 export function openLive(app: number | undefined, handlers: LiveHandlers): () => void {
@@ -25,19 +30,12 @@ export function openLive(app: number | undefined, handlers: LiveHandlers): () =>
   source.addEventListener('error', () => set('reconnecting…', 'down'));
   source.addEventListener('ruleset', (e) => {
     set('live', 'live');
-    handlers.ruleset?.(JSON.parse((e as MessageEvent<string>).data) as RulesetEvent);
+    handlers.ruleset?.(data('ruleset', e));
   });
   // The server cannot follow the app right now (no stream yet, a lost consumer): say why.
-  source.addEventListener('waiting', (e) => {
-    const { reason } = JSON.parse((e as MessageEvent<string>).data) as { reason: string };
-    set(`waiting: ${reason}`, 'down');
-  });
-  source.addEventListener('apps', (e) => handlers.apps?.(JSON.parse((e as MessageEvent<string>).data) as AppSummary[]));
-  source.addEventListener('invalid', (e) =>
-    handlers.invalid?.(
-      JSON.parse((e as MessageEvent<string>).data) as { appId: number; sequence: number; message: string },
-    ),
-  );
+  source.addEventListener('waiting', (e) => set(`waiting: ${data('waiting', e).reason}`, 'down'));
+  source.addEventListener('apps', (e) => handlers.apps?.(data('apps', e)));
+  source.addEventListener('invalid', (e) => handlers.invalid?.(data('invalid', e)));
   return () => {
     source.close();
     set('', 'off');

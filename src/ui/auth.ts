@@ -3,9 +3,9 @@
  * failures limited per client address (limiter.ts), and the three auth routes (session, login,
  * logout) that api.ts lists in its route table.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../logger';
-import { HttpError, objectBody, readJsonBody, sendJson } from './http';
+import { HttpError, objectBody, readJsonBody, type Reply } from './http';
 import { FailureLimiter } from './limiter';
 import { CLEAR_SESSION_COOKIE, SESSION_COOKIE, bearerOf, readCookie, safeEqual, sessionCookie } from './security';
 import { SessionStore } from './sessions';
@@ -55,33 +55,25 @@ export class DashboardAuth {
   }
 
   /** `GET /api/session`: whether a token is needed and whether this request has it. */
-  session(req: IncomingMessage, res: ServerResponse): void {
+  session(req: IncomingMessage): Reply<'GET /api/session'> {
     const token = this.token;
-    if (token === undefined) {
-      sendJson(res, 200, { tokenRequired: false, authenticated: true });
-      return;
-    }
+    if (token === undefined) return { body: { tokenRequired: false, authenticated: true } };
     const address = this.refuseBlocked(req);
     const credentials = this.credentials(req, token);
     // A wrong credential counts here too, or this answer would be a free oracle for guesses.
     if (credentials === 'wrong') this.fail(address);
-    sendJson(
-      res,
-      200,
-      { tokenRequired: true, authenticated: credentials === 'ok' },
-      credentials === 'wrong' ? this.clearStaleCookie(req) : {},
-    );
+    return {
+      body: { tokenRequired: true, authenticated: credentials === 'ok' },
+      headers: credentials === 'wrong' ? this.clearStaleCookie(req) : {},
+    };
   }
 
   /** `POST /api/login` with `{ token }`: a new session and its cookie. */
-  async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async login(req: IncomingMessage): Promise<Reply<'POST /api/login'>> {
     const token = this.token;
     const address = token === undefined ? '' : this.refuseBlocked(req);
     const body = objectBody(await readJsonBody(req), '{ "token": "…" }');
-    if (token === undefined) {
-      sendJson(res, 200, { authenticated: true });
-      return;
-    }
+    if (token === undefined) return { body: { authenticated: true } };
     if (typeof body.token !== 'string' || !safeEqual(body.token, token)) {
       this.fail(address);
       throw new HttpError(401, 'Wrong token', { field: 'token' });
@@ -90,15 +82,15 @@ export class DashboardAuth {
     const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (previous !== undefined && previous !== '') this.sessions.revoke(previous);
     const id = this.sessions.create(token);
-    sendJson(res, 200, { authenticated: true }, { 'Set-Cookie': sessionCookie(id, this.sessions.ttlMs) });
+    return { body: { authenticated: true }, headers: { 'Set-Cookie': sessionCookie(id, this.sessions.ttlMs) } };
   }
 
   /** `POST /api/logout`: the session ends on the server, so a copy of the cookie is worthless too. */
-  logout(req: IncomingMessage, res: ServerResponse): void {
+  logout(req: IncomingMessage): Reply<'POST /api/logout'> {
     req.resume();
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (id !== undefined && id !== '') this.sessions.revoke(id);
-    sendJson(res, 200, { authenticated: false }, { 'Set-Cookie': CLEAR_SESSION_COOKIE });
+    return { body: { authenticated: false }, headers: { 'Set-Cookie': CLEAR_SESSION_COOKIE } };
   }
 
   /** Ends every session (the dashboard stops). */
@@ -156,13 +148,9 @@ export interface AuthContext {
   readonly auth: DashboardAuth;
 }
 
-export const sessionRoute = (ctx: AuthContext, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-  ctx.auth.session(req, res);
-  return Promise.resolve();
-};
-export const loginRoute = (ctx: AuthContext, req: IncomingMessage, res: ServerResponse): Promise<void> =>
-  ctx.auth.login(req, res);
-export const logoutRoute = (ctx: AuthContext, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-  ctx.auth.logout(req, res);
-  return Promise.resolve();
-};
+export const sessionRoute = (ctx: AuthContext, req: IncomingMessage): Promise<Reply<'GET /api/session'>> =>
+  Promise.resolve(ctx.auth.session(req));
+export const loginRoute = (ctx: AuthContext, req: IncomingMessage): Promise<Reply<'POST /api/login'>> =>
+  ctx.auth.login(req);
+export const logoutRoute = (ctx: AuthContext, req: IncomingMessage): Promise<Reply<'POST /api/logout'>> =>
+  Promise.resolve(ctx.auth.logout(req));

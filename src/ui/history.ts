@@ -3,46 +3,17 @@
  * whole ruleset, so each one is compared with the one before it. Only the newest part of the
  * stream is scanned (`MAX_SCANNED` stream sequences), to bound the work on a busy stream.
  */
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from 'nats';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
 import { diffRulesets } from '../admin/diff';
 import { parseRulesetPayload, toWire } from '../ruleset/parse';
 import type { WireFlag } from '../ruleset/types';
 import { appFilter } from '../nats/subjects';
+import type { HistoryChange, HistoryEntry, HistoryResponse } from './contract';
 
 /** Stream sequences scanned backwards from the newest (messages of every app count). */
 export const MAX_SCANNED = 2_000;
 /** Entries returned at most. */
 export const MAX_ENTRIES = 200;
-
-export interface HistoryChange {
-  readonly flagId: number;
-  readonly title: string;
-  readonly kind: 'added' | 'removed' | 'changed';
-  /** For 'changed': the fields that differ (not `updated_at`). */
-  readonly fields: readonly { field: string; before: unknown; after: unknown }[];
-}
-
-export interface HistoryEntry {
-  readonly sequence: number;
-  readonly subject: string;
-  /** 'manual' (an admin's edit) or 'circuit' (the breaker's). */
-  readonly kind: string;
-  readonly time: string;
-  /** True for the oldest message read: nothing before it to compare with. */
-  readonly baseline: boolean;
-  readonly error?: string;
-  readonly changes: readonly HistoryChange[];
-}
-
-export interface History {
-  readonly entries: readonly HistoryEntry[];
-  /** What the stream keeps, in words, when it does not keep every message (or undefined). */
-  readonly retention: string | undefined;
-  /** The stream's max_msgs_per_subject (-1: unlimited). */
-  readonly maxMessagesPerSubject: number;
-  /** Whether older messages exist that were not scanned. */
-  readonly truncated: boolean;
-}
 
 export async function readHistory(
   js: JetStreamClient,
@@ -50,7 +21,7 @@ export async function readHistory(
   stream: string,
   appId: number,
   options: { flagId?: number; limit?: number; timeoutMs?: number } = {},
-): Promise<History> {
+): Promise<HistoryResponse> {
   const info = await jsm.streams.info(stream, { subjects_filter: appFilter(appId) });
   const perSubject = info.config.max_msgs_per_subject ?? -1;
   const retention = retentionNote(perSubject, info.config.max_age ?? 0, info.config.max_msgs ?? -1);
@@ -72,34 +43,10 @@ export async function readHistory(
     let done = false;
     for await (const m of batch) {
       got += 1;
-      const parsed = parseRulesetPayload(m.data, `${m.subject} #${m.seq}`, { appId });
-      const time = new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString();
-      const kind = m.subject.split('.').pop() ?? '';
-      if (!parsed.ok) {
-        entries.push({
-          sequence: m.seq,
-          subject: m.subject,
-          kind,
-          time,
-          baseline: false,
-          error: parsed.error.message,
-          changes: [],
-        });
-      } else {
-        const flags = parsed.flags.map(toWire);
-        const diff = diffRulesets(previous ?? [], flags, { ignoreFields: ['updated_at'] });
-        const changes: HistoryChange[] = [
-          ...diff.added.map((f) => ({ flagId: f.id, title: f.title, kind: 'added' as const, fields: [] })),
-          ...diff.removed.map((f) => ({ flagId: f.id, title: f.title, kind: 'removed' as const, fields: [] })),
-          ...diff.changed.map((c) => ({
-            flagId: c.id,
-            title: c.title,
-            kind: 'changed' as const,
-            fields: c.fields.map(({ field, before, after }) => ({ field, before, after })),
-          })),
-        ];
-        entries.push({ sequence: m.seq, subject: m.subject, kind, time, baseline: first && start > 1, changes });
-        previous = flags;
+      const entry = entryOf(m, appId, previous, first && start > 1);
+      entries.push(entry.entry);
+      if (entry.flags !== undefined) {
+        previous = entry.flags;
         first = false;
       }
       if (m.info.pending === 0) {
@@ -124,6 +71,33 @@ export async function readHistory(
     maxMessagesPerSubject: perSubject,
     truncated: start > info.state.first_seq,
   };
+}
+
+/** One message as a history entry (compared with the ruleset before it), and its flags when valid. */
+function entryOf(
+  m: JsMsg,
+  appId: number,
+  previous: readonly WireFlag[] | undefined,
+  baseline: boolean,
+): { entry: HistoryEntry; flags?: readonly WireFlag[] } {
+  const parsed = parseRulesetPayload(m.data, `${m.subject} #${m.seq}`, { appId });
+  const time = new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString();
+  const kind = m.subject.split('.').pop() ?? '';
+  const base = { sequence: m.seq, subject: m.subject, kind, time };
+  if (!parsed.ok) return { entry: { ...base, baseline: false, error: parsed.error.message, changes: [] } };
+  const flags = parsed.flags.map(toWire);
+  const diff = diffRulesets(previous ?? [], flags, { ignoreFields: ['updated_at'] });
+  const changes: HistoryChange[] = [
+    ...diff.added.map((f) => ({ flagId: f.id, title: f.title, kind: 'added' as const, fields: [] })),
+    ...diff.removed.map((f) => ({ flagId: f.id, title: f.title, kind: 'removed' as const, fields: [] })),
+    ...diff.changed.map((c) => ({
+      flagId: c.id,
+      title: c.title,
+      kind: 'changed' as const,
+      fields: c.fields.map(({ field, before, after }) => ({ field, before, after })),
+    })),
+  ];
+  return { entry: { ...base, baseline, changes }, flags };
 }
 
 function retentionNote(perSubject: number, maxAgeNanos: number, maxMsgs: number): string | undefined {

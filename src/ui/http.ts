@@ -1,5 +1,6 @@
 /** Small HTTP helpers of the dashboard server: JSON answers, errors as JSON, bounded JSON bodies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorBody, RouteKey, Routes } from './contract';
 import { SECURITY_HEADERS } from './security';
 
 /** Largest request body accepted (a flag with a long whitelist fits many times over). */
@@ -8,13 +9,14 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** An error that becomes an HTTP answer: status, message, optional details (never a stack) and headers. */
 export class HttpError extends Error {
   readonly status: number;
-  readonly details: Readonly<Record<string, unknown>>;
+  /** The members of the error body beside `error` (the contract's ErrorBody). */
+  readonly details: Readonly<Omit<ErrorBody, 'error'>>;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     status: number,
     message: string,
-    details: Record<string, unknown> = {},
+    details: Omit<ErrorBody, 'error'> = {},
     headers: Record<string, string> = {},
   ) {
     super(message);
@@ -44,12 +46,24 @@ export function sendJson(
   res.end(text);
 }
 
+/** What a JSON route answers: its body (typed by the contract), status (200 unless set) and extra headers. */
+export interface Reply<K extends RouteKey> {
+  readonly status?: number;
+  readonly body: Routes[K]['response'];
+  readonly headers?: Record<string, string>;
+}
+
+export function sendReply<K extends RouteKey>(res: ServerResponse, reply: Reply<K>): void {
+  sendJson(res, reply.status ?? 200, reply.body, reply.headers);
+}
+
 export function sendError(res: ServerResponse, error: HttpError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, error.status, { error: error.message, ...error.details }, { ...error.headers });
+  const body: ErrorBody = { error: error.message, ...error.details };
+  sendJson(res, error.status, body, { ...error.headers });
 }
 
 /** Reads a JSON body of at most `limit` bytes; 413 when larger, 415 when not JSON, 400 when unparsable. */

@@ -7,34 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { FlagAdmin, RulesetUpdate, StopWatch } from '../admin';
 import type { Logger } from '../logger';
 import type { WireFlag } from '../ruleset/types';
-
-/** What the browser gets for an app: its whole current ruleset and what the last message changed. */
-export interface RulesetEvent {
-  readonly appId: number;
-  readonly sequence: number;
-  readonly subject: string;
-  readonly time: string;
-  readonly flags: readonly WireFlag[];
-  /** Ids of the flags the message added, removed or changed (empty for the first snapshot). */
-  readonly changedIds: readonly number[];
-  readonly initial: boolean;
-}
-
-export interface AppSummary {
-  readonly id: number;
-  readonly flags: number;
-  readonly active: number;
-  readonly open: readonly string[];
-  readonly recovering: readonly string[];
-  readonly sequence: number;
-  readonly time: string;
-  /**
-   * The dashboard's own view of the app (the live feed only): `live` while its watch follows the
-   * stream, `waiting` with why while it cannot (no stream, a lost consumer, NATS down).
-   */
-  readonly following?: 'live' | 'waiting';
-  readonly waiting?: string;
-}
+import type { AppSummary, LiveEvents, RulesetEvent } from './contract';
 
 export function summarize(appId: number, flags: readonly WireFlag[], sequence: number, time: string): AppSummary {
   return {
@@ -55,12 +28,12 @@ class Client {
   private closed = false;
   constructor(private readonly res: ServerResponse) {}
 
-  send(event: string, data: unknown): void {
+  send<E extends keyof LiveEvents>(event: E, data: LiveEvents[E]): void {
     this.sendText(event, JSON.stringify(data));
   }
 
   /** `json` is already serialized (one ruleset of hundreds of flags is serialized once for all clients). */
-  sendText(event: string, json: string): void {
+  sendText(event: keyof LiveEvents, json: string): void {
     if (this.closed) return;
     this.res.write(`event: ${event}\ndata: ${json}\n\n`);
   }

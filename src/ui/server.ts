@@ -15,7 +15,7 @@ import type { Logger } from '../logger';
 import { openNats } from '../nats/open';
 import { SignalReader, type SignalReaderOptions } from '../signals/reader';
 import { optionalInteger, optionalPort, optionalString, resolveLogger } from '../validate';
-import { handleApi, toHttpError } from './api';
+import { handleApi, toHttpError, type ApiContext } from './api';
 import { DashboardAuth } from './auth';
 import { HttpError, sendError, setSecurityHeaders } from './http';
 import { LiveHub } from './live';
@@ -144,45 +144,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     // Sessions live in this server only: a restart (the only way to change the token) ends them all.
     const auth = new DashboardAuth({ token: settings.token, sessionTtlMs: settings.sessionTtlMs, logger });
     closers.push(() => Promise.resolve(auth.close()));
-    const ctx = { admin, reader, js, jsm, live, logger, auth };
+    const ctx: ApiContext = { admin, reader, js, jsm, live, logger, auth };
 
+    const handle = requestHandler(ctx, settings, assets);
     const server = createServer((req, res) => {
       handle(req, res).catch((error: unknown) => sendError(res, toHttpError(error, logger)));
     });
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
-    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      setSecurityHeaders(res);
-      const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
-      const method = req.method ?? 'GET';
-      if (settings.token === undefined && !hostAllowed(req.headers.host))
-        throw new HttpError(403, 'This dashboard answers only to localhost names (the Host header is not one)');
-      if (url.pathname.startsWith('/api/')) {
-        if (isMutating(method)) {
-          const bearer = /^Bearer\s/i.test(req.headers.authorization ?? '');
-          const ok = sameOrigin({
-            method,
-            origin: req.headers.origin,
-            secFetchSite: header(req, 'sec-fetch-site'),
-            host: req.headers.host,
-            bearer,
-          });
-          if (!ok) throw new HttpError(403, 'Cross-origin request refused (the Origin is not this dashboard)');
-        }
-        if (!(await handleApi(ctx, req, res, url))) throw new HttpError(404, `No API at ${url.pathname}`);
-        return;
-      }
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `Method ${method} is not allowed here`);
-      const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-      const body = assets.get(name);
-      if (body === undefined) throw new HttpError(404, `Not found: ${url.pathname}`);
-      res.writeHead(200, {
-        'Content-Type': TYPES[extname(name)] ?? 'application/octet-stream',
-        'Content-Length': body.length,
-        'Cache-Control': name === 'index.html' ? 'no-store' : 'no-cache',
-      });
-      res.end(method === 'HEAD' ? undefined : body);
-    };
 
     await listen(server, settings.host, settings.port);
     closers.push(
@@ -207,6 +176,50 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await closeAll();
     throw error;
   }
+}
+
+/** Answers one request: the Host and Origin checks, then the API or a file of the page. */
+function requestHandler(
+  ctx: ApiContext,
+  settings: Settings,
+  assets: ReadonlyMap<string, Buffer>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    setSecurityHeaders(res);
+    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    const method = req.method ?? 'GET';
+    if (settings.token === undefined && !hostAllowed(req.headers.host))
+      throw new HttpError(403, 'This dashboard answers only to localhost names (the Host header is not one)');
+    if (url.pathname.startsWith('/api/')) {
+      if (isMutating(method)) {
+        const bearer = /^Bearer\s/i.test(req.headers.authorization ?? '');
+        const ok = sameOrigin({
+          method,
+          origin: req.headers.origin,
+          secFetchSite: header(req, 'sec-fetch-site'),
+          host: req.headers.host,
+          bearer,
+        });
+        if (!ok) throw new HttpError(403, 'Cross-origin request refused (the Origin is not this dashboard)');
+      }
+      if (!(await handleApi(ctx, req, res, url))) throw new HttpError(404, `No API at ${url.pathname}`);
+      return;
+    }
+    serveAsset(assets, method, url, res);
+  };
+}
+
+function serveAsset(assets: ReadonlyMap<string, Buffer>, method: string, url: URL, res: ServerResponse): void {
+  if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `Method ${method} is not allowed here`);
+  const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+  const body = assets.get(name);
+  if (body === undefined) throw new HttpError(404, `Not found: ${url.pathname}`);
+  res.writeHead(200, {
+    'Content-Type': TYPES[extname(name)] ?? 'application/octet-stream',
+    'Content-Length': body.length,
+    'Cache-Control': name === 'index.html' ? 'no-store' : 'no-cache',
+  });
+  res.end(method === 'HEAD' ? undefined : body);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
