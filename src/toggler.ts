@@ -1,3 +1,4 @@
+import { errorMessage } from './util/error-message';
 import { describeValue } from './errors';
 import { contextKey, type EvaluationContext } from './evaluation/context';
 import type { CompiledFlag } from './evaluation/evaluator';
@@ -144,7 +145,7 @@ export class Toggler {
         ...(e.ruleId === undefined ? {} : { ruleIndex: e.ruleIndex, ruleId: e.ruleId }),
       };
     } catch (err) {
-      return { ...this.detail('ERROR', undefined, key), errorMessage: messageOf(err) };
+      return { ...this.detail('ERROR', undefined, key), errorMessage: errorMessage(err) };
     }
   }
 
@@ -265,7 +266,7 @@ export class Toggler {
         source: this.host.rulesetOrigin(),
       };
     } catch (err) {
-      return this.fallback(defaultValue, undefined, 'ERROR', key, messageOf(err));
+      return this.fallback(defaultValue, undefined, 'ERROR', key, errorMessage(err));
     }
   }
 
@@ -346,14 +347,5 @@ function isPlainContext(context: object): boolean {
     return !Array.isArray(context);
   } catch {
     return false;
-  }
-}
-
-/** The message of anything thrown, without calling into it beyond `Error.message`. */
-function messageOf(err: unknown): string {
-  try {
-    return err instanceof Error ? String(err.message) : describeValue(err);
-  } catch {
-    return 'unknown error';
   }
 }

@@ -6,7 +6,11 @@
  */
 import { AuthorizationError, ConnectionError } from '../errors';
 import type { ResolvedNatsOptions } from '../options';
+import { errorMessage } from '../util/error-message';
 import { hasUrlCredentials, redactText, redactUrl } from '../util/redact';
+
+/** The helper is src/util/error-message.ts; re-exported for the NATS side's callers. */
+export { errorMessage };
 
 /** JetStream API error codes (`api_error.err_code`) the source and the admin library act on. */
 export const JS_ERR = {
@@ -32,12 +36,6 @@ function field(err: unknown, name: string): unknown {
 export function errorCode(err: unknown): string | undefined {
   const code = field(err, 'code');
   return typeof code === 'string' ? code : undefined;
-}
-
-/** The message of anything thrown, with credentials in URLs hidden. */
-export function errorMessage(err: unknown): string {
-  const message = field(err, 'message');
-  return redactText(typeof message === 'string' && message !== '' ? message : String(err));
 }
 
 /** The JetStream API error number of a failed JetStream request, when it is one. */

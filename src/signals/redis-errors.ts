@@ -1,5 +1,5 @@
 /** Telling Redis errors apart: a refused command (retrying cannot help) from trouble that passes. */
-
+import { errorMessage } from '../util/error-message';
 /** Reply prefixes of errors that go away by themselves (loading, failover, memory pressure, …). */
 const TRANSIENT_PREFIXES = [
   'LOADING',
@@ -43,12 +43,7 @@ export function isPermanentReplyError(error: unknown): boolean {
 
 /** The first useful line of an error, for a log message. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const previous = (error as Error & { previousErrors?: unknown }).previousErrors;
-    if (Array.isArray(previous) && previous[0] instanceof Error) return `${error.message} (${previous[0].message})`;
-    return error.message;
-  }
-  return String(error);
+  return errorMessage(error);
 }
 
 /** Redis refused the credentials (wrong password, unknown or disabled user, none given). */
