@@ -1,12 +1,12 @@
 /**
  * The breaker's Redis: its connection (opened through the signal pipeline's own
- * `openSignalConnection`) and the signal reader on it, chosen by `signalBackend` ('auto' asks
+ * `openRedis`) and the signal reader on it, chosen by `signalBackend` ('auto' asks
  * Redis for the TimeSeries module once it answers).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { probeTimeSeries } from '../signals/detect';
-import { openSignalConnection, type SignalConnection } from '../signals/redis-connection';
+import { openRedis, type RedisConnection } from '../signals/redis-connection';
 import type { ResolvedBreakerOptions } from './options';
 import type { BreakerSignals } from './signals';
 import { NativeSignals } from './signals-native';
@@ -14,7 +14,7 @@ import { TimeSeriesSignals } from './signals-timeseries';
 
 export class SignalBackend {
   /** The Redis connection as opened (ours, or the host's client adopted): closed at `close()`. */
-  private connection: SignalConnection | undefined;
+  private connection: RedisConnection | undefined;
   private client: Redis | undefined;
   private signals: BreakerSignals | undefined;
   /** Resolves true once Redis answers, false after `connectTimeoutMs` (or before `connect()`). */
@@ -28,7 +28,7 @@ export class SignalBackend {
   connect(): void {
     // The signal pipeline's own connection: same fail-fast policy, an `error` listener on our client,
     // the host's client adopted as it is (used, never closed).
-    const connection = openSignalConnection(
+    const connection = openRedis(
       this.options.redis,
       (err) => this.logger.debug(`CircuitBreaker: Redis ${err.message}`),
       (message) => this.logger.debug(`CircuitBreaker: ${message}`),

@@ -17,7 +17,7 @@ import type { BufferEntry, SignalBuffer } from './buffer';
 import { InDoubt } from './in-doubt';
 import type { Flight, SignalLedger } from './ledger';
 import type { OnceLog } from './once-log';
-import { COMMAND_TIMEOUT_MS, type SignalConnection } from './redis-connection';
+import { COMMAND_TIMEOUT_MS, type RedisConnection } from './redis-connection';
 import { describeError, isPermissionError } from './redis-errors';
 import { settleFailure, settleReplies } from './settle';
 
@@ -66,7 +66,7 @@ export class BatchWriter {
   }
 
   /** Plans and sends one new batch. Returns false when writing should stop for now. */
-  async write(connection: SignalConnection, backend: WriteBackend, taken: BufferEntry[]): Promise<boolean> {
+  async write(connection: RedisConnection, backend: WriteBackend, taken: BufferEntry[]): Promise<boolean> {
     const now = this.deps.clock();
     const entries = this.dropExpired(backend, taken, now);
     if (entries.length === 0) return true;
@@ -86,7 +86,7 @@ export class BatchWriter {
    * Resends the batch kept aside, if any, before anything new. Past the resend horizon its marker
    * may be gone, so it is not resent: counted as unknown. Returns false when writing should stop.
    */
-  async resendDoubt(connection: SignalConnection): Promise<boolean> {
+  async resendDoubt(connection: RedisConnection): Promise<boolean> {
     const kept = this.doubt.current;
     if (!kept) return true;
     if (this.scripts && this.doubt.pastHorizon(Date.now())) {
@@ -126,7 +126,7 @@ export class BatchWriter {
    * is answered; otherwise keeps it aside verbatim to be resent first, with the same id.
    * Returns false when writing should stop for now.
    */
-  private async send(connection: SignalConnection, batch: Batch, flight: Flight): Promise<boolean> {
+  private async send(connection: RedisConnection, batch: Batch, flight: Flight): Promise<boolean> {
     this.doubt.release(batch);
     const open = batch.groups.filter((g) => g.replies === undefined);
     const failures = await Promise.all(open.map((group) => this.sendGroup(connection, group)));
@@ -154,7 +154,7 @@ export class BatchWriter {
   }
 
   /** Sends one group; fills in its replies when answered. Resolves with the error when not. Never rejects. */
-  private async sendGroup(connection: SignalConnection, group: BatchGroup): Promise<unknown> {
+  private async sendGroup(connection: RedisConnection, group: BatchGroup): Promise<unknown> {
     try {
       group.replies = this.scripts
         ? await sendScript(connection.client, group)

@@ -14,7 +14,7 @@ import { probeTimeSeries } from './detect';
 import { eventToken } from './keys';
 import { NativeReader } from './native-reader';
 import { bucketOf, type MetricTotals, type ReadBackend, type StatusTotals } from './read-backend';
-import { CONNECT_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
+import { CONNECT_TIMEOUT_MS, openRedis, type RedisConnection } from './redis-connection';
 import { describeError, isCredentialsError, isReplyError } from './redis-errors';
 import { TimeSeriesReader } from './timeseries-reader';
 import type { Variant } from './types';
@@ -106,7 +106,7 @@ export class SignalReader {
   private readonly redis: ResolvedRedisOptions;
   private readonly mode: 'auto' | 'timeseries' | 'native';
   private readonly logger: Logger;
-  private connection: SignalConnection | undefined;
+  private connection: RedisConnection | undefined;
   private backend: ReadBackend | undefined;
   private closed = false;
 
@@ -239,7 +239,7 @@ export class SignalReader {
   private async ready(): Promise<ReadBackend> {
     if (this.closed) throw new TailslideError('CLOSED', 'SignalReader is closed');
     if (!this.connection) {
-      this.connection = openSignalConnection(
+      this.connection = openRedis(
         this.redis,
         (error) => this.logger.debug(`SignalReader: Redis ${error.message}`),
         (message) => this.logger.debug(`SignalReader: ${message}`),

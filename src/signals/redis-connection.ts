@@ -43,7 +43,7 @@ export type ReadyOutcome =
   /** `error`: set when waiting was cut short by an error retrying cannot fix soon (refused, credentials). */
   | { readonly ready: false; readonly error?: Error };
 
-export interface SignalConnection {
+export interface RedisConnection {
   /**
    * The client. A Redis Cluster client (ioredis `Cluster`) is typed as `Redis` too: the pipeline
    * uses only what both have (`call`, `multi`, `pipeline`, `zrange`, events, `quit`), and writes
@@ -112,12 +112,12 @@ export function ownClientOptions(
  * @param onDebug where the connection's own remarks go (e.g. that INFO is not permitted).
  * @param commandTimeoutMs ioredis `commandTimeout` of a client we create (never of an injected one)
  */
-export function openSignalConnection(
+export function openRedis(
   options: ResolvedRedisOptions,
   onError: (error: Error) => void,
   onDebug: (message: string) => void = () => undefined,
   commandTimeoutMs?: number,
-): SignalConnection {
+): RedisConnection {
   // An injected client was checked to have the members the SDK uses (isRedisClient); it is
   // documented to be an ioredis 5 client, which is what the rest of the pipeline is typed against.
   if (options.client !== undefined) return new Connection(options.client as unknown as Redis, false, onError);
@@ -190,7 +190,7 @@ function routeReadyCheck(client: Redis, onDebug: (message: string) => void): voi
   Object.defineProperty(client, 'info', { value: info, configurable: true, writable: true });
 }
 
-class Connection implements SignalConnection {
+class Connection implements RedisConnection {
   readonly cluster: boolean;
   private readonly listeners: Array<[string, (...args: unknown[]) => void]> = [];
   private closed = false;

@@ -25,7 +25,7 @@ import { checkEvent, type EventInput } from './event';
 import { SignalLedger } from './ledger';
 import { OnceLog } from './once-log';
 import { OutageLog } from './outage-log';
-import { COMMAND_TIMEOUT_MS, openSignalConnection, type SignalConnection } from './redis-connection';
+import { COMMAND_TIMEOUT_MS, openRedis, type RedisConnection } from './redis-connection';
 import { describeError, isCredentialsError } from './redis-errors';
 import { SeriesRegistry } from './series-registry';
 import type { SignalSink, SignalStats, SignalStatus, Variant } from './types';
@@ -47,7 +47,7 @@ export type SinkState = 'off' | 'idle' | 'running' | 'closing' | 'final' | 'clos
 export class RedisSignalSink implements SignalSink {
   private state: SinkState;
   private readonly buffer: SignalBuffer;
-  private connection: SignalConnection | undefined;
+  private connection: RedisConnection | undefined;
   private readonly choice: BackendChoice | undefined;
 
   private closing: Promise<void> | undefined;
@@ -108,7 +108,7 @@ export class RedisSignalSink implements SignalSink {
   private open(): void {
     this.state = 'running';
     try {
-      const connection = openSignalConnection(
+      const connection = openRedis(
         this.options.redis,
         (error) => this.onClientError(error),
         (message) => this.logger.debug(`Signals: ${message}`),
@@ -304,7 +304,7 @@ export class RedisSignalSink implements SignalSink {
   }
 
   /** The backend to write with, deciding it on first use; undefined when writing must wait or stop. */
-  private async ensureBackend(connection: SignalConnection): Promise<WriteBackend | undefined> {
+  private async ensureBackend(connection: RedisConnection): Promise<WriteBackend | undefined> {
     const choice = this.choice;
     if (!choice || choice.missing) return undefined;
     const decision = await choice.decide(connection.client);
@@ -338,7 +338,7 @@ export class RedisSignalSink implements SignalSink {
     this.enterOutage(describeError(error));
   }
 
-  private notReady(connection: SignalConnection): void {
+  private notReady(connection: RedisConnection): void {
     const status = connection.status;
     if (status === 'wait') connection.connect();
     else if (status === 'reconnecting' || status === 'close' || status === 'end')
