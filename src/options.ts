@@ -18,10 +18,26 @@ import {
 import type { WireFlag } from './ruleset/types';
 import type { FlagSourceFactory } from './sources/types';
 
+import {
+  DEFAULT_REDIS_HOST,
+  DEFAULT_REDIS_PORT,
+  redisClusterNodes,
+  type DeliveryMode,
+  type ResolvedNatsOptions,
+  type ResolvedRedisOptions,
+} from './connection-options';
+
+export {
+  DEFAULT_REDIS_HOST,
+  DEFAULT_REDIS_PORT,
+  redisClusterNodes,
+  type DeliveryMode,
+  type RedisNode,
+  type ResolvedNatsOptions,
+  type ResolvedRedisOptions,
+} from './connection-options';
 export const DEFAULT_NATS_STREAM = 'flags_ruleset';
 export const DEFAULT_INIT_TIMEOUT_MS = 15_000;
-export const DEFAULT_REDIS_HOST = 'localhost';
-export const DEFAULT_REDIS_PORT = 6379;
 export const DEFAULT_SIGNAL_FLUSH_INTERVAL_MS = 1_000;
 export const DEFAULT_SIGNAL_BATCH_SIZE = 1_000;
 export const DEFAULT_SIGNAL_BUFFER_LIMIT = 100_000;
@@ -125,41 +141,6 @@ export interface FlagManagerOptions {
   signalRetentionMs?: number;
   /** How long `disconnect()` waits to flush pending signals. Default 5000 ms. */
   signalFlushTimeoutMs?: number;
-}
-
-export interface ResolvedNatsOptions {
-  readonly servers: readonly string[];
-  readonly stream: string;
-  readonly token: string | undefined;
-  readonly user: string | undefined;
-  readonly password: string | undefined;
-  readonly nkeySeed: string | undefined;
-  readonly credsFile: string | undefined;
-  readonly tls: TlsOptions | undefined;
-  readonly connection: NatsConnection | undefined;
-  readonly reconnectWaitMs: number;
-  /** The manager's `delivery` (the admin library and the breaker leave it out: `auto`). */
-  readonly delivery?: DeliveryMode;
-}
-
-/** How a manager follows its app (the `delivery` option). */
-export type DeliveryMode = 'auto' | 'direct' | 'consumer';
-
-export interface RedisNode {
-  readonly host: string;
-  readonly port: number;
-  readonly username?: string;
-  readonly password?: string;
-}
-
-export interface ResolvedRedisOptions {
-  /** Exactly one of `client` and `url`/`host` is used: an injected client wins. */
-  readonly client: RedisClient | undefined;
-  /** Redis Cluster seed nodes (`redisClusterNodes`), when given; wins over `url` and `host`. */
-  readonly clusterNodes?: readonly RedisNode[] | undefined;
-  readonly url: string | undefined;
-  readonly host: string;
-  readonly port: number;
 }
 
 export interface ResolvedSignalOptions {
@@ -421,35 +402,6 @@ function resolveSignals(options: FlagManagerOptions, warnings: string[]): Resolv
       optionalInteger('signalFlushTimeoutMs', options.signalFlushTimeoutMs, 0) ?? DEFAULT_SIGNAL_FLUSH_TIMEOUT_MS,
     redis: { client, clusterNodes: redisClusterNodes(options.redisClusterNodes), url, host, port },
   };
-}
-
-/** `redisClusterNodes`: a non-empty list of `host:port` or `redis://[user:password@]host:port`. */
-export function redisClusterNodes(value: unknown): RedisNode[] | undefined {
-  if (value === undefined) return undefined;
-  const expected = 'a non-empty list of "host:port" or "redis://host:port"';
-  if (!Array.isArray(value) || value.length === 0) throw new InvalidOptionError('redisClusterNodes', value, expected);
-  return value.map((item: unknown, i) => {
-    const field = `redisClusterNodes[${i}]`;
-    if (typeof item !== 'string') throw new InvalidOptionError(field, item, expected);
-    const text = /^rediss?:\/\//i.test(item) ? item : `redis://${item}`;
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw new InvalidOptionError(field, item, 'host:port or redis://host:port');
-    }
-    const port = url.port === '' ? DEFAULT_REDIS_PORT : Number(url.port);
-    if (url.hostname === '') throw new InvalidOptionError(field, item, 'host:port or redis://host:port');
-    const node: RedisNode = { host: url.hostname.replace(/^\[|\]$/g, ''), port };
-    if (url.password !== '') {
-      return {
-        ...node,
-        password: decodeURIComponent(url.password),
-        ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
-      };
-    }
-    return node;
-  });
 }
 
 /** The option `option` as an app id (a number or a numeric string), or an InvalidOptionError naming it. */
