@@ -77,9 +77,12 @@ export function isStalled(previous: AuditSample | undefined, current: AuditSampl
   return previous.drained && previous.missing !== undefined && current.delivered < previous.missing;
 }
 
-/** The delay before the next audit: sooner after one that found the consumer behind. */
+/**
+ * The delay before the next audit: sooner after one that found the consumer behind, and for the
+ * first audit of a new consumer (one placed on a lagging replica is then known within about 2 s).
+ */
 export function nextAuditDelay(last: AuditSample | undefined): number {
-  return jittered(isBehind(last) ? AUDIT_CONFIRM_MS : AUDIT_INTERVAL_MS);
+  return jittered(last === undefined || isBehind(last) ? AUDIT_CONFIRM_MS : AUDIT_INTERVAL_MS);
 }
 
 export interface AuditHooks {
