@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** Entry point of the `tailslide` command (package.json "bin"). */
-import { Output } from './output';
-import { runCli } from './program';
+import { Output } from './format/output';
+import { runCli } from './core/program';
 
 // `tailslide … | head` closes stdout early: that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

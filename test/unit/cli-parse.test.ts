@@ -6,9 +6,9 @@ import {
   UnknownAppError,
   UnknownFlagError,
 } from '../../src/admin/errors';
-import { CliError, EXIT, errorLine, exitCodeOf } from '../../src/cli/exit-codes';
-import { findFlagByArg, pickFlag } from '../../src/cli/flag-ref';
-import { renameOptionError } from '../../src/cli/options';
+import { CliError, EXIT, errorLine, exitCodeOf } from '../../src/cli/core/exit-codes';
+import { findFlagByArg, pickFlag } from '../../src/cli/parse/flag-ref';
+import { renameOptionError } from '../../src/cli/parse/options';
 import {
   circuitPatchFromOptions,
   flagPatchFromOptions,
@@ -19,7 +19,7 @@ import {
   parsePercentage,
   parseServers,
   parseUsers,
-} from '../../src/cli/parse';
+} from '../../src/cli/parse/values';
 import {
   AuthorizationError,
   ConnectionError,

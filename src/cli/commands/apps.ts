@@ -1,9 +1,9 @@
 /** `tailslide apps`: the apps that have a ruleset in the stream. */
 import { Command } from 'commander';
-import { action } from '../action';
-import { clock, table } from '../format';
-import { type JsonFlags, type NatsFlags, withJson, withNatsOptions } from '../options';
-import { withAdmin } from '../session';
+import { action } from '../core/action';
+import { clock, table } from '../format/common';
+import { type JsonFlags, type NatsFlags, withJson, withNatsOptions } from '../parse/options';
+import { withAdmin } from '../core/session';
 
 interface AppRow {
   appId: number;

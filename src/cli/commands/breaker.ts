@@ -1,16 +1,16 @@
 /** `tailslide breaker`: run the circuit breaker until Ctrl-C / SIGTERM, one line per transition. */
 import { Command, Option } from 'commander';
 import { CircuitBreaker } from '../../breaker/breaker';
-import { transitionLine, transitionRecord } from '../format-breaker';
+import { transitionLine, transitionRecord } from '../format/breaker';
 import {
   DEFAULT_BREAKER_MIN_REQUESTS,
   DEFAULT_BREAKER_POLL_INTERVAL_MS,
   DEFAULT_BREAKER_WINDOW_MS,
   type CircuitBreakerOptions,
 } from '../../breaker/options';
-import { action } from '../action';
-import { badValue } from '../exit-codes';
-import { waitForInterrupt } from '../interrupt';
+import { action } from '../core/action';
+import { badValue } from '../core/exit-codes';
+import { waitForInterrupt } from '../core/interrupt';
 import {
   type JsonFlags,
   type NatsFlags,
@@ -20,8 +20,8 @@ import {
   signalBackend,
   withNatsOptions,
   withRedisOptions,
-} from '../options';
-import { appIdFlag, parseChoice, parseDuration, parseInteger } from '../parse';
+} from '../parse/options';
+import { appIdFlag, parseChoice, parseDuration, parseInteger } from '../parse/values';
 
 type Flags = NatsFlags &
   RedisFlags &

@@ -1,11 +1,11 @@
 /** `tailslide demo`: a simulated service guarded by flags, with a live view (see demo/run.ts). */
 import { Command } from 'commander';
-import { action } from '../action';
+import { action } from '../core/action';
 import { runDemo } from '../demo/run';
 import { DEMO_APP_ID } from '../demo/setup';
-import { badValue } from '../exit-codes';
-import { type JsonFlags, type NatsFlags, type RedisFlags, withNatsOptions, withRedisOptions } from '../options';
-import { appIdFlag, parseDuration, parseInteger } from '../parse';
+import { badValue } from '../core/exit-codes';
+import { type JsonFlags, type NatsFlags, type RedisFlags, withNatsOptions, withRedisOptions } from '../parse/options';
+import { appIdFlag, parseDuration, parseInteger } from '../parse/values';
 
 type Flags = NatsFlags &
   RedisFlags &

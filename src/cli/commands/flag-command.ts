@@ -3,14 +3,14 @@ import { Command } from 'commander';
 import type { FlagAdmin } from '../../admin/flag-admin';
 import type { EditOutcome } from '../../admin/writer';
 import type { WireFlag } from '../../ruleset/types';
-import { editReport, printEdit } from '../edit-report';
-import { CliError, EXIT } from '../exit-codes';
-import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
-import { invalidLine } from '../format-targeting';
-import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import type { Output } from '../output';
-import { appIdFlag } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { editReport, printEdit } from '../format/edit-report';
+import { CliError, EXIT } from '../core/exit-codes';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../parse/flag-ref';
+import { invalidLine } from '../format/targeting';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../parse/options';
+import type { Output } from '../format/output';
+import { appIdFlag } from '../parse/values';
+import { currentRuleset, withAdmin } from '../core/session';
 
 export type FlagCommandFlags = NatsFlags & AppFlags & JsonFlags;
 

@@ -1,8 +1,8 @@
 /** `tailslide flags set-circuit <flag> …`: the circuit-breaker fields of a flag. */
 import type { Command } from 'commander';
-import { action, stringArg } from '../action';
-import { CliError, EXIT } from '../exit-codes';
-import { circuitPatchFromOptions, type CircuitOptions } from '../parse';
+import { action, stringArg } from '../core/action';
+import { CliError, EXIT } from '../core/exit-codes';
+import { circuitPatchFromOptions, type CircuitOptions } from '../parse/values';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 export function setCircuitCommand(): Command {

@@ -1,12 +1,12 @@
 /** `tailslide flags create | update | delete | on | off | set-rollout`. */
 import type { Command } from 'commander';
 import type { NewFlagInput, WireTargetingFields } from '../../admin/fields';
-import { parseFallthrough, parseVariationIndex, parseVariations } from '../parse-targeting';
-import { action, stringArg } from '../action';
-import { editReport, printEdit } from '../edit-report';
-import { CliError, EXIT } from '../exit-codes';
-import { flagPatchFromOptions, appIdFlag, parsePercentage, type FlagFieldOptions } from '../parse';
-import { withAdmin } from '../session';
+import { parseFallthrough, parseVariationIndex, parseVariations } from '../parse/targeting';
+import { action, stringArg } from '../core/action';
+import { editReport, printEdit } from '../format/edit-report';
+import { CliError, EXIT } from '../core/exit-codes';
+import { flagPatchFromOptions, appIdFlag, parsePercentage, type FlagFieldOptions } from '../parse/values';
+import { withAdmin } from '../core/session';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type FieldFlags = FlagCommandFlags &

@@ -1,12 +1,12 @@
 /** `tailslide flags list` and `tailslide flags show <flag>`. */
 import type { Command } from 'commander';
-import { action, stringArg } from '../action';
-import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
-import { invalidLine, invalidReason } from '../format-targeting';
-import { clock } from '../format';
-import { flagDetail, flagsTable } from '../format-flags';
-import { appIdFlag } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { action, stringArg } from '../core/action';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../parse/flag-ref';
+import { invalidLine, invalidReason } from '../format/targeting';
+import { clock } from '../format/common';
+import { flagDetail, flagsTable } from '../format/flags';
+import { appIdFlag } from '../parse/values';
+import { currentRuleset, withAdmin } from '../core/session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 export function listCommand(): Command {

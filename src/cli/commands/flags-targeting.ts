@@ -7,19 +7,19 @@ import type { Command } from 'commander';
 import type { FlagAdmin } from '../../admin/flag-admin';
 import { setRulesEdit, type VariationsPatch } from '../../admin/targeting-edits';
 import type { EditOutcome } from '../../admin/writer';
-import { action, optionalStringArg, stringArg } from '../action';
-import { CliError, EXIT } from '../exit-codes';
-import { pickFlag } from '../flag-ref';
-import { flagName } from '../format-flags';
-import { appIdFlag } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { action, optionalStringArg, stringArg } from '../core/action';
+import { CliError, EXIT } from '../core/exit-codes';
+import { pickFlag } from '../parse/flag-ref';
+import { flagName } from '../format/flags';
+import { appIdFlag } from '../parse/values';
+import { currentRuleset, withAdmin } from '../core/session';
 import {
   parseFallthrough,
   parseKeys,
   parseTargetAssignment,
   parseVariationIndex,
   parseVariations,
-} from '../parse-targeting';
+} from '../parse/targeting';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 import { readJson } from './ruleset';
 

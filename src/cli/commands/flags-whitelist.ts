@@ -1,7 +1,7 @@
 /** `tailslide flags whitelist add|remove <flag> <users...>`. */
 import { Command } from 'commander';
-import { action, stringArg, stringsArg } from '../action';
-import { parseUsers } from '../parse';
+import { action, stringArg, stringsArg } from '../core/action';
+import { parseUsers } from '../parse/values';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 export function whitelistCommand(): Command {

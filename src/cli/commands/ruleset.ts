@@ -3,14 +3,14 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { diffRulesets } from '../../admin/diff';
 import { validateRuleset, withNewFlagDefaults } from '../../admin/edits';
-import { action, stringArg } from '../action';
-import { CliError, EXIT } from '../exit-codes';
-import { diffData, diffLines } from '../format-flags';
-import { invalidLine } from '../format-targeting';
-import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import { appIdFlag } from '../parse';
+import { action, stringArg } from '../core/action';
+import { CliError, EXIT } from '../core/exit-codes';
+import { diffData, diffLines } from '../format/flags';
+import { invalidLine } from '../format/targeting';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../parse/options';
+import { appIdFlag } from '../parse/values';
 import { rulesetText } from '../../ruleset/parse';
-import { currentRuleset, withAdmin } from '../session';
+import { currentRuleset, withAdmin } from '../core/session';
 
 type Flags = NatsFlags & AppFlags & JsonFlags & { dryRun?: boolean };
 

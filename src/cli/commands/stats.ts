@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import type { WireFlag } from '../../ruleset/types';
 import { MAX_SERIES_BUCKETS } from '../../signals/reader';
-import { action, optionalStringArg } from '../action';
-import { badValue } from '../exit-codes';
-import { pickFlag } from '../flag-ref';
-import { redactUrl } from '../format';
-import { statsLines, type FlagStats, type StatsView } from '../format-stats';
-import { type RedisFlags, withRedisOptions } from '../options';
-import { appIdFlag, parseDuration } from '../parse';
-import { currentRuleset, withAdmin, withReader } from '../session';
+import { action, optionalStringArg } from '../core/action';
+import { badValue } from '../core/exit-codes';
+import { pickFlag } from '../parse/flag-ref';
+import { redactUrl } from '../format/common';
+import { statsLines, type FlagStats, type StatsView } from '../format/stats';
+import { type RedisFlags, withRedisOptions } from '../parse/options';
+import { appIdFlag, parseDuration } from '../parse/values';
+import { currentRuleset, withAdmin, withReader } from '../core/session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type Flags = FlagCommandFlags & RedisFlags & { window: string; chart: string; bucket: string };

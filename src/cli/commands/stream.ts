@@ -2,11 +2,11 @@
 import { Command, Option } from 'commander';
 import type { EnsureStreamResult } from '../../admin/stream';
 import { STREAM_LAYOUTS, type StreamLayout } from '../../nats/subjects';
-import { action } from '../action';
-import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import { appIdFlag } from '../parse';
-import { badValue } from '../exit-codes';
-import { withAdmin } from '../session';
+import { action } from '../core/action';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../parse/options';
+import { appIdFlag } from '../parse/values';
+import { badValue } from '../core/exit-codes';
+import { withAdmin } from '../core/session';
 
 type Flags = NatsFlags & AppFlags & JsonFlags & { readonly subjects: StreamLayout; readonly replicas: string };
 

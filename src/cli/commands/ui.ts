@@ -2,9 +2,9 @@
 import { Command, Option } from 'commander';
 import { InvalidOptionError } from '../../errors';
 import { DEFAULT_UI_HOST, DEFAULT_UI_PORT, startDashboard } from '../../ui';
-import { action } from '../action';
-import { badValue } from '../exit-codes';
-import { waitForInterrupt } from '../interrupt';
+import { action } from '../core/action';
+import { badValue } from '../core/exit-codes';
+import { waitForInterrupt } from '../core/interrupt';
 import {
   adminOptions,
   readerOptions,
@@ -14,8 +14,8 @@ import {
   type JsonFlags,
   type NatsFlags,
   type RedisFlags,
-} from '../options';
-import { parseDuration, parseInteger } from '../parse';
+} from '../parse/options';
+import { parseDuration, parseInteger } from '../parse/values';
 
 type Flags = NatsFlags & RedisFlags & JsonFlags & { host: string; port: string; token?: string; sessionTtl?: string };
 

@@ -1,10 +1,10 @@
 /** `tailslide watch`: print every new ruleset of an app as it arrives, with what changed. */
 import type { Command } from 'commander';
-import { action } from '../action';
-import { watchLines, watchRecord } from '../format-watch';
-import { waitForInterrupt } from '../interrupt';
-import { appIdFlag } from '../parse';
-import { withAdmin } from '../session';
+import { action } from '../core/action';
+import { watchLines, watchRecord } from '../format/watch';
+import { waitForInterrupt } from '../core/interrupt';
+import { appIdFlag } from '../parse/values';
+import { withAdmin } from '../core/session';
 import { flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type Flags = FlagCommandFlags & { timestamps?: boolean };

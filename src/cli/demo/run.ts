@@ -10,12 +10,12 @@ import type { Logger } from '../../logger';
 import { FlagManager } from '../../manager';
 import { toWire } from '../../ruleset/parse';
 import { SignalReader, type FlagCounts } from '../../signals/reader';
-import { EXIT } from '../exit-codes';
-import { count, duration, redactUrl } from '../format';
-import { transitionRecord } from '../format-breaker';
-import { watchLines } from '../format-watch';
-import { waitForInterrupt } from '../interrupt';
-import { killAllNow } from '../local-servers';
+import { EXIT } from '../core/exit-codes';
+import { count, duration, redactUrl } from '../format/common';
+import { transitionRecord } from '../format/breaker';
+import { watchLines } from '../format/watch';
+import { waitForInterrupt } from '../core/interrupt';
+import { killAllNow } from '../core/local-servers';
 import {
   adminOptions,
   managerConnectionOptions,
@@ -24,8 +24,8 @@ import {
   signalBackend,
   type NatsFlags,
   type RedisFlags,
-} from '../options';
-import type { Output } from '../output';
+} from '../parse/options';
+import type { Output } from '../format/output';
 import { introLines, introRecord } from './intro';
 import { LiveView, type FlagRow } from './live-view';
 import { REPORT_EVERY_TICKS } from './log-lines';

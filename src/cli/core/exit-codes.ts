@@ -10,9 +10,9 @@ import {
   StreamNotFoundError,
   UnknownAppError,
   UnknownFlagError,
-} from '../admin/errors';
-import { TailslideError } from '../errors';
-import { redactOptionValue } from '../util/redact';
+} from '../../admin/errors';
+import { TailslideError } from '../../errors';
+import { redactOptionValue } from '../../util/redact';
 
 export const EXIT = {
   /** Done. */

@@ -1,6 +1,6 @@
 /** Glue between commander and the command functions: typed options, arguments and an Output. */
 import { Command } from 'commander';
-import { Output } from './output';
+import { Output } from '../format/output';
 
 export interface ActionContext<O> {
   /** The command's options (flags, environment, defaults), as commander parsed them. */

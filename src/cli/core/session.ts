@@ -1,9 +1,9 @@
 /** Opening and closing what a command talks to: FlagAdmin (NATS) and SignalReader (Redis). */
-import { UnknownAppError } from '../admin/errors';
-import { FlagAdmin, type RulesetSnapshot } from '../admin/flag-admin';
-import { SignalReader } from '../signals/reader';
-import { adminOptions, readerOptions, renameOptionError, type NatsFlags, type RedisFlags } from './options';
-import type { Output } from './output';
+import { UnknownAppError } from '../../admin/errors';
+import { FlagAdmin, type RulesetSnapshot } from '../../admin/flag-admin';
+import { SignalReader } from '../../signals/reader';
+import { adminOptions, readerOptions, renameOptionError, type NatsFlags, type RedisFlags } from '../parse/options';
+import type { Output } from '../format/output';
 
 /** Connects a FlagAdmin, runs `fn`, and closes it whatever happens. */
 export async function withAdmin<T>(flags: NatsFlags, out: Output, fn: (admin: FlagAdmin) => Promise<T>): Promise<T> {

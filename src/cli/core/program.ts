@@ -2,21 +2,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { appsCommand } from './commands/apps';
-import { breakerCommand } from './commands/breaker';
-import { demoCommand } from './commands/demo';
-import { evaluateCommand } from './commands/evaluate';
-import { flagsCommand } from './commands/flags';
-import { rulesetCommand } from './commands/ruleset';
-import { statsCommand } from './commands/stats';
-import { streamCommand } from './commands/stream';
-import { uiCommand } from './commands/ui';
-import { watchCommand } from './commands/watch';
+import { appsCommand } from '../commands/apps';
+import { breakerCommand } from '../commands/breaker';
+import { demoCommand } from '../commands/demo';
+import { evaluateCommand } from '../commands/evaluate';
+import { flagsCommand } from '../commands/flags';
+import { rulesetCommand } from '../commands/ruleset';
+import { statsCommand } from '../commands/stats';
+import { streamCommand } from '../commands/stream';
+import { uiCommand } from '../commands/ui';
+import { watchCommand } from '../commands/watch';
 import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeOf } from './exit-codes';
-import { table } from './format';
-import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from './options';
-import { Output } from './output';
-import { redactText } from '../util/redact';
+import { table } from '../format/common';
+import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from '../parse/options';
+import { Output } from '../format/output';
+import { redactText } from '../../util/redact';
 
 /** The settings and exit codes, after the command list of `tailslide --help`. */
 function footer(): string {
