@@ -8,8 +8,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
 });
 
-const out = new Output(false);
-void runCli(process.argv, out).then(async (code) => {
-  await out.flush();
+void runCli(process.argv).then(async (code) => {
+  await new Output(false).flush();
   process.exit(code);
 });

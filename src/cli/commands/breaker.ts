@@ -8,7 +8,7 @@ import {
   DEFAULT_BREAKER_WINDOW_MS,
   type CircuitBreakerOptions,
 } from '../../breaker/options';
-import { action } from '../core/action';
+import { action, type CliDeps } from '../core/action';
 import { badValue } from '../core/exit-codes';
 import { waitForInterrupt } from '../core/interrupt';
 import {
@@ -34,7 +34,7 @@ type Flags = NatsFlags &
     minRequests: string;
   };
 
-export function breakerCommand(): Command {
+export function breakerCommand(deps: CliDeps): Command {
   const cmd = new Command('breaker')
     .summary('run the circuit breaker: switch flags off when their error rate passes the threshold, ramp them back')
     .description(
@@ -71,7 +71,7 @@ export function breakerCommand(): Command {
       '  npx tailslide breaker --app-id 1 --app-id 2 --mode tower --window 4s --poll 500ms',
   );
   return cmd.action(
-    action<Flags>(async ({ opts, out }) => {
+    action<Flags>(deps, async ({ opts, out }) => {
       const options = breakerOptions(opts);
       let breaker: CircuitBreaker;
       try {
