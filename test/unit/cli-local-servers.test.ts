@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { findOnPath } from '../../src/cli/local-servers';
+import { findOnPath } from '../../src/cli/core/local-servers';
 import { freePort, hostPort, tcpAnswers } from '../../src/util/net';
 
 describe('local servers', () => {

@@ -2,13 +2,16 @@ import { CommanderError } from 'commander';
 import {
   DuplicateTitleError,
   EditConflictError,
+  FlagChangedError,
+  InvalidFlagValueError,
   StreamNotFoundError,
+  StreamRequestError,
   UnknownAppError,
   UnknownFlagError,
 } from '../../src/admin/errors';
-import { CliError, EXIT, errorLine, exitCodeOf } from '../../src/cli/exit-codes';
-import { findFlagByArg, pickFlag } from '../../src/cli/flag-ref';
-import { renameOptionError } from '../../src/cli/options';
+import { CliError, EXIT, EXIT_BY_ERROR_CODE, errorLine, exitCodeOf } from '../../src/cli/core/exit-codes';
+import { findFlagByArg, pickFlag } from '../../src/cli/parse/flag-ref';
+import { renameOptionError } from '../../src/cli/parse/options';
 import {
   circuitPatchFromOptions,
   flagPatchFromOptions,
@@ -19,13 +22,14 @@ import {
   parsePercentage,
   parseServers,
   parseUsers,
-} from '../../src/cli/parse';
+} from '../../src/cli/parse/values';
 import {
   AuthorizationError,
   ConnectionError,
   InvalidOptionError,
   InvalidRulesetError,
   TailslideError,
+  type TailslideErrorCode,
 } from '../../src/errors';
 import type { WireFlag } from '../../src/ruleset/types';
 import { wireFlag } from '../support/flags';
@@ -216,10 +220,25 @@ describe('exit codes', () => {
     ['TailslideError NOT_FOUND', new TailslideError('NOT_FOUND', 'x'), EXIT.NOT_FOUND],
     ['TailslideError CONFLICT', new TailslideError('CONFLICT', 'x'), EXIT.CONFLICT],
     ['TailslideError CLOSED', new TailslideError('CLOSED', 'x'), EXIT.INTERNAL],
+    ['TailslideError TIMEOUT', new TailslideError('TIMEOUT', 'x'), EXIT.CONNECTION],
+    ['TailslideError CACHE_FILE', new TailslideError('CACHE_FILE', 'x'), EXIT.INTERNAL],
+    ['InvalidFlagValueError', new InvalidFlagValueError(1, 'f', 'rollout_percentage', 250, 'bad'), EXIT.USAGE],
+    [
+      'FlagChangedError',
+      new FlagChangedError(1, wireFlag({ id: 1, title: 'f' }) as WireFlag, ['is_active']),
+      EXIT.CONFLICT,
+    ],
+    ['StreamRequestError', new StreamRequestError('read', new Error('x')), EXIT.CONNECTION],
     ['TypeError', new TypeError('bug'), EXIT.INTERNAL],
     ['a thrown string', 'a string', EXIT.INTERNAL],
   ])('%s → %d', (_name, error, code) => {
     expect(exitCodeOf(error)).toBe(code);
+  });
+
+  it('maps every TailslideError code through the table', () => {
+    for (const [code, exit] of Object.entries(EXIT_BY_ERROR_CODE)) {
+      expect(exitCodeOf(new TailslideError(code as TailslideErrorCode, 'x'))).toBe(exit);
+    }
   });
 
   it('prints one line, and says when an error is unexpected', () => {

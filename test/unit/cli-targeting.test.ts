@@ -10,16 +10,16 @@ import {
 } from '../../src/admin/targeting-edits';
 import { mergeInvalid } from '../../src/admin/writer';
 import type { DecodedRuleset } from '../../src/admin/read';
-import { CliError } from '../../src/cli/exit-codes';
-import { targetingLines, targetingSummary } from '../../src/cli/format-targeting';
-import { watchLines } from '../../src/cli/format-watch';
+import { CliError } from '../../src/cli/core/exit-codes';
+import { targetingLines, targetingSummary } from '../../src/cli/format/targeting';
+import { watchLines } from '../../src/cli/format/watch';
 import {
   parseContext,
   parseFallthrough,
   parseSplit,
   parseTargetAssignment,
   parseVariations,
-} from '../../src/cli/parse-targeting';
+} from '../../src/cli/parse/targeting';
 
 const NOW = '2026-05-01T00:00:00.000Z';
 const ctx: EditContext = { appId: 1, stream: 's', nowIso: NOW, otherAppIds: new Map(), allocateId: () => 99 };

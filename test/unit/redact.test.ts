@@ -1,10 +1,10 @@
 import { describeValue, InvalidOptionError } from '../../src/errors';
-import { redactUrl as cliRedactUrl } from '../../src/cli/format';
+import { redactUrl as cliRedactUrl } from '../../src/cli/format/common';
 import { hasUrlCredentials, redactOptionValue, redactText, redactUrl } from '../../src/util/redact';
 import { resolveOptions } from '../../src/options';
 import { resolveAdminOptions } from '../../src/admin/options';
 import { resolveBreakerOptions } from '../../src/breaker/options';
-import { redisUrls } from '../../src/cli/options';
+import { redisUrls } from '../../src/cli/parse/options';
 
 describe('redactUrl', () => {
   it('hides the password of NATS and Redis URLs and keeps the user', () => {

@@ -1,9 +1,9 @@
 /** `tailslide apps`: the apps that have a ruleset in the stream. */
 import { Command } from 'commander';
-import { action } from '../action';
-import { clock, table } from '../format';
-import { type JsonFlags, type NatsFlags, withJson, withNatsOptions } from '../options';
-import { withAdmin } from '../session';
+import { action, type CliDeps } from '../core/action';
+import { clock, table } from '../format/common';
+import { type JsonFlags, type NatsFlags, withJson, withNatsOptions } from '../parse/options';
+import { withAdmin } from '../core/session';
 
 interface AppRow {
   appId: number;
@@ -15,15 +15,15 @@ interface AppRow {
   error?: string;
 }
 
-export function appsCommand(): Command {
+export function appsCommand(deps: CliDeps): Command {
   const cmd = new Command('apps').description(
     'list the apps that have a ruleset in the stream, with their flag counts',
   );
   withNatsOptions(cmd);
   withJson(cmd);
   cmd.action(
-    action<NatsFlags & JsonFlags>(async ({ opts, out }) => {
-      const rows = await withAdmin(opts, out, async (admin) => {
+    action<NatsFlags & JsonFlags>(deps, async ({ opts, out, session }) => {
+      const rows = await withAdmin(session, opts, out, async (admin) => {
         const ids = await admin.listApps();
         const result: AppRow[] = [];
         for (const appId of ids) {

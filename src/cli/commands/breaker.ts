@@ -1,16 +1,16 @@
 /** `tailslide breaker`: run the circuit breaker until Ctrl-C / SIGTERM, one line per transition. */
 import { Command, Option } from 'commander';
 import { CircuitBreaker } from '../../breaker/breaker';
-import { transitionLine, transitionRecord } from '../format-breaker';
+import { transitionLine, transitionRecord } from '../format/breaker';
 import {
   DEFAULT_BREAKER_MIN_REQUESTS,
   DEFAULT_BREAKER_POLL_INTERVAL_MS,
   DEFAULT_BREAKER_WINDOW_MS,
   type CircuitBreakerOptions,
 } from '../../breaker/options';
-import { action } from '../action';
-import { badValue } from '../exit-codes';
-import { waitForInterrupt } from '../interrupt';
+import { action, type CliDeps } from '../core/action';
+import { badValue } from '../core/exit-codes';
+import { waitForInterrupt } from '../core/interrupt';
 import {
   type JsonFlags,
   type NatsFlags,
@@ -20,8 +20,8 @@ import {
   signalBackend,
   withNatsOptions,
   withRedisOptions,
-} from '../options';
-import { appIdFlag, parseChoice, parseDuration, parseInteger } from '../parse';
+} from '../parse/options';
+import { appIdFlag, parseChoice, parseDuration, parseInteger } from '../parse/values';
 
 type Flags = NatsFlags &
   RedisFlags &
@@ -34,7 +34,7 @@ type Flags = NatsFlags &
     minRequests: string;
   };
 
-export function breakerCommand(): Command {
+export function breakerCommand(deps: CliDeps): Command {
   const cmd = new Command('breaker')
     .summary('run the circuit breaker: switch flags off when their error rate passes the threshold, ramp them back')
     .description(
@@ -71,7 +71,7 @@ export function breakerCommand(): Command {
       '  npx tailslide breaker --app-id 1 --app-id 2 --mode tower --window 4s --poll 500ms',
   );
   return cmd.action(
-    action<Flags>(async ({ opts, out }) => {
+    action<Flags>(deps, async ({ opts, out }) => {
       const options = breakerOptions(opts);
       let breaker: CircuitBreaker;
       try {

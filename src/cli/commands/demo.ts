@@ -1,11 +1,11 @@
 /** `tailslide demo`: a simulated service guarded by flags, with a live view (see demo/run.ts). */
 import { Command } from 'commander';
-import { action } from '../action';
+import { action, type CliDeps } from '../core/action';
 import { runDemo } from '../demo/run';
 import { DEMO_APP_ID } from '../demo/setup';
-import { badValue } from '../exit-codes';
-import { type JsonFlags, type NatsFlags, type RedisFlags, withNatsOptions, withRedisOptions } from '../options';
-import { appIdFlag, parseDuration, parseInteger } from '../parse';
+import { badValue } from '../core/exit-codes';
+import { type JsonFlags, type NatsFlags, type RedisFlags, withNatsOptions, withRedisOptions } from '../parse/options';
+import { appIdFlag, parseDuration, parseInteger } from '../parse/values';
 
 type Flags = NatsFlags &
   RedisFlags &
@@ -19,7 +19,7 @@ type Flags = NatsFlags &
     breaker: boolean;
   };
 
-export function demoCommand(): Command {
+export function demoCommand(deps: CliDeps): Command {
   const cmd = new Command('demo')
     .summary('a simulated service guarded by flags, with a live view of decisions and error rates')
     .description(
@@ -50,7 +50,7 @@ export function demoCommand(): Command {
     '\nExamples:\n  npx tailslide demo\n  npx tailslide demo --duration 30s --app-id 1000\n  npx tailslide demo --nats-server nats://10.0.0.5:4222 --redis-url redis://10.0.0.5:6379',
   );
   return cmd.action(
-    action<Flags>(async ({ opts, out }) => {
+    action<Flags>(deps, async ({ opts, out }) => {
       const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration');
       if (durationMs !== undefined && durationMs < 1)
         throw badValue('--duration', opts.duration, 'a positive duration');

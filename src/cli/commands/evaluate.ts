@@ -8,19 +8,19 @@ import { compileWireFlag, explain } from '../../evaluation/explain';
 import type { WireFlag } from '../../ruleset/types';
 import type { EvaluationDetail } from '../../toggler';
 import type { HashingMode } from '../../options';
-import { action, optionalStringArg } from '../action';
-import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
-import { CliError, EXIT } from '../exit-codes';
-import { evaluationTable, explain as explainInWords, explainVariation, type ExplainedDetail } from '../format-eval';
-import { hasTargetingFields, invalidLine } from '../format-targeting';
-import { parseContext } from '../parse-targeting';
-import { appIdFlag, parseChoice } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { action, optionalStringArg, type CliDeps } from '../core/action';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../parse/flag-ref';
+import { CliError, EXIT } from '../core/exit-codes';
+import { evaluationTable, explain as explainInWords, explainVariation, type ExplainedDetail } from '../format/eval';
+import { hasTargetingFields, invalidLine } from '../format/targeting';
+import { parseContext } from '../parse/targeting';
+import { appIdFlag, parseChoice } from '../parse/values';
+import { currentRuleset, withAdmin } from '../core/session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type Flags = FlagCommandFlags & { user: string; context?: string; hashing: string };
 
-export function evaluateCommand(): Command {
+export function evaluateCommand(deps: CliDeps): Command {
   return flagSubcommand(
     'evaluate',
     'what a user (a key, or a context with attributes) gets for one flag (or every flag) of the app, and why: ' +
@@ -40,7 +40,7 @@ export function evaluateCommand(): Command {
     )
     .option('--hashing <mode>', 'rollout hashing of the services: murmur3 or tailslide-md5', 'murmur3')
     .action(
-      action<Flags>(async ({ opts, args, out }) => {
+      action<Flags>(deps, async ({ opts, args, out, session }) => {
         const appId = appIdFlag(opts.appId);
         const hashing = parseChoice<HashingMode>(opts.hashing, '--hashing', ['murmur3', 'tailslide-md5']);
         const flagArg = optionalStringArg(args, 0);
@@ -48,7 +48,7 @@ export function evaluateCommand(): Command {
           throw new CliError('Give either --user or --context, not both', EXIT.USAGE);
         }
         const context: EvaluationContext = opts.context === undefined ? opts.user : parseContext(opts.context);
-        const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+        const snapshot = await withAdmin(session, opts, out, (admin) => currentRuleset(admin, appId));
         const invalid =
           flagArg === undefined || findFlagByArg(snapshot.flags, flagArg) !== undefined
             ? undefined

@@ -1,16 +1,15 @@
 /** Shared plumbing of the `flags …` subcommands: options, and the read-then-edit flow. */
 import { Command } from 'commander';
-import type { FlagAdmin } from '../../admin/flag-admin';
 import type { EditOutcome } from '../../admin/writer';
 import type { WireFlag } from '../../ruleset/types';
-import { editReport, printEdit } from '../edit-report';
-import { CliError, EXIT } from '../exit-codes';
-import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
-import { invalidLine } from '../format-targeting';
-import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import type { Output } from '../output';
-import { appIdFlag } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { editReport, printEdit } from '../format/edit-report';
+import { CliError, EXIT } from '../core/exit-codes';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../parse/flag-ref';
+import { invalidLine } from '../format/targeting';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../parse/options';
+import type { Output } from '../format/output';
+import { appIdFlag } from '../parse/values';
+import { currentRuleset, withAdmin, type FlagEditing, type Session } from '../core/session';
 
 export type FlagCommandFlags = NatsFlags & AppFlags & JsonFlags;
 
@@ -31,14 +30,15 @@ export function flagSubcommand(name: string, description: string, examples: read
  * edit by the flag's id (ids never change, titles may) and prints what changed.
  */
 export async function editFlag(
+  session: Session,
   opts: FlagCommandFlags,
   out: Output,
   flagArg: string,
   verb: string,
-  edit: (admin: FlagAdmin, appId: number, flag: WireFlag) => Promise<EditOutcome>,
+  edit: (admin: FlagEditing, appId: number, flag: WireFlag) => Promise<EditOutcome>,
 ): Promise<void> {
   const appId = appIdFlag(opts.appId);
-  const report = await withAdmin(opts, out, async (admin) => {
+  const report = await withAdmin(session, opts, out, async (admin) => {
     const snapshot = await currentRuleset(admin, appId);
     const invalid = findFlagByArg(snapshot.flags, flagArg) ? undefined : findInvalidByArg(snapshot.invalid, flagArg);
     if (invalid !== undefined) {

@@ -1,11 +1,11 @@
 /** `tailslide flags set-circuit <flag> …`: the circuit-breaker fields of a flag. */
 import type { Command } from 'commander';
-import { action, stringArg } from '../action';
-import { CliError, EXIT } from '../exit-codes';
-import { circuitPatchFromOptions, type CircuitOptions } from '../parse';
+import { action, stringArg, type CliDeps } from '../core/action';
+import { CliError, EXIT } from '../core/exit-codes';
+import { circuitPatchFromOptions, type CircuitOptions } from '../parse/values';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
-export function setCircuitCommand(): Command {
+export function setCircuitCommand(deps: CliDeps): Command {
   return flagSubcommand('set-circuit', 'set circuit-breaker fields of a flag (threshold, status, recovery)', [
     'tailslide flags set-circuit checkout-v2 --app-id 1 --error-threshold 25 --recoverable true',
     'tailslide flags set-circuit checkout-v2 --app-id 1 --status recovery --recovery-percentage 10',
@@ -34,7 +34,7 @@ export function setCircuitCommand(): Command {
     )
     .option('--recovery-profile <profile>', 'circuit_recovery_profile: linear or exponential')
     .action(
-      action<FlagCommandFlags & CircuitOptions>(async ({ opts, args, out }) => {
+      action<FlagCommandFlags & CircuitOptions>(deps, async ({ opts, args, out, session }) => {
         const patch = circuitPatchFromOptions(opts);
         if (Object.keys(patch).length === 0) {
           throw new CliError(
@@ -42,7 +42,7 @@ export function setCircuitCommand(): Command {
             EXIT.USAGE,
           );
         }
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.setCircuit(appId, flag.id, patch),
         );
       }),

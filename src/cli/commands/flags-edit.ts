@@ -1,12 +1,12 @@
 /** `tailslide flags create | update | delete | on | off | set-rollout`. */
 import type { Command } from 'commander';
 import type { NewFlagInput, WireTargetingFields } from '../../admin/fields';
-import { parseFallthrough, parseVariationIndex, parseVariations } from '../parse-targeting';
-import { action, stringArg } from '../action';
-import { editReport, printEdit } from '../edit-report';
-import { CliError, EXIT } from '../exit-codes';
-import { flagPatchFromOptions, appIdFlag, parsePercentage, type FlagFieldOptions } from '../parse';
-import { withAdmin } from '../session';
+import { parseFallthrough, parseVariationIndex, parseVariations } from '../parse/targeting';
+import { action, stringArg, type CliDeps } from '../core/action';
+import { editReport, printEdit } from '../format/edit-report';
+import { CliError, EXIT } from '../core/exit-codes';
+import { flagPatchFromOptions, appIdFlag, parsePercentage, type FlagFieldOptions } from '../parse/values';
+import { withAdmin } from '../core/session';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type FieldFlags = FlagCommandFlags &
@@ -63,7 +63,7 @@ function withFieldOptions(cmd: Command, forUpdate: boolean): Command {
   return cmd;
 }
 
-export function createCommand(): Command {
+export function createCommand(deps: CliDeps): Command {
   const cmd = flagSubcommand(
     'create',
     'add a flag to the app (off and at 0 % unless told otherwise); the first flag creates the app',
@@ -74,26 +74,26 @@ export function createCommand(): Command {
     ],
   ).argument('<title>', "the new flag's title (unique within the app)");
   return withFieldOptions(cmd, false).action(
-    action<FieldFlags>(async ({ opts, args, out }) => {
+    action<FieldFlags>(deps, async ({ opts, args, out, session }) => {
       const appId = appIdFlag(opts.appId);
       const input: NewFlagInput = {
         ...flagPatchFromOptions(opts),
         ...targetingFromOptions(opts),
         title: stringArg(args, 0),
       };
-      const outcome = await withAdmin(opts, out, (admin) => admin.createFlag(appId, input));
+      const outcome = await withAdmin(session, opts, out, (admin) => admin.createFlag(appId, input));
       printEdit(out, editReport('created', undefined, outcome));
     }),
   );
 }
 
-export function updateCommand(): Command {
+export function updateCommand(deps: CliDeps): Command {
   const cmd = flagSubcommand('update', 'change fields of a flag', [
     'tailslide flags update checkout-v2 --app-id 1 --rollout 20 --description "ramping down"',
     'tailslide flags update 7 --app-id 1 --set circuit_recovery_profile=exponential',
   ]).argument('<flag>', FLAG_ARG_HELP);
   return withFieldOptions(cmd, true).action(
-    action<FieldFlags>(async ({ opts, args, out }) => {
+    action<FieldFlags>(deps, async ({ opts, args, out, session }) => {
       const patch = flagPatchFromOptions(opts);
       if (Object.keys(patch).length === 0) {
         throw new CliError(
@@ -101,52 +101,52 @@ export function updateCommand(): Command {
           EXIT.USAGE,
         );
       }
-      await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+      await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
         admin.updateFlag(appId, flag.id, patch),
       );
     }),
   );
 }
 
-export function deleteCommand(): Command {
+export function deleteCommand(deps: CliDeps): Command {
   return flagSubcommand('delete', 'remove a flag from the app (its id is never handed out again)', [
     'tailslide flags delete old-banner --app-id 1',
   ])
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
-      action<FlagCommandFlags>(async ({ opts, args, out }) => {
-        await editFlag(opts, out, stringArg(args, 0), 'deleted', (admin, appId, flag) =>
+      action<FlagCommandFlags>(deps, async ({ opts, args, out, session }) => {
+        await editFlag(session, opts, out, stringArg(args, 0), 'deleted', (admin, appId, flag) =>
           admin.deleteFlag(appId, flag.id),
         );
       }),
     );
 }
 
-export function toggleCommand(on: boolean): Command {
+export function toggleCommand(deps: CliDeps, on: boolean): Command {
   const name = on ? 'on' : 'off';
   return flagSubcommand(name, `turn a flag ${name} (is_active: ${on})`, [
     `tailslide flags ${name} dark-mode --app-id 1`,
   ])
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
-      action<FlagCommandFlags>(async ({ opts, args, out }) => {
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+      action<FlagCommandFlags>(deps, async ({ opts, args, out, session }) => {
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.setActive(appId, flag.id, on),
         );
       }),
     );
 }
 
-export function setRolloutCommand(): Command {
+export function setRolloutCommand(deps: CliDeps): Command {
   return flagSubcommand('set-rollout', 'set the share of users who get a flag (0–100, steps of 0.1)', [
     'tailslide flags set-rollout checkout-v2 20 --app-id 1',
   ])
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('<percentage>', 'rollout percentage, 0–100')
     .action(
-      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+      action<FlagCommandFlags>(deps, async ({ opts, args, out, session }) => {
         const percentage = parsePercentage(stringArg(args, 1), 'rollout_percentage');
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.setRollout(appId, flag.id, percentage),
         );
       }),

@@ -1,21 +1,21 @@
 /** `tailslide flags list` and `tailslide flags show <flag>`. */
 import type { Command } from 'commander';
-import { action, stringArg } from '../action';
-import { findFlagByArg, findInvalidByArg, pickFlag } from '../flag-ref';
-import { invalidLine, invalidReason } from '../format-targeting';
-import { clock } from '../format';
-import { flagDetail, flagsTable } from '../format-flags';
-import { appIdFlag } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { action, stringArg, type CliDeps } from '../core/action';
+import { findFlagByArg, findInvalidByArg, pickFlag } from '../parse/flag-ref';
+import { invalidLine, invalidReason } from '../format/targeting';
+import { clock } from '../format/common';
+import { flagDetail, flagsTable } from '../format/flags';
+import { appIdFlag } from '../parse/values';
+import { currentRuleset, withAdmin } from '../core/session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
-export function listCommand(): Command {
+export function listCommand(deps: CliDeps): Command {
   return flagSubcommand('list', "list the app's flags (--json: the flags in the wire format)", [
     'tailslide flags list --app-id 1',
   ]).action(
-    action<FlagCommandFlags>(async ({ opts, out }) => {
+    action<FlagCommandFlags>(deps, async ({ opts, out, session }) => {
       const appId = appIdFlag(opts.appId);
-      const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+      const snapshot = await withAdmin(session, opts, out, (admin) => currentRuleset(admin, appId));
       const total = snapshot.all.length;
       const invalid = snapshot.invalid.length > 0 ? ` (${snapshot.invalid.length} invalid, kept as they are)` : '';
       out.result(snapshot.all, () => [
@@ -27,7 +27,7 @@ export function listCommand(): Command {
   );
 }
 
-export function showCommand(): Command {
+export function showCommand(deps: CliDeps): Command {
   return flagSubcommand(
     'show',
     'print every field of one flag, and its targeting (variations, targets, rules) readably',
@@ -35,9 +35,9 @@ export function showCommand(): Command {
   )
     .argument('<flag>', FLAG_ARG_HELP)
     .action(
-      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+      action<FlagCommandFlags>(deps, async ({ opts, args, out, session }) => {
         const appId = appIdFlag(opts.appId);
-        const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+        const snapshot = await withAdmin(session, opts, out, (admin) => currentRuleset(admin, appId));
         const arg = stringArg(args, 0);
         const invalid = findFlagByArg(snapshot.flags, arg) ? undefined : findInvalidByArg(snapshot.invalid, arg);
         if (invalid !== undefined) {

@@ -4,22 +4,22 @@
  * before publishing, so a bad index or rule is refused naming the field (`rules[1].clauses[0].op`).
  */
 import type { Command } from 'commander';
-import type { FlagAdmin } from '../../admin/flag-admin';
+
 import { setRulesEdit, type VariationsPatch } from '../../admin/targeting-edits';
 import type { EditOutcome } from '../../admin/writer';
-import { action, optionalStringArg, stringArg } from '../action';
-import { CliError, EXIT } from '../exit-codes';
-import { pickFlag } from '../flag-ref';
-import { flagName } from '../format-flags';
-import { appIdFlag } from '../parse';
-import { currentRuleset, withAdmin } from '../session';
+import { action, optionalStringArg, stringArg, type CliDeps } from '../core/action';
+import { CliError, EXIT } from '../core/exit-codes';
+import { pickFlag } from '../parse/flag-ref';
+import { flagName } from '../format/flags';
+import { appIdFlag } from '../parse/values';
+import { currentRuleset, withAdmin, type FlagEditing } from '../core/session';
 import {
   parseFallthrough,
   parseKeys,
   parseTargetAssignment,
   parseVariationIndex,
   parseVariations,
-} from '../parse-targeting';
+} from '../parse/targeting';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 import { readJson } from './ruleset';
 
@@ -34,7 +34,7 @@ type VariationsFlags = FlagCommandFlags & {
   clear?: boolean;
 };
 
-export function variationsCommand(): Command {
+export function variationsCommand(deps: CliDeps): Command {
   return flagSubcommand(
     'variations',
     'set the values a flag serves, the one it serves when off, and the fallthrough (served when no rule matches). ' +
@@ -59,8 +59,8 @@ export function variationsCommand(): Command {
     .option('--bucket-by <attribute>', 'the context attribute a split hashes (default: key)')
     .option('--clear', 'remove variations, targets, rules and fallthrough: a plain on/off flag again')
     .action(
-      action<VariationsFlags>(async ({ opts, args, out }) => {
-        let edit: (admin: FlagAdmin, appId: number, id: number) => Promise<EditOutcome>;
+      action<VariationsFlags>(deps, async ({ opts, args, out, session }) => {
+        let edit: (admin: FlagEditing, appId: number, id: number) => Promise<EditOutcome>;
         if (opts.clear === true) {
           if ([opts.set, opts.off, opts.fallthrough, opts.fallthroughSplit].some((v) => v !== undefined)) {
             throw new CliError('--clear takes no other option: it removes all targeting', EXIT.USAGE);
@@ -80,14 +80,16 @@ export function variationsCommand(): Command {
           }
           edit = (admin, appId, id) => admin.setVariations(appId, id, patch);
         }
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) => edit(admin, appId, flag.id));
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+          edit(admin, appId, flag.id),
+        );
       }),
     );
 }
 
 type TargetsFlags = FlagCommandFlags & { add?: string[]; remove?: string[] };
 
-export function targetsCommand(): Command {
+export function targetsCommand(deps: CliDeps): Command {
   return flagSubcommand(
     'targets',
     'pin context keys to a variation (checked before the rollout and the rules), or unpin them. ' +
@@ -107,13 +109,13 @@ export function targetsCommand(): Command {
     )
     .option('--remove <keys>', 'unpin comma-separated keys (repeatable)', collect)
     .action(
-      action<TargetsFlags>(async ({ opts, args, out }) => {
+      action<TargetsFlags>(deps, async ({ opts, args, out, session }) => {
         const adds = (opts.add ?? []).map((value) => parseTargetAssignment(value));
         const removes = (opts.remove ?? []).flatMap((value) => parseKeys(value, '--remove'));
         if (adds.length === 0 && removes.length === 0) {
           throw new CliError('Nothing to change: give --add index:keys or --remove keys', EXIT.USAGE);
         }
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.changeTargets(appId, flag.id, { remove: removes, add: adds }),
         );
       }),
@@ -122,7 +124,7 @@ export function targetsCommand(): Command {
 
 type RulesFlags = FlagCommandFlags & { clear?: boolean; dryRun?: boolean };
 
-export function rulesCommand(): Command {
+export function rulesCommand(deps: CliDeps): Command {
   return flagSubcommand(
     'rules',
     "replace a flag's rules with a JSON array of rules from a file or stdin (-), validated before anything is " +
@@ -143,7 +145,7 @@ export function rulesCommand(): Command {
     .option('--clear', 'remove every rule')
     .option('--dry-run', 'only validate the rules against the flag as it is now; publish nothing')
     .action(
-      action<RulesFlags>(async ({ opts, args, out }) => {
+      action<RulesFlags>(deps, async ({ opts, args, out, session }) => {
         const file = optionalStringArg(args, 1);
         if ((file === undefined) === (opts.clear !== true)) {
           throw new CliError('Give either a rules file (or - for stdin) or --clear', EXIT.USAGE);
@@ -158,7 +160,7 @@ export function rulesCommand(): Command {
         }
         if (opts.dryRun === true) {
           const appId = appIdFlag(opts.appId);
-          const flag = await withAdmin(opts, out, async (admin) => {
+          const flag = await withAdmin(session, opts, out, async (admin) => {
             const snapshot = await currentRuleset(admin, appId);
             const target = pickFlag(snapshot.flags, stringArg(args, 0), appId);
             // The edit the command would publish, applied to the current ruleset only: it throws
@@ -181,7 +183,7 @@ export function rulesCommand(): Command {
           ]);
           return;
         }
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.setRules(appId, flag.id, rules),
         );
       }),

@@ -1,10 +1,10 @@
 /** `tailslide flags whitelist add|remove <flag> <users...>`. */
 import { Command } from 'commander';
-import { action, stringArg, stringsArg } from '../action';
-import { parseUsers } from '../parse';
+import { action, stringArg, stringsArg, type CliDeps } from '../core/action';
+import { parseUsers } from '../parse/values';
 import { FLAG_ARG_HELP, editFlag, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
-export function whitelistCommand(): Command {
+export function whitelistCommand(deps: CliDeps): Command {
   const group = new Command('whitelist').description(
     'add or remove user contexts that always get a flag (when it is on)',
   );
@@ -14,9 +14,9 @@ export function whitelistCommand(): Command {
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('<users...>', 'user contexts (space- or comma-separated)')
     .action(
-      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+      action<FlagCommandFlags>(deps, async ({ opts, args, out, session }) => {
         const users = parseUsers(stringsArg(args, 1));
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.addWhitelistedUsers(appId, flag.id, users),
         );
       }),
@@ -27,9 +27,9 @@ export function whitelistCommand(): Command {
     .argument('<flag>', FLAG_ARG_HELP)
     .argument('<users...>', 'user contexts (space- or comma-separated)')
     .action(
-      action<FlagCommandFlags>(async ({ opts, args, out }) => {
+      action<FlagCommandFlags>(deps, async ({ opts, args, out, session }) => {
         const users = parseUsers(stringsArg(args, 1));
-        await editFlag(opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
+        await editFlag(session, opts, out, stringArg(args, 0), 'updated', (admin, appId, flag) =>
           admin.removeWhitelistedUsers(appId, flag.id, users),
         );
       }),

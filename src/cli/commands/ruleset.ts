@@ -3,18 +3,18 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { diffRulesets } from '../../admin/diff';
 import { validateRuleset, withNewFlagDefaults } from '../../admin/edits';
-import { action, stringArg } from '../action';
-import { CliError, EXIT } from '../exit-codes';
-import { diffData, diffLines } from '../format-flags';
-import { invalidLine } from '../format-targeting';
-import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import { appIdFlag } from '../parse';
+import { action, stringArg, type CliDeps } from '../core/action';
+import { CliError, EXIT } from '../core/exit-codes';
+import { diffData, diffLines } from '../format/flags';
+import { invalidLine } from '../format/targeting';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../parse/options';
+import { appIdFlag } from '../parse/values';
 import { rulesetText } from '../../ruleset/parse';
-import { currentRuleset, withAdmin } from '../session';
+import { currentRuleset, withAdmin } from '../core/session';
 
 type Flags = NatsFlags & AppFlags & JsonFlags & { dryRun?: boolean };
 
-export function rulesetCommand(): Command {
+export function rulesetCommand(deps: CliDeps): Command {
   const group = new Command('ruleset').description(
     'the whole ruleset of an app as JSON: print it, or publish one from a file',
   );
@@ -27,9 +27,9 @@ export function rulesetCommand(): Command {
   withJson(get, 'accepted for symmetry: the output is always JSON');
   get.addHelpText('after', '\nExamples:\n  tailslide ruleset get --app-id 1 > flags.json');
   get.action(
-    action<Flags>(async ({ opts, out }) => {
+    action<Flags>(deps, async ({ opts, out, session }) => {
       const appId = appIdFlag(opts.appId);
-      const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+      const snapshot = await withAdmin(session, opts, out, (admin) => currentRuleset(admin, appId));
       // Every flag, invalid ones as stored: publishing the file back refuses them until they are fixed.
       for (const flag of snapshot.invalid) out.warn(invalidLine(flag));
       out.data(snapshot.all);
@@ -51,7 +51,7 @@ export function rulesetCommand(): Command {
     "\nExamples:\n  tailslide ruleset publish flags.json --app-id 1\n  tailslide ruleset get --app-id 1 | jq '.[0].rollout_percentage = 30' | tailslide ruleset publish - --app-id 1",
   );
   publish.action(
-    action<Flags>(async ({ opts, args, out }) => {
+    action<Flags>(deps, async ({ opts, args, out, session }) => {
       const appId = appIdFlag(opts.appId);
       const file = stringArg(args, 0);
       const origin = file === '-' ? 'stdin' : file;
@@ -64,7 +64,7 @@ export function rulesetCommand(): Command {
         ]);
         return;
       }
-      const { before, outcome } = await withAdmin(opts, out, async (admin) => {
+      const { before, outcome } = await withAdmin(session, opts, out, async (admin) => {
         const previous = await admin.readRuleset(appId).catch(() => undefined);
         return { before: previous?.flags ?? [], outcome: await admin.publishRuleset(appId, value, { origin }) };
       });

@@ -2,19 +2,19 @@
 import type { Command } from 'commander';
 import type { WireFlag } from '../../ruleset/types';
 import { MAX_SERIES_BUCKETS } from '../../signals/reader';
-import { action, optionalStringArg } from '../action';
-import { badValue } from '../exit-codes';
-import { pickFlag } from '../flag-ref';
-import { redactUrl } from '../format';
-import { statsLines, type FlagStats, type StatsView } from '../format-stats';
-import { type RedisFlags, withRedisOptions } from '../options';
-import { appIdFlag, parseDuration } from '../parse';
-import { currentRuleset, withAdmin, withReader } from '../session';
+import { action, optionalStringArg, type CliDeps } from '../core/action';
+import { badValue } from '../core/exit-codes';
+import { pickFlag } from '../parse/flag-ref';
+import { redactUrl } from '../format/common';
+import { statsLines, type FlagStats, type StatsView } from '../format/stats';
+import { type RedisFlags, withRedisOptions } from '../parse/options';
+import { appIdFlag, parseDuration } from '../parse/values';
+import { currentRuleset, withAdmin, withReader } from '../core/session';
 import { FLAG_ARG_HELP, flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type Flags = FlagCommandFlags & RedisFlags & { window: string; chart: string; bucket: string };
 
-export function statsCommand(): Command {
+export function statsCommand(deps: CliDeps): Command {
   const cmd = flagSubcommand(
     'stats',
     'success and failure counts and error rate per flag over a window, from the signals in Redis',
@@ -30,7 +30,7 @@ export function statsCommand(): Command {
     .option('--bucket <duration>', 'time per sparkline mark', '1m');
   withRedisOptions(cmd);
   return cmd.action(
-    action<Flags>(async ({ opts, args, out }) => {
+    action<Flags>(deps, async ({ opts, args, out, session }) => {
       const appId = appIdFlag(opts.appId);
       const windowMs = parseDuration(opts.window, '--window');
       const chartMs = parseDuration(opts.chart, '--chart');
@@ -40,7 +40,7 @@ export function statsCommand(): Command {
         throw badValue('--bucket', opts.bucket, `a duration from ${opts.chart}/1000 to ${opts.chart} (the --chart)`);
       }
       const flagArg = optionalStringArg(args, 0);
-      const snapshot = await withAdmin(opts, out, (admin) => currentRuleset(admin, appId));
+      const snapshot = await withAdmin(session, opts, out, (admin) => currentRuleset(admin, appId));
       const flags: readonly WireFlag[] =
         flagArg === undefined ? snapshot.flags : [pickFlag(snapshot.flags, flagArg, appId)];
 
@@ -49,7 +49,7 @@ export function statsCommand(): Command {
       const chartFrom = Math.max(0, toMs - chartMs + 1);
       const marks = Math.min(MAX_SERIES_BUCKETS, Math.ceil(chartMs / bucketMs));
       let backend: string = opts.signalBackend;
-      const rows = await withReader(opts, async (reader) => {
+      const rows = await withReader(session, opts, async (reader) => {
         const one = async (flagId: number, title: string | undefined): Promise<FlagStats> => {
           const [counts, series] = await Promise.all([
             reader.flagCounts(flagId, window),

@@ -2,15 +2,15 @@
 import { Command, Option } from 'commander';
 import type { EnsureStreamResult } from '../../admin/stream';
 import { STREAM_LAYOUTS, type StreamLayout } from '../../nats/subjects';
-import { action } from '../action';
-import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../options';
-import { appIdFlag } from '../parse';
-import { badValue } from '../exit-codes';
-import { withAdmin } from '../session';
+import { action, type CliDeps } from '../core/action';
+import { type AppFlags, type JsonFlags, type NatsFlags, withAppId, withJson, withNatsOptions } from '../parse/options';
+import { appIdFlag } from '../parse/values';
+import { badValue } from '../core/exit-codes';
+import { withAdmin } from '../core/session';
 
 type Flags = NatsFlags & AppFlags & JsonFlags & { readonly subjects: StreamLayout; readonly replicas: string };
 
-export function streamCommand(): Command {
+export function streamCommand(deps: CliDeps): Command {
   const stream = new Command('stream').description('set up the JetStream stream that holds the rulesets');
   const init = new Command('init').description(
     'create the stream (file storage, full history) if it is missing, in the layout Tower and Aerobat use: ' +
@@ -47,11 +47,11 @@ export function streamCommand(): Command {
       '  tailslide stream init --subjects wildcard   # only without Tower and Aerobat',
   );
   init.action(
-    action<Flags>(async ({ opts, out }) => {
+    action<Flags>(deps, async ({ opts, out, session }) => {
       const appId = opts.appId === undefined ? undefined : appIdFlag(opts.appId);
       const layout = opts.subjects;
       const replicas = parseReplicas(opts.replicas);
-      const result = await withAdmin(opts, out, (admin) =>
+      const result = await withAdmin(session, opts, out, (admin) =>
         admin.ensureStream(appId === undefined ? { layout, replicas } : { appId, layout, replicas }),
       );
       out.result(result, () => streamLines(result));

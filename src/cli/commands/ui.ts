@@ -2,9 +2,9 @@
 import { Command, Option } from 'commander';
 import { InvalidOptionError } from '../../errors';
 import { DEFAULT_UI_HOST, DEFAULT_UI_PORT, startDashboard } from '../../ui';
-import { action } from '../action';
-import { badValue } from '../exit-codes';
-import { waitForInterrupt } from '../interrupt';
+import { action, type CliDeps } from '../core/action';
+import { badValue } from '../core/exit-codes';
+import { waitForInterrupt } from '../core/interrupt';
 import {
   adminOptions,
   readerOptions,
@@ -14,12 +14,12 @@ import {
   type JsonFlags,
   type NatsFlags,
   type RedisFlags,
-} from '../options';
-import { parseDuration, parseInteger } from '../parse';
+} from '../parse/options';
+import { parseDuration, parseInteger } from '../parse/values';
 
 type Flags = NatsFlags & RedisFlags & JsonFlags & { host: string; port: string; token?: string; sessionTtl?: string };
 
-export function uiCommand(): Command {
+export function uiCommand(deps: CliDeps): Command {
   const cmd = new Command('ui')
     .summary('the web dashboard: change flags and watch signals and circuits live in a browser')
     .description(
@@ -43,7 +43,7 @@ export function uiCommand(): Command {
     '\nExamples:\n  npx tailslide ui\n  npx tailslide ui --port 8080\n  TAILSLIDE_UI_TOKEN=$(openssl rand -hex 16) npx tailslide ui --host 0.0.0.0',
   );
   return cmd.action(
-    action<Flags>(async ({ opts, out }) => {
+    action<Flags>(deps, async ({ opts, out }) => {
       const port = parseInteger(opts.port, '--port', 0);
       if (port > 65535) throw badValue('--port', opts.port, 'a port from 0 to 65535');
       const sessionTtlMs =

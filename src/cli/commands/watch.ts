@@ -1,15 +1,15 @@
 /** `tailslide watch`: print every new ruleset of an app as it arrives, with what changed. */
 import type { Command } from 'commander';
-import { action } from '../action';
-import { watchLines, watchRecord } from '../format-watch';
-import { waitForInterrupt } from '../interrupt';
-import { appIdFlag } from '../parse';
-import { withAdmin } from '../session';
+import { action, type CliDeps } from '../core/action';
+import { watchLines, watchRecord } from '../format/watch';
+import { waitForInterrupt } from '../core/interrupt';
+import { appIdFlag } from '../parse/values';
+import { withAdmin } from '../core/session';
 import { flagSubcommand, type FlagCommandFlags } from './flag-command';
 
 type Flags = FlagCommandFlags & { timestamps?: boolean };
 
-export function watchCommand(): Command {
+export function watchCommand(deps: CliDeps): Command {
   return flagSubcommand(
     'watch',
     "print each update of the app's ruleset as it arrives, with what changed (Ctrl-C to stop)",
@@ -17,9 +17,9 @@ export function watchCommand(): Command {
   )
     .option('--timestamps', 'also show changes of updated_at alone')
     .action(
-      action<Flags>(async ({ opts, out }) => {
+      action<Flags>(deps, async ({ opts, out, session }) => {
         const appId = appIdFlag(opts.appId);
-        await withAdmin(opts, out, async (admin) => {
+        await withAdmin(session, opts, out, async (admin) => {
           const interrupt = waitForInterrupt();
           try {
             // An app with no ruleset yet: its first one is news (flags added), not the starting point.

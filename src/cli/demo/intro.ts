@@ -1,8 +1,8 @@
 /** What the demo prints before the live view: where things are, and the commands to try. Pure. */
 import { DEFAULT_NATS_STREAM } from '../../options';
-import { redactUrl } from '../format';
-import type { LocalServer } from '../local-servers';
-import { DEFAULT_NATS_SERVER, DEFAULT_REDIS_URL } from '../options';
+import { redactUrl } from '../format/common';
+import type { LocalServer } from '../core/local-servers';
+import { DEFAULT_NATS_SERVER, DEFAULT_REDIS_URL } from '../parse/options';
 import type { DemoApp } from './setup';
 
 export interface IntroInput {

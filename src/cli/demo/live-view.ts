@@ -7,10 +7,10 @@ import type { RulesetUpdate } from '../../admin/watch';
 import type { WireFlag } from '../../ruleset/types';
 import type { FlagCounts } from '../../signals/reader';
 import type { SignalStats } from '../../signals/types';
-import { count, duration, percentage, ratio, table, width } from '../format';
-import { flagState } from '../format-flags';
-import { watchLines, watchRecord } from '../format-watch';
-import type { Output } from '../output';
+import { count, duration, percentage, ratio, table, width } from '../format/common';
+import { flagState } from '../format/flags';
+import { watchLines, watchRecord } from '../format/watch';
+import type { Output } from '../format/output';
 import { legendLines, quietUpdate, REPORT_EVERY_TICKS, reportLines, timedLines, wrap } from './log-lines';
 import type { PathCounts } from './service';
 

@@ -5,8 +5,8 @@
  * of every field (what this replaced) was 300 characters of `on=… err new=…` nobody could read.
  */
 import type { RulesetUpdate } from '../../admin/watch';
-import { clock, count, duration, ratio, width } from '../format';
-import { flagState } from '../format-flags';
+import { clock, count, duration, ratio, width } from '../format/common';
+import { flagState } from '../format/flags';
 import type { Frame } from './live-view';
 import type { PathCounts } from './service';
 

@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliError, EXIT } from '../exit-codes';
-import { redactUrl } from '../format';
+import { CliError, EXIT } from '../core/exit-codes';
+import { redactUrl } from '../format/common';
 import { hostPort, tcpAnswers } from '../../util/net';
-import { INSTALL_HINT, findOnPath, startNatsServer, startRedisServer, type LocalServer } from '../local-servers';
-import type { Output } from '../output';
-import { parseServers } from '../parse';
+import { INSTALL_HINT, findOnPath, startNatsServer, startRedisServer, type LocalServer } from '../core/local-servers';
+import type { Output } from '../format/output';
+import { parseServers } from '../parse/values';
 
 export interface DemoServers {
   readonly natsServer: string;

@@ -2,9 +2,9 @@
  * Turning command-line strings into values: numbers, booleans, durations, user lists, field
  * assignments. Pure; every error names the option or field and the value (exit code 1).
  */
-import { EDITABLE_FIELDS, NEW_FLAG_DEFAULTS, type CircuitPatch, type FlagPatch } from '../admin/fields';
-import { badValue } from './exit-codes';
-import { parseAppId } from '../util/app-id';
+import { EDITABLE_FIELDS, NEW_FLAG_DEFAULTS, type CircuitPatch, type FlagPatch } from '../../admin/fields';
+import { badValue } from '../core/exit-codes';
+import { parseAppId } from '../../util/app-id';
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

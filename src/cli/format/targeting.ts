@@ -1,7 +1,7 @@
 /** How the targeting of a flag (variations, targets, rules, splits) and invalid flags are printed. Pure. */
-import type { InvalidFlag } from '../admin/read';
-import { TARGETING_FIELDS } from '../ruleset/targeting';
-import { isRecord } from '../util/guards';
+import type { InvalidFlag } from '../../admin/read';
+import { TARGETING_FIELDS } from '../../ruleset/targeting';
+import { isRecord } from '../../util/guards';
 
 /** `invalid: field "title": must be a non-empty string, got ""` (every issue of the flag). */
 export function invalidReason(flag: InvalidFlag): string {

@@ -5,13 +5,13 @@
  */
 import { Option, type Command } from 'commander';
 import type { TlsOptions } from 'nats';
-import type { FlagAdminOptions } from '../admin/options';
-import { InvalidOptionError } from '../errors';
-import type { Logger } from '../logger';
-import { DEFAULT_NATS_STREAM, type FlagManagerOptions } from '../options';
-import type { SignalReaderOptions } from '../signals/reader';
-import { badValue } from './exit-codes';
-import { parseChoice, parseDuration, parseServers } from './parse';
+import type { FlagAdminOptions } from '../../admin/options';
+import { InvalidOptionError } from '../../errors';
+import type { Logger } from '../../logger';
+import { DEFAULT_NATS_STREAM, type FlagManagerOptions } from '../../options';
+import type { SignalReaderOptions } from '../../signals/reader';
+import { badValue } from '../core/exit-codes';
+import { parseChoice, parseDuration, parseServers } from './values';
 
 export const DEFAULT_NATS_SERVER = 'nats://127.0.0.1:4222';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

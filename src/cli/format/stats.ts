@@ -1,6 +1,6 @@
 /** The stats table: counts, error rate and two sparklines per flag. Pure. */
-import type { FlagBucket } from '../signals/reader';
-import { count, duration, ratio, sparkline, table } from './format';
+import type { FlagBucket } from '../../signals/reader';
+import { count, duration, ratio, sparkline, table } from './common';
 
 export interface FlagStats {
   readonly flagId: number;

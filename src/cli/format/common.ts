@@ -96,4 +96,4 @@ export function sparkline(values: readonly (number | undefined)[], max?: number)
 }
 
 /** Moved to src/util/redact.ts (the library redacts its messages too); kept here for the commands. */
-export { redactUrl } from '../util/redact';
+export { redactUrl } from '../../util/redact';

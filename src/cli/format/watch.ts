@@ -1,9 +1,9 @@
 /** How `tailslide watch` prints an update of a ruleset. Pure. */
-import type { RulesetUpdate } from '../admin/watch';
-import type { WireFlag } from '../ruleset/types';
-import { formatFlagIssue } from '../errors';
-import { clock } from './format';
-import { diffData, diffLines } from './format-flags';
+import type { RulesetUpdate } from '../../admin/watch';
+import type { WireFlag } from '../../ruleset/types';
+import { formatFlagIssue } from '../../errors';
+import { clock } from './common';
+import { diffData, diffLines } from './flags';
 
 const MAX_TITLES = 10;
 

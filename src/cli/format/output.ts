@@ -2,8 +2,8 @@
  * Where the command writes: results to stdout (tables, or JSON with `--json`), notes, warnings and
  * errors to stderr. The only module besides the demo's live view that touches process streams.
  */
-import type { Logger } from '../logger';
-import { redactText } from '../util/redact';
+import type { Logger } from '../../logger';
+import { redactText } from '../../util/redact';
 
 export interface Streams {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

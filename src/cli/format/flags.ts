@@ -1,11 +1,11 @@
 /** How flags, edits and ruleset changes are printed. Pure. */
-import type { FieldChange, FlagChange, RulesetDiff } from '../admin/diff';
-import { WIRE_FIELD_ORDER } from '../admin/fields';
-import { splitWhitelist } from '../ruleset/parse';
-import type { WireFlag } from '../ruleset/types';
-import type { InvalidFlag } from '../admin/read';
-import { formatValue, percentage, table } from './format';
-import { TARGETING_FIELD_SET, invalidReason, targetingLines, targetingSummary } from './format-targeting';
+import type { FieldChange, FlagChange, RulesetDiff } from '../../admin/diff';
+import { WIRE_FIELD_ORDER } from '../../admin/fields';
+import { splitWhitelist } from '../../ruleset/parse';
+import type { WireFlag } from '../../ruleset/types';
+import type { InvalidFlag } from '../../admin/read';
+import { formatValue, percentage, table } from './common';
+import { TARGETING_FIELD_SET, invalidReason, targetingLines, targetingSummary } from './targeting';
 
 /** `on, 50 %`, `off`, `on, 20 % + 3 listed`, with the circuit when it is not closed. */
 export function flagState(flag: WireFlag): string {

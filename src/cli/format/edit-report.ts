@@ -1,8 +1,8 @@
 /** How the outcome of a flag edit is printed: what changed, before → after, and the new ruleset. */
-import { diffFlag, type FieldChange } from '../admin/diff';
-import type { EditOutcome } from '../admin/writer';
-import type { WireFlag } from '../ruleset/types';
-import { fieldChange, flagName, flagState } from './format-flags';
+import { diffFlag, type FieldChange } from '../../admin/diff';
+import type { EditOutcome } from '../../admin/writer';
+import type { WireFlag } from '../../ruleset/types';
+import { fieldChange, flagName, flagState } from './flags';
 import type { Output } from './output';
 
 const IGNORED = new Set(['updated_at']);

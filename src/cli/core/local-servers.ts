@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { freePort, tcpAnswers } from '../util/net';
+import { freePort, tcpAnswers } from '../../util/net';
 import { CliError, EXIT } from './exit-codes';
 
 export interface LocalServer {

@@ -1,6 +1,15 @@
 /** Glue between commander and the command functions: typed options, arguments and an Output. */
 import { Command } from 'commander';
-import { Output } from './output';
+import { Output, type Streams } from '../format/output';
+import type { Session } from './session';
+
+/** What the program runs against, given to every command: the binary passes the real ones, tests their own. */
+export interface CliDeps {
+  /** Makes the admin (NATS) and signal reader (Redis) a command talks to. */
+  readonly session: Session;
+  /** Where results (stdout) and notes, warnings and errors (stderr) go. */
+  readonly streams: Streams;
+}
 
 export interface ActionContext<O> {
   /** The command's options (flags, environment, defaults), as commander parsed them. */
@@ -8,18 +17,20 @@ export interface ActionContext<O> {
   /** Declared arguments in order; a variadic one is an array. */
   readonly args: readonly unknown[];
   readonly out: Output;
+  readonly session: Session;
 }
 
 /** An action handler for `command.action()`: commander passes the arguments, the options, then the command. */
 export function action<O extends object>(
+  deps: CliDeps,
   run: (ctx: ActionContext<O>) => Promise<void>,
 ): (...params: unknown[]) => Promise<void> {
   return async (...params: unknown[]) => {
     const command = params[params.length - 1];
     if (!(command instanceof Command)) throw new Error('commander did not pass the command to its action');
     const opts = command.opts<O>();
-    const out = new Output((opts as { json?: unknown }).json === true);
-    await run({ opts, args: command.processedArgs as unknown[], out });
+    const out = new Output((opts as { json?: unknown }).json === true, deps.streams);
+    await run({ opts, args: command.processedArgs as unknown[], out, session: deps.session });
   };
 }
 

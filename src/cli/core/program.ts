@@ -2,21 +2,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { appsCommand } from './commands/apps';
-import { breakerCommand } from './commands/breaker';
-import { demoCommand } from './commands/demo';
-import { evaluateCommand } from './commands/evaluate';
-import { flagsCommand } from './commands/flags';
-import { rulesetCommand } from './commands/ruleset';
-import { statsCommand } from './commands/stats';
-import { streamCommand } from './commands/stream';
-import { uiCommand } from './commands/ui';
-import { watchCommand } from './commands/watch';
+import { appsCommand } from '../commands/apps';
+import { breakerCommand } from '../commands/breaker';
+import { demoCommand } from '../commands/demo';
+import { evaluateCommand } from '../commands/evaluate';
+import { flagsCommand } from '../commands/flags';
+import { rulesetCommand } from '../commands/ruleset';
+import { statsCommand } from '../commands/stats';
+import { streamCommand } from '../commands/stream';
+import { uiCommand } from '../commands/ui';
+import { watchCommand } from '../commands/watch';
 import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeOf } from './exit-codes';
-import { table } from './format';
-import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from './options';
-import { Output } from './output';
-import { redactText } from '../util/redact';
+import { table } from '../format/common';
+import { APP_ID_OPTION, NATS_OPTIONS, REDIS_OPTIONS } from '../parse/options';
+import { Output, processStreams, type Streams } from '../format/output';
+import type { CliDeps } from './action';
+import { liveSession, type Session } from './session';
+import { redactText } from '../../util/redact';
 
 /** The settings and exit codes, after the command list of `tailslide --help`. */
 function footer(): string {
@@ -36,38 +38,51 @@ function footer(): string {
   ].join('\n');
 }
 
-export function createProgram(): Command {
+/** What `createProgram` may be given; left out, the real admin and reader and the process streams. */
+export interface ProgramOptions {
+  readonly session?: Session;
+  readonly streams?: Streams;
+}
+
+export function createProgram(options: ProgramOptions = {}): Command {
+  const deps: CliDeps = { session: options.session ?? liveSession, streams: options.streams ?? processStreams };
   const program = new Command('tailslide')
     .description('Manage and inspect Tailslide feature flags in NATS JetStream, and their signals in Redis.')
     .version(packageVersion(), '-V, --version')
-    .addCommand(streamCommand())
-    .addCommand(appsCommand())
-    .addCommand(flagsCommand())
-    .addCommand(rulesetCommand())
-    .addCommand(evaluateCommand())
-    .addCommand(watchCommand())
-    .addCommand(statsCommand())
-    .addCommand(breakerCommand())
-    .addCommand(demoCommand())
-    .addCommand(uiCommand())
+    .addCommand(streamCommand(deps))
+    .addCommand(appsCommand(deps))
+    .addCommand(flagsCommand(deps))
+    .addCommand(rulesetCommand(deps))
+    .addCommand(evaluateCommand(deps))
+    .addCommand(watchCommand(deps))
+    .addCommand(statsCommand(deps))
+    .addCommand(breakerCommand(deps))
+    .addCommand(demoCommand(deps))
+    .addCommand(uiCommand(deps))
     .addHelpText('after', footer());
-  configure(program);
+  configure(program, deps.streams);
   return program;
 }
 
 /** Settings commander does not pass on to commands added with addCommand(): set them everywhere. */
-function configure(command: Command): void {
+function configure(command: Command, streams: Streams): void {
   command.exitOverride();
   command.showHelpAfterError('(run with --help for usage)');
   command.configureOutput({
+    writeOut: (text) => streams.stdout.write(text),
+    writeErr: (text) => streams.stderr.write(text),
     outputError: (text, write) => write(`tailslide: ${redactText(text.replace(/^error: /, ''))}`),
   });
-  for (const sub of command.commands) configure(sub);
+  for (const sub of command.commands) configure(sub, streams);
 }
 
-/** Runs the command line and returns the exit code; never throws. */
-export async function runCli(argv: readonly string[], out: Output = new Output(false)): Promise<number> {
-  const program = createProgram();
+/**
+ * Runs the command line and returns the exit code; never throws. `argv` is as in `process.argv`
+ * (node, script, then the arguments).
+ */
+export async function runCli(argv: readonly string[], options: ProgramOptions = {}): Promise<number> {
+  const program = createProgram(options);
+  const out = new Output(false, options.streams ?? processStreams);
   try {
     await program.parseAsync([...argv]);
     return EXIT.OK;

@@ -2,10 +2,10 @@
  * Command-line values of the targeting commands: variation indexes, splits, targets, JSON values
  * and evaluation contexts. Pure; every error names the option and the value (exit code 1).
  */
-import type { WireServe, WireSplitEntry } from '../admin/fields';
-import type { ContextAttributes, EvaluationContext } from '../evaluation/context';
-import { LIMITS, type JsonValue } from '../ruleset/targeting';
-import { badValue } from './exit-codes';
+import type { WireServe, WireSplitEntry } from '../../admin/fields';
+import type { ContextAttributes, EvaluationContext } from '../../evaluation/context';
+import { LIMITS, type JsonValue } from '../../ruleset/targeting';
+import { badValue } from '../core/exit-codes';
 
 /** A variation index: a non-negative integer (the flag's validation checks it is in range). */
 export function parseVariationIndex(value: string, what: string): number {

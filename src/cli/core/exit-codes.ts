@@ -4,15 +4,9 @@
  * only an unexpected error (a bug) prints more, and only with TAILSLIDE_DEBUG=1.
  */
 import { CommanderError } from 'commander';
-import {
-  DuplicateTitleError,
-  EditConflictError,
-  StreamNotFoundError,
-  UnknownAppError,
-  UnknownFlagError,
-} from '../admin/errors';
-import { TailslideError } from '../errors';
-import { redactOptionValue } from '../util/redact';
+import { DuplicateTitleError } from '../../admin/errors';
+import { TailslideError, type TailslideErrorCode } from '../../errors';
+import { redactOptionValue } from '../../util/redact';
 
 export const EXIT = {
   /** Done. */
@@ -63,34 +57,32 @@ export function badValue(what: string, value: unknown, expected: string): CliErr
   return new CliError(`Invalid value for ${what}: ${JSON.stringify(shown)} (expected ${expected})`, EXIT.USAGE);
 }
 
+/**
+ * Each `TailslideError` code's exit code: the one table library errors map through. A `Record`
+ * over every code, so a code added to src/errors.ts fails to compile until it has a row here.
+ */
+export const EXIT_BY_ERROR_CODE: Readonly<Record<TailslideErrorCode, ExitCode>> = {
+  INVALID_OPTION: EXIT.USAGE,
+  INVALID_RULESET: EXIT.USAGE,
+  NOT_FOUND: EXIT.NOT_FOUND,
+  CONFLICT: EXIT.CONFLICT,
+  CONNECTION: EXIT.CONNECTION,
+  AUTHORIZATION: EXIT.CONNECTION,
+  SIGNALS: EXIT.CONNECTION,
+  TIMEOUT: EXIT.CONNECTION,
+  // Used after close, or a cache file: a bug in the command line if one reaches it.
+  CLOSED: EXIT.INTERNAL,
+  CACHE_FILE: EXIT.INTERNAL,
+};
+
 /** The exit code for anything a command threw. */
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-  if (error instanceof UnknownAppError || error instanceof UnknownFlagError || error instanceof StreamNotFoundError) {
-    return EXIT.NOT_FOUND;
-  }
-  if (error instanceof EditConflictError) return EXIT.CONFLICT;
-  // A taken title is a bad value to change, not a conflict that retrying resolves.
+  // The one exception to the table: a taken title is CONFLICT to the admin library (another flag
+  // holds it), but to the command line a bad value to change, not a conflict that retrying resolves.
   if (error instanceof DuplicateTitleError) return EXIT.USAGE;
-  if (error instanceof TailslideError) {
-    switch (error.code) {
-      case 'INVALID_OPTION':
-      case 'INVALID_RULESET':
-        return EXIT.USAGE;
-      case 'NOT_FOUND':
-        return EXIT.NOT_FOUND;
-      case 'CONFLICT':
-        return EXIT.CONFLICT;
-      case 'CONNECTION':
-      case 'AUTHORIZATION':
-      case 'SIGNALS':
-      case 'TIMEOUT':
-        return EXIT.CONNECTION;
-      default:
-        return EXIT.INTERNAL;
-    }
-  }
+  if (error instanceof TailslideError) return EXIT_BY_ERROR_CODE[error.code] ?? EXIT.INTERNAL;
   return EXIT.INTERNAL;
 }
 

@@ -2,9 +2,9 @@
  * How a flag is named on the command line: by title, or by id (`7` or `#7`). A title wins over an
  * id, so a flag titled "7" is still reachable by its title; `#7` is always the id.
  */
-import { UnknownFlagError } from '../admin/errors';
-import type { InvalidFlag } from '../admin/read';
-import type { WireFlag } from '../ruleset/types';
+import { UnknownFlagError } from '../../admin/errors';
+import type { InvalidFlag } from '../../admin/read';
+import type { WireFlag } from '../../ruleset/types';
 
 export function findFlagByArg(flags: readonly WireFlag[], arg: string): WireFlag | undefined {
   const idOnly = /^#(\d+)$/.exec(arg.trim());

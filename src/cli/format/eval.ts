@@ -1,12 +1,12 @@
 /** Why a flag evaluated the way it did, in words, and the evaluate command's table. Pure. */
-import { bucket, legacyBucket } from '../evaluation/bucket';
-import { compileWireFlag } from '../evaluation/explain';
-import type { HashingMode } from '../options';
-import type { WireFlag } from '../ruleset/types';
-import type { JsonValue } from '../ruleset/targeting';
-import type { EvaluationDetail, VariationDetail } from '../toggler';
-import { percentage, table } from './format';
-import { hasTargetingFields, variationLabel } from './format-targeting';
+import { bucket, legacyBucket } from '../../evaluation/bucket';
+import { compileWireFlag } from '../../evaluation/explain';
+import type { HashingMode } from '../../options';
+import type { WireFlag } from '../../ruleset/types';
+import type { JsonValue } from '../../ruleset/targeting';
+import type { EvaluationDetail, VariationDetail } from '../../toggler';
+import { percentage, table } from './common';
+import { hasTargetingFields, variationLabel } from './targeting';
 
 /** The rollout evaluation uses (reduced during circuit recovery): the evaluator's own figure. */
 function effectiveRollout(flag: WireFlag): number {
