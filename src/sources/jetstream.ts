@@ -204,7 +204,17 @@ export class JetStreamSource implements FlagSource {
       );
     }
     this.noteMode('a JetStream consumer', choice.why);
+    return this.followByConsumer(api, server, subjects, outdated);
+  }
 
+  /** Creates the app's consumer (LastPerSubject) and takes it, unless the sync is outdated by then. */
+  private async followByConsumer(
+    api: Pick<JetStreamLink, 'jsm' | 'js'>,
+    server: string,
+    subjects: readonly string[],
+    outdated: () => boolean,
+  ): Promise<void> {
+    const stream = this.nats.stream;
     let consumer: AppConsumer;
     this.undrained = undefined;
     this.rulesetsDelivered = 0;
