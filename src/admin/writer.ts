@@ -114,41 +114,9 @@ async function applyEditAttempts(
 ): Promise<EditOutcome> {
   const subject = options.circuit ? circuitSubject(appId) : manualSubject(appId);
   for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
-    const info = await streamInfo(ctx.jsm, ctx.stream, options.allApps ? ALL_APPS_SUBJECTS : undefined);
-    if (info === undefined) throw new StreamNotFoundError(ctx.stream);
-    const guard = info.state.last_seq;
-    const app = await readAppMessages(ctx.jsm, ctx.stream, appId);
-    const decoded =
-      app.newest === undefined
-        ? undefined
-        : options.replace
-          ? decodeOrUndefined(app.newest, appId)
-          : decodeRuleset(app.newest, appId);
+    const read = await readForEdit(ctx, appId, options);
+    const { info, guard, app, decoded, editContext } = read;
     const current = decoded?.flags;
-    const scan = options.allApps
-      ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {}))
-      : undefined;
-
-    let highWater = scan?.maxId ?? 0;
-    for (const message of [app.manual, app.circuit]) {
-      if (message === undefined) continue;
-      highWater = Math.max(highWater, message.highWater ?? 0, ...lenientIds(message.data));
-    }
-    const otherAppIds = new Map<number, number>();
-    for (const [id, owner] of scan?.owners ?? []) if (owner !== appId) otherAppIds.set(id, owner);
-    const editContext: EditContext = {
-      appId,
-      stream: ctx.stream,
-      nowIso: ctx.now().toISOString(),
-      otherAppIds,
-      invalidFlags: decoded?.invalid ?? [],
-      allocateId: () => {
-        if (scan === undefined) throw new Error(`internal: ${options.what} allocates an id without reading all apps`);
-        highWater += 1;
-        return highWater;
-      },
-    };
-
     const result = edit(current, editContext);
     if (!result.changed) {
       return {
@@ -163,7 +131,7 @@ async function applyEditAttempts(
     }
     // The whole ruleset must be one the SDK accepts (unique titles and ids, every field in range).
     validateRuleset(result.flags, `app ${appId} after ${options.what}`, appId);
-    for (const flag of result.flags) highWater = Math.max(highWater, flag.id);
+    for (const flag of result.flags) read.highWater = Math.max(read.highWater, flag.id);
     const merged = options.replace ? undefined : mergeInvalid(decoded, result);
 
     if (!streamCovers(info.config.subjects ?? [], subject)) {
@@ -176,7 +144,7 @@ async function applyEditAttempts(
     }
 
     const h = headers();
-    h.set(HIGH_WATER_HEADER, String(highWater));
+    h.set(HIGH_WATER_HEADER, String(read.highWater));
     let ack: PubAck;
     try {
       ack = await ctx.js.publish(subject, merged?.text ?? JSON.stringify(result.flags), {
@@ -263,4 +231,42 @@ function decodeOrUndefined(stored: StoredRuleset, appId: number): DecodedRuleset
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
   return Math.round(baseMs / 2 + random() * Math.max(0, ceiling - baseMs / 2));
+}
+
+/** What one attempt of an edit reads first: the stream's guard, the app's messages, the ids in use. */
+async function readForEdit(ctx: WriterContext, appId: number, options: WriteOptions) {
+  const info = await streamInfo(ctx.jsm, ctx.stream, options.allApps ? ALL_APPS_SUBJECTS : undefined);
+  if (info === undefined) throw new StreamNotFoundError(ctx.stream);
+  const guard = info.state.last_seq;
+  const app = await readAppMessages(ctx.jsm, ctx.stream, appId);
+  const decoded =
+    app.newest === undefined
+      ? undefined
+      : options.replace
+        ? decodeOrUndefined(app.newest, appId)
+        : decodeRuleset(app.newest, appId);
+  const scan = options.allApps ? await scanIds(ctx.jsm, ctx.stream, Object.keys(info.state.subjects ?? {})) : undefined;
+
+  let highWater = scan?.maxId ?? 0;
+  for (const message of [app.manual, app.circuit]) {
+    if (message === undefined) continue;
+    highWater = Math.max(highWater, message.highWater ?? 0, ...lenientIds(message.data));
+  }
+  const otherAppIds = new Map<number, number>();
+  for (const [id, owner] of scan?.owners ?? []) if (owner !== appId) otherAppIds.set(id, owner);
+  const editContext: EditContext = {
+    appId,
+    stream: ctx.stream,
+    nowIso: ctx.now().toISOString(),
+    otherAppIds,
+    invalidFlags: decoded?.invalid ?? [],
+    allocateId: () => {
+      if (scan === undefined) throw new Error(`internal: ${options.what} allocates an id without reading all apps`);
+      read.highWater += 1;
+      return read.highWater;
+    },
+  };
+
+  const read = { info, guard, app, decoded, highWater, editContext };
+  return read;
 }
