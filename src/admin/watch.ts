@@ -71,56 +71,11 @@ export function watchRuleset(
   let wake: (() => void) | undefined;
   /** A `consume()` call is in flight: the client cannot cancel it, so stop() does not wait for it. */
   let consuming = false;
-  let lastReason: string | undefined;
-  let lastSequence = 0;
-  let reportedInitial = false;
-  let base: readonly WireFlag[] = [];
 
-  const waiting = (reason: string): void => {
-    if (reason === lastReason) return;
-    lastReason = reason;
-    logger.info(`watch of app ${appId}: ${reason}`);
-    try {
-      options.onWaiting?.(reason);
-    } catch (err) {
-      logger.error(`watch of app ${appId}: the onWaiting callback threw: ${(err as Error).message}`);
-    }
-  };
+  const reasons = waitReporter(appId, options, logger);
+  const waiting = reasons.say;
 
-  const issueLog = new FlagIssueLog();
-  const handle = (m: JsMsg): void => {
-    // A restarted consumer begins again at the last message of each subject: skip what we saw.
-    if (m.seq <= lastSequence) return;
-    lastSequence = m.seq;
-    lastReason = undefined;
-    const parsed = parseRulesetPayloadLenient(m.data, `${m.subject} #${m.seq}`, { appId });
-    const flags = parsed.ok ? parsed.flags.map(toWire) : undefined;
-    if (!reportedInitial && m.info.pending > 0) {
-      // Still in the initial batch (the older subject's last message): not the current ruleset.
-      if (flags) base = flags;
-      return;
-    }
-    const initial = !reportedInitial;
-    reportedInitial = true;
-    const invalidFlags = parsed.ok ? issueLog.fresh(parsed.issues) : [];
-    const update: RulesetUpdate = {
-      appId,
-      subject: m.subject,
-      sequence: m.seq,
-      time: new Date(Math.floor(m.info.timestampNanos / 1e6)),
-      initial,
-      flags,
-      invalidFlags,
-      error: parsed.ok ? undefined : parsed.error,
-      diff: flags ? diffRulesets(initial ? [] : base, flags, options.diff) : EMPTY_DIFF,
-    };
-    if (flags) base = flags;
-    try {
-      onUpdate(update);
-    } catch (err) {
-      logger.error(`watch of app ${appId}: the update callback threw: ${(err as Error).message}`);
-    }
-  };
+  const handle = updateHandler(appId, options, onUpdate, logger, reasons.clear);
 
   const run = async (): Promise<void> => {
     while (!stopped) {
@@ -185,5 +140,80 @@ export function watchRuleset(
       if (!consuming) await done;
     })();
     return stopping;
+  };
+}
+
+/**
+ * Turns the consumer's messages into updates: skips what a restarted consumer delivers again,
+ * holds back the initial batch's older subject, diffs each ruleset against the previous one.
+ * `following` is called for each new message (the watch is following again).
+ */
+function updateHandler(
+  appId: number,
+  options: WatchOptions,
+  onUpdate: (update: RulesetUpdate) => void,
+  logger: Logger,
+  following: () => void,
+): (m: JsMsg) => void {
+  const issueLog = new FlagIssueLog();
+  let lastSequence = 0;
+  let reportedInitial = false;
+  let base: readonly WireFlag[] = [];
+  return (m: JsMsg): void => {
+    // A restarted consumer begins again at the last message of each subject: skip what we saw.
+    if (m.seq <= lastSequence) return;
+    lastSequence = m.seq;
+    following();
+    const parsed = parseRulesetPayloadLenient(m.data, `${m.subject} #${m.seq}`, { appId });
+    const flags = parsed.ok ? parsed.flags.map(toWire) : undefined;
+    if (!reportedInitial && m.info.pending > 0) {
+      // Still in the initial batch (the older subject's last message): not the current ruleset.
+      if (flags) base = flags;
+      return;
+    }
+    const initial = !reportedInitial;
+    reportedInitial = true;
+    const invalidFlags = parsed.ok ? issueLog.fresh(parsed.issues) : [];
+    const update: RulesetUpdate = {
+      appId,
+      subject: m.subject,
+      sequence: m.seq,
+      time: new Date(Math.floor(m.info.timestampNanos / 1e6)),
+      initial,
+      flags,
+      invalidFlags,
+      error: parsed.ok ? undefined : parsed.error,
+      diff: flags ? diffRulesets(initial ? [] : base, flags, options.diff) : EMPTY_DIFF,
+    };
+    if (flags) base = flags;
+    try {
+      onUpdate(update);
+    } catch (err) {
+      logger.error(`watch of app ${appId}: the update callback threw: ${(err as Error).message}`);
+    }
+  };
+}
+
+/** Says each distinct reason for not following once (a log line and `onWaiting`), until `clear`. */
+function waitReporter(
+  appId: number,
+  options: WatchOptions,
+  logger: Logger,
+): { say: (reason: string) => void; clear: () => void } {
+  let lastReason: string | undefined;
+  return {
+    say: (reason: string): void => {
+      if (reason === lastReason) return;
+      lastReason = reason;
+      logger.info(`watch of app ${appId}: ${reason}`);
+      try {
+        options.onWaiting?.(reason);
+      } catch (err) {
+        logger.error(`watch of app ${appId}: the onWaiting callback threw: ${(err as Error).message}`);
+      }
+    },
+    clear: (): void => {
+      lastReason = undefined;
+    },
   };
 }
