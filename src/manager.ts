@@ -16,14 +16,7 @@ import { loadBootstrap } from './sources/bootstrap';
 import { CacheFileWriter, readCacheFile } from './sources/cache-file';
 import { createSource, deliveryKind } from './sources/create';
 import type { OfflineSource } from './sources/offline';
-import type {
-  DeliveryKind,
-  FlagSource,
-  MessageMeta,
-  RulesetOrigin,
-  RulesetPayload,
-  SourceSink,
-} from './sources/types';
+import type { DeliveryKind, FlagSource, MessageMeta, RulesetOrigin, RulesetPayload, SourceSink } from './sources/types';
 import { Toggler, type EvaluationDetail, type TogglerHost, type VariationDetail } from './toggler';
 import { createTogglerHost } from './toggler-host';
 import { within } from './util/timeout';

@@ -83,7 +83,11 @@ describe('settleFailure', () => {
     ['a refusal (NOPERM): nothing ran, nothing will', noperm, 'refused'],
     ['a script refused as a whole (an error in our Lua)', replyError('ERR user_script:1: oops'), 'refused'],
     ['a passing reply error (LOADING): nothing ran', loading, 'not-run'],
-    ['OOM refusing the script before it ran', replyError('OOM command not allowed when used memory > maxmemory'), 'not-run'],
+    [
+      'OOM refusing the script before it ran',
+      replyError('OOM command not allowed when used memory > maxmemory'),
+      'not-run',
+    ],
     ['refused credentials', replyError('NOAUTH Authentication required.'), 'not-run'],
     ['never sent (stream not writable)', unsent, 'not-run'],
     ['a lost connection after sending: maybe run', closed, 'in-doubt'],
