@@ -8,27 +8,13 @@
  * replaces its consumer after a gap or a leader change in milliseconds, and a probe must not flap
  * on that. The tracker arms one unref()'d timer to say so when the grace ends.
  */
-import type { ManagerState } from './manager-events';
+import type { ManagerHealth, ManagerState } from './manager-events';
 import type { DeliveryKind } from './sources/types';
 
 /** An interruption of delivery counts against health once it lasts this long. */
 export const DELIVERY_GRACE_MS = 500;
 
-export interface ManagerHealth {
-  /** Ready, connected and following its app live: safe to take traffic. */
-  readonly healthy: boolean;
-  /** Serving a ruleset that may be out of date (NATS lost, delivery interrupted). */
-  readonly stale: boolean;
-  readonly state: ManagerState;
-  /** The source's connection is up (always true for the offline source). */
-  readonly connected: boolean;
-  /** When the last ruleset was applied (ms since the epoch), if any. */
-  readonly lastUpdateAt: number | undefined;
-  /** How rulesets arrive (`consumer`: a JetStream consumer per instance; `offline`; `custom`). */
-  readonly delivery: DeliveryKind;
-  /** Why not healthy (absent when healthy). */
-  readonly reason?: string;
-}
+export type { ManagerHealth };
 
 /** What the manager knows, as the tracker keeps it. */
 export interface HealthFacts {

@@ -1,7 +1,6 @@
 /** The FlagManager's events and states, apart so that the modules below it can name them. */
 import type { TailslideError } from './errors';
-import type { ManagerHealth } from './health';
-import type { RulesetOrigin } from './sources/types';
+import type { DeliveryKind, RulesetOrigin } from './sources/types';
 
 /** Payload of the `update` event. */
 export interface UpdateEvent {
@@ -40,3 +39,20 @@ export interface FlagManagerEvents {
 
 /** Where a manager is in its life. */
 export type ManagerState = 'idle' | 'initializing' | 'ready' | 'stale' | 'failed' | 'closed';
+
+/** What `manager.health()` answers (src/health.ts decides it). */
+export interface ManagerHealth {
+  /** Ready, connected and following its app live: safe to take traffic. */
+  readonly healthy: boolean;
+  /** Serving a ruleset that may be out of date (NATS lost, delivery interrupted). */
+  readonly stale: boolean;
+  readonly state: ManagerState;
+  /** The source's connection is up (always true for the offline source). */
+  readonly connected: boolean;
+  /** When the last ruleset was applied (ms since the epoch), if any. */
+  readonly lastUpdateAt: number | undefined;
+  /** How rulesets arrive (`consumer`: a JetStream consumer per instance; `offline`; `custom`). */
+  readonly delivery: DeliveryKind;
+  /** Why not healthy (absent when healthy). */
+  readonly reason?: string;
+}

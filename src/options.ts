@@ -1,5 +1,4 @@
 import type { NatsConnection, TlsOptions } from 'nats';
-import { isRedisClient, type RedisClient } from './signals/client';
 import { InvalidOptionError, describeValue } from './errors';
 import type { HashingMode } from './evaluation/evaluator';
 import type { Logger } from './logger';
@@ -21,7 +20,9 @@ import type { FlagSourceFactory } from './sources/types';
 import {
   DEFAULT_REDIS_HOST,
   DEFAULT_REDIS_PORT,
+  isRedisClient,
   redisClusterNodes,
+  type RedisClient,
   type DeliveryMode,
   type ResolvedNatsOptions,
   type ResolvedRedisOptions,

@@ -12,7 +12,7 @@ import {
   type ResolvedNatsOptions,
   type ResolvedRedisOptions,
 } from '../options';
-import { isRedisClient, type RedisClient } from '../signals/client';
+import { isRedisClient, type RedisClient } from '../connection-options';
 import {
   isNatsConnection,
   natsServers,

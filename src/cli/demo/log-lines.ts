@@ -7,7 +7,7 @@
 import type { RulesetUpdate } from '../../admin/watch';
 import { clock, count, duration, ratio, width } from '../format/common';
 import { flagState } from '../format/flags';
-import type { Frame } from './live-view';
+import type { Frame } from './frame';
 import type { PathCounts } from './service';
 
 /** A report every this many ticks (one tick a second), over the requests of those ticks. */
