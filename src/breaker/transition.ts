@@ -3,27 +3,16 @@
  * one log line. Shared by both writers (writers/), which make transitions, and the CLI, which
  * prints them.
  */
-import type { CircuitStatus, WireFlag } from '../ruleset/types';
-import type { Decision, TransitionKind } from './decide';
+import type { WireFlag } from '../ruleset/types';
+import type { Decision } from './decide';
 import type { BreakerMode } from './options';
 import { TOWER_SUBJECTS } from './tower';
 
 /** One circuit transition the breaker made (standalone: published; tower: sent to Tower). */
-export interface CircuitTransition {
-  readonly kind: TransitionKind;
+export interface CircuitTransition extends Decision {
   readonly mode: BreakerMode;
   readonly appId: number;
-  readonly flagId: number;
   readonly title: string;
-  readonly from: CircuitStatus;
-  readonly to: CircuitStatus;
-  /** `circuit_recovery_percentage` after it. */
-  readonly percentage: number;
-  readonly isActive: boolean;
-  /** For a trip: the window's counts and error rate (percent). */
-  readonly success?: number;
-  readonly failure?: number;
-  readonly errorRate?: number;
   /** The breaker's clock when it was decided. */
   readonly at: Date;
   /** Standalone: stream sequence of the published ruleset. */

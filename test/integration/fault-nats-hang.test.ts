@@ -15,23 +15,13 @@ import { NatsServer, sleep } from '../support/servers';
 const DIST = join(__dirname, '..', '..', 'dist', 'cjs', 'index.js');
 const STREAM = 'flags_ruleset';
 
-/** A test nats-server that can be frozen (SIGSTOP) and thawed (SIGCONT). */
-class FreezableNats extends NatsServer {
-  freeze(): void {
-    this.child?.kill('SIGSTOP');
-  }
-  thaw(): void {
-    this.child?.kill('SIGCONT');
-  }
-}
-
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
 });
 
-async function startServer(): Promise<FreezableNats> {
-  const server = await new FreezableNats().start();
+async function startServer(): Promise<NatsServer> {
+  const server = await new NatsServer().start();
   cleanups.push(async () => {
     server.thaw();
     await server.dispose();

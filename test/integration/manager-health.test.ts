@@ -13,15 +13,6 @@ import { NatsServer } from '../support/servers';
 const STREAM = 'flags_ruleset';
 const WITHIN_MS = 5_000;
 
-class FreezableNats extends NatsServer {
-  freeze(): void {
-    this.child?.kill('SIGSTOP');
-  }
-  thaw(): void {
-    this.child?.kill('SIGCONT');
-  }
-}
-
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
@@ -47,8 +38,8 @@ async function publish(nc: NatsConnection, title: string): Promise<void> {
   await nc.jetstream().publish('apps.1.update.manual', new TextEncoder().encode(ruleset));
 }
 
-async function startServer(): Promise<{ server: FreezableNats; nc: NatsConnection }> {
-  const server = await new FreezableNats().start();
+async function startServer(): Promise<{ server: NatsServer; nc: NatsConnection }> {
+  const server = await new NatsServer().start();
   cleanups.push(async () => {
     server.thaw();
     await server.dispose();

@@ -66,6 +66,16 @@ abstract class ServerProcess {
     clearTimeout(timer);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, until `thaw()`. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Resumes a frozen server (SIGCONT). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the server hard, as a crash would. */
   kill(): Promise<void> {
     return this.stop('SIGKILL');
@@ -179,16 +189,6 @@ export class RedisServer extends ServerProcess {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, until `thaw()`. */
-  freeze(): void {
-    this.child?.kill('SIGSTOP');
-  }
-
-  /** Resumes a frozen server (SIGCONT). */
-  thaw(): void {
-    this.child?.kill('SIGCONT');
   }
 
   protected command(): { bin: string; args: string[] } {
