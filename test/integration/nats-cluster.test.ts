@@ -78,8 +78,11 @@ afterAll(async () => {
   await cluster?.dispose();
 }, 30_000);
 
+/** Each publish differs (its description), so each one applied is an `update` event to count. */
 function ruleset(appId: number, n: number): string {
-  return JSON.stringify([wireFlag({ id: appId * 10, app_id: appId, title: 'f', rollout_percentage: n % 101 })]);
+  return JSON.stringify([
+    wireFlag({ id: appId * 10, app_id: appId, title: 'f', rollout_percentage: n % 101, description: `publish ${n}` }),
+  ]);
 }
 
 test('stream init --replicas 3 (the CLI, given every node) makes an R3 stream placed on all three nodes', async () => {
