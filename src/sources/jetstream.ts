@@ -350,7 +350,7 @@ export class JetStreamSource implements FlagSource {
     if (last === 'unknown' || this.consumer !== consumer) return undefined;
     const where = standing(last, at.delivered);
     if (where === 'rewound' && last !== undefined) {
-      this.onRewound(target, last);
+      this.onRewound(consumer, last);
       return undefined;
     }
     const missing = where === 'behind' ? last : undefined;
@@ -363,16 +363,17 @@ export class JetStreamSource implements FlagSource {
    * by a leader that died before its followers had it; its sequence may be given to another
    * message). The stream's own last messages are served again, from the leader.
    */
-  private onRewound(target: AuditTarget, last: number): void {
-    this.sink?.error(
-      new ConnectionError(
-        `stream "${target.stream}" holds app ${this.appId} up to sequence ${last}, behind sequence ` +
-          `${this.lastSequence} delivered before (lost in a leader change): serving the stream's last ruleset again`,
-      ),
-    );
+  private onRewound(consumer: AppConsumer, last: number): void {
+    // Seen on nats-server 2.9.10: a rejoined follower whose store is off by one sequence from the
+    // leader's, so a consumer placed on it delivers numbers the leader gave to other messages.
+    const delivered = this.lastSequence;
     this.lastSequence = 0;
     this.sink?.resetSequence();
-    void this.readFromLeader(target);
+    this.onStalled(
+      consumer,
+      `it delivered sequence ${delivered}, and the stream leader holds the app only up to ${last}: ` +
+        "a message lost in a leader change, or a replica out of step; serving the stream's last ruleset again",
+    );
   }
 
   private auditTarget(): AuditTarget | undefined {

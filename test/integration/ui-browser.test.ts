@@ -255,16 +255,19 @@ it('shows a circuit change on apps.<id>.update.circuit live (as the breaker publ
   await card('checkout-v2').locator('.badge', { hasText: 'circuit open' }).waitFor();
   process.stdout.write(`circuit change → page: ${Date.now() - published} ms\n`);
   await page.goto(`${dashboard.url}#/`);
-  await page.locator('li.app', { hasText: '1 circuit open: checkout-v2' }).waitFor();
+  // The apps page follows every app through a watch of its own, made when the page opens: on a
+  // machine busy with other suites that took over the 10 s default once (CI), so it gets longer.
+  const APPS_FEED_WAIT = { timeout: 30_000 };
+  await page.locator('li.app', { hasText: '1 circuit open: checkout-v2' }).waitFor(APPS_FEED_WAIT);
   await admin.setCircuit(1, 'checkout-v2', {
     circuit_status: 'recovery',
     circuit_recovery_percentage: 20,
     is_recoverable: true,
   });
-  await page.locator('li.app', { hasText: '1 recovering: checkout-v2' }).waitFor();
+  await page.locator('li.app', { hasText: '1 recovering: checkout-v2' }).waitFor(APPS_FEED_WAIT);
   // How fresh the dashboard's view of the app is, as its live feed sees it.
   const freshness = page.locator('li.app[data-app-id="1"] .freshness');
-  await freshness.filter({ hasText: /following live; last ruleset \d+ s ago/ }).waitFor();
+  await freshness.filter({ hasText: /following live; last ruleset \d+ s ago/ }).waitFor(APPS_FEED_WAIT);
   expect(await freshness.getAttribute('data-following')).toBe('live');
   await screenshot(page, 'apps-desktop');
 });
