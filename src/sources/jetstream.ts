@@ -366,13 +366,11 @@ export class JetStreamSource implements FlagSource {
   private onRewound(consumer: AppConsumer, last: number): void {
     // Seen on nats-server 2.9.10: a rejoined follower whose store is off by one sequence from the
     // leader's, so a consumer placed on it delivers numbers the leader gave to other messages.
-    const delivered = this.lastSequence;
-    this.lastSequence = 0;
-    this.sink?.resetSequence();
     this.onStalled(
       consumer,
-      `it delivered sequence ${delivered}, and the stream leader holds the app only up to ${last}: ` +
+      `it delivered sequence ${this.lastSequence}, and the stream leader holds the app only up to ${last}: ` +
         "a message lost in a leader change, or a replica out of step; serving the stream's last ruleset again",
+      true,
     );
   }
 
@@ -385,11 +383,16 @@ export class JetStreamSource implements FlagSource {
    * The consumer stalled: said as an error (a warning) and replaced at once, from LastPerSubject;
    * where it lived is logged before it is deleted (docs/clusters.md).
    */
-  private onStalled(consumer: AppConsumer, detail: string): void {
+  private onStalled(consumer: AppConsumer, detail: string, rewound = false): void {
     if (this.halted || this.consumer !== consumer) return;
     const reason =
       `consumer ${consumer.name} of app ${this.appId} stopped delivering (${detail}, ` +
       `last sequence ${this.lastSequence}): replacing it`;
+    if (rewound) {
+      // What the leader holds is served again, even if older than what was delivered.
+      this.lastSequence = 0;
+      this.sink?.resetSequence();
+    }
     this.sink?.error(new ConnectionError(reason));
     this.interrupted(reason);
     this.consumer = undefined;
